@@ -1,0 +1,264 @@
+import { ColdrlError } from './errors.js';
+import { ObjectTable } from './objects.js';
+import type { Policy, PolicyFactory, PolicyOptions, SimContext } from './policy.js';
+import { FLAG_UNCACHEABLE, type RequestBatch } from './trace.js';
+
+/**
+ * The one shared access loop (libCacheSim's cache_get_base): find -> can it be stored? -> evict until it
+ * fits -> insert. Policies implement only the steps (replay/policy.ts).
+ *
+ * Two semantics:
+ *  - plain: the rules of ../shared/traces/README.md. A hit needs only the id to be resident; the object keeps
+ *    the size it was inserted with; an object larger than the cache is a miss and is not inserted; no TTL.
+ *  - nginx: like plain, plus per-object TTL (a request for an object whose TTL has passed is a miss, counted
+ *    as `expired`, that refetches and re-stores it with the new size and TTL), optional `inactive` expiry
+ *    (an object not requested for `inactive` seconds is removed before the next request is served, as
+ *    NGINX's cache manager does), and uncacheable requests/responses (flag bit, or TTL <= 0) which are
+ *    misses that store nothing and do not touch the resident copy.
+ */
+export type Semantics = 'plain' | 'nginx';
+
+export interface CacheOptions {
+  capacity: number;
+  semantics?: Semantics;
+  /** nginx semantics: remove objects idle for this many seconds (proxy_cache_path inactive=); 0 = off. */
+  inactive?: number;
+  /** Next-use index per request (Trace.nextUse()), needed by offline policies. */
+  nextUse?: Float64Array | null;
+}
+
+export class CacheStats {
+  requests = 0;
+  hits = 0;
+  bytesRequested = 0;
+  byteHits = 0;
+  evictions = 0;
+  /** Misses on resident objects whose TTL had passed (nginx semantics). */
+  expired = 0;
+  /** Objects removed by `inactive` (nginx semantics). */
+  inactiveRemovals = 0;
+  /** Requests that could not be cached (not stored). */
+  uncacheable = 0;
+  /** Misses for objects larger than the cache (not stored). */
+  tooLarge = 0;
+  /** Misses the policy's admission filter refused. */
+  notAdmitted = 0;
+  get hitRatio(): number { return this.requests ? this.hits / this.requests : 0; }
+  get byteHitRatio(): number { return this.bytesRequested ? this.byteHits / this.bytesRequested : 0; }
+}
+
+export class Cache implements SimContext {
+  readonly objects = new ObjectTable();
+  readonly capacity: number;
+  readonly semantics: Semantics;
+  readonly inactive: number;
+  readonly stats = new CacheStats();
+  readonly policy: Policy;
+  used = 0;
+  now = 0;
+  index = 0;
+  nextUse = Infinity;
+  nextUseOf = new Float64Array(0);
+  private readonly nextUses: Float64Array | null;
+  /** Resident objects and bytes, recomputed independently for the end-of-run check. */
+  private residentCount = 0;
+  // Recency list over all resident objects, kept only for `inactive` expiry (index-based, no allocation).
+  private rPrev = new Int32Array(0);
+  private rNext = new Int32Array(0);
+  private rHead = -1;
+  private rTail = -1;
+
+  constructor(factory: PolicyFactory, opts: CacheOptions, popts: PolicyOptions = {}) {
+    if (!(opts.capacity > 0)) throw new ColdrlError('COLDRL_ERR_BAD_CACHE_SIZE', `cache capacity must be positive (got ${opts.capacity})`);
+    this.capacity = opts.capacity;
+    this.semantics = opts.semantics ?? 'plain';
+    this.inactive = this.semantics === 'nginx' ? opts.inactive ?? 0 : 0;
+    this.nextUses = opts.nextUse ?? null;
+    this.policy = factory(this, popts);
+    this.reserve(this.objects.capacity);
+  }
+
+  private reserve(c: number): void {
+    if (this.nextUses) {
+      const b = new Float64Array(c).fill(Infinity);
+      b.set(this.nextUseOf.subarray(0, Math.min(this.nextUseOf.length, c)));
+      this.nextUseOf = b;
+    }
+    if (this.inactive > 0) {
+      const p = new Int32Array(c).fill(-1); p.set(this.rPrev); this.rPrev = p;
+      const n = new Int32Array(c).fill(-1); n.set(this.rNext); this.rNext = n;
+    }
+    this.policy.reserve(c);
+  }
+
+  /** Removes resident `id` to make room. Called by policies from evict(). */
+  evict(id: number): void {
+    const o = this.objects;
+    if (o.resident[id] !== 1) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.policy.name}: evicted object ${id} is not resident`);
+    this.drop(id);
+    this.stats.evictions++;
+  }
+
+  private drop(id: number): void {
+    const o = this.objects;
+    o.resident[id] = 0;
+    this.used -= o.size[id]!;
+    this.residentCount--;
+    if (this.inactive > 0) this.unlinkRecency(id);
+  }
+
+  /** Removes a resident object for the loop's own reasons (expiry); the policy forgets it. */
+  private remove(id: number): void {
+    this.policy.onRemove(id);
+    this.drop(id);
+  }
+
+  /** Serves request i of batch b. Returns true on a hit. Synchronous policies only. */
+  access(b: RequestBatch, i: number): boolean {
+    const id = this.begin(b, i);
+    if (this.lookup(b, i, id)) return true;
+    const size = b.size[i]!;
+    if (!this.canStore(b, i, id, size)) return false;
+    const policy = this.policy;
+    while (this.used + size > this.capacity) policy.evict(this.used + size - this.capacity);
+    this.insert(b, i, id, size);
+    return false;
+  }
+
+  /** Same as access() for policies whose evict() may be asynchronous (a model behind onnxruntime). */
+  async accessAsync(b: RequestBatch, i: number): Promise<boolean> {
+    const id = this.begin(b, i);
+    if (this.lookup(b, i, id)) return true;
+    const size = b.size[i]!;
+    if (!this.canStore(b, i, id, size)) return false;
+    const policy = this.policy;
+    while (this.used + size > this.capacity) {
+      const r = policy.evict(this.used + size - this.capacity);
+      if (r) await r;
+    }
+    this.insert(b, i, id, size);
+    return false;
+  }
+
+  private begin(b: RequestBatch, i: number): number {
+    const id = b.id[i]!;
+    const o = this.objects;
+    if (id >= o.capacity) {
+      o.ensure(id + 1);
+      this.reserve(o.capacity);
+    }
+    const now = b.time[i]!;
+    this.now = now;
+    this.nextUse = this.nextUses ? this.nextUses[this.index]! : Infinity;
+    const st = this.stats;
+    st.requests++;
+    st.bytesRequested += b.size[i]!;
+    o.requests[id]++;
+    if (this.inactive > 0) {
+      const limit = now - this.inactive;
+      while (this.rTail >= 0 && o.last[this.rTail]! <= limit) {
+        st.inactiveRemovals++;
+        this.remove(this.rTail);
+      }
+    }
+    return id;
+  }
+
+  /** Hit path; returns false when the request must be served as a miss. */
+  private lookup(b: RequestBatch, i: number, id: number): boolean {
+    const o = this.objects;
+    if (o.resident[id] !== 1) return false;
+    if (this.semantics === 'nginx') {
+      if ((b.flags[i]! & FLAG_UNCACHEABLE) !== 0) return false;
+      if (o.expires[id]! <= this.now) {
+        this.stats.expired++;
+        this.remove(id);
+        return false;
+      }
+    }
+    const st = this.stats;
+    st.hits++;
+    st.byteHits += b.size[i]!;
+    o.prev[id] = o.last[id]!;
+    o.last[id] = this.now;
+    o.hits[id]++;
+    if (this.nextUses) this.nextUseOf[id] = this.nextUse;
+    if (this.inactive > 0) { this.unlinkRecency(id); this.pushRecency(id); }
+    this.policy.onHit(id);
+    this.index++;
+    return true;
+  }
+
+  private canStore(b: RequestBatch, i: number, id: number, size: number): boolean {
+    const st = this.stats;
+    if (this.semantics === 'nginx' && ((b.flags[i]! & FLAG_UNCACHEABLE) !== 0 || !(b.ttl[i]! > 0))) {
+      st.uncacheable++;
+      this.index++;
+      return false;
+    }
+    if (!(size > 0)) throw new ColdrlError('COLDRL_ERR_BAD_SIZE', `request ${this.index}: size must be positive (got ${size})`);
+    if (size > this.capacity) {
+      st.tooLarge++;
+      this.index++;
+      return false;
+    }
+    const admit = this.policy.admit;
+    if (admit !== undefined && !admit.call(this.policy, id, size)) {
+      st.notAdmitted++;
+      this.index++;
+      return false;
+    }
+    return true;
+  }
+
+  private insert(b: RequestBatch, i: number, id: number, size: number): void {
+    const o = this.objects;
+    const now = this.now;
+    o.resident[id] = 1;
+    o.size[id] = size;
+    o.created[id] = now;
+    o.last[id] = now;
+    o.prev[id] = -1;
+    o.hits[id] = 0;
+    o.expires[id] = this.semantics === 'nginx' ? now + b.ttl[i]! : Infinity;
+    o.rtt[id] = b.rtt[i]!;
+    this.used += size;
+    this.residentCount++;
+    if (this.nextUses) this.nextUseOf[id] = this.nextUse;
+    if (this.inactive > 0) this.pushRecency(id);
+    this.policy.onInsert(id);
+    this.index++;
+  }
+
+  private pushRecency(id: number): void {
+    this.rPrev[id] = -1;
+    this.rNext[id] = this.rHead;
+    if (this.rHead >= 0) this.rPrev[this.rHead] = id; else this.rTail = id;
+    this.rHead = id;
+  }
+
+  private unlinkRecency(id: number): void {
+    const p = this.rPrev[id]!;
+    const n = this.rNext[id]!;
+    if (p >= 0) this.rNext[p] = n; else this.rHead = n;
+    if (n >= 0) this.rPrev[n] = p; else this.rTail = p;
+    this.rPrev[id] = -1;
+    this.rNext[id] = -1;
+  }
+
+  /** End-of-run invariants: used bytes within capacity and equal to the recomputed resident total. */
+  check(): void {
+    const o = this.objects;
+    let bytes = 0;
+    let count = 0;
+    for (let id = 0; id < o.capacity; id++) if (o.resident[id] === 1) { bytes += o.size[id]!; count++; }
+    const fail = (m: string) => { throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.policy.name}: ${m}`); };
+    if (this.used > this.capacity) fail(`used ${this.used} B above capacity ${this.capacity} B`);
+    if (bytes !== this.used) fail(`used bytes ${this.used} differ from recomputed ${bytes}`);
+    if (count !== this.residentCount) fail(`resident count ${this.residentCount} differs from recomputed ${count}`);
+    const st = this.stats;
+    if (st.hits > st.requests || st.byteHits > st.bytesRequested) fail('hits above requests');
+    if (this.index !== st.requests) fail(`served ${this.index} of ${st.requests} requests`);
+    this.policy.check?.();
+  }
+}

@@ -1,0 +1,137 @@
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { ColdrlError } from '../errors.js';
+import { openSource } from '../formats/index.js';
+import { expandPolicies, findPolicy, listPolicies } from '../registry.js';
+import { replayStream, replayTrace, type ReplayResult } from '../run.js';
+import { parseCacheSize, resolveCacheSize, type CacheSizeSpec } from '../size.js';
+import { loadTrace, type Trace } from '../trace.js';
+import { printTable } from '../table.js';
+
+export const summary = 'replay a trace through eviction policies and report hit ratios';
+
+export function help(): string {
+  return `coldrl replay --trace FILE --policy P[,P...] --cache-size S[,S...] [options]
+
+Replays a trace through a byte-capacity cache under each policy and cache size.
+
+  --trace FILE        trace file (csv, or FORMAT:FILE); gzip is read transparently
+  --format NAME       trace format (csv)
+  --policy LIST       comma list of policies, or "all" (default: all)
+  --cache-size LIST   comma list: 25m, 1g (powers of 1024), plain bytes, or 1% of unique bytes
+  --semantics MODE    plain (default) or nginx (TTL, expiry, uncacheable responses)
+  --default-ttl SEC   nginx semantics: TTL of responses that carry none (default: no expiry)
+  --inactive SEC      nginx semantics: remove objects idle this long (proxy_cache_path inactive=)
+  --skip-bad          count and skip malformed lines instead of failing
+  --threads N         worker threads for several runs (default: cores, at most 2)
+  --seed N            seed for randomised policies (default 1)
+  --json              one JSON object per (trace, policy, cache size) per line
+
+Memory: online policies with absolute sizes stream the trace in constant memory. Offline policies
+(belady, belady-size, ktail-oracle...) and percentage sizes load the whole trace: about 40 bytes per request
+(next uses are O(requests)).
+
+Policies:
+${listPolicies().map((p) => `  ${p.name.padEnd(16)} ${p.summary}`).join('\n')}`;
+}
+
+interface Job { policy: string; size: CacheSizeSpec }
+
+export interface ReplayJobSpec {
+  trace: string;
+  format?: string;
+  skipBad: boolean;
+  defaultTtl?: number;
+  semantics: 'plain' | 'nginx';
+  inactive?: number;
+  seed: number;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      trace: { type: 'string' }, format: { type: 'string' }, policy: { type: 'string', default: 'all' },
+      'cache-size': { type: 'string' }, semantics: { type: 'string', default: 'plain' },
+      'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
+      threads: { type: 'string' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(help()); return 0; }
+  if (!values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --trace FILE is required');
+  if (!values['cache-size']) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --cache-size is required (e.g. 25m,1%)');
+  if (values.semantics !== 'plain' && values.semantics !== 'nginx') throw new ColdrlError('COLDRL_ERR_USAGE', `replay: --semantics must be plain or nginx`);
+  const policies = expandPolicies(values.policy!);
+  const sizes = values['cache-size'].split(',').map((s) => parseCacheSize(s));
+  const spec: ReplayJobSpec = {
+    trace: values.trace, format: values.format, skipBad: values['skip-bad']!,
+    defaultTtl: values['default-ttl'] !== undefined ? Number(values['default-ttl']) : undefined,
+    semantics: values.semantics, inactive: values.inactive !== undefined ? Number(values.inactive) : undefined,
+    seed: Number(values.seed),
+  };
+  const jobs: Job[] = [];
+  for (const size of sizes) for (const policy of policies) jobs.push({ policy, size });
+  const threads = Math.max(1, Math.min(jobs.length, values.threads ? Number(values.threads) : Math.min(2, availableParallelism())));
+  const results: ReplayResult[] = [];
+  const emit = (r: ReplayResult) => {
+    results.push(r);
+    if (values.json) console.log(JSON.stringify(r));
+  };
+  if (threads <= 1) {
+    await runJobsHere(spec, jobs, emit, true);
+  } else {
+    await runJobsInWorkers(spec, jobs, threads, emit);
+  }
+  if (!values.json) printTable(results);
+  return 0;
+}
+
+const needsWholeTrace = (jobs: Job[]) => jobs.some((j) => findPolicy(j.policy).info.offline || Number.isNaN(j.size.bytes));
+
+/** Runs jobs in this thread; loads the trace once when any job needs it in memory. */
+export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: ReplayResult) => void, progress: boolean): Promise<void> {
+  const open = () => openSource(spec.trace, spec.format, { skipBad: spec.skipBad, defaultTtl: spec.defaultTtl });
+  let trace: Trace | null = null;
+  if (needsWholeTrace(jobs)) {
+    const src = open();
+    trace = await loadTrace(src);
+    if (src.stats.skippedTotal > 0) process.stderr.write(`${spec.trace}: ${src.stats.summary()}\n${src.stats.examples.join('\n')}\n`);
+  }
+  const ropts = { semantics: spec.semantics, inactive: spec.inactive, seed: spec.seed, progress };
+  for (const j of jobs) {
+    if (trace) {
+      emit(await replayTrace(trace, j.policy, resolveCacheSize(j.size, trace.uniqueBytes), j.size.text, ropts));
+    } else {
+      const src = open();
+      const r = await replayStream(src, j.policy, resolveCacheSize(j.size, 0), j.size.text, ropts);
+      if (r.requests === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${spec.trace}: the trace holds no requests`);
+      emit(r);
+    }
+  }
+}
+
+async function runJobsInWorkers(spec: ReplayJobSpec, jobs: Job[], threads: number, emit: (r: ReplayResult) => void): Promise<void> {
+  // Deal the jobs round-robin so each worker loads the trace once; print results in job order.
+  const parts: Job[][] = Array.from({ length: threads }, () => []);
+  jobs.forEach((j, i) => parts[i % threads]!.push(j));
+  const out: (ReplayResult | undefined)[] = new Array(jobs.length);
+  let next = 0;
+  const flush = () => { while (next < jobs.length && out[next]) emit(out[next++]!); };
+  const url = new URL('./replay-worker.js', import.meta.url);
+  await Promise.all(parts.map((part, w) => new Promise<void>((resolve, reject) => {
+    const worker = new Worker(url, { workerData: { spec, jobs: part.map((j) => ({ policy: j.policy, size: j.size })) } });
+    let k = 0;
+    worker.on('message', (m: { result?: ReplayResult; error?: { code: string; message: string } }) => {
+      if (m.error) { reject(new ColdrlError(m.error.code as never, m.error.message)); return; }
+      out[w + k * threads] = m.result!;
+      k++;
+      flush();
+    });
+    worker.on('error', reject);
+    worker.on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`replay worker exited with ${c}`))));
+  })));
+  flush();
+}

@@ -1,0 +1,35 @@
+/**
+ * One table of error classes with stable literal codes (fastify's FST_ERR_*, undici's UND_ERR_*).
+ * Callers tell errors apart by `code`, never by message text. The CLI maps every ColdrlError to a
+ * one-line message and exit code 2 (bad input) without a stack trace.
+ */
+export type ErrorCode =
+  | 'COLDRL_ERR_USAGE'
+  | 'COLDRL_ERR_FILE_NOT_FOUND'
+  | 'COLDRL_ERR_EMPTY_TRACE'
+  | 'COLDRL_ERR_BAD_LINE'
+  | 'COLDRL_ERR_BAD_SIZE'
+  | 'COLDRL_ERR_BAD_CACHE_SIZE'
+  | 'COLDRL_ERR_UNKNOWN_POLICY'
+  | 'COLDRL_ERR_INVARIANT'
+  | 'COLDRL_ERR_BAD_FORMAT'
+  | 'COLDRL_ERR_MODEL'
+  | 'COLDRL_ERR_FEATURE_SPEC'
+  | 'COLDRL_ERR_PROTOCOL'
+  | 'COLDRL_ERR_STORE';
+
+export class ColdrlError extends Error {
+  readonly code: ErrorCode;
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: number;
+  constructor(code: ErrorCode, message: string, exitCode = 2) {
+    super(message);
+    this.name = 'ColdrlError';
+    this.code = code;
+    this.exitCode = exitCode;
+  }
+}
+
+export function isColdrlError(e: unknown): e is ColdrlError {
+  return e instanceof ColdrlError;
+}

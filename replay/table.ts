@@ -1,0 +1,21 @@
+import type { ReplayResult } from './run.js';
+
+/** Prints replay results as an aligned table on stdout. */
+export function printTable(rows: ReplayResult[]): void {
+  const head = ['trace', 'policy', 'cache', 'requests', 'hit ratio', 'byte hit', 'miss', 'byte miss', 'evictions', 'expired', 'sec'];
+  const body = rows.map((r) => [
+    shortName(r.trace), r.policy, r.cacheSize === String(r.cacheBytes) ? String(r.cacheBytes) : `${r.cacheSize} (${r.cacheBytes})`,
+    String(r.requests), r.hitRatio.toFixed(4), r.byteHitRatio.toFixed(4), r.missRatio.toFixed(4), r.byteMissRatio.toFixed(4),
+    String(r.evictions), String(r.expired), r.seconds.toFixed(2),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(fmt(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const b of body) console.log(fmt(b));
+}
+
+function shortName(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i >= 0 ? p.slice(i + 1) : p;
+}

@@ -1,0 +1,233 @@
+import { createReadStream, statSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { ColdrlError } from './errors.js';
+
+/** Request flag bits (RequestBatch.flags). */
+export const FLAG_UNCACHEABLE = 1;
+
+/**
+ * A column-wise block of requests. Readers fill a reused batch (no per-request objects); the whole trace in
+ * memory is one big batch (Trace). Units: time in seconds, size in bytes, ttl in seconds (+Infinity = no
+ * expiry), rtt in milliseconds (0 = unknown).
+ */
+export class RequestBatch {
+  length = 0;
+  time: Float64Array;
+  id: Int32Array;
+  size: Float64Array;
+  ttl: Float64Array;
+  rtt: Float32Array;
+  flags: Uint8Array;
+  constructor(readonly capacity: number) {
+    this.time = new Float64Array(capacity);
+    this.id = new Int32Array(capacity);
+    this.size = new Float64Array(capacity);
+    this.ttl = new Float64Array(capacity);
+    this.rtt = new Float32Array(capacity);
+    this.flags = new Uint8Array(capacity);
+  }
+}
+
+/** Maps external keys (numbers or strings) to dense ids 0, 1, 2, ... in order of first appearance. */
+export class Interner {
+  private readonly map = new Map<number | string, number>();
+  readonly keys: (number | string)[] = [];
+  /** Size each object had when first seen (for unique bytes). */
+  uniqueBytes = 0;
+  get count(): number { return this.keys.length; }
+  intern(key: number | string, size: number): number {
+    let id = this.map.get(key);
+    if (id === undefined) {
+      id = this.keys.length;
+      this.map.set(key, id);
+      this.keys.push(key);
+      this.uniqueBytes += size;
+    }
+    return id;
+  }
+  lookup(key: number | string): number | undefined { return this.map.get(key); }
+}
+
+/** What a reader saw: lines read, requests used, skipped lines by reason, and the first few bad lines. */
+export class ReaderStats {
+  lines = 0;
+  requests = 0;
+  uncacheable = 0;
+  readonly skipped: Record<string, number> = {};
+  readonly examples: string[] = [];
+  skip(reason: string, where: string, maxExamples = 5): void {
+    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+    if (this.examples.length < maxExamples) this.examples.push(`${where}: ${reason}`);
+  }
+  get skippedTotal(): number { return Object.values(this.skipped).reduce((a, b) => a + b, 0); }
+  summary(): string {
+    const parts = Object.entries(this.skipped).map(([r, n]) => `${r}: ${n}`);
+    return `lines read ${this.lines}, requests used ${this.requests}` +
+      (this.uncacheable ? ` (${this.uncacheable} uncacheable)` : '') +
+      `, skipped ${this.skippedTotal}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+  }
+}
+
+/** A streaming source of requests. read() fills `b` from index 0 and returns how many it wrote; 0 = end. */
+export interface TraceSource {
+  readonly name: string;
+  readonly interner: Interner;
+  readonly stats: ReaderStats;
+  read(b: RequestBatch): Promise<number>;
+  close(): void;
+}
+
+export interface ReadOptions {
+  /** Count and report malformed lines instead of failing on the first. */
+  skipBad?: boolean;
+  /** TTL in seconds for requests that carry none (nginx semantics' proxy_cache_valid); default +Infinity. */
+  defaultTtl?: number;
+}
+
+/** The whole trace in memory: one batch holding every request, plus what the interner learned. */
+export class Trace extends RequestBatch {
+  name = '';
+  objects = 0;
+  uniqueBytes = 0;
+  keys: (number | string)[] = [];
+  private nextUseCache: Float64Array | null = null;
+
+  /** Index of the next request for the same object, +Infinity when none. One backward pass, cached. */
+  nextUse(): Float64Array {
+    if (this.nextUseCache) return this.nextUseCache;
+    const n = this.length;
+    const nu = new Float64Array(n);
+    const seen = new Float64Array(this.objects).fill(Infinity);
+    for (let i = n - 1; i >= 0; i--) {
+      const id = this.id[i]!;
+      nu[i] = seen[id]!;
+      seen[id] = i;
+    }
+    this.nextUseCache = nu;
+    return nu;
+  }
+
+  /** Requests [from, to) as a new trace with ids re-densified (e.g. "second half" evaluations). */
+  slice(from: number, to: number): Trace {
+    const n = Math.max(0, Math.min(to, this.length) - from);
+    const t = new Trace(n);
+    const interner = new Interner();
+    for (let j = 0; j < n; j++) {
+      const i = from + j;
+      t.time[j] = this.time[i]!;
+      t.size[j] = this.size[i]!;
+      t.ttl[j] = this.ttl[i]!;
+      t.rtt[j] = this.rtt[i]!;
+      t.flags[j] = this.flags[i]!;
+      t.id[j] = interner.intern(this.keys[this.id[i]!]!, this.size[i]!);
+    }
+    t.length = n;
+    t.name = `${this.name}[${from}:${from + n}]`;
+    t.objects = interner.count;
+    t.uniqueBytes = interner.uniqueBytes;
+    t.keys = interner.keys;
+    return t;
+  }
+}
+
+/** Reads a whole source into memory. */
+export async function loadTrace(src: TraceSource): Promise<Trace> {
+  const chunk = new RequestBatch(1 << 16);
+  let t = new Trace(1 << 16);
+  let n = 0;
+  for (;;) {
+    const got = await src.read(chunk);
+    if (got === 0) break;
+    if (n + got > t.capacity) {
+      let c = t.capacity * 2;
+      while (c < n + got) c *= 2;
+      const bigger = new Trace(c);
+      bigger.time.set(t.time.subarray(0, n));
+      bigger.id.set(t.id.subarray(0, n));
+      bigger.size.set(t.size.subarray(0, n));
+      bigger.ttl.set(t.ttl.subarray(0, n));
+      bigger.rtt.set(t.rtt.subarray(0, n));
+      bigger.flags.set(t.flags.subarray(0, n));
+      t = bigger;
+    }
+    t.time.set(chunk.time.subarray(0, got), n);
+    t.id.set(chunk.id.subarray(0, got), n);
+    t.size.set(chunk.size.subarray(0, got), n);
+    t.ttl.set(chunk.ttl.subarray(0, got), n);
+    t.rtt.set(chunk.rtt.subarray(0, got), n);
+    t.flags.set(chunk.flags.subarray(0, got), n);
+    n += got;
+  }
+  src.close();
+  if (n === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${src.name}: the trace holds no requests`);
+  t.length = n;
+  t.name = src.name;
+  t.objects = src.interner.count;
+  t.uniqueBytes = src.interner.uniqueBytes;
+  t.keys = src.interner.keys;
+  return t;
+}
+
+/** Builds an in-memory trace from arrays (generators, tests). ttl/rtt optional. */
+export function traceFromArrays(name: string, rows: { time: number; key: number | string; size: number; ttl?: number; rtt?: number; uncacheable?: boolean }[]): Trace {
+  const t = new Trace(Math.max(1, rows.length));
+  const interner = new Interner();
+  rows.forEach((r, i) => {
+    t.time[i] = r.time;
+    t.id[i] = interner.intern(r.key, r.size);
+    t.size[i] = r.size;
+    t.ttl[i] = r.ttl ?? Infinity;
+    t.rtt[i] = r.rtt ?? 0;
+    t.flags[i] = r.uncacheable ? FLAG_UNCACHEABLE : 0;
+  });
+  t.length = rows.length;
+  t.name = name;
+  t.objects = interner.count;
+  t.uniqueBytes = interner.uniqueBytes;
+  t.keys = interner.keys;
+  return t;
+}
+
+/** Async chunks of a file, gunzipped transparently when it starts with the gzip magic bytes. */
+export async function* readChunks(path: string): AsyncGenerator<Buffer> {
+  try {
+    if (!statSync(path).isFile()) throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${path}: not a file`);
+  } catch (e) {
+    if (e instanceof ColdrlError) throw e;
+    throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${path}: no such file`);
+  }
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  let first = true;
+  let gunzip: ReturnType<typeof createGunzip> | null = null;
+  const src: AsyncIterable<Buffer> = (async function* () {
+    for await (const c of raw) yield c as Buffer;
+  })();
+  for await (const c of src) {
+    if (first) {
+      first = false;
+      if (c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) {
+        gunzip = createGunzip();
+        raw.unpipe();
+        // Re-read the file through gunzip from the start.
+        raw.destroy();
+        const gz = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }));
+        for await (const d of gz) yield d as Buffer;
+        return;
+      }
+    }
+    yield c;
+  }
+  void gunzip;
+}
+
+/** Splits async chunks into lines (without the newline); lines are latin1/utf8-safe strings. */
+export async function* readLines(path: string): AsyncGenerator<string[]> {
+  let rest = '';
+  for await (const chunk of readChunks(path)) {
+    const text = rest + chunk.toString('utf8');
+    const lines = text.split('\n');
+    rest = lines.pop()!;
+    yield lines;
+  }
+  if (rest.length) yield [rest];
+}

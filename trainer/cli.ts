@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * The `coldrl` command: a table of subcommands, each a module loaded only when asked for (so `coldrl serve`
+ * never loads tfjs, and `--help` starts in milliseconds). Each module exports
+ *   summary: string; help(): string; run(argv: string[]): Promise<number>
+ * Errors with a ColdrlError code print one line and exit with its exit code (2 for bad input).
+ */
+import { isColdrlError } from '../replay/errors.js';
+
+interface CommandModule { summary: string; help(): string; run(argv: string[]): Promise<number> }
+
+/** name -> [module path relative to this file, one-line summary]. Keep summaries in step with the modules. */
+const COMMANDS: Record<string, [string, string]> = {
+  replay: ['../replay/commands/replay.js', 'replay a trace through eviction policies and report hit ratios'],
+};
+
+function usage(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return `coldrl: learned cache eviction for NGINX proxy_cache
+
+Usage: coldrl <command> [options]      (coldrl <command> --help for its options)
+
+Commands:
+${Object.entries(COMMANDS).map(([k, [, s]]) => `  ${k.padEnd(w)}  ${s}`).join('\n')}
+`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    const sub = cmd === 'help' ? rest[0] : undefined;
+    if (sub && COMMANDS[sub]) {
+      const m = (await import(COMMANDS[sub]![0])) as CommandModule;
+      console.log(m.help());
+      return 0;
+    }
+    console.log(usage());
+    return cmd ? 0 : 2;
+  }
+  if (cmd === '--version' || cmd === '-v') {
+    console.log('coldrl 0.1.0');
+    return 0;
+  }
+  const entry = COMMANDS[cmd];
+  if (!entry) {
+    process.stderr.write(`coldrl: unknown command "${cmd}"\n\n${usage()}`);
+    return 2;
+  }
+  const m = (await import(entry[0])) as CommandModule;
+  return m.run(rest);
+}
+
+const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\/dist\//, '/dist/'));
+if (isMain || process.argv[1]?.endsWith('/coldrl') || process.argv[1]?.endsWith('cli.js')) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e: unknown) => {
+      if (isColdrlError(e)) {
+        process.stderr.write(`coldrl: ${e.message}\n`);
+        process.exitCode = e.exitCode;
+      } else if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as NodeJS.ErrnoException)?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+        process.stderr.write(`coldrl: ${(e as Error).message}\n`);
+        process.exitCode = 2;
+      } else {
+        process.stderr.write(`coldrl: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
+        process.exitCode = 1;
+      }
+    },
+  );
+}
