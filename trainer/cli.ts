@@ -12,6 +12,14 @@ interface CommandModule { summary: string; help(): string; run(argv: string[]): 
 /** name -> [module path relative to this file, one-line summary]. Keep summaries in step with the modules. */
 const COMMANDS: Record<string, [string, string]> = {
   replay: ['../replay/commands/replay.js', 'replay a trace through eviction policies and report hit ratios'],
+  workload: ['../replay/commands/workload.js', 'write a seeded adversarial workload (trap, bursty, scan) as CSV or NGINX log'],
+  train: ['./commands/train.js', 'train the dueling DQN on a trace or log archive and export it to ONNX'],
+  runs: ['./commands/runs.js', 'list training runs, models and evaluations in the store'],
+  serve: ['../sidecar/commands/serve.js', 'serve eviction decisions to NGINX (framed Unix socket, gRPC, /metrics)'],
+  monitor: ['../sidecar/commands/monitor.js', 'show the sidecar fallback rate and latency over time'],
+  bench: ['../bench/index.js', 'benchmarks: replay, logs, sidecar, nginx, gpu, candidates'],
+  report: ['./commands/report.js', 'write an HTML report with charts from the store'],
+  demo: ['./commands/demo.js', 'run the whole loop on a generated workload and report it'],
 };
 
 function usage(): string {

@@ -1,0 +1,134 @@
+/**
+ * The K-candidate family: on each eviction, a candidate source (replay/candidates.ts; the LRU tail by
+ * default, as in the Cold-RL paper) picks K resident objects, their features (replay/features.ts) are
+ * computed, a scorer ranks them, and victims are taken by descending score until the incoming object fits
+ * (selectVictims). The learned policy, the oracles and hand-written rules plug in as scorers.
+ * Invariants: `recency` holds exactly the resident objects, most recent at the head; pool[0..poolSize) holds
+ * exactly the resident ids with pos[id] their index. O(K) per eviction plus the scorer; O(1) per hit.
+ */
+import { FEATURE_COUNT, MAX_CANDIDATES } from '../features.js';
+import { DList } from '../dlist.js';
+import { ColdrlError } from '../errors.js';
+import { selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
+import type { Policy, SimContext } from '../policy.js';
+import type { Scorer } from '../scorer.js';
+
+export interface KCandidateOptions {
+  k: number;
+  source?: CandidateSource;
+  seed?: number;
+}
+
+/** Parses "K[:SOURCE]" (e.g. "32", "64:sample"); defaults K=16, source tail. */
+export function parseKParam(param: string | undefined): { k: number; source: CandidateSource } {
+  const [kText, srcName] = (param ?? '').split(':');
+  const k = kText ? Number(kText) : 16;
+  if (!Number.isInteger(k) || k < 1 || k > MAX_CANDIDATES) throw new ColdrlError('COLDRL_ERR_USAGE', `K must be an integer in 1..${MAX_CANDIDATES} (got ${kText})`);
+  const source = SOURCES[srcName ?? 'tail'];
+  if (!source) throw new ColdrlError('COLDRL_ERR_USAGE', `unknown candidate source "${srcName}" (known: ${Object.keys(SOURCES).join(', ')})`);
+  return { k, source };
+}
+
+export class KCandidatePolicy implements Policy, CandidateView {
+  readonly name: string;
+  readonly async: boolean;
+  readonly recency = new DList();
+  pool = new Int32Array(0);
+  poolSize = 0;
+  private pos = new Int32Array(0);
+  readonly k: number;
+  readonly source: CandidateSource;
+  /** Scratch buffers, allocated once. */
+  readonly ids = new Int32Array(MAX_CANDIDATES);
+  readonly features = new Float32Array(MAX_CANDIDATES * FEATURE_COUNT);
+  readonly scores = new Float32Array(MAX_CANDIDATES);
+  readonly sizes = new Float64Array(MAX_CANDIDATES);
+  readonly victims = new Uint8Array(MAX_CANDIDATES);
+  private readonly order = new Int32Array(MAX_CANDIDATES);
+  private rng: number;
+  /** Decisions taken (one per evict() call). */
+  decisions = 0;
+
+  constructor(protected readonly ctx: SimContext, readonly scorer: Scorer, opts: KCandidateOptions) {
+    this.k = opts.k;
+    this.source = opts.source ?? SOURCES.tail!;
+    this.name = `k${this.k}-${this.source.name}-${scorer.name}`;
+    this.async = scorer.async === true;
+    this.rng = (opts.seed ?? 1) >>> 0 || 1;
+  }
+
+  get last(): Float64Array { return this.ctx.objects.last; }
+
+  /** xorshift32 in [0, 1). */
+  random(): number {
+    let x = this.rng;
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    this.rng = x;
+    return x / 4294967296;
+  }
+
+  reserve(c: number): void {
+    this.recency.reserve(c);
+    if (c > this.pool.length) {
+      const p = new Int32Array(c); p.set(this.pool); this.pool = p;
+      const q = new Int32Array(c); q.set(this.pos); this.pos = q;
+    }
+  }
+
+  onHit(id: number): void { this.recency.moveToHead(id); }
+
+  onInsert(id: number): void {
+    this.recency.pushHead(id);
+    this.pos[id] = this.poolSize;
+    this.pool[this.poolSize++] = id;
+  }
+
+  onRemove(id: number): void {
+    this.recency.unlink(id);
+    const i = this.pos[id]!;
+    const lastId = this.pool[--this.poolSize]!;
+    this.pool[i] = lastId;
+    this.pos[lastId] = i;
+  }
+
+  /** Collects candidates and their features into the scratch buffers; returns n. */
+  gather(): number {
+    const n = this.source.collect(this, this.k, this.ids);
+    const o = this.ctx.objects;
+    const now = this.ctx.now;
+    for (let i = 0; i < n; i++) {
+      const id = this.ids[i]!;
+      o.features(id, now, this.features, i * FEATURE_COUNT);
+      this.sizes[i] = o.size[id]!;
+    }
+    return n;
+  }
+
+  evict(need: number): void | Promise<void> {
+    const n = this.gather();
+    if (n === 0) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.name}: nothing to evict`);
+    this.decisions++;
+    const r = this.scorer.score(this.ctx, this.ids, this.features, n, this.scores);
+    if (r) return r.then(() => this.apply(n, need));
+    this.apply(n, need);
+  }
+
+  /** Evicts the victims chosen from the current scores. */
+  apply(n: number, need: number): void {
+    selectVictims(this.scores, this.sizes, n, need, this.victims, this.order);
+    for (let i = 0; i < n; i++) if (this.victims[i] === 1) { this.onRemove(this.ids[i]!); this.ctx.evict(this.ids[i]!); }
+  }
+
+  check(): void {
+    const o = this.ctx.objects;
+    let n = 0;
+    for (let id = this.recency.head; id >= 0; id = this.recency.next[id]!) {
+      if (o.resident[id] !== 1) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.name}: ${id} listed but not resident`);
+      n++;
+    }
+    if (n !== this.recency.length || n !== this.poolSize) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.name}: list ${n}, length ${this.recency.length}, pool ${this.poolSize}`);
+    for (let i = 0; i < this.poolSize; i++) if (this.pos[this.pool[i]!] !== i) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.name}: pool index broken at ${i}`);
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * A scorer ranks K candidates: higher score = evict first (for a learned model: the Q-value of evicting
+ * that candidate). Scorers see the features of replay/features.ts, row i = candidate i, and, inside the
+ * simulator only, the candidates' dense ids (oracles read next uses through the SimContext).
+ */
+import type { SimContext } from './policy.js';
+
+export interface Scorer {
+  readonly name: string;
+  /** True when score() returns a Promise (a model behind onnxruntime). */
+  readonly async?: boolean;
+  score(ctx: SimContext, ids: Int32Array, features: Float32Array, n: number, out: Float32Array): void | Promise<void>;
+}
+
+/** Keeps the given order (index 0 first): LRU over the candidates. */
+export const lruScorer: Scorer = {
+  name: 'lru',
+  score(_ctx, _ids, _f, n, out) { for (let i = 0; i < n; i++) out[i] = n - i; },
+};
+
+/** Perfect foresight among the candidates: the farthest next use goes first (never used again = first). */
+export const oracleScorer: Scorer = {
+  name: 'oracle',
+  score(ctx, ids, _f, n, out) {
+    const nu = ctx.nextUseOf;
+    for (let i = 0; i < n; i++) { const u = nu[ids[i]!]!; out[i] = u === Infinity ? 3e38 : u; }
+  },
+};
+
+/** Size-aware foresight: distance to next use times size (bytes x requests freed). */
+export const oracleSizeScorer: Scorer = {
+  name: 'oracle-size',
+  score(ctx, ids, _f, n, out) {
+    const nu = ctx.nextUseOf;
+    const sz = ctx.objects.size;
+    for (let i = 0; i < n; i++) { const id = ids[i]!; const u = nu[id]!; out[i] = u === Infinity ? 3e38 : (u - ctx.index) * sz[id]!; }
+  },
+};
