@@ -5,9 +5,18 @@
 import { ColdrlError } from './errors.js';
 import type { PolicyFactory, PolicyInfo, PolicyOptions } from './policy.js';
 import { LruPolicy } from './policies/lru.js';
+import { KCandidatePolicy, parseKParam } from './policies/ktail.js';
+import { lruScorer, oracleScorer, oracleSizeScorer } from './scorer.js';
 
 const POLICIES: PolicyInfo[] = [
   { name: 'lru', summary: 'least recently used (the NGINX default)', factory: (ctx) => new LruPolicy(ctx) },
+  // K-candidate family: NAME[:K[:SOURCE]], K default 16, source default tail (replay/candidates.ts)
+  { name: 'ktail', summary: 'K-candidate interface, LRU order over the candidates (equals LRU on the tail)', hidden: true,
+    factory: (ctx, o) => new KCandidatePolicy(ctx, lruScorer, { ...parseKParam(o.param), seed: o.seed }) },
+  { name: 'ktail-oracle', summary: 'K-candidate oracle: evict the candidate whose next use is farthest (ceiling of K-candidate designs)', offline: true,
+    factory: (ctx, o) => new KCandidatePolicy(ctx, oracleScorer, { ...parseKParam(o.param), seed: o.seed }) },
+  { name: 'ktail-oracle-size', summary: 'K-candidate oracle, size-aware: evict max (next use distance x size)', offline: true,
+    factory: (ctx, o) => new KCandidatePolicy(ctx, oracleSizeScorer, { ...parseKParam(o.param), seed: o.seed }) },
 ];
 
 const byName = new Map(POLICIES.map((p) => [p.name, p]));
