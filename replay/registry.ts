@@ -5,11 +5,35 @@
 import { ColdrlError } from './errors.js';
 import type { PolicyFactory, PolicyInfo, PolicyOptions } from './policy.js';
 import { LruPolicy } from './policies/lru.js';
+import { FifoPolicy } from './policies/fifo.js';
+import { ClockPolicy } from './policies/clock.js';
+import { SievePolicy } from './policies/sieve.js';
+import { LfuPolicy } from './policies/lfu.js';
+import { GdsfPolicy } from './policies/gdsf.js';
+import { ArcPolicy } from './policies/arc.js';
+import { S3FifoPolicy } from './policies/s3fifo.js';
+import { SizePolicy } from './policies/size.js';
+import { AdaptiveLruPolicy } from './policies/adaptive-lru.js';
+import { HybridPolicy } from './policies/hybrid.js';
+import { BeladyPolicy } from './policies/belady.js';
+import { BeladySizePolicy } from './policies/belady-size.js';
 import { KCandidatePolicy, parseKParam } from './policies/ktail.js';
 import { lruScorer, oracleScorer, oracleSizeScorer } from './scorer.js';
 
 const POLICIES: PolicyInfo[] = [
   { name: 'lru', summary: 'least recently used (the NGINX default)', factory: (ctx) => new LruPolicy(ctx) },
+  { name: 'fifo', summary: 'first in, first out', factory: (ctx) => new FifoPolicy(ctx) },
+  { name: 'clock', summary: 'CLOCK / second chance, 1-bit (libCacheSim Clock)', factory: (ctx) => new ClockPolicy(ctx) },
+  { name: 'sieve', summary: 'SIEVE (NSDI 24): FIFO with a moving hand and visited bits', factory: (ctx) => new SievePolicy(ctx) },
+  { name: 'lfu', summary: 'least frequently used since insertion, FIFO among equals', factory: (ctx) => new LfuPolicy(ctx) },
+  { name: 'gdsf', summary: 'greedy-dual-size-frequency: L + freq x 1e6 / size', factory: (ctx) => new GdsfPolicy(ctx) },
+  { name: 'arc', summary: 'adaptive replacement cache, in bytes (libCacheSim ARC)', factory: (ctx) => new ArcPolicy(ctx) },
+  { name: 's3fifo', summary: 'S3-FIFO, small queue 10%, 2 moves (s3fifo:RATIO to change)', factory: (ctx, o) => new S3FifoPolicy(ctx, o) },
+  { name: 'size', summary: 'largest object first', factory: (ctx) => new SizePolicy(ctx) },
+  { name: 'adaptive-lru', summary: 'LRU evicting objects over 50 KB first (adaptive-lru:BYTES)', factory: (ctx, o) => new AdaptiveLruPolicy(ctx, o) },
+  { name: 'hybrid', summary: 'recency/size hybrid: max idle requests x size over size-class LRU tails', factory: (ctx) => new HybridPolicy(ctx) },
+  { name: 'belady', summary: 'offline optimum: evict the farthest next use', offline: true, factory: (ctx) => new BeladyPolicy(ctx) },
+  { name: 'belady-size', summary: 'offline: evict max (next use - now) x size, 128 samples (libCacheSim)', offline: true, factory: (ctx, o) => new BeladySizePolicy(ctx, o) },
   // K-candidate family: NAME[:K[:SOURCE]], K default 16, source default tail (replay/candidates.ts)
   { name: 'ktail', summary: 'K-candidate interface, LRU order over the candidates (equals LRU on the tail)', hidden: true,
     factory: (ctx, o) => new KCandidatePolicy(ctx, lruScorer, { ...parseKParam(o.param), seed: o.seed }) },

@@ -4,6 +4,7 @@
  */
 import { DList } from '../dlist.js';
 import type { Policy, SimContext } from '../policy.js';
+import { checkCovers, checkList } from './check.js';
 
 export class LruPolicy implements Policy {
   readonly name: string = 'lru';
@@ -14,10 +15,5 @@ export class LruPolicy implements Policy {
   onInsert(id: number): void { this.list.pushHead(id); }
   evict(_need: number): void { this.ctx.evict(this.list.popTail()); }
   onRemove(id: number): void { this.list.unlink(id); }
-  check(): void {
-    const o = this.ctx.objects;
-    let n = 0;
-    for (let id = this.list.head; id >= 0; id = this.list.next[id]!) { if (o.resident[id] !== 1) throw new Error(`lru: ${id} listed but not resident`); n++; }
-    if (n !== this.list.length) throw new Error('lru: list length mismatch');
-  }
+  check(): void { checkCovers(this.ctx, this.name, checkList(this.ctx, this.name, 'list', this.list, true)); }
 }
