@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'COLDRL_ERR_MODEL'
   | 'COLDRL_ERR_FEATURE_SPEC'
   | 'COLDRL_ERR_PROTOCOL'
-  | 'COLDRL_ERR_STORE';
+  | 'COLDRL_ERR_STORE'
+  | 'COLDRL_ERR_BACKEND';
 
 export class ColdrlError extends Error {
   readonly code: ErrorCode;
