@@ -8,11 +8,27 @@
  * lower index first), evicting each, until the freed bytes reach `need`; at least one victim. With no scores
  * (fallback), visit in index order: that is LRU over the candidates.
  *
- * Candidate sources (pluggable, named) state their cost per eviction:
- *  - tail    the K least-recently-used resident objects (the paper's design). O(K).
- * More sources (uniform sample, mixed) are added in this file's SOURCES table.
+ * Candidate sources (pluggable, named; N = resident objects, K <= MAX_CANDIDATES = 64). Costs are per
+ * eviction decision, before features and scoring:
+ *  - tail    the K least-recently-used resident objects (the Cold-RL paper's design). O(K) list walk.
+ *  - sample  K distinct resident objects drawn uniformly at random (as LRB samples 64). O(K) draws from the
+ *            dense pool of resident ids + an insertion sort by last access, O(K^2) compares worst case.
+ *  - mixed   ceil(K/2) from the tail, the rest drawn uniformly from the other residents (deduplicated).
+ *            O(K) walk + O(K) draws (each checked against the tail half: O(K^2) int compares at most).
+ *  - large   size-biased: 4K distinct uniform draws, keep the K largest. O(4K) draws + O(4K x K) selection.
+ *  - rare    frequency-biased: 4K distinct uniform draws, keep the K with the fewest lifetime requests
+ *            (ties: older last access). O(4K) draws + O(4K x K) selection.
+ * Every source is seeded through view.random() and allocates nothing (module-level scratch of 4 x 64).
+ *
+ * The exact sampling rule (the NGINX module copies it): partial Fisher-Yates over pool[0..N):
+ *   for i = 0 .. D-1:  j = i + floor(random() * (N - i)); swap(pool[i], pool[j]); drawn[i] = pool[i]
+ * (D = K, or 4K, capped at N; mixed skips draws that are in its tail half without counting them). The
+ * simulator undoes the swaps afterwards so that the pool's order never depends on past samples; a C index
+ * that keeps node->pool_index in step may leave them. Drawn ids are then ordered by last access, ascending,
+ * stable (ties keep draw order). With N <= D every resident object is a candidate.
  */
 import type { DList } from './dlist.js';
+import { MAX_CANDIDATES } from './features.js';
 
 /** What a source reads from the K-candidate policy: the recency list and a dense pool of resident ids. */
 export interface CandidateView {
@@ -23,28 +39,167 @@ export interface CandidateView {
   readonly poolSize: number;
   /** Last access time per id (seconds) for ordering samples oldest first. */
   readonly last: Float64Array;
+  /** Stored size per id (bytes), for size-biased sources. */
+  readonly size: Float64Array;
+  /** Lifetime request count per id, for frequency-biased sources. */
+  readonly requests: Float64Array;
   /** Uniform random number in [0, 1), seeded. */
   random(): number;
 }
 
 export interface CandidateSource {
   readonly name: string;
+  /** One line: what it picks and its cost per eviction (for --help and reports). */
+  readonly summary: string;
   /** Writes up to k distinct resident ids into out[0..], oldest last access first; returns how many. */
   collect(view: CandidateView, k: number, out: Int32Array): number;
 }
 
-/** The K least-recently-used objects: walk the recency list from its tail. Cost O(K). */
+/** How many uniform draws the biased sources (large, rare) filter down to K. */
+export const OVERSAMPLE = 4;
+
+// Scratch shared by all sources (collect is never re-entered; each worker thread has its own module).
+const swaps = new Int32Array(OVERSAMPLE * MAX_CANDIDATES);
+const drawn = new Int32Array(OVERSAMPLE * MAX_CANDIDATES);
+
+/** Writes up to k ids from the recency tail (oldest first) into out[from..]; returns the new end. */
+function walkTail(view: CandidateView, k: number, out: Int32Array, from: number): number {
+  const r = view.recency;
+  let n = from;
+  const end = from + k;
+  for (let id = r.tail; id >= 0 && n < end; id = r.prev[id]!) out[n++] = id;
+  return n;
+}
+
+/**
+ * Draws up to d distinct residents uniformly (partial Fisher-Yates over the pool, undone afterwards) into
+ * out[from..], skipping ids found in out[0..from) (mixed's tail half). Returns the new end.
+ */
+function drawUniform(view: CandidateView, d: number, out: Int32Array, from: number): number {
+  const pool = view.pool;
+  const size = view.poolSize;
+  let n = from;
+  const end = from + d;
+  let i = 0;
+  for (; i < size && n < end; i++) {
+    const j = i + Math.floor(view.random() * (size - i));
+    const id = pool[j]!;
+    pool[j] = pool[i]!;
+    pool[i] = id;
+    swaps[i] = j;
+    let dup = false;
+    for (let t = 0; t < from; t++) if (out[t] === id) { dup = true; break; }
+    if (!dup) out[n++] = id;
+  }
+  while (i-- > 0) {
+    const j = swaps[i]!;
+    const id = pool[j]!;
+    pool[j] = pool[i]!;
+    pool[i] = id;
+  }
+  return n;
+}
+
+/** Stable insertion sort of ids[0..n) by last access, ascending (n <= 4 x 64). */
+function sortByLast(ids: Int32Array, n: number, last: Float64Array): void {
+  for (let i = 1; i < n; i++) {
+    const v = ids[i]!;
+    const t = last[v]!;
+    let j = i - 1;
+    while (j >= 0 && last[ids[j]!]! > t) { ids[j + 1] = ids[j]!; j--; }
+    ids[j + 1] = v;
+  }
+}
+
+/**
+ * Keeps the k ids of src[0..n) with the lowest key (ties: older last access, then draw order) in out[0..k),
+ * oldest last access first. key is read as sign * keyArray[id], so sign -1 keeps the largest.
+ */
+function keepBest(src: Int32Array, n: number, k: number, keys: Float64Array, sign: number, last: Float64Array, out: Int32Array): number {
+  if (n <= k) {
+    for (let i = 0; i < n; i++) out[i] = src[i]!;
+    sortByLast(out, n, last);
+    return n;
+  }
+  // out[0..m) kept sorted by (key, last) ascending; insert each drawn id, dropping the worst past k.
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const v = src[i]!;
+    const kv = sign * keys[v]!;
+    const lv = last[v]!;
+    if (m === k) {
+      const w = out[k - 1]!;
+      const kw = sign * keys[w]!;
+      if (kv > kw || (kv === kw && lv >= last[w]!)) continue;
+      m--;
+    }
+    let j = m - 1;
+    for (; j >= 0; j--) {
+      const u = out[j]!;
+      const ku = sign * keys[u]!;
+      if (ku < kv || (ku === kv && last[u]! <= lv)) break;
+      out[j + 1] = u;
+    }
+    out[j + 1] = v;
+    m++;
+  }
+  sortByLast(out, m, last);
+  return m;
+}
+
+/** The K least-recently-used objects: walk the recency list from its tail. */
 export const tailSource: CandidateSource = {
   name: 'tail',
+  summary: 'the K least-recently-used objects (the paper); O(K) list walk',
+  collect(view, k, out) { return walkTail(view, k, out, 0); },
+};
+
+/** K distinct residents, uniformly at random, oldest last access first. */
+export const sampleSource: CandidateSource = {
+  name: 'sample',
+  summary: 'K uniform random residents (LRB); O(K) draws + sort',
   collect(view, k, out) {
-    const r = view.recency;
-    let n = 0;
-    for (let id = r.tail; id >= 0 && n < k; id = r.prev[id]!) out[n++] = id;
+    const n = drawUniform(view, k, out, 0);
+    sortByLast(out, n, view.last);
     return n;
   },
 };
 
-export const SOURCES: Record<string, CandidateSource> = { tail: tailSource };
+/** Half LRU tail, half uniform sample of the other residents. */
+export const mixedSource: CandidateSource = {
+  name: 'mixed',
+  summary: 'ceil(K/2) from the LRU tail + the rest uniform from the others; O(K) + O(K^2) dedup compares',
+  collect(view, k, out) {
+    const t = walkTail(view, (k + 1) >> 1, out, 0);
+    const n = drawUniform(view, k - t, out, t);
+    sortByLast(out, n, view.last);
+    return n;
+  },
+};
+
+/** Size-biased: the K largest of 4K uniform draws. */
+export const largeSource: CandidateSource = {
+  name: 'large',
+  summary: 'size-biased: the K largest of 4K uniform residents; O(4K) draws + O(4K x K) selection',
+  collect(view, k, out) {
+    const d = drawUniform(view, OVERSAMPLE * k, drawn, 0);
+    return keepBest(drawn, d, k, view.size, -1, view.last, out);
+  },
+};
+
+/** Frequency-biased: the K with the fewest lifetime requests among 4K uniform draws. */
+export const rareSource: CandidateSource = {
+  name: 'rare',
+  summary: 'frequency-biased: fewest lifetime requests among 4K uniform residents; O(4K) draws + O(4K x K)',
+  collect(view, k, out) {
+    const d = drawUniform(view, OVERSAMPLE * k, drawn, 0);
+    return keepBest(drawn, d, k, view.requests, 1, view.last, out);
+  },
+};
+
+export const SOURCES: Record<string, CandidateSource> = {
+  tail: tailSource, sample: sampleSource, mixed: mixedSource, large: largeSource, rare: rareSource,
+};
 
 /**
  * Applies the victim rule. scores may be null (fallback: index order). sizes[i] = bytes of candidate i.

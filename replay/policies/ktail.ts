@@ -58,6 +58,8 @@ export class KCandidatePolicy implements Policy, CandidateView {
   }
 
   get last(): Float64Array { return this.ctx.objects.last; }
+  get size(): Float64Array { return this.ctx.objects.size; }
+  get requests(): Float64Array { return this.ctx.objects.requests; }
 
   /** xorshift32 in [0, 1). */
   random(): number {

@@ -1,0 +1,185 @@
+/**
+ * Candidate sources (replay/candidates.ts): every decision's candidates are distinct, resident and ordered
+ * oldest last access first; uniform sources are uniform; the biased sources keep what they say; the tail
+ * source over K=16 with LRU order is exactly LRU on the golden trace.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { SOURCES, OVERSAMPLE } from '../../replay/candidates.js';
+import { KCandidatePolicy, parseKParam } from '../../replay/policies/ktail.js';
+import { Cache } from '../../replay/cache.js';
+import { openSource } from '../../replay/formats/index.js';
+import { loadTrace, traceFromArrays, type Trace } from '../../replay/trace.js';
+import { makeCache, replayTrace } from '../../replay/run.js';
+import { lruScorer, type Scorer } from '../../replay/scorer.js';
+import { MAX_CANDIDATES } from '../../replay/features.js';
+import { TRACES } from '../helpers.js';
+
+let tragen: Promise<Trace> | null = null;
+const loadTragen = () => (tragen ??= loadTrace(openSource(join(TRACES, 'tragen_cdn.csv'), 'csv')));
+
+/** A trace that makes N objects resident in a cache that holds them all: key i, size sizes(i), i requests. */
+function residents(n: number, size: (i: number) => number, requests: (i: number) => number = () => 1): Trace {
+  const rows: { time: number; key: number; size: number }[] = [];
+  let time = 0;
+  for (let i = 0; i < n; i++) for (let r = 0; r < requests(i); r++) rows.push({ time: time++, key: i, size: size(i) });
+  return traceFromArrays('residents', rows);
+}
+
+/** Fills a cache with every object of `t` under ktail:K:SOURCE and returns its policy (a CandidateView). */
+function filled(t: Trace, k: number, source: string, seed = 7): KCandidatePolicy {
+  const cache = makeCache(t, `ktail:${k}:${source}`, 1e15, { seed });
+  for (let i = 0; i < t.length; i++) cache.access(t, i);
+  return cache.policy as KCandidatePolicy;
+}
+
+for (const name of Object.keys(SOURCES)) {
+  test(`${name}: candidates are distinct, resident, oldest last access first, min(K, residents) of them`, async () => {
+    const t = (await loadTragen()).slice(0, 20_000);
+    for (const k of [1, 16, MAX_CANDIDATES]) {
+      let decisions = 0;
+      let policy: KCandidatePolicy | null = null;
+      const checker: Scorer = {
+        name: 'check',
+        score(ctx, ids, _f, n, out) {
+          const o = ctx.objects;
+          const resident = policy!.poolSize; // the pool is checked against residency by cache.check()
+          assert.equal(n, Math.min(k, resident), `${name} K=${k}: ${n} candidates of ${resident} residents`);
+          for (let i = 0; i < n; i++) {
+            assert.equal(o.resident[ids[i]!], 1, `${name}: candidate ${ids[i]} not resident`);
+            for (let j = 0; j < i; j++) assert.notEqual(ids[i], ids[j], `${name}: duplicate candidate ${ids[i]}`);
+            if (i > 0) assert.ok(o.last[ids[i - 1]!]! <= o.last[ids[i]!]!, `${name}: candidates not ordered by last access at ${i}`);
+          }
+          decisions++;
+          lruScorer.score(ctx, ids, _f, n, out);
+        },
+      };
+      const cache = new Cache((ctx) => (policy = new KCandidatePolicy(ctx, checker, { k, source: SOURCES[name], seed: 3 })),
+        { capacity: Math.floor(t.uniqueBytes * 0.01) });
+      for (let i = 0; i < t.length; i++) cache.access(t, i);
+      cache.check();
+      assert.ok(decisions > 1000, `${name} K=${k}: only ${decisions} decisions`);
+    }
+  });
+}
+
+test('tail: K=16 with LRU order over the candidates is exactly LRU on tragen_cdn', async () => {
+  const t = await loadTragen();
+  for (const f of [0.01, 0.05]) {
+    const cap = Math.floor(t.uniqueBytes * f);
+    const lru = await replayTrace(t, 'lru', cap, String(f));
+    const k = await replayTrace(t, 'ktail:16:tail', cap, String(f));
+    assert.equal(k.hits, lru.hits, `hits at ${f}`);
+    assert.equal(k.byteHits, lru.byteHits, `byte hits at ${f}`);
+    assert.equal(k.evictions, lru.evictions, `evictions at ${f}`);
+  }
+});
+
+test('tail: the candidates are the K least recently used, in recency order', () => {
+  const p = filled(residents(100, () => 10), 16, 'tail');
+  const out = new Int32Array(MAX_CANDIDATES);
+  const n = p.source.collect(p, 16, out);
+  assert.deepEqual([...out.subarray(0, n)], Array.from({ length: 16 }, (_, i) => i));
+});
+
+/** Chi-square statistic of counts against a uniform expectation. */
+function chiSquare(counts: Float64Array): number {
+  let total = 0;
+  for (const c of counts) total += c;
+  const e = total / counts.length;
+  let x = 0;
+  for (const c of counts) x += (c - e) * (c - e) / e;
+  return x;
+}
+
+test('sample: uniform over residents (chi-square bounded), pool left unchanged', () => {
+  const N = 100, K = 10, ROUNDS = 20_000;
+  const p = filled(residents(N, () => 10), K, 'sample');
+  const before = [...p.pool.subarray(0, p.poolSize)];
+  const counts = new Float64Array(N);
+  const out = new Int32Array(MAX_CANDIDATES);
+  for (let r = 0; r < ROUNDS; r++) {
+    const n = p.source.collect(p, K, out);
+    assert.equal(n, K);
+    for (let i = 0; i < n; i++) counts[out[i]!]++;
+  }
+  assert.deepEqual([...p.pool.subarray(0, p.poolSize)], before, 'sampling changed the pool');
+  // 99 degrees of freedom: mean 99, sd 14; 170 is 5 sd above (without replacement the statistic is a bit lower).
+  const x = chiSquare(counts);
+  assert.ok(x < 170, `chi-square ${x.toFixed(1)} over ${N} ids`);
+  assert.ok(x > 30, `chi-square ${x.toFixed(1)} is implausibly small for random draws`);
+});
+
+test('mixed: the LRU half always, the other half uniform over the rest', () => {
+  const N = 100, K = 16, ROUNDS = 20_000;
+  const p = filled(residents(N, () => 10), K, 'mixed');
+  const counts = new Float64Array(N);
+  const out = new Int32Array(MAX_CANDIDATES);
+  for (let r = 0; r < ROUNDS; r++) {
+    const n = p.source.collect(p, K, out);
+    assert.equal(n, K);
+    for (let i = 0; i < n; i++) counts[out[i]!]++;
+  }
+  for (let id = 0; id < K / 2; id++) assert.equal(counts[id], ROUNDS, `tail object ${id} not always a candidate`);
+  const rest = counts.subarray(K / 2);
+  const x = chiSquare(rest);
+  // 91 degrees of freedom: mean 91, sd 13.5.
+  assert.ok(x < 160 && x > 25, `chi-square ${x.toFixed(1)} over the ${rest.length} non-tail ids`);
+});
+
+test('large and rare: with every resident drawn they keep exactly the K largest / least requested', () => {
+  const K = 8, N = OVERSAMPLE * K; // N <= 4K: every resident is drawn
+  const out = new Int32Array(MAX_CANDIDATES);
+  // sizes 1000 + 37 i mod N (distinct, not in key order), requests 1 + (i * 7) mod 5
+  const size = (i: number) => 1000 + ((i * 37) % N);
+  const reqs = (i: number) => 1 + ((i * 7) % 5);
+  const t = residents(N, size, reqs);
+  const pl = filled(t, K, 'large');
+  const nl = pl.source.collect(pl, K, out);
+  const largest = Array.from({ length: N }, (_, i) => i).sort((a, b) => size(b) - size(a)).slice(0, K);
+  assert.deepEqual(new Set(out.subarray(0, nl)), new Set(largest));
+  const pr = filled(t, K, 'rare');
+  const nr = pr.source.collect(pr, K, out);
+  const picked = [...out.subarray(0, nr)];
+  const maxPicked = Math.max(...picked.map(reqs));
+  for (let i = 0; i < N; i++) if (!picked.includes(i)) assert.ok(reqs(i) >= maxPicked, `rare left out ${i} with ${reqs(i)} requests`);
+  for (let i = 1; i < nr; i++) assert.ok(pr.last[picked[i - 1]!]! <= pr.last[picked[i]!]!);
+});
+
+test('large and rare: biased towards big / rarely requested objects on a large pool', () => {
+  const N = 2000, K = 16, ROUNDS = 500;
+  const size = (i: number) => 1000 + ((i * 7919) % N);
+  const reqs = (i: number) => 1 + ((i * 31) % 3);
+  const t = residents(N, size, reqs);
+  const out = new Int32Array(MAX_CANDIDATES);
+  const mean = (src: string, key: (i: number) => number) => {
+    const p = filled(t, K, src);
+    let s = 0;
+    for (let r = 0; r < ROUNDS; r++) { const n = p.source.collect(p, K, out); for (let i = 0; i < n; i++) s += key(out[i]!); }
+    return s / (ROUNDS * K);
+  };
+  const uniformSize = mean('sample', size);
+  assert.ok(Math.abs(uniformSize - (1000 + (N - 1) / 2)) < 30, `sample mean size ${uniformSize}`);
+  assert.ok(mean('large', size) > uniformSize + 500, 'large is not size-biased');
+  assert.ok(mean('rare', reqs) < 1.3, 'rare is not biased towards few requests');
+});
+
+test('parseKParam: every source by name, K bounds, unknown names refused', () => {
+  for (const name of Object.keys(SOURCES)) assert.equal(parseKParam(`32:${name}`).source.name, name);
+  assert.equal(parseKParam('64').k, 64);
+  assert.throws(() => parseKParam('65'), { code: 'COLDRL_ERR_USAGE' });
+  assert.throws(() => parseKParam('16:nosuch'), { code: 'COLDRL_ERR_USAGE' });
+});
+
+test('the oracle family runs with every source', async () => {
+  const t = (await loadTragen()).slice(50_000, 70_000);
+  const cap = Math.floor(t.uniqueBytes * 0.01);
+  const lru = await replayTrace(t, 'lru', cap, '1%');
+  for (const name of Object.keys(SOURCES)) {
+    for (const pol of ['ktail-oracle', 'ktail-oracle-size']) {
+      const r = await replayTrace(t, `${pol}:32:${name}`, cap, '1%');
+      assert.ok(r.hitRatio > lru.hitRatio, `${pol}:32:${name} ${r.hitRatio} not above LRU ${lru.hitRatio}`);
+    }
+  }
+});
