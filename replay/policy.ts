@@ -69,4 +69,6 @@ export interface PolicyInfo {
   /** Left out of `--policy all` (needs a parameter such as a model path). */
   hidden?: boolean;
   factory: PolicyFactory;
+  /** Optional async set-up before any cache is built (e.g. loading a model file); called with the parameter. */
+  prepare?(param: string | undefined): Promise<void>;
 }

@@ -19,6 +19,7 @@ import { BeladyPolicy } from './policies/belady.js';
 import { BeladySizePolicy } from './policies/belady-size.js';
 import { KCandidatePolicy, parseKParam } from './policies/ktail.js';
 import { lruScorer, oracleScorer, oracleSizeScorer } from './scorer.js';
+import { modelKParam, modelScorer, prepareModel, preparedModel } from './model.js';
 
 const POLICIES: PolicyInfo[] = [
   { name: 'lru', summary: 'least recently used (the NGINX default)', factory: (ctx) => new LruPolicy(ctx) },
@@ -41,6 +42,10 @@ const POLICIES: PolicyInfo[] = [
     factory: (ctx, o) => new KCandidatePolicy(ctx, oracleScorer, { ...parseKParam(o.param), seed: o.seed }) },
   { name: 'ktail-oracle-size', summary: 'K-candidate oracle, size-aware: evict max (next use distance x size)', offline: true,
     factory: (ctx, o) => new KCandidatePolicy(ctx, oracleSizeScorer, { ...parseKParam(o.param), seed: o.seed }) },
+  // the learned policy: coldrl:FILE[:K[:SOURCE]] (K and source default to the model's metadata); loaded by prepare()
+  { name: 'coldrl', summary: 'learned policy: ONNX model from `coldrl train` over K candidates (coldrl:FILE[:K[:SOURCE]])', hidden: true,
+    prepare: async (p) => { await prepareModel(p); },
+    factory: (ctx, o) => new KCandidatePolicy(ctx, modelScorer(preparedModel(o.param)), { ...parseKParam(modelKParam(o.param)), seed: o.seed }) },
 ];
 
 const byName = new Map(POLICIES.map((p) => [p.name, p]));

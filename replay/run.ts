@@ -56,7 +56,14 @@ export function makeCache(trace: Trace, policy: string, capacity: number, opts: 
 }
 
 /** Replays an in-memory trace. */
+/** Runs a policy's async set-up (PolicyInfo.prepare, e.g. loading a model) before its caches are built. */
+export async function preparePolicy(policy: string): Promise<void> {
+  const { info, opts } = policyFactory(policy);
+  if (info.prepare) await info.prepare(opts.param);
+}
+
 export async function replayTrace(trace: Trace, policy: string, capacity: number, cacheSize: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
+  await preparePolicy(policy);
   const cache = makeCache(trace, policy, capacity, opts);
   const n = trace.length;
   const bar = opts.progress ? new Progress(`${policy} ${cacheSize}`, n) : null;
@@ -83,6 +90,7 @@ export async function replayTrace(trace: Trace, policy: string, capacity: number
 
 /** Replays a streaming source in constant memory (online policies only). */
 export async function replayStream(src: TraceSource, policy: string, capacity: number, cacheSize: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
+  await preparePolicy(policy);
   const { factory, opts: popts } = policyFactory(policy);
   const cache = new Cache(factory, { capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive }, { ...popts, seed: opts.seed });
   const b = new RequestBatch(1 << 15);

@@ -1,0 +1,197 @@
+/**
+ * THE model loader: the sidecar and `coldrl replay --policy coldrl:FILE` both score candidates through it.
+ * Loads a model file (proto/README.md "The model file") with onnxruntime-node (1 intra-op thread, graph
+ * optimisation 'all'), refuses another feature spec (COLDRL_ERR_FEATURE_SPEC) or a file that is not a
+ * usable model (COLDRL_ERR_MODEL), and runs a probe inference that must give finite scores.
+ * Per request nothing is allocated on our side: input tensors for batch 1 and every n in 1..64 are built at
+ * load time over one reused Float32Array, and the output goes into a pre-allocated tensor.
+ * Never imports tfjs or trainer/ (the sidecar must not pull them in).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type * as ort from 'onnxruntime-node';
+import { ColdrlError } from './errors.js';
+import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from './features.js';
+import type { Scorer } from './scorer.js';
+
+type Ort = typeof ort;
+let ortModule: Promise<Ort> | null = null;
+/** onnxruntime-node, imported on first use only. */
+export function loadOrt(): Promise<Ort> {
+  ortModule ??= import('onnxruntime-node').then((m) => ((m as unknown as { default?: Ort }).default ?? m) as Ort);
+  return ortModule;
+}
+
+/** Reads metadata_props of an ONNX file without onnx-proto: walks the protobuf fields by hand. */
+export function readOnnxMetadata(buf: Uint8Array): Record<string, string> {
+  const out: Record<string, string> = {};
+  const dec = new TextDecoder();
+  let p = 0;
+  const varint = (): number => {
+    let v = 0, mul = 1, b: number;
+    do {
+      if (p >= buf.length) throw new ColdrlError('COLDRL_ERR_MODEL', 'truncated protobuf');
+      b = buf[p++]!;
+      v += (b & 0x7f) * mul;
+      mul *= 128;
+    } while (b & 0x80);
+    return v;
+  };
+  const skip = (wire: number) => {
+    if (wire === 0) varint();
+    else if (wire === 1) p += 8;
+    else if (wire === 2) { const n = varint(); p += n; }
+    else if (wire === 5) p += 4;
+    else throw new ColdrlError('COLDRL_ERR_MODEL', `bad protobuf wire type ${wire}`);
+  };
+  while (p < buf.length) {
+    const tag = varint();
+    const field = Math.floor(tag / 8), wire = tag & 7;
+    if (field === 14 && wire === 2) { // ModelProto.metadata_props: StringStringEntryProto { key = 1; value = 2 }
+      const len = varint();
+      const end = p + len;
+      let key = '', value = '';
+      while (p < end) {
+        const t = varint();
+        if ((t & 7) === 2 && (t >> 3) <= 2) {
+          const n = varint();
+          const s = dec.decode(buf.subarray(p, p + n));
+          p += n;
+          if (t >> 3 === 1) key = s; else value = s;
+        } else skip(t & 7);
+      }
+      out[key] = value;
+    } else skip(wire);
+    if (p > buf.length) throw new ColdrlError('COLDRL_ERR_MODEL', 'truncated protobuf');
+  }
+  return out;
+}
+
+export class ColdrlModel {
+  /** First 12 hex digits of the file's sha256. */
+  readonly version: string;
+  readonly sha256: string;
+  /** The K the model was trained with (coldrl.k); the graph accepts any n up to 64. */
+  readonly k: number;
+  private readonly input = new Float32Array(MAX_CANDIDATES * FEATURE_COUNT);
+  private readonly output = new Float32Array(MAX_CANDIDATES);
+  private readonly feeds: Record<string, ort.Tensor>[] = [];
+  private readonly fetches: Record<string, ort.Tensor>[] = [];
+
+  private constructor(readonly path: string, readonly metadata: Readonly<Record<string, string>>, bytes: Uint8Array,
+    private readonly session: ort.InferenceSession, o: Ort) {
+    this.sha256 = createHash('sha256').update(bytes).digest('hex');
+    this.version = this.sha256.slice(0, 12);
+    this.k = Number(metadata['coldrl.k'] ?? 16);
+    const ones = new Float32Array(MAX_CANDIDATES).fill(1);
+    this.feeds.push({});
+    this.fetches.push({});
+    for (let n = 1; n <= MAX_CANDIDATES; n++) {
+      this.feeds.push({
+        features: new o.Tensor('float32', this.input.subarray(0, n * FEATURE_COUNT), [1, n, FEATURE_COUNT]),
+        mask: new o.Tensor('float32', ones.subarray(0, n), [1, n]),
+      });
+      this.fetches.push({ scores: new o.Tensor('float32', this.output.subarray(0, n), [1, n]) });
+    }
+  }
+
+  /** Loads, validates and probes a model file. */
+  static async load(path: string): Promise<ColdrlModel> {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${path}: no such model file`);
+    }
+    let meta: Record<string, string>;
+    try {
+      meta = readOnnxMetadata(bytes);
+    } catch (e) {
+      throw new ColdrlError('COLDRL_ERR_MODEL', `${path}: not an ONNX model (${(e as Error).message})`);
+    }
+    const v = meta['coldrl.feature_spec_version'];
+    const fc = meta['coldrl.feature_count'];
+    if (v === undefined || fc === undefined) throw new ColdrlError('COLDRL_ERR_MODEL', `${path}: not a coldrl model (no coldrl.feature_spec_version metadata)`);
+    if (Number(v) !== FEATURE_SPEC_VERSION || Number(fc) !== FEATURE_COUNT) {
+      throw new ColdrlError('COLDRL_ERR_FEATURE_SPEC', `${path}: model uses feature spec ${v} with ${fc} features; this build uses spec ${FEATURE_SPEC_VERSION} with ${FEATURE_COUNT}`);
+    }
+    const k = Number(meta['coldrl.k'] ?? 16);
+    if (!Number.isInteger(k) || k < 1 || k > MAX_CANDIDATES) throw new ColdrlError('COLDRL_ERR_MODEL', `${path}: coldrl.k ${meta['coldrl.k']} is not in 1..${MAX_CANDIDATES}`);
+    const o = await loadOrt();
+    let session: ort.InferenceSession;
+    try {
+      session = await o.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+    } catch (e) {
+      throw new ColdrlError('COLDRL_ERR_MODEL', `${path}: onnxruntime cannot load it (${String((e as Error).message).split('\n')[0]})`);
+    }
+    const names = [...session.inputNames].sort().join(',');
+    if (names !== 'features,mask' || !session.outputNames.includes('scores')) {
+      await session.release();
+      throw new ColdrlError('COLDRL_ERR_MODEL', `${path}: inputs ${names} / outputs ${session.outputNames.join(',')}; expected features,mask -> scores`);
+    }
+    const m = new ColdrlModel(path, Object.freeze(meta), bytes, session, o);
+    await m.probe();
+    return m;
+  }
+
+  /** Runs one inference on fixed inputs and checks that every score is finite. */
+  private async probe(): Promise<void> {
+    const n = this.k;
+    const f = new Float32Array(n * FEATURE_COUNT);
+    for (let i = 0; i < f.length; i++) f[i] = ((i * 7919) % 101) / 100;
+    const out = new Float32Array(n);
+    try {
+      await this.score(f, n, out);
+    } catch (e) {
+      throw new ColdrlError('COLDRL_ERR_MODEL', `${this.path}: probe inference failed (${String((e as Error).message).split('\n')[0]})`);
+    }
+    for (let i = 0; i < n; i++) if (!Number.isFinite(out[i]!)) throw new ColdrlError('COLDRL_ERR_MODEL', `${this.path}: probe inference gave a non-finite score`);
+  }
+
+  /** Scores n candidates (features[0 .. n*FEATURE_COUNT)) into out[0..n): higher = evict first. */
+  async score(features: Float32Array, n: number, out: Float32Array): Promise<void> {
+    if (!(n >= 1 && n <= MAX_CANDIDATES)) throw new ColdrlError('COLDRL_ERR_USAGE', `score: n must be in 1..${MAX_CANDIDATES} (got ${n})`);
+    this.input.set(features.subarray(0, n * FEATURE_COUNT));
+    const r = await this.session.run(this.feeds[n]!, this.fetches[n]!);
+    const s = r.scores!.data as Float32Array;
+    for (let i = 0; i < n; i++) out[i] = s[i]!;
+  }
+
+  async close(): Promise<void> { await this.session.release(); }
+}
+
+/** Models loaded by PolicyInfo.prepare, by file path, so that the synchronous factory can find them. */
+const prepared = new Map<string, ColdrlModel>();
+
+/** Splits the `coldrl` policy parameter FILE[:K[:SOURCE]]. */
+export function parseModelParam(param: string | undefined): { file: string; rest: string | undefined } {
+  if (!param) throw new ColdrlError('COLDRL_ERR_USAGE', 'policy coldrl needs a model file: coldrl:FILE[:K[:SOURCE]]');
+  const m = /^(.*?)(?::(\d+)(?::([a-z-]+))?)?$/.exec(param)!;
+  return { file: m[1]!, rest: m[2] ? (m[3] ? `${m[2]}:${m[3]}` : m[2]) : undefined };
+}
+
+/** Loads (once per file) the model a `coldrl:FILE...` policy names. */
+export async function prepareModel(param: string | undefined): Promise<ColdrlModel> {
+  const { file } = parseModelParam(param);
+  let m = prepared.get(file);
+  if (!m) { m = await ColdrlModel.load(file); prepared.set(file, m); }
+  return m;
+}
+
+/** The model a prepared `coldrl:FILE...` parameter names; COLDRL_ERR_MODEL when prepare() was not awaited. */
+export function preparedModel(param: string | undefined): ColdrlModel {
+  const m = prepared.get(parseModelParam(param).file);
+  if (!m) throw new ColdrlError('COLDRL_ERR_MODEL', `model ${param} was not loaded (PolicyInfo.prepare must run first)`);
+  return m;
+}
+
+/** A scorer backed by a model: async, one onnxruntime call per decision. */
+export function modelScorer(m: ColdrlModel): Scorer {
+  return { name: `coldrl-${m.version}`, async: true, score: (_ctx, _ids, f, n, out) => m.score(f, n, out) };
+}
+
+/** The K[:SOURCE] part of a prepared `coldrl:FILE...` parameter, defaulting to the model's metadata. */
+export function modelKParam(param: string | undefined): string {
+  const m = preparedModel(param);
+  return parseModelParam(param).rest ?? `${m.k}:${m.metadata['coldrl.candidates'] ?? 'tail'}`;
+}

@@ -1,0 +1,104 @@
+/**
+ * The dueling Q-network of trainer/network.ts in tfjs, and one Double-DQN training step. Backend-agnostic:
+ * whatever tf.setBackend() chose (wasm by default, webgpu/tensorflow when trainer/backend.ts selects them).
+ * Shapes: features [B, K, F], mask [B, K] (1 = present), scores [B, K] (padded slots PADDED_SCORE).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { PADDED_SCORE, WEIGHT_NAMES, weightShapes, type NetworkWeights, type WeightName } from './network.js';
+
+export class QNetwork {
+  readonly vars: Record<WeightName, tf.Variable>;
+  readonly f: number;
+  readonly h: number;
+
+  constructor(w: NetworkWeights, trainable = true) {
+    this.f = w.f;
+    this.h = w.h;
+    const shapes = weightShapes(w.f, w.h);
+    const vars = {} as Record<WeightName, tf.Variable>;
+    for (const k of WEIGHT_NAMES) vars[k] = tf.variable(tf.tensor(w[k], shapes[k], 'float32'), trainable);
+    this.vars = vars;
+  }
+
+  get varList(): tf.Variable[] { return WEIGHT_NAMES.map((k) => this.vars[k]); }
+
+  /** Q-values [B, K]; padded slots get PADDED_SCORE. */
+  apply(x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [b, k, f] = x.shape;
+      const v = this.vars;
+      const h1 = tf.relu(tf.add(tf.matMul(tf.reshape(x, [b * k, f]), v.w1), v.b1));
+      const h2 = tf.relu(tf.add(tf.matMul(h1, v.w2), v.b2)) as tf.Tensor2D;
+      const a = tf.reshape(tf.add(tf.matMul(h2, v.wa), v.ba), [b, k]);
+      const cnt = tf.maximum(tf.sum(mask, 1, true), 1);
+      const h3 = tf.reshape(h2, [b, k, this.h]);
+      const hMean = tf.div(tf.sum(tf.mul(h3, tf.expandDims(mask, 2)), 1), cnt) as tf.Tensor2D;
+      const val = tf.add(tf.matMul(hMean, v.wv), v.bv);
+      const aMean = tf.div(tf.sum(tf.mul(a, mask), 1, true), cnt);
+      const q = tf.sub(tf.add(a, val), aMean);
+      return tf.where(tf.greater(mask, 0.5), q, tf.fill([b, k], PADDED_SCORE)) as tf.Tensor2D;
+    });
+  }
+
+  /** Copies the current weights out (one download per tensor). */
+  read(): NetworkWeights {
+    const w = { f: this.f, h: this.h } as NetworkWeights;
+    for (const k of WEIGHT_NAMES) w[k] = Float32Array.from(this.vars[k].dataSync() as Float32Array);
+    return w;
+  }
+
+  assign(w: NetworkWeights): void {
+    const shapes = weightShapes(this.f, this.h);
+    for (const k of WEIGHT_NAMES) tf.tidy(() => this.vars[k].assign(tf.tensor(w[k], shapes[k], 'float32')));
+  }
+
+  copyFrom(o: QNetwork): void {
+    for (const k of WEIGHT_NAMES) this.vars[k].assign(o.vars[k]);
+  }
+
+  dispose(): void { for (const k of WEIGHT_NAMES) this.vars[k].dispose(); }
+}
+
+/** One sampled minibatch, laid out for upload (B transitions of K candidates x F features). */
+export interface Minibatch {
+  b: number;
+  k: number;
+  f: number;
+  s: Float32Array; mask: Float32Array;
+  action: Int32Array; reward: Float32Array; done: Float32Array;
+  s2: Float32Array; mask2: Float32Array;
+}
+
+export interface StepOptions { gamma: number; maxGradNorm: number; }
+
+/**
+ * One Double-DQN step (van Hasselt et al. 2016): y = r + gamma (1 - done) Q_target(s', argmax_a Q_online(s', a)),
+ * Huber loss on Q_online(s, a), gradients clipped to a global norm, applied by `optimizer`.
+ * Returns the loss as a scalar tensor (read it only now and then: reading forces a sync).
+ */
+export function trainStep(online: QNetwork, target: QNetwork, optimizer: tf.Optimizer, mb: Minibatch, o: StepOptions): tf.Scalar {
+  return tf.tidy(() => {
+    const { b, k, f } = mb;
+    const s = tf.tensor3d(mb.s, [b, k, f]);
+    const m = tf.tensor2d(mb.mask, [b, k]);
+    const s2 = tf.tensor3d(mb.s2, [b, k, f]);
+    const m2 = tf.tensor2d(mb.mask2, [b, k]);
+    const act = tf.oneHot(tf.tensor1d(mb.action, 'int32'), k);
+    const y = tf.tidy(() => {
+      const best = tf.argMax(online.apply(s2, m2), 1);
+      const qNext = tf.sum(tf.mul(target.apply(s2, m2), tf.oneHot(best, k)), 1);
+      return tf.add(tf.tensor1d(mb.reward), tf.mul(tf.mul(tf.sub(1, tf.tensor1d(mb.done)), o.gamma), qNext));
+    });
+    const { value, grads } = tf.variableGrads(() => {
+      const q = tf.sum(tf.mul(online.apply(s, m), act), 1);
+      return tf.losses.huberLoss(y, q) as tf.Scalar;
+    }, online.varList);
+    const names = Object.keys(grads);
+    const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))));
+    const scale = tf.minimum(1, tf.div(o.maxGradNorm, tf.add(norm, 1e-6)));
+    const clipped: Record<string, tf.Tensor> = {};
+    for (const n of names) clipped[n] = tf.mul(grads[n]!, scale);
+    optimizer.applyGradients(clipped as tf.NamedTensorMap);
+    return value;
+  });
+}

@@ -1,0 +1,133 @@
+/**
+ * The network of the learned policy as plain weights (Float32Arrays), shared by the tfjs model
+ * (trainer/model.ts), the ONNX export (trainer/onnx-export.ts) and the fast acting path of the trainer.
+ *
+ * Architecture (dueling DQN over a set of K candidates, one shared per-candidate MLP, Wang et al. 2016):
+ *   h_i   = relu(relu(x_i W1 + b1) W2 + b2)             x_i = F features of candidate i   (F -> H -> H)
+ *   A_i   = h_i . wa + ba                                advantage head, per candidate      (H -> 1)
+ *   V     = mean_{i in mask}(h_i) . wv + bv              value head on the masked mean      (H -> 1)
+ *   Q_i   = V + A_i - mean_{i in mask}(A_i)              masked slots: -1e9 (PADDED_SCORE)
+ * Q_i is the value of evicting candidate i; higher = evict first (replay/candidates.ts selectVictims).
+ * Matrices are row-major: w1[f * H + j] maps input f to hidden unit j.
+ */
+import type { Rng } from '../replay/rng.js';
+
+export const PADDED_SCORE = -1e9;
+
+export interface NetworkWeights {
+  /** Features per candidate (FEATURE_COUNT of the spec it was trained on). */
+  f: number;
+  /** Hidden width. */
+  h: number;
+  w1: Float32Array; b1: Float32Array;
+  w2: Float32Array; b2: Float32Array;
+  wa: Float32Array; ba: Float32Array;
+  wv: Float32Array; bv: Float32Array;
+}
+
+/** The weight tensors in a fixed order with their shapes (tfjs variables, ONNX initializers, checkpoints). */
+export type WeightName = 'w1' | 'b1' | 'w2' | 'b2' | 'wa' | 'ba' | 'wv' | 'bv';
+export const WEIGHT_NAMES: readonly WeightName[] = ['w1', 'b1', 'w2', 'b2', 'wa', 'ba', 'wv', 'bv'];
+
+export function weightShapes(f: number, h: number): Record<WeightName, number[]> {
+  return { w1: [f, h], b1: [h], w2: [h, h], b2: [h], wa: [h, 1], ba: [1], wv: [h, 1], bv: [1] };
+}
+
+/** He-uniform initialisation for the ReLU layers, small uniform for the heads; biases 0. Seeded. */
+export function initWeights(f: number, h: number, rng: Rng): NetworkWeights {
+  const fill = (n: number, limit: number) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = rng.uniform(-limit, limit);
+    return a;
+  };
+  return {
+    f, h,
+    w1: fill(f * h, Math.sqrt(6 / f)), b1: new Float32Array(h),
+    w2: fill(h * h, Math.sqrt(6 / h)), b2: new Float32Array(h),
+    wa: fill(h, Math.sqrt(3 / h)), ba: new Float32Array(1),
+    wv: fill(h, Math.sqrt(3 / h)), bv: new Float32Array(1),
+  };
+}
+
+export function cloneWeights(w: NetworkWeights): NetworkWeights {
+  return {
+    f: w.f, h: w.h, w1: w.w1.slice(), b1: w.b1.slice(), w2: w.w2.slice(), b2: w.b2.slice(),
+    wa: w.wa.slice(), ba: w.ba.slice(), wv: w.wv.slice(), bv: w.bv.slice(),
+  };
+}
+
+/** JSON form for checkpoints: plain number arrays. */
+export function weightsToJSON(w: NetworkWeights): Record<string, number | number[]> {
+  const o: Record<string, number | number[]> = { f: w.f, h: w.h };
+  for (const k of WEIGHT_NAMES) o[k] = Array.from(w[k]);
+  return o;
+}
+
+export function weightsFromJSON(o: Record<string, unknown>): NetworkWeights {
+  const f = Number(o.f);
+  const h = Number(o.h);
+  const shapes = weightShapes(f, h);
+  const w = { f, h } as NetworkWeights;
+  for (const k of WEIGHT_NAMES) {
+    const a = o[k];
+    const len = shapes[k].reduce((x, y) => x * y, 1);
+    if (!Array.isArray(a) || a.length !== len) throw new Error(`checkpoint weight ${k}: expected ${len} numbers`);
+    w[k] = Float32Array.from(a as number[]);
+  }
+  return w;
+}
+
+/**
+ * Plain TypeScript forward pass over n candidates in features[0 .. n*F) (all present, no padding), writing
+ * Q into out[0..n). Allocation-free with a Forward scratch object. Used by the trainer to act between
+ * weight syncs (5-30x slower than onnxruntime, but no async hop per decision); float64 accumulation.
+ */
+export class Forward {
+  private readonly h1: Float64Array;
+  private readonly h2: Float64Array;
+  private readonly mean: Float64Array;
+  constructor(readonly w: NetworkWeights, maxK = 64) {
+    this.h1 = new Float64Array(w.h);
+    this.h2 = new Float64Array(maxK * w.h);
+    this.mean = new Float64Array(w.h);
+  }
+
+  run(features: Float32Array, n: number, out: Float32Array): void {
+    const { f, h, w1, b1, w2, b2, wa, ba, wv, bv } = this.w;
+    const h1 = this.h1, h2 = this.h2, mean = this.mean;
+    mean.fill(0);
+    let sumA = 0;
+    for (let c = 0; c < n; c++) {
+      const xo = c * f;
+      for (let j = 0; j < h; j++) h1[j] = b1[j]!;
+      for (let i = 0; i < f; i++) {
+        const x = features[xo + i]!;
+        if (x === 0) continue;
+        const ro = i * h;
+        for (let j = 0; j < h; j++) h1[j] += x * w1[ro + j]!;
+      }
+      for (let j = 0; j < h; j++) if (h1[j]! < 0) h1[j] = 0;
+      const ho = c * h;
+      for (let j = 0; j < h; j++) h2[ho + j] = b2[j]!;
+      for (let i = 0; i < h; i++) {
+        const x = h1[i]!;
+        if (x === 0) continue;
+        const ro = i * h;
+        for (let j = 0; j < h; j++) h2[ho + j] += x * w2[ro + j]!;
+      }
+      let a = ba[0]!;
+      for (let j = 0; j < h; j++) {
+        let v = h2[ho + j]!;
+        if (v < 0) { v = 0; h2[ho + j] = 0; }
+        mean[j] += v;
+        a += v * wa[j]!;
+      }
+      out[c] = a;
+      sumA += a;
+    }
+    let v = bv[0]!;
+    for (let j = 0; j < h; j++) v += (mean[j]! / n) * wv[j]!;
+    const shift = v - sumA / n;
+    for (let c = 0; c < n; c++) out[c] = out[c]! + shift;
+  }
+}
