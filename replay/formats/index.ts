@@ -1,24 +1,69 @@
 /**
  * Trace formats by name. `--format NAME`, or a `NAME:path` prefix, picks one; otherwise it is guessed from
- * the file name (*.csv[.gz] -> csv). Gzip is transparent in every format.
+ * the file name (*.csv[.gz] -> csv, anything else that looks like a log -> nginx). Gzip is transparent in
+ * every format, and every format reads a file, a directory or a glob of rotated logs (replay/archive.ts),
+ * oldest first, one file at a time.
  */
+import { ChainSource, expandTracePath } from '../archive.js';
 import { ColdrlError } from '../errors.js';
-import type { ReadOptions, TraceSource } from '../trace.js';
+import type { TraceSource } from '../trace.js';
 import { CsvSource } from './csv.js';
+import { CACHETRAIN_TEXT, COMBINED, LogFormatParser, logFormatFromConf, resolveLogFormat, type Escape } from './nginx-format.js';
+import { JsonLineParser } from './nginx-json.js';
+import { KEY_FROM, NginxSource, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
 
-export type FormatName = 'csv';
+export type FormatName = 'csv' | 'nginx' | 'nginx-json' | 'nginx-combined';
 
-export const FORMATS: Record<FormatName, { summary: string; open: (path: string, opts: ReadOptions) => TraceSource }> = {
-  csv: { summary: 'timestamp,obj_id,size[,ttl,rtt] (libCacheSim csv), header optional', open: (p, o) => new CsvSource(p, o) },
+export const FORMATS: Record<FormatName, { summary: string; open: (name: string, files: string[], opts: LogReadOptions) => TraceSource }> = {
+  csv: {
+    summary: 'timestamp,obj_id,size[,ttl,rtt] (libCacheSim csv), header optional',
+    open: (name, files, o) => (files.length === 1 ? new CsvSource(files[0]!, o) : new ChainSource(name, files, (f) => new CsvSource(f, o))),
+  },
+  nginx: { summary: 'NGINX access logs, JSON lines or text, detected per file', open: (n, f, o) => new NginxSource(n, f, picker('auto', o), o) },
+  'nginx-json': { summary: 'NGINX JSON-lines logs (escape=json), e.g. the cachetrain format', open: (n, f, o) => new NginxSource(n, f, picker('json', o), o) },
+  'nginx-combined': { summary: 'NGINX text logs: combined, cachetrain_text or --log-format', open: (n, f, o) => new NginxSource(n, f, picker('text', o), o) },
 };
 
-export function openSource(path: string, format: string | undefined, opts: ReadOptions = {}): TraceSource {
+/** The parser the options ask for (--log-format / --nginx-conf), or null for the format's own. */
+function configuredParser(o: LogReadOptions): LogFormatParser | null {
+  if (o.nginxConf || o.logFormatName) {
+    if (!o.nginxConf || !o.logFormatName) throw new ColdrlError('COLDRL_ERR_USAGE', '--nginx-conf and --log-format-name go together');
+    const { format, escape } = logFormatFromConf(o.nginxConf, o.logFormatName);
+    return new LogFormatParser(format, escape);
+  }
+  if (o.logFormat) {
+    const format = resolveLogFormat(o.logFormat);
+    const escape: Escape = format.trimStart().startsWith('{') ? 'json' : 'default';
+    return new LogFormatParser(format, escape);
+  }
+  return null;
+}
+
+function picker(kind: 'auto' | 'json' | 'text', o: LogReadOptions): ParserPicker {
+  const fixed = configuredParser(o);
+  if (fixed) return () => fixed;
+  const scratch = new Int32Array(64);
+  const text: LineParser[] = [new LogFormatParser(CACHETRAIN_TEXT), new LogFormatParser(COMBINED)];
+  return (first) => {
+    if (kind === 'json' || (kind === 'auto' && first.trimStart().startsWith('{'))) return new JsonLineParser();
+    return text.find((p) => p.parse(first, scratch) === null) ?? text[text.length - 1]!;
+  };
+}
+
+function guessFormat(path: string): FormatName {
+  return /\.csv(\.gz)?$/i.test(path) ? 'csv' : /(^|\/)[^/]*(\.log|access)[^/]*$/i.test(path) ? 'nginx' : 'csv';
+}
+
+export function openSource(path: string, format: string | undefined, opts: LogReadOptions = {}): TraceSource {
   let fmt = format;
   let p = path;
   const m = /^([a-z-]+):(.+)$/.exec(path);
   if (!fmt && m && m[1]! in FORMATS) { fmt = m[1]; p = m[2]!; }
-  fmt ??= 'csv';
+  fmt ??= guessFormat(p);
+  if (opts.keyFrom !== undefined && !KEY_FROM.includes(opts.keyFrom)) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', `--key-from must be one of ${KEY_FROM.join(', ')} (got "${opts.keyFrom}")`);
+  }
   const f = FORMATS[fmt as FormatName];
   if (!f) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `unknown trace format "${fmt}" (known: ${Object.keys(FORMATS).join(', ')})`);
-  return f.open(p, opts);
+  return f.open(p, expandTracePath(p), opts);
 }

@@ -1,0 +1,182 @@
+/**
+ * NGINX `log_format` strings compiled once into a line parser (no regular expression per line): the format
+ * is split into literals and variables; a line is walked left to right, each value ending where the next
+ * literal starts (indexOf, native and allocation-free). nginx escapes `"` in values (\x22 by default, \" with
+ * escape=json), so a quoted value never contains its closing literal; with escape=json a quote preceded by
+ * an odd number of backslashes is skipped. Adjacent variables ($scheme$proxy_host$request_uri) form one
+ * value, read as the cache key when they include $request_uri or $uri. Variables the reader does not use are
+ * skipped. A line must match the whole format (its last literal ends the line).
+ *
+ * Built in: `combined` (NGINX's default) and `cachetrain_text` (combined plus the cache fields, the text
+ * twin of nginx/cachetrain.conf's JSON format; `coldrl workload --format nginx-combined` writes it).
+ * `--nginx-conf FILE --log-format-name NAME` reads a log_format directive (several quoted strings,
+ * escape=...) from a config file.
+ */
+import { readFileSync } from 'node:fs';
+import { ColdrlError } from '../errors.js';
+import { escapedAt, R_KEY, ROLE_COUNT, VARIABLE_ROLES, type LineParser } from './nginx-source.js';
+
+export const COMBINED = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
+/** combined + the fields a simulator needs; times in ms, sizes and RTT of the upstream, TTL headers. */
+export const CACHETRAIN_TEXT = `${COMBINED} $msec "$upstream_cache_status" $upstream_response_length $upstream_response_time "$upstream_http_cache_control" "$upstream_http_expires"`;
+
+/** The JSON log format of ../shared/reference/nginx-cache-internals.md (also nginx/cachetrain.conf). */
+export const CACHETRAIN_JSON = '{"ts":$msec,"key":"$scheme$proxy_host$request_uri",' +
+  '"method":"$request_method","status":$status,"cache":"$upstream_cache_status",' +
+  '"bytes_sent":$bytes_sent,"body_bytes":$body_bytes_sent,"up_status":"$upstream_status",' +
+  '"up_len":"$upstream_response_length","up_ct":"$upstream_connect_time",' +
+  '"up_ht":"$upstream_header_time","up_rt":"$upstream_response_time","req_time":$request_time,' +
+  '"up_cc":"$upstream_http_cache_control","up_expires":"$upstream_http_expires",' +
+  '"cc":"$sent_http_cache_control","expires":"$sent_http_expires",' +
+  '"last_mod":"$sent_http_last_modified","clen":"$sent_http_content_length"}';
+
+export const BUILTIN_FORMATS: Record<string, string> = { combined: COMBINED, cachetrain_text: CACHETRAIN_TEXT, cachetrain: CACHETRAIN_JSON };
+
+export type Escape = 'default' | 'json' | 'none';
+
+/** A compiled log_format. */
+export class LogFormatParser implements LineParser {
+  readonly jsonEscapes: boolean;
+  /** Literal before the first value ('' when the format starts with a variable). */
+  private readonly head: string;
+  /** Per value: its role (-1 = unused) and the literal that follows it ('' = runs to the end of the line). */
+  private readonly roles: Int32Array;
+  private readonly after: string[];
+  /** Roles this format can fill (the others are reset to -1 once per line). */
+  readonly logged: Set<number>;
+
+  constructor(readonly format: string, escape: Escape = 'default') {
+    this.jsonEscapes = escape === 'json';
+    const parts: (string | string[])[] = [];
+    let lit = '';
+    let vars: string[] | null = null;
+    for (let i = 0; i < format.length;) {
+      const c = format[i]!;
+      if (c === '$') {
+        let name: string;
+        let j: number;
+        if (format[i + 1] === '{') {
+          j = format.indexOf('}', i + 2);
+          if (j < 0) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `log_format: unclosed \${ in "${format}"`);
+          name = format.slice(i + 2, j);
+          j++;
+        } else {
+          j = i + 1;
+          while (j < format.length && /[A-Za-z0-9_]/.test(format[j]!)) j++;
+          name = format.slice(i + 1, j);
+        }
+        if (!name) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `log_format: "$" without a variable name in "${format}"`);
+        if (lit || !vars) { parts.push(lit); lit = ''; vars = []; parts.push(vars); }
+        vars.push(name.toLowerCase());
+        i = j;
+      } else {
+        lit += c;
+        vars = null;
+        i++;
+      }
+    }
+    parts.push(lit);
+    // parts = [literal, vars, literal, vars, ..., literal]
+    this.head = parts[0] as string;
+    const n = (parts.length - 1) / 2;
+    this.roles = new Int32Array(n);
+    this.after = [];
+    this.logged = new Set();
+    for (let k = 0; k < n; k++) {
+      const v = parts[1 + 2 * k] as string[];
+      const next = parts[2 + 2 * k] as string;
+      if (k < n - 1 && next === '') throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', 'log_format: internal error');
+      let role = -1;
+      if (v.length === 1) role = VARIABLE_ROLES[v[0]!] ?? -1;
+      else if (v.includes('request_uri') || v.includes('uri')) role = R_KEY;
+      if (role >= 0 && this.logged.has(role)) role = -1;
+      if (role >= 0) this.logged.add(role);
+      this.roles[k] = role;
+      this.after.push(next);
+    }
+    if (n === 0) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `log_format "${format}" has no variables`);
+  }
+
+  parse(line: string, r: Int32Array): string | null {
+    r.fill(-1, 0, ROLE_COUNT * 2);
+    if (!line.startsWith(this.head)) return 'line does not match log_format';
+    let pos = this.head.length;
+    const roles = this.roles, after = this.after, n = roles.length;
+    for (let k = 0; k < n; k++) {
+      const lit = after[k]!;
+      let end: number;
+      if (lit.length === 0) end = line.length;
+      else {
+        end = line.indexOf(lit, pos);
+        if (this.jsonEscapes) while (end > 0 && escapedAt(line, end)) end = line.indexOf(lit, end + 1);
+        if (end < 0) return 'line does not match log_format';
+      }
+      const role = roles[k]!;
+      if (role >= 0) { r[2 * role] = pos; r[2 * role + 1] = end; }
+      pos = end + lit.length;
+    }
+    return pos === line.length ? null : 'line does not match log_format';
+  }
+}
+
+/** Tokens of an nginx config: words, quoted strings (unescaped), ';', '{', '}'; comments dropped. */
+function tokenize(text: string): { t: string; quoted: boolean }[] {
+  const out: { t: string; quoted: boolean }[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (/\s/.test(c)) { i++; continue; }
+    if (c === '#') { while (i < text.length && text[i] !== '\n') i++; continue; }
+    if (c === ';' || c === '{' || c === '}') { out.push({ t: c, quoted: false }); i++; continue; }
+    if (c === '"' || c === "'") {
+      let s = '';
+      i++;
+      while (i < text.length && text[i] !== c) {
+        if (text[i] === '\\' && i + 1 < text.length) {
+          const d = text[i + 1]!;
+          s += d === 'n' ? '\n' : d === 't' ? '\t' : d === 'r' ? '\r' : d === '"' || d === "'" || d === '\\' ? d : `\\${d}`;
+          i += 2;
+        } else s += text[i++];
+      }
+      if (i >= text.length) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', 'nginx config: unterminated quoted string');
+      i++;
+      out.push({ t: s, quoted: true });
+      continue;
+    }
+    let s = '';
+    while (i < text.length && !/[\s;{}]/.test(text[i]!)) s += text[i++];
+    out.push({ t: s, quoted: false });
+  }
+  return out;
+}
+
+/** The log_format NAME directive of an nginx config: its format string and escape mode. */
+export function logFormatFromConf(confPath: string, name: string): { format: string; escape: Escape } {
+  let text: string;
+  try { text = readFileSync(confPath, 'utf8'); } catch {
+    throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${confPath}: cannot read nginx config`);
+  }
+  const toks = tokenize(text);
+  const found: string[] = [];
+  for (let i = 0; i < toks.length; i++) {
+    if (toks[i]!.quoted || toks[i]!.t !== 'log_format') continue;
+    let j = i + 1;
+    const fname = toks[j++]?.t ?? '';
+    found.push(fname);
+    let escape: Escape = 'default';
+    if (toks[j] && !toks[j]!.quoted && toks[j]!.t.startsWith('escape=')) {
+      const e = toks[j++]!.t.slice(7);
+      if (e !== 'default' && e !== 'json' && e !== 'none') throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${confPath}: log_format ${fname}: unknown escape=${e}`);
+      escape = e;
+    }
+    let format = '';
+    while (j < toks.length && toks[j]!.t !== ';') format += toks[j++]!.t;
+    if (fname === name) return { format, escape };
+  }
+  throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${confPath}: no log_format named "${name}"${found.length ? ` (found: ${found.join(', ')})` : ''}`);
+}
+
+/** A log_format given by name (built in), or as the format string itself. */
+export function resolveLogFormat(text: string): string {
+  return BUILTIN_FORMATS[text] ?? text;
+}
