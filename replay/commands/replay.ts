@@ -6,7 +6,8 @@ import { openSource } from '../formats/index.js';
 import { expandPolicies, findPolicy, listPolicies } from '../registry.js';
 import { replayStream, replayTrace, type ReplayResult } from '../run.js';
 import { parseCacheSize, resolveCacheSize, type CacheSizeSpec } from '../size.js';
-import { loadTrace, type Trace } from '../trace.js';
+import { loadTrace, type ReaderStats, type ReadOptions, type Trace } from '../trace.js';
+import { LogStats, type KeyFrom, type LogReadOptions } from '../formats/nginx-source.js';
 import { printTable } from '../table.js';
 
 export const summary = 'replay a trace through eviction policies and report hit ratios';
@@ -17,7 +18,14 @@ export function help(): string {
 Replays a trace through a byte-capacity cache under each policy and cache size.
 
   --trace FILE        trace file (csv, or FORMAT:FILE); gzip is read transparently
-  --format NAME       trace format (csv)
+  --format NAME       trace format: csv, nginx (access logs, JSON or text, detected per file), nginx-json,
+                      nginx-combined. --trace may be a directory or a glob of rotated logs ('DIR/access.log*'),
+                      read oldest first
+  --log-format F      nginx: the log_format string (or a built-in name: combined, cachetrain_text, cachetrain)
+  --nginx-conf FILE   nginx: read the log_format from this config ...
+  --log-format-name N ... by this name
+  --key-from K        nginx: cache key: auto (logged key, else scheme+host+uri), key, uri, host-uri, scheme-host-uri
+  --strict            nginx: the first bad line is fatal (default: count, skip and summarise)
   --policy LIST       comma list of policies, or "all" (default: all)
   --cache-size LIST   comma list: 25m, 1g (powers of 1024), plain bytes, or 1% of unique bytes
   --semantics MODE    plain (default) or nginx (TTL, expiry, uncacheable responses)
@@ -46,20 +54,30 @@ export interface ReplayJobSpec {
   semantics: 'plain' | 'nginx';
   inactive?: number;
   seed: number;
+  /** NGINX log reader options (replay/formats/nginx-source.ts). */
+  log?: Omit<LogReadOptions, keyof ReadOptions>;
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      trace: { type: 'string' }, format: { type: 'string' }, policy: { type: 'string', default: 'all' },
-      'cache-size': { type: 'string' }, semantics: { type: 'string', default: 'plain' },
-      'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
-      threads: { type: 'string' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        trace: { type: 'string' }, format: { type: 'string' }, policy: { type: 'string', default: 'all' },
+        'cache-size': { type: 'string' }, semantics: { type: 'string', default: 'plain' },
+        'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
+        threads: { type: 'string' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
+        strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' },
+        'log-format-name': { type: 'string' }, 'key-from': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    throw oneLineUsage(e);
+  }
+  const { values } = parsed;
   if (values.help) { console.log(help()); return 0; }
   if (!values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --trace FILE is required');
   if (!values['cache-size']) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --cache-size is required (e.g. 25m,1%)');
@@ -68,13 +86,18 @@ export async function run(argv: string[]): Promise<number> {
   const sizes = values['cache-size'].split(',').map((s) => parseCacheSize(s));
   const spec: ReplayJobSpec = {
     trace: values.trace, format: values.format, skipBad: values['skip-bad']!,
-    defaultTtl: values['default-ttl'] !== undefined ? Number(values['default-ttl']) : undefined,
-    semantics: values.semantics, inactive: values.inactive !== undefined ? Number(values.inactive) : undefined,
-    seed: Number(values.seed),
+    defaultTtl: optionalNumber('default-ttl', values['default-ttl'], 0, false),
+    semantics: values.semantics, inactive: optionalNumber('inactive', values.inactive, 0, false),
+    seed: optionalNumber('seed', values.seed, 0, true)!,
+    log: {
+      strict: values.strict, logFormat: values['log-format'], nginxConf: values['nginx-conf'],
+      logFormatName: values['log-format-name'], keyFrom: values['key-from'] as KeyFrom | undefined,
+    },
   };
   const jobs: Job[] = [];
   for (const size of sizes) for (const policy of policies) jobs.push({ policy, size });
-  const threads = Math.max(1, Math.min(jobs.length, values.threads ? Number(values.threads) : Math.min(2, availableParallelism())));
+  const wanted = optionalNumber('threads', values.threads, 1, true) ?? Math.min(2, availableParallelism());
+  const threads = Math.max(1, Math.min(jobs.length, wanted));
   const results: ReplayResult[] = [];
   const emit = (r: ReplayResult) => {
     results.push(r);
@@ -89,18 +112,41 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** parseArgs errors (several lines of text) as one-line usage errors; anything else unchanged. */
+function oneLineUsage(e: unknown): unknown {
+  if ((e as NodeJS.ErrnoException)?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+    return new ColdrlError('COLDRL_ERR_USAGE', `replay: ${(e as Error).message.split('\n').join(' ')}`);
+  }
+  return e;
+}
+
+/** Parses a numeric option (undefined when absent); anything else than a number >= min is a usage error. */
+function optionalNumber(name: string, text: string | undefined, min: number, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const x = Number(text);
+  if (text.trim() === '' || Number.isNaN(x) || x < min || (integer && !Number.isInteger(x))) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', `replay: --${name} must be ${integer ? 'an integer' : 'a number'} >= ${min} (got "${text}")`);
+  }
+  return x;
+}
+
+/** Log readers always end with their summary (lines read, requests used, skipped by reason); others when they skipped. */
+const reportStats = (s: ReaderStats) => s.skippedTotal > 0 || s instanceof LogStats;
+
 const needsWholeTrace = (jobs: Job[]) => jobs.some((j) => findPolicy(j.policy).info.offline || Number.isNaN(j.size.bytes));
 
 /** Runs jobs in this thread; loads the trace once when any job needs it in memory. */
-export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: ReplayResult) => void, progress: boolean): Promise<void> {
-  const open = () => openSource(spec.trace, spec.format, { skipBad: spec.skipBad, defaultTtl: spec.defaultTtl });
+/** `report` = print the reader's skipped-line summary on stderr (one thread only, so it appears once). */
+export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: ReplayResult) => void, progress: boolean, report = true): Promise<void> {
+  const open = () => openSource(spec.trace, spec.format, { skipBad: spec.skipBad, defaultTtl: spec.defaultTtl, ...spec.log });
   let trace: Trace | null = null;
   if (needsWholeTrace(jobs)) {
     const src = open();
     trace = await loadTrace(src);
-    if (src.stats.skippedTotal > 0) process.stderr.write(`${spec.trace}: ${src.stats.summary()}\n${src.stats.examples.join('\n')}\n`);
+    if (report && reportStats(src.stats)) process.stderr.write(`${spec.trace}: ${src.stats.summary()}\n${src.stats.examples.join('\n')}\n`);
   }
   const ropts = { semantics: spec.semantics, inactive: spec.inactive, seed: spec.seed, progress };
+  let reported = trace !== null || !report;
   for (const j of jobs) {
     if (trace) {
       emit(await replayTrace(trace, j.policy, resolveCacheSize(j.size, trace.uniqueBytes), j.size.text, ropts));
@@ -108,6 +154,9 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
       const src = open();
       const r = await replayStream(src, j.policy, resolveCacheSize(j.size, 0), j.size.text, ropts);
       if (r.requests === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${spec.trace}: the trace holds no requests`);
+      // Every streamed job re-reads the file; its skipped lines are reported once.
+      if (!reported && reportStats(src.stats)) process.stderr.write(`${spec.trace}: ${src.stats.summary()}\n${src.stats.examples.join('\n')}\n`);
+      reported = true;
       emit(r);
     }
   }
@@ -122,7 +171,7 @@ async function runJobsInWorkers(spec: ReplayJobSpec, jobs: Job[], threads: numbe
   const flush = () => { while (next < jobs.length && out[next]) emit(out[next++]!); };
   const url = new URL('./replay-worker.js', import.meta.url);
   await Promise.all(parts.map((part, w) => new Promise<void>((resolve, reject) => {
-    const worker = new Worker(url, { workerData: { spec, jobs: part.map((j) => ({ policy: j.policy, size: j.size })) } });
+    const worker = new Worker(url, { workerData: { spec, jobs: part.map((j) => ({ policy: j.policy, size: j.size })), report: w === 0 } });
     let k = 0;
     worker.on('message', (m: { result?: ReplayResult; error?: { code: string; message: string } }) => {
       if (m.error) { reject(new ColdrlError(m.error.code as never, m.error.message)); return; }
