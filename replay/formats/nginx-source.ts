@@ -16,8 +16,9 @@
  *   $upstream_header_time. Lines without upstream times keep the object's last RTT (0 if none yet).
  * - Cacheable only if: method GET or HEAD (proxy_cache_methods default); status 200, 301 or 302
  *   (proxy_cache_valid defaults); $upstream_cache_status not BYPASS; Cache-Control (the upstream's header,
- *   else the one sent) has none of no-store, no-cache, private, and no s-maxage/max-age of 0; an Expires
- *   header (used only without max-age) lies after the line's time. Uncacheable requests are kept, flagged
+ *   else the one sent) passes nginx's own test (cacheControlTtl: no no-store, no-cache, private, and an
+ *   s-maxage/max-age, if any, that is a plain positive number); an Expires header (used only without
+ *   s-maxage/max-age) parses and lies after the line's time. Uncacheable requests are kept, flagged
  *   FLAG_UNCACHEABLE with TTL 0, and counted by reason.
  * - TTL (s): s-maxage, else max-age (nginx's order), else Expires minus the line's time, else
  *   ReadOptions.defaultTtl (proxy_cache_valid; +Infinity when not given).
@@ -165,37 +166,38 @@ export function parseTimeIso(line: string, s: number, e: number): number {
   return Date.UTC(year, two(line, s + 5) - 1, two(line, s + 8), two(line, s + 11), two(line, s + 14), two(line, s + 17)) / 1000 - off;
 }
 
-function eqCI(line: string, s: number, e: number, word: string): boolean {
-  if (e - s !== word.length) return false;
-  for (let k = 0; k < word.length; k++) if ((line.charCodeAt(s + k) | 0x20) !== word.charCodeAt(k)) return false;
-  return true;
+/** First index of lowercase `word` in [s, e), case-insensitive (nginx's ngx_strlcasestrn), or -1. */
+function indexCI(line: string, s: number, e: number, word: string): number {
+  const w0 = word.charCodeAt(0), n = word.length;
+  for (let i = s; i + n <= e; i++) {
+    if ((line.charCodeAt(i) | 0x20) !== w0) continue;
+    let k = 1;
+    while (k < n && (line.charCodeAt(i + k) | 0x20) === word.charCodeAt(k)) k++;
+    if (k === n) return i;
+  }
+  return -1;
 }
 
 /**
- * Cache-Control in [s, e): 0 = must not be cached (no-store, no-cache, private, max-age=0), a positive TTL in
- * seconds (s-maxage wins over max-age), or -1 when it says nothing about caching.
+ * Cache-Control in [s, e), as nginx 1.22 reads an upstream's header (ngx_http_upstream_process_cache_control):
+ * "no-cache", "no-store" or "private" anywhere -> 0 (not cached); else "s-maxage=" or, without it,
+ * "max-age=": digits up to ',' ';' ' ' or the end; any other character or a value of 0 -> 0; otherwise
+ * the TTL in seconds. -1 when neither appears (the header says nothing about the TTL).
  */
 export function cacheControlTtl(line: string, s: number, e: number): number {
-  let maxAge = -1, sMaxAge = -1;
-  let i = s;
-  while (i < e) {
-    let c = line.charCodeAt(i);
-    while (i < e && (c === 32 || c === 44 || c === 9)) c = line.charCodeAt(++i);
-    const a = i;
-    while (i < e && (c = line.charCodeAt(i)) !== 61 && c !== 44 && c !== 32) i++;
-    const nameEnd = i;
-    let v = -1;
-    if (i < e && line.charCodeAt(i) === 61) {
-      const vs = ++i;
-      while (i < e && (c = line.charCodeAt(i)) !== 44 && c !== 32) i++;
-      v = parseUint(line, line.charCodeAt(vs) === 34 ? vs + 1 : vs, line.charCodeAt(i - 1) === 34 ? i - 1 : i);
-    }
-    if (eqCI(line, a, nameEnd, 'no-store') || eqCI(line, a, nameEnd, 'no-cache') || eqCI(line, a, nameEnd, 'private')) return 0;
-    if (eqCI(line, a, nameEnd, 's-maxage') && v >= 0) sMaxAge = v;
-    else if (eqCI(line, a, nameEnd, 'max-age') && v >= 0) maxAge = v;
-    if (i === a) i++;
+  if (indexCI(line, s, e, 'no-cache') >= 0 || indexCI(line, s, e, 'no-store') >= 0 || indexCI(line, s, e, 'private') >= 0) return 0;
+  let p = indexCI(line, s, e, 's-maxage=');
+  let off = 9;
+  if (p < 0) { p = indexCI(line, s, e, 'max-age='); off = 8; }
+  if (p < 0) return -1;
+  let n = 0;
+  for (let i = p + off; i < e; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 44 || c === 59 || c === 32) break;
+    if (c < 48 || c > 57) return 0;
+    n = n * 10 + c - 48;
   }
-  return sMaxAge >= 0 ? sMaxAge : maxAge;
+  return n;
 }
 
 /** Undoes nginx's escaping of a value: \xHH (default) or JSON escapes (escape=json). */

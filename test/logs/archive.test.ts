@@ -1,0 +1,89 @@
+/**
+ * A rotated, partly gzipped log archive with bad lines, replayed through the real CLI
+ * (`replay --trace 'DIR/access.log*' --format nginx`), plus archive ordering and --strict.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { expandTracePath, orderRotated } from '../../replay/archive.js';
+import { openSource } from '../../replay/formats/index.js';
+import { loadTrace } from '../../replay/trace.js';
+import { runCli, tempDir } from '../helpers.js';
+
+/** One cachetrain JSON line. */
+function json(ts: string, key: string, size: number, cache = 'MISS'): string {
+  const up = cache === 'HIT' ? '' : String(size);
+  return `{"ts":${ts},"key":"${key}","method":"GET","status":200,"cache":"${cache}","bytes_sent":${size + 300},"body_bytes":${size},` +
+    `"up_status":"","up_len":"${up}","up_ct":"","up_ht":"","up_rt":"${cache === 'HIT' ? '' : '0.050'}","req_time":0.051,` +
+    `"up_cc":"${cache === 'HIT' ? '' : 'max-age=3600'}","up_expires":"","cc":"max-age=3600","expires":"","last_mod":"","clen":"${size}"}`;
+}
+
+/** One combined line (14/Nov/2023:22:13:20 +0000 = 1700000000). */
+function combined(sec: number, uri: string, size: number): string {
+  return `10.1.2.3 - - [14/Nov/2023:22:13:${sec} +0000] "GET ${uri} HTTP/1.1" 200 ${size} "-" "Mozilla/5.0 (X11; Linux) \\x22q\\x22"`;
+}
+
+/** access.log.3.gz (oldest, JSON) ... access.log (newest, JSON); access.log.2.gz is combined text. */
+function buildArchive(dir: string): void {
+  writeFileSync(join(dir, 'access.log.3.gz'), gzipSync([json('1700000000.100', '/a', 1000), json('1700000000.200', '/b', 2000), 'not json at all', ''].join('\n')));
+  writeFileSync(join(dir, 'access.log.2.gz'), gzipSync([combined(21, '/a', 1000), combined(22, '/c', 3000), '10.1.2.3 - - [garbage'].join('\n') + '\n'));
+  writeFileSync(join(dir, 'access.log.1'), [json('1700000003.000', '/a', 1000, 'HIT'), json('1700000003.500', '/d', 4000), '{"ts":1700000003.600,"key":"/e"'].join('\n') + '\n');
+  writeFileSync(join(dir, 'access.log'), [json('1700000004.000', '/b', 2000, 'HIT'), json('1700000005.000', '/a', 1000, 'HIT')].join('\n') + '\n');
+  writeFileSync(join(dir, 'error.log'), '2023/11/14 22:13:20 [error] not an access log\n');
+}
+
+test('rotated archives are read oldest first', (t) => {
+  assert.deepEqual(orderRotated(['/x/access.log', '/x/access.log.1', '/x/access.log.10.gz', '/x/access.log.2.gz']),
+    ['/x/access.log.10.gz', '/x/access.log.2.gz', '/x/access.log.1', '/x/access.log']);
+  assert.deepEqual(orderRotated(['/x/access.log', '/x/access.log-20240102.gz', '/x/access.log-20240101']),
+    ['/x/access.log-20240101', '/x/access.log-20240102.gz', '/x/access.log']);
+  const dir = tempDir(t);
+  buildArchive(dir);
+  assert.deepEqual(expandTracePath(join(dir, 'access.log*')).map((p) => p.slice(dir.length + 1)), ['access.log.3.gz', 'access.log.2.gz', 'access.log.1', 'access.log']);
+});
+
+test('an archive streams in time order with the HIT rule and counts bad lines by reason', async (t) => {
+  const dir = tempDir(t);
+  buildArchive(dir);
+  const src = openSource(join(dir, 'access.log*'), 'nginx');
+  const tr = await loadTrace(src);
+  assert.equal(tr.length, 8);
+  const times = Array.from(tr.time.subarray(0, tr.length));
+  assert.deepEqual(times, [1700000000.1, 1700000000.2, 1700000001, 1700000002, 1700000003, 1700000003.5, 1700000004, 1700000005]);
+  assert.deepEqual(tr.keys, ['/a', '/b', '/c', '/d']);
+  // The HIT lines of /a and /b keep the RTT of their last MISS line (50 ms); text lines carry none.
+  assert.deepEqual(Array.from(tr.rtt.subarray(0, tr.length)), [50, 50, 50, 0, 50, 50, 50, 50]);
+  assert.equal(src.stats.lines, 11);
+  assert.deepEqual(src.stats.skipped, { 'malformed JSON line': 2, 'line does not match log_format': 1 });
+  assert.match(src.stats.examples[0]!, /access\.log\.3\.gz:3: malformed JSON line$/);
+});
+
+test('coldrl replay reads a rotated gzipped archive with --format nginx and ends with a summary', (t) => {
+  const dir = tempDir(t);
+  buildArchive(dir);
+  const r = runCli(['replay', '--trace', join(dir, 'access.log*'), '--format', 'nginx', '--policy', 'lru', '--cache-size', '1m', '--semantics', 'nginx', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout.trim()) as { requests: number; hits: number };
+  assert.equal(res.requests, 8);
+  // Misses: /a, /b, /c, /d first requests; hits: /a (3x more), /b.
+  assert.equal(res.hits, 4);
+  assert.match(r.stderr, /lines read 11, requests used 8, skipped 3 \(malformed JSON line: 2, line does not match log_format: 1\)/);
+  assert.match(r.stderr, /access\.log\.3\.gz:3: malformed JSON line/);
+});
+
+test('--strict makes the first bad line fatal with its file:line', (t) => {
+  const dir = tempDir(t);
+  buildArchive(dir);
+  const r = runCli(['replay', '--trace', join(dir, 'access.log*'), '--format', 'nginx', '--strict', '--policy', 'lru', '--cache-size', '1m']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^coldrl: .*access\.log\.3\.gz:3: malformed JSON line \(--strict\)\n$/);
+});
+
+test('a directory is an archive too, and a glob matching nothing is an error', (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'access.log'), `${json('1700000000.000', '/a', 10)}\n`);
+  assert.deepEqual(expandTracePath(dir), [join(dir, 'access.log')]);
+  assert.throws(() => expandTracePath(join(dir, 'nothing*')), { code: 'COLDRL_ERR_FILE_NOT_FOUND' });
+});

@@ -1,0 +1,116 @@
+/** NGINX log lines -> requests: combined and custom log_formats, nginx.conf, TTL and cacheability rules. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSource } from '../../replay/formats/index.js';
+import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
+import { FLAG_UNCACHEABLE, loadTrace, type Trace } from '../../replay/trace.js';
+import { tempDir } from '../helpers.js';
+
+async function read(t: { after(fn: () => void): void }, lines: string[], format: string, opts: LogReadOptions = {}): Promise<Trace> {
+  const f = join(tempDir(t), 'access.log');
+  writeFileSync(f, lines.join('\n') + '\n');
+  return loadTrace(openSource(f, format, opts));
+}
+const col = (a: ArrayLike<number>, n: number) => Array.from({ length: n }, (_, i) => a[i]!);
+
+test('combined: $time_local with offsets, $request split, escapes, uncacheable by method and status', async (t) => {
+  const tr = await read(t, [
+    '192.0.2.1 - alice [10/Oct/2023:13:55:36 -0700] "GET /img/a.png?x=1 HTTP/1.1" 200 2326 "http://r/" "Mozilla/5.0 \\x22x\\x22"',
+    '192.0.2.1 - - [10/Oct/2023:20:55:37 +0000] "POST /form HTTP/1.1" 200 12 "-" "curl/8"',
+    '192.0.2.1 - - [10/Oct/2023:20:55:38 +0000] "GET /img/a.png?x=1 HTTP/1.1" 304 0 "-" "curl/8"',
+    '192.0.2.1 - - [10/Oct/2023:20:55:39 +0000] "GET /missing HTTP/1.1" 404 153 "-" "curl/8"',
+  ], 'nginx-combined');
+  assert.deepEqual(tr.keys, ['/img/a.png?x=1', '/form', '/missing']);
+  assert.deepEqual(col(tr.time, 4), [1696971336, 1696971337, 1696971338, 1696971339]);
+  // The 304 has no body: the object keeps the size of its last 200 line.
+  assert.deepEqual(col(tr.size, 4), [2326, 12, 2326, 153]);
+  assert.deepEqual(col(tr.flags, 4), [0, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE]);
+  assert.deepEqual(col(tr.ttl, 4), [Infinity, 0, 0, 0]);
+});
+
+test('a custom --log-format, --key-from and upstream lists (RTT = sum, size = last entry)', async (t) => {
+  const fmt = '$remote_addr [$time_iso8601] $scheme://$host "$request" $status $body_bytes_sent $upstream_cache_status rt=$upstream_response_time len=$upstream_response_length';
+  const lines = [
+    '10.0.0.1 [2023-11-14T22:13:20+00:00] https://example.org "GET /v HTTP/2.0" 200 900 MISS rt=0.010, 0.120 : 0.005 len=0, 1000',
+    '10.0.0.1 [2023-11-14T23:13:21+01:00] https://example.org "GET /v HTTP/2.0" 200 1000 HIT rt=- len=-',
+  ];
+  const tr = await read(t, lines, 'nginx', { logFormat: fmt, keyFrom: 'host-uri' });
+  assert.deepEqual(tr.keys, ['example.org/v']);
+  assert.deepEqual(col(tr.time, 2), [1700000000, 1700000001]);
+  assert.deepEqual(col(tr.size, 2), [1000, 1000]);
+  assert.deepEqual(col(tr.rtt, 2), [135, 135]);
+  const uri = await read(t, lines, 'nginx', { logFormat: fmt, keyFrom: 'uri' });
+  assert.deepEqual(uri.keys, ['/v']);
+  const all = await read(t, lines, 'nginx', { logFormat: fmt });
+  assert.deepEqual(all.keys, ['httpsexample.org/v']);
+});
+
+test('--nginx-conf reads a multi-line escape=json log_format by name', async (t) => {
+  const dir = tempDir(t);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `http {
+    # the training format
+    log_format main '$remote_addr - $remote_user [$time_local] "$request" $status';
+    log_format cachetrain escape=json '{"ts":$msec,"key":"$scheme$proxy_host$request_uri",'
+        '"method":"$request_method","status":$status,"cache":"$upstream_cache_status",'
+        '"up_len":"$upstream_response_length","up_rt":"$upstream_response_time",'
+        '"up_cc":"$upstream_http_cache_control"}';
+    access_log /var/log/nginx/access.log cachetrain;
+}
+`);
+  const tr = await read(t, [
+    '{"ts":1700000000.250,"key":"httpbackend/a \\"q\\"","method":"GET","status":200,"cache":"MISS","up_len":"77","up_rt":"0.003","up_cc":"max-age=60"}',
+  ], 'nginx', { nginxConf: conf, logFormatName: 'cachetrain' });
+  assert.deepEqual(tr.keys, ['httpbackend/a "q"']);
+  assert.deepEqual([tr.time[0], tr.size[0], tr.rtt[0], tr.ttl[0]], [1700000000.25, 77, 3, 60]);
+  await assert.rejects(async () => read(t, ['x'], 'nginx', { nginxConf: conf, logFormatName: 'nope' }), { code: 'COLDRL_ERR_BAD_FORMAT', message: /found: main, cachetrain/ });
+});
+
+/** A cachetrain JSON line with the given upstream headers. */
+function line(ts: number, key: string, cc: string, expires = '', extra: { method?: string; status?: number; cache?: string } = {}): string {
+  return JSON.stringify({ ts, key, method: extra.method ?? 'GET', status: extra.status ?? 200, cache: extra.cache ?? 'MISS', body_bytes: 10,
+    up_len: '10', up_rt: '0.001', up_cc: cc, up_expires: expires, cc: '', expires: '' });
+}
+
+test('Cache-Control and Expires: s-maxage over max-age, no-store/no-cache/private/max-age=0, Expires relative to the line', async (t) => {
+  const ts = 1700000000; // Tue, 14 Nov 2023 22:13:20 GMT
+  const cases: [string, string, number, boolean][] = [
+    ['public, max-age=600', '', 600, false],
+    ['max-age=600, s-maxage=30', '', 30, false],
+    ['PUBLIC, MAX-AGE=120;', '', 120, false],
+    ['max-age="120"', '', 0, true],
+    ['no-store', '', 0, true],
+    ['no-cache="Set-Cookie"', '', 0, true],
+    ['private, max-age=600', '', 0, true],
+    ['max-age=0', '', 0, true],
+    ['', 'Tue, 14 Nov 2023 23:13:20 GMT', 3600, false],
+    ['public', 'Tue, 14 Nov 2023 22:13:19 GMT', 0, true],
+    ['', '0', 0, true],
+    ['max-age=5', 'Tue, 14 Nov 2023 23:13:20 GMT', 5, false],
+    ['', '', 777, false],
+  ];
+  const tr = await read(t, cases.map(([cc, ex], i) => line(ts, `/k${i}`, cc, ex)), 'nginx-json', { defaultTtl: 777 });
+  cases.forEach(([cc, ex, ttl, unc], i) => {
+    assert.equal(tr.ttl[i], ttl, `ttl of "${cc}" / "${ex}"`);
+    assert.equal(tr.flags[i] === FLAG_UNCACHEABLE, unc, `cacheability of "${cc}" / "${ex}"`);
+  });
+});
+
+test('HIT lines keep the size and RTT of the last MISS; BYPASS, HEAD and other statuses', async (t) => {
+  const hit = (ts: number, body: number) => JSON.stringify({ ts, key: '/o', method: 'GET', status: 200, cache: 'HIT', body_bytes: body, up_len: '', up_rt: '' });
+  const tr = await read(t, [
+    hit(1, 500), // never seen a MISS: its own body size, no RTT
+    line(2, '/o', 'max-age=60'), // MISS: size 10, RTT 1 ms
+    hit(3, 0), // a HIT: size 10, RTT 1 from the MISS
+    JSON.stringify({ ts: 4, key: '/o', method: 'HEAD', status: 200, cache: 'HIT', body_bytes: 0, up_len: '', up_rt: '' }),
+    line(5, '/o', 'max-age=60', '', { cache: 'BYPASS' }),
+    line(6, '/p', 'max-age=60', '', { status: 206 }),
+    line(7, '/p', 'max-age=60', '', { status: 301 }),
+    line(8, '/p', 'max-age=60', '', { method: 'PURGE' }),
+  ], 'nginx');
+  assert.deepEqual(col(tr.size, 8), [500, 10, 10, 10, 10, 10, 10, 10]);
+  assert.deepEqual(col(tr.rtt, 8), [0, 1, 1, 1, 1, 1, 1, 1]);
+  assert.deepEqual(col(tr.flags, 8), [0, 0, 0, 0, 1, 1, 0, 1]);
+});
