@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'COLDRL_ERR_FEATURE_SPEC'
   | 'COLDRL_ERR_PROTOCOL'
   | 'COLDRL_ERR_STORE'
+  | 'COLDRL_ERR_SOCKET_IN_USE'
   | 'COLDRL_ERR_BACKEND';
 
 export class ColdrlError extends Error {
