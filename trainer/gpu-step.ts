@@ -94,6 +94,8 @@ export class GpuStep {
   private lossT: T | null = null;
   private lossStep = -1;
   private readonly offsets: Record<WeightName, [number, number]>;
+  /** Scalars made once (a number operand would be a new tensor, an upload, on every op of every step). */
+  private readonly c: Record<'one' | 'big' | 'gamma' | 'half' | 'delta' | 'invB' | 'b1' | 'nb1' | 'b2' | 'nb2' | 'eps' | 'lr', T>;
   private readonly shapes: Record<WeightName, number[]>;
 
   constructor(private readonly tf: Tf, w: NetworkWeights, cfg: Partial<StepConfig>, readonly mode: StepMode = 'fused') {
@@ -122,6 +124,12 @@ export class GpuStep {
       this.opt = tf.train.adam(this.cfg.lr, this.cfg.beta1, this.cfg.beta2, this.cfg.epsilon);
     }
     this.target = this.viewsOf(tf.tensor1d(flat));
+    const c = this.cfg;
+    this.c = {
+      one: tf.scalar(1), big: tf.scalar(1e9), gamma: tf.scalar(c.gamma), half: tf.scalar(0.5), delta: tf.scalar(c.huberDelta),
+      invB: tf.scalar(1 / c.batch), b1: tf.scalar(c.beta1), nb1: tf.scalar(1 - c.beta1), b2: tf.scalar(c.beta2),
+      nb2: tf.scalar(1 - c.beta2), eps: tf.scalar(c.epsilon), lr: tf.scalar(c.lr),
+    };
   }
 
   /** Weight tensors viewed out of a flat [P] tensor (keeps them; the flat one is disposed). */
@@ -198,7 +206,7 @@ export class GpuStep {
     const h1 = tf.fused.matMul({ a: x, b: w.w1 as T2, bias: w.b1, activation: 'relu' });
     const h2 = tf.fused.matMul({ a: h1, b: w.w2 as T2, bias: w.b2, activation: 'relu' });
     const a = tf.fused.matMul({ a: h2, b: w.wa as T2, bias: w.ba }).reshape([b, k]) as T2;
-    const wmask = tf.div(mask, tf.maximum(tf.sum(mask, 1, true), 1)) as T2; // mask / count
+    const wmask = tf.div(mask, tf.maximum(tf.sum(mask, 1, true), this.c.one)) as T2; // mask / count
     // masked mean of h2 over the candidates: [B,1,K] x [B,K,H] -> [B,1,H]
     const hm = tf.matMul(wmask.reshape([b, 1, k]) as tfNs.Tensor3D, h2.reshape([b, k, h]) as tfNs.Tensor3D).reshape([b, h]) as T2;
     const v = tf.fused.matMul({ a: hm, b: w.wv as T2, bias: w.bv });
@@ -211,17 +219,18 @@ export class GpuStep {
   private tdTarget(x2: T2, mask2: T2, reward: T2, done: T2): T2 {
     const tf = this.tf;
     const q2 = this.forward(this.target, x2, mask2).q;
-    const masked = tf.add(q2, tf.mul(tf.sub(mask2, 1), 1e9)); // padded slots -> about -1e9
+    const c = this.c;
+    const masked = tf.add(q2, tf.mul(tf.sub(mask2, c.one), c.big)); // padded slots -> about -1e9
     const best = tf.max(masked, 1, true);
-    return tf.add(reward, tf.mul(tf.mul(tf.sub(1, done), this.cfg.gamma), best)) as T2;
+    return tf.add(reward, tf.mul(tf.mul(tf.sub(c.one, done), c.gamma), best)) as T2;
   }
 
   private huberMean(d: T): T {
     const tf = this.tf;
-    const dl = this.cfg.huberDelta;
+    const dl = this.c.delta;
     const ad = tf.abs(d);
     const quad = tf.minimum(ad, dl);
-    return tf.mean(tf.add(tf.mul(tf.square(quad), 0.5), tf.mul(tf.sub(ad, quad), dl)));
+    return tf.mean(tf.add(tf.mul(tf.square(quad), this.c.half), tf.mul(tf.sub(ad, quad), dl)));
   }
 
   /** sum over rows of a^T b for a [N, P], b [N, Q] -> [P, Q], split into splitK partial products. */
@@ -280,7 +289,8 @@ export class GpuStep {
     const d = tf.sub(qa, y);
     const loss = keepLoss ? this.huberMean(d) : undefined;
     // dLoss/dq_a for the mean Huber loss
-    const g = tf.div(tf.clipByValue(d, -cfg.huberDelta, cfg.huberDelta), bsz) as T2; // [B,1]
+    const c = this.c;
+    const g = tf.mul(tf.clipByValue(d, -cfg.huberDelta, cfg.huberDelta), bsz === cfg.batch ? c.invB : tf.scalar(1 / bsz)) as T2; // [B,1]
     // Q = A + V - mean_mask(A):  dA = onehot*g - wmask*g ;  dV = g
     const dA = tf.mul(tf.sub(oh, fw.wmask), g) as T2;
     const dAf = dA.reshape([bsz * k, 1]) as T2;
@@ -303,12 +313,12 @@ export class GpuStep {
     const grad = tf.concat([dW1, db1, dW2, db2, dwa, dba, dwv, dbv].map((t) => t.reshape([-1])));
     // Adam, tfjs's arithmetic, on the flat parameter vector
     const t = this.steps;
-    const m = tf.add(tf.mul(this.m!, cfg.beta1), tf.mul(grad, 1 - cfg.beta1));
-    const v = tf.add(tf.mul(this.v!, cfg.beta2), tf.mul(tf.square(grad), 1 - cfg.beta2));
-    const mh = tf.div(m, 1 - Math.pow(cfg.beta1, t));
-    const vh = tf.div(v, 1 - Math.pow(cfg.beta2, t));
-    const upd = tf.div(mh, tf.add(tf.sqrt(vh), cfg.epsilon));
-    this.theta!.assign(tf.sub(this.theta!, tf.mul(upd, cfg.lr)));
+    const m = tf.add(tf.mul(this.m!, c.b1), tf.mul(grad, c.nb1));
+    const v = tf.add(tf.mul(this.v!, c.b2), tf.mul(tf.square(grad), c.nb2));
+    const mh = tf.div(m, tf.scalar(1 - Math.pow(cfg.beta1, t)));
+    const vh = tf.div(v, tf.scalar(1 - Math.pow(cfg.beta2, t)));
+    const upd = tf.div(mh, tf.add(tf.sqrt(vh), c.eps));
+    this.theta!.assign(tf.sub(this.theta!, tf.mul(upd, c.lr)));
     this.m!.assign(m);
     this.v!.assign(v);
     return loss;
@@ -383,5 +393,6 @@ export class GpuStep {
     if (this.vars) for (const name of WEIGHT_NAMES) this.vars[name].dispose();
     this.opt?.dispose();
     this.lossT?.dispose();
+    for (const t of Object.values(this.c)) t.dispose();
   }
 }
