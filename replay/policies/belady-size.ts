@@ -8,6 +8,7 @@
  * O(128) per eviction, O(1) per hit.
  */
 import type { Policy, PolicyOptions, SimContext } from '../policy.js';
+import { grow } from './grow.js';
 import { checkCovers, fail } from './check.js';
 
 const SAMPLES = 128;
@@ -22,9 +23,8 @@ export class BeladySizePolicy implements Policy {
     this.rng = ((opts.seed ?? 1) * 2654435761) >>> 0 || 1;
   }
   reserve(c: number): void {
-    if (c <= this.slotOf.length) return;
-    const s = new Int32Array(c); s.set(this.slots); this.slots = s;
-    const o = new Int32Array(c).fill(-1); o.set(this.slotOf); this.slotOf = o;
+    this.slots = grow(this.slots, c);
+    this.slotOf = grow(this.slotOf, c, -1);
   }
   admit(_id: number, _size: number): boolean { return this.ctx.nextUse !== Infinity; }
   onHit(_id: number): void {}

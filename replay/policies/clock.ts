@@ -6,6 +6,7 @@
  */
 import { DList } from '../dlist.js';
 import type { Policy, SimContext } from '../policy.js';
+import { grow } from './grow.js';
 import { checkCovers, checkList, fail } from './check.js';
 
 export class ClockPolicy implements Policy {
@@ -15,7 +16,7 @@ export class ClockPolicy implements Policy {
   constructor(private readonly ctx: SimContext) {}
   reserve(c: number): void {
     this.queue.reserve(c);
-    if (c > this.ref.length) { const r = new Uint8Array(c); r.set(this.ref); this.ref = r; }
+    this.ref = grow(this.ref, c);
   }
   onHit(id: number): void { this.ref[id] = 1; }
   onInsert(id: number): void { this.ref[id] = 0; this.queue.pushHead(id); }

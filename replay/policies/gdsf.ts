@@ -7,6 +7,7 @@
  */
 import type { SimContext } from '../policy.js';
 import { fail } from './check.js';
+import { grow } from './grow.js';
 import { HeapPolicy } from './heap-policy.js';
 
 export class GdsfPolicy extends HeapPolicy {
@@ -16,7 +17,7 @@ export class GdsfPolicy extends HeapPolicy {
   constructor(ctx: SimContext) { super(ctx); }
   override reserve(c: number): void {
     super.reserve(c);
-    if (c > this.freq.length) { const f = new Float64Array(c); f.set(this.freq); this.freq = f; }
+    this.freq = grow(this.freq, c);
   }
   onHit(id: number): void {
     const f = ++this.freq[id]!;

@@ -10,6 +10,7 @@
  * class's sizes.
  */
 import type { Policy, SimContext } from '../policy.js';
+import { grow } from './grow.js';
 import { checkCovers, fail } from './check.js';
 
 const CLASSES = 64;
@@ -31,11 +32,10 @@ export class HybridPolicy implements Policy {
   constructor(private readonly ctx: SimContext) {}
 
   reserve(c: number): void {
-    if (c <= this.prev.length) return;
-    const p = new Int32Array(c); p.set(this.prev); this.prev = p;
-    const n = new Int32Array(c); n.set(this.next); this.next = n;
-    const k = new Uint8Array(c); k.set(this.cls); this.cls = k;
-    const l = new Float64Array(c); l.set(this.last); this.last = l;
+    this.prev = grow(this.prev, c);
+    this.next = grow(this.next, c);
+    this.cls = grow(this.cls, c);
+    this.last = grow(this.last, c);
   }
 
   private link(id: number, k: number): void {

@@ -15,6 +15,7 @@
  */
 import { DList } from '../dlist.js';
 import type { Policy, PolicyOptions, SimContext } from '../policy.js';
+import { grow } from './grow.js';
 import { checkCovers, checkList, fail } from './check.js';
 
 export class S3FifoPolicy implements Policy {
@@ -39,7 +40,7 @@ export class S3FifoPolicy implements Policy {
 
   reserve(c: number): void {
     this.small.reserve(c); this.main.reserve(c); this.ghost.reserve(c);
-    if (c > this.count.length) { const n = new Uint8Array(c); n.set(this.count); this.count = n; }
+    this.count = grow(this.count, c);
   }
 
   admit(id: number, size: number): boolean {

@@ -8,6 +8,7 @@
  */
 import { DList } from '../dlist.js';
 import type { Policy, SimContext } from '../policy.js';
+import { grow } from './grow.js';
 import { checkCovers, checkList, fail } from './check.js';
 
 export class SievePolicy implements Policy {
@@ -18,7 +19,7 @@ export class SievePolicy implements Policy {
   constructor(private readonly ctx: SimContext) {}
   reserve(c: number): void {
     this.queue.reserve(c);
-    if (c > this.visited.length) { const v = new Uint8Array(c); v.set(this.visited); this.visited = v; }
+    this.visited = grow(this.visited, c);
   }
   onHit(id: number): void { this.visited[id] = 1; }
   onInsert(id: number): void { this.visited[id] = 0; this.queue.pushHead(id); }
