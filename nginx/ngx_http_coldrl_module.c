@@ -1361,13 +1361,15 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
     level = shadow ? NGX_LOG_NOTICE : NGX_LOG_INFO;
 
     ngx_log_error(level, ngx_cycle->log, 0,
-                  "coldrl decision %uL: %s outcome:%s candidates:%s n:%ui "
-                  "need:%uL us:%ui deleted:%ui evicted:%s model:%s",
+                  "coldrl decision %uL: %s outcome:%s reason:%ui server_us:%ui "
+                  "candidates:%s n:%ui need:%uL us:%ui deleted:%ui evicted:%s "
+                  "model:%s",
                   id, shadow ? "shadow" : "live",
                   outcome == COLDRL_ASK_MODEL ? "model"
                   : outcome == COLDRL_ASK_SIDECAR_FALLBACK ? "sidecar_fallback"
                   : outcome == COLDRL_ASK_TIMEOUT ? "timeout"
                   : outcome == COLDRL_ASK_CONNECT ? "connect" : "bad_reply",
+                  rep.reason, rep.server_us,
                   ngx_http_coldrl_source_names[mcf->source], n, need, us,
                   deleted, victims, model);
 
@@ -2243,7 +2245,9 @@ ngx_http_coldrl_keepalive_handler(ngx_event_t *ev)
 
         len = ngx_http_coldrl_encode(ngx_http_coldrl_tx,
                                      COLDRL_PING_FLAG | ++ngx_http_coldrl_seq,
-                                     1, 1, 0, 1);
+                                     1, 1,
+                                     ngx_http_coldrl_mcf->timeout_us * 3 / 4,
+                                     1);
 
         if (send(ngx_http_coldrl_fd, ngx_http_coldrl_tx, len,
                  MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t) len)
