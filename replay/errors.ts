@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'COLDRL_ERR_PROTOCOL'
   | 'COLDRL_ERR_STORE'
   | 'COLDRL_ERR_SOCKET_IN_USE'
-  | 'COLDRL_ERR_BACKEND';
+  | 'COLDRL_ERR_BACKEND'
+  | 'COLDRL_ERR_NGINX';
 
 export class ColdrlError extends Error {
   readonly code: ErrorCode;
