@@ -1,0 +1,192 @@
+/**
+ * The deadline scheduler: a FIFO of requests in front of the inference worker, raced against each
+ * request's deadline (budget counted from the read).
+ *
+ * - At most `cap` requests wait or run; the Decider answers more with OVERLOAD at once (never queued).
+ * - One job at a time on the worker. A request is dispatched only if the model's usual answer time
+ *   (median of the last 16 submit-to-answer times, ModelWorker.expectedUs) fits in what is left of its
+ *   budget; otherwise it is answered at once with DEADLINE. After 100 ms without a dispatch one trial
+ *   goes through anyway, so a model that got fast again is noticed.
+ * - While a job runs, this thread sleeps on the worker's DONE word with a futex timeout set to the earliest
+ *   deadline (microsecond resolution; libuv timers have 1 ms), so the worker gets the CPU and the answer is
+ *   seen the moment it is stored. Between jobs the event loop turns (setImmediate) and reads sockets. A
+ *   request whose deadline passes, queued or running, is answered with DEADLINE; the model's late answer
+ *   is dropped (counted as lateAnswers) and the worker's next job waits until it is free.
+ * - An answer flagged as failed (exception or non-finite scores) gives MODEL_ERROR.
+ * One timer-free loop for all requests; no allocation per request.
+ */
+import { FEATURE_COUNT } from '../replay/features.js';
+import { Reason, type DecideSlot } from './codec.js';
+import type { Decider } from './decide.js';
+import { C, type ModelWorker } from './model-worker.js';
+
+const TRIAL_AFTER_MS = 100;
+const WAKE_SLACK_MS = 0.06;
+
+export class DeadlineScheduler {
+  worker: ModelWorker | null = null;
+  /** Ring of queued slots. */
+  private readonly ring: (DecideSlot | null)[];
+  private head = 0;
+  private len = 0;
+  /** The slot whose job runs on `runOn` (null: none, or it was already answered). */
+  private running: DecideSlot | null = null;
+  private runOn: ModelWorker | null = null;
+  private startedAt = 0;
+  private lastDispatch = 0;
+  /** A job whose request was answered by the deadline is still running on runOn. */
+  private ghost = false;
+  private polling = false;
+  /** Replaced models waiting for their last job before they are stopped. */
+  private readonly retiring: ModelWorker[] = [];
+  private readonly pollFn = () => this.poll();
+
+  constructor(private readonly decider: Decider, private readonly cap: number) {
+    this.ring = new Array<DecideSlot | null>(cap).fill(null);
+  }
+
+  /** Requests waiting or running (the overload measure). */
+  get pending(): number { return this.len + (this.running ? 1 : 0); }
+
+  /** Queues a request; false when `cap` are already pending. */
+  enqueue(slot: DecideSlot): boolean {
+    if (this.pending >= this.cap) return false;
+    this.ring[(this.head + this.len) % this.cap] = slot;
+    this.len++;
+    this.pump(performance.now());
+    this.arm();
+    return true;
+  }
+
+  /** Serves new jobs from w from now on; returns the previous worker (stopped once its job is done). */
+  swap(w: ModelWorker | null): ModelWorker | null {
+    const old = this.worker;
+    this.worker = w;
+    if (old && old !== w) this.retiring.push(old);
+    this.retire();
+    if (!w) this.drainQueue(Reason.NO_MODEL);
+    return old;
+  }
+
+  private arm(): void {
+    if (!this.polling && (this.running || this.len > 0)) { this.polling = true; setImmediate(this.pollFn); }
+  }
+
+  private poll(): void {
+    this.polling = false;
+    let now = performance.now();
+    const r0 = this.runOn;
+    if (r0 && !r0.done && (this.running || this.len > 0)) now = this.waitForWorker(r0, now);
+    // the deadline first: an answer that is there but late is dropped like one still running
+    if (this.running && now >= this.running.deadline) { this.answerRunning(Reason.DEADLINE); this.ghost = true; }
+    const r = this.runOn;
+    if (r && r.done) this.complete(r, now);
+    else if (r && !r.alive) { this.runOn = null; this.ghost = false; if (this.running) this.answerRunning(Reason.MODEL_ERROR); }
+    this.expireQueued(now);
+    this.pump(now);
+    this.arm();
+  }
+
+  /**
+   * Blocks this thread until the worker answers or the earliest deadline comes, whichever is first: a futex
+   * wait (Atomics.wait, microsecond timeout) that leaves the CPU to the worker, then a short spin for the
+   * last WAKE_SLACK_MS, because the kernel may wake a sleeping thread up to ~50 us late. Sockets are read
+   * again right after (setImmediate). Returns the time it stopped waiting.
+   */
+  private waitForWorker(w: ModelWorker, now: number): number {
+    let earliest = this.running ? this.running.deadline : Infinity;
+    for (let i = 0; i < this.len; i++) { const d = this.ring[(this.head + i) % this.cap]!.deadline; if (d < earliest) earliest = d; }
+    const seen = Atomics.load(w.ctrl, C.DONE);
+    if (seen === w.submitted) return now;
+    const sleep = earliest - WAKE_SLACK_MS - now;
+    if (sleep > 0) Atomics.wait(w.ctrl, C.DONE, seen, sleep);
+    now = performance.now();
+    while (!w.done && now < earliest && w.alive) now = performance.now();
+    return now;
+  }
+
+  private complete(w: ModelWorker, now: number): void {
+    // the worker's own finish time: exact even when we look late (a ghost seen at the next request)
+    const doneAt = w.times[1]! - performance.timeOrigin;
+    w.observe((doneAt - this.startedAt) * 1000);
+    this.runOn = null;
+    const slot = this.running;
+    this.running = null;
+    if (this.ghost) { this.ghost = false; this.decider.stats.lateAnswers++; }
+    if (slot) {
+      if (w.failed) this.decider.fallback(slot, Reason.MODEL_ERROR);
+      else this.decider.answerModel(slot, w.scores);
+    }
+    this.retire();
+  }
+
+  private answerRunning(reason: number): void {
+    const slot = this.running!;
+    this.running = null;
+    this.decider.fallback(slot, reason);
+  }
+
+  private expireQueued(now: number): void {
+    let kept = 0;
+    const n = this.len;
+    for (let i = 0; i < n; i++) {
+      const at = (this.head + i) % this.cap;
+      const s = this.ring[at]!;
+      this.ring[at] = null;
+      if (now >= s.deadline) this.decider.fallback(s, Reason.DEADLINE);
+      else this.ring[(this.head + kept++) % this.cap] = s;
+    }
+    this.len = kept;
+  }
+
+  private drainQueue(reason: number): void {
+    while (this.len > 0) {
+      const s = this.ring[this.head]!;
+      this.ring[this.head] = null;
+      this.head = (this.head + 1) % this.cap;
+      this.len--;
+      this.decider.fallback(s, reason);
+    }
+  }
+
+  /** Starts the next queued job if the worker is free. */
+  private pump(now: number): void {
+    const w = this.worker;
+    if (this.runOn || this.len === 0) return;
+    if (!w || !w.alive) { this.drainQueue(Reason.NO_MODEL); return; }
+    if (w.busy) return; // a late job of an answered request still runs
+    while (this.len > 0) {
+      const s = this.ring[this.head]!;
+      this.ring[this.head] = null;
+      this.head = (this.head + 1) % this.cap;
+      this.len--;
+      const fits = now + w.expectedUs / 1000 < s.deadline;
+      if (!fits && now - this.lastDispatch < TRIAL_AFTER_MS) { this.decider.fallback(s, Reason.DEADLINE); continue; }
+      const dst = w.features;
+      const src = s.features;
+      for (let i = 0, m = s.n * FEATURE_COUNT; i < m; i++) dst[i] = src[i]!;
+      this.running = s;
+      this.runOn = w;
+      this.startedAt = now;
+      this.lastDispatch = now;
+      w.submit(s.n);
+      return;
+    }
+  }
+
+  /** Stops replaced workers that have no job left. */
+  private retire(): void {
+    for (let i = this.retiring.length - 1; i >= 0; i--) {
+      const w = this.retiring[i]!;
+      if (w === this.runOn) continue;
+      this.retiring.splice(i, 1);
+      void w.stop();
+    }
+  }
+
+  /** Answers everything still waiting (shutdown). */
+  flush(reason: number): void {
+    if (this.running) this.answerRunning(reason);
+    this.drainQueue(reason);
+  }
+}

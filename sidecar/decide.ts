@@ -1,0 +1,108 @@
+/**
+ * One decision, from a decoded request to its answer, for every transport (framed socket and gRPC).
+ *
+ *   bad request -> LRU fallback BAD_REQUEST        no model       -> LRU fallback NO_MODEL
+ *   too many in flight -> LRU fallback OVERLOAD    otherwise      -> the deadline scheduler (deadline.ts)
+ *
+ * The victim rule is replay/candidates.ts selectVictims, on the model's scores or (fallback) in index order,
+ * which is LRU because candidates arrive oldest first. Slots come from a pool allocated at start
+ * (max-inflight + 1); a request that finds the pool empty is answered at once from a scratch slot.
+ */
+import { selectVictims } from '../replay/candidates.js';
+import { MAX_CANDIDATES } from '../replay/features.js';
+import { Bad, DecideSlot, Reason, Source } from './codec.js';
+import { DeadlineScheduler } from './deadline.js';
+import type { DecisionStats } from './metrics.js';
+import type { ModelWorker } from './model-worker.js';
+
+/** Who receives an answer: a framed connection or a gRPC call. */
+export interface Answerer {
+  /** False once the peer is gone; answers are then dropped. */
+  readonly open: boolean;
+  deliver(slot: DecideSlot, victimsLo: number, victimsHi: number, source: number, reason: number, serverUs: number): void;
+}
+
+export interface DeciderOptions {
+  /** Budget when a request carries 0, microseconds. */
+  deadlineUs: number;
+  /** Requests waiting for or in inference at most; more are answered OVERLOAD. */
+  maxInflight: number;
+}
+
+export class Decider {
+  readonly scheduler: DeadlineScheduler;
+  private readonly slots: DecideSlot[];
+  private readonly free: Int32Array;
+  private nFree: number;
+  private readonly scratch = new DecideSlot(-1);
+  private readonly victims = new Uint8Array(MAX_CANDIDATES);
+  private readonly order = new Int32Array(MAX_CANDIDATES);
+  private readonly encoder = new TextEncoder();
+  /** UTF-8 bytes of the serving model's version (empty: none). */
+  versionBytes: Uint8Array = new Uint8Array(0);
+
+  constructor(readonly stats: DecisionStats, readonly opts: DeciderOptions) {
+    const n = opts.maxInflight + 1;
+    this.slots = Array.from({ length: n }, (_, i) => new DecideSlot(i));
+    this.free = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
+    this.nFree = n;
+    this.scheduler = new DeadlineScheduler(this, opts.maxInflight);
+  }
+
+  /** A slot to decode into: from the pool, or the scratch slot when the pool is empty. */
+  acquire(): DecideSlot {
+    return this.nFree > 0 ? this.slots[this.free[--this.nFree]!]! : this.scratch;
+  }
+
+  release(slot: DecideSlot): void {
+    slot.owner = null;
+    if (slot.index >= 0) this.free[this.nFree++] = slot.index;
+  }
+
+  get model(): ModelWorker | null { return this.scheduler.worker; }
+
+  /** Swaps the serving model (null: none); a job running on the old one finishes there. */
+  setModel(w: ModelWorker | null): ModelWorker | null {
+    this.versionBytes = this.encoder.encode(w ? w.version : '');
+    return this.scheduler.swap(w);
+  }
+
+  /** Decides a decoded request read at slot.t0 (performance.now() ms); answers now or via the scheduler. */
+  decide(slot: DecideSlot): void {
+    const budget = slot.budgetUs > 0 ? slot.budgetUs : this.opts.deadlineUs;
+    slot.deadline = slot.t0 + budget / 1000;
+    if (slot.bad !== Bad.OK) { this.fallback(slot, Reason.BAD_REQUEST); return; }
+    const w = this.scheduler.worker;
+    if (!w || !w.alive) { this.fallback(slot, Reason.NO_MODEL); return; }
+    if (slot.index < 0 || !this.scheduler.enqueue(slot)) this.fallback(slot, Reason.OVERLOAD);
+  }
+
+  /** Answers with LRU over the candidates (index order) and releases the slot. */
+  fallback(slot: DecideSlot, reason: number): void {
+    selectVictims(null, slot.sizes, slot.n, slot.bytesNeeded, this.victims, this.order);
+    this.finish(slot, Source.FALLBACK, reason);
+  }
+
+  /** Answers with the model's scores and releases the slot. */
+  answerModel(slot: DecideSlot, scores: Float32Array): void {
+    selectVictims(scores, slot.sizes, slot.n, slot.bytesNeeded, this.victims, this.order);
+    this.finish(slot, Source.MODEL, Reason.NONE);
+  }
+
+  private finish(slot: DecideSlot, source: number, reason: number): void {
+    let lo = 0;
+    let hi = 0;
+    const n = slot.n;
+    for (let i = 0; i < n; i++) {
+      if (this.victims[i] === 0) continue;
+      if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32);
+    }
+    const us = (performance.now() - slot.t0) * 1000;
+    const serverUs = us > 0 ? Math.ceil(us) : 0;
+    this.stats.record(reason, us);
+    const owner = slot.owner as Answerer | null;
+    if (owner && owner.open) owner.deliver(slot, lo >>> 0, hi >>> 0, source, reason, serverUs);
+    this.release(slot);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Hot reload: SIGHUP, a watched model file, or the Reload RPC all call ModelManager.reload.
+ *
+ * A new model is loaded in a NEW inference worker (sidecar/model-worker.ts), which validates it first
+ * (replay/model.ts: loads, metadata matches the feature spec, a probe gives finite scores). Only when it is
+ * ready does the scheduler switch to it; the old worker finishes the job it has and is then stopped. So no
+ * request is dropped or even paused by a swap, and a bad file is refused while the old model keeps serving.
+ * Reloads run one at a time, in the order asked.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { Decider } from './decide.js';
+import { ModelWorker } from './model-worker.js';
+
+export interface ReloadResult { ok: boolean; version: string; error: string }
+
+const WATCH_DEBOUNCE_MS = 250;
+
+export class ModelManager {
+  private chain: Promise<unknown> = Promise.resolve();
+  private watcher: FSWatcher | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+  private closed = false;
+  readonly path: string;
+
+  constructor(private readonly decider: Decider, path: string, private readonly log: (line: string) => void,
+    private readonly spinUs: number) {
+    this.path = path ? resolve(path) : '';
+  }
+
+  get version(): string { return this.decider.model?.version ?? ''; }
+
+  /** Loads the first model; a missing or bad one is logged and the sidecar serves NO_MODEL fallbacks. */
+  async start(): Promise<ReloadResult> {
+    if (!this.path) { this.log('no --model: serving LRU fallbacks (NO_MODEL)'); return { ok: false, version: '', error: 'no model path' }; }
+    return this.enqueue(() => this.load(this.path, false));
+  }
+
+  /** Loads `path` (default: the start path), validates it, and swaps it in; the old one keeps serving on failure. */
+  reload(path?: string): Promise<ReloadResult> {
+    const p = path ? resolve(path) : this.path;
+    if (!p) return Promise.resolve({ ok: false, version: this.version, error: 'no model path given and none at start' });
+    return this.enqueue(() => this.load(p, true));
+  }
+
+  private enqueue(job: () => Promise<ReloadResult>): Promise<ReloadResult> {
+    const next = this.chain.then(job, job);
+    this.chain = next;
+    return next;
+  }
+
+  private async load(path: string, counted: boolean): Promise<ReloadResult> {
+    const stats = this.decider.stats;
+    if (this.closed) return { ok: false, version: this.version, error: 'shutting down' };
+    let w: ModelWorker;
+    try {
+      w = await ModelWorker.start(path, this.spinUs, (dead) => this.workerDied(dead));
+    } catch (e) {
+      if (counted) stats.failedReloads++;
+      const error = (e as Error).message;
+      this.log(`model refused, ${this.version ? `still serving ${this.version}` : 'serving LRU fallbacks (NO_MODEL)'}: ${error}`);
+      return { ok: false, version: this.version, error };
+    }
+    if (this.closed) { await w.stop(); return { ok: false, version: this.version, error: 'shutting down' }; }
+    const old = this.decider.setModel(w);
+    if (counted) stats.reloads++;
+    this.log(`serving model ${w.version} from ${path} (inference ${w.inferUs.toFixed(0)} us median at start)${old ? `, replacing ${old.version}` : ''}`);
+    return { ok: true, version: w.version, error: '' };
+  }
+
+  private workerDied(w: ModelWorker): void {
+    if (this.decider.model === w && !this.closed) {
+      this.log(`inference worker of model ${w.version} exited; serving LRU fallbacks (NO_MODEL) until a reload`);
+      this.decider.setModel(null);
+    }
+  }
+
+  /** Watches the start path's directory; a change to the file reloads it (debounced), unless the bytes are the same. */
+  watch(): void {
+    if (!this.path || this.watcher) return;
+    const name = basename(this.path);
+    this.watcher = watch(dirname(this.path), (_event, file) => {
+      if (file !== name) return;
+      if (this.debounce) clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => {
+        this.debounce = null;
+        let v = '';
+        try { v = createHash('sha256').update(readFileSync(this.path)).digest('hex').slice(0, 12); } catch { return; }
+        if (v !== this.version) void this.reload();
+      }, WATCH_DEBOUNCE_MS);
+    });
+    this.watcher.on('error', (e) => this.log(`model watch stopped: ${e.message}`));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watcher?.close();
+    if (this.debounce) clearTimeout(this.debounce);
+    await this.chain.catch(() => undefined);
+    const w = this.decider.setModel(null);
+    await w?.stop();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Per-minute aggregates of the sidecar in the shared SQLite store (replay/store.ts opens the file; this
+ * module adds its own table). One row per (minute, socket): decisions by source and reason, and server
+ * latency quantiles of that minute. Written at every minute boundary and at shutdown; a minute split by a
+ * restart is merged (counts added, quantiles: the larger of the two, an upper bound).
+ */
+import { Store } from '../replay/store.js';
+import { ColdrlError } from '../replay/errors.js';
+import { Reason } from './codec.js';
+import type { DecisionStats } from './metrics.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sidecar_minutes (
+  minute INTEGER NOT NULL, socket TEXT NOT NULL, decisions INTEGER NOT NULL, model INTEGER NOT NULL,
+  deadline INTEGER NOT NULL, no_model INTEGER NOT NULL, model_error INTEGER NOT NULL, overload INTEGER NOT NULL,
+  bad_request INTEGER NOT NULL, p50_us REAL NOT NULL, p99_us REAL NOT NULL, max_us REAL NOT NULL,
+  model_version TEXT NOT NULL, PRIMARY KEY (minute, socket));
+`;
+
+export interface MinuteRow {
+  minute: number; socket: string; decisions: number; model: number; deadline: number; no_model: number;
+  model_error: number; overload: number; bad_request: number; p50_us: number; p99_us: number; max_us: number;
+  model_version: string;
+}
+
+export function openSidecarStore(path: string): Store {
+  const s = new Store(path);
+  try { s.db.exec(SCHEMA); } catch (e) { throw new ColdrlError('COLDRL_ERR_STORE', `${path}: cannot create sidecar_minutes (${(e as Error).message})`); }
+  return s;
+}
+
+/** Writes DecisionStats' minute counters to the store at each minute boundary. */
+export class MinuteRecorder {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly upsert;
+
+  constructor(store: Store, private readonly stats: DecisionStats, private readonly socket: string,
+    private readonly version: () => string) {
+    this.upsert = store.db.prepare(`INSERT INTO sidecar_minutes VALUES
+      (@minute, @socket, @decisions, @model, @deadline, @no_model, @model_error, @overload, @bad_request, @p50_us, @p99_us, @max_us, @model_version)
+      ON CONFLICT (minute, socket) DO UPDATE SET decisions = decisions + excluded.decisions, model = model + excluded.model,
+      deadline = deadline + excluded.deadline, no_model = no_model + excluded.no_model, model_error = model_error + excluded.model_error,
+      overload = overload + excluded.overload, bad_request = bad_request + excluded.bad_request,
+      p50_us = max(p50_us, excluded.p50_us), p99_us = max(p99_us, excluded.p99_us), max_us = max(max_us, excluded.max_us),
+      model_version = excluded.model_version`);
+  }
+
+  start(): void {
+    const next = () => {
+      const ms = 60_000 - (Date.now() % 60_000);
+      this.timer = setTimeout(() => { this.flush(Date.now() - 1); next(); }, ms);
+      this.timer.unref();
+    };
+    next();
+  }
+
+  /** Writes the counters gathered since the last flush as the minute containing `at` (ms), then resets them. */
+  flush(at = Date.now()): void {
+    const r = this.stats.minuteByReason;
+    let decisions = 0;
+    for (let i = 0; i < r.length; i++) decisions += r[i]!;
+    if (decisions > 0) {
+      const h = this.stats.minuteLatency;
+      this.upsert.run({
+        minute: Math.floor(at / 60_000), socket: this.socket, decisions, model: r[Reason.NONE]!, deadline: r[Reason.DEADLINE]!,
+        no_model: r[Reason.NO_MODEL]!, model_error: r[Reason.MODEL_ERROR]!, overload: r[Reason.OVERLOAD]!,
+        bad_request: r[Reason.BAD_REQUEST]!, p50_us: h.quantile(0.5), p99_us: h.quantile(0.99), max_us: h.maxUs,
+        model_version: this.version(),
+      });
+    }
+    r.fill(0);
+    this.stats.minuteLatency.reset();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.flush();
+  }
+}
+
+/** Rows of the last `minutes` minutes (all sockets), oldest first. */
+export function readMinutes(store: Store, minutes: number, nowMs = Date.now()): MinuteRow[] {
+  const from = Math.floor(nowMs / 60_000) - minutes + 1;
+  return store.db.prepare('SELECT * FROM sidecar_minutes WHERE minute >= ? ORDER BY minute, socket').all(from) as MinuteRow[];
+}
