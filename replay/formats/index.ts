@@ -45,8 +45,8 @@ function picker(kind: 'auto' | 'json' | 'text', o: LogReadOptions): ParserPicker
   const scratch = new Int32Array(64);
   const text: LineParser[] = [new LogFormatParser(CACHETRAIN_TEXT), new LogFormatParser(COMBINED)];
   return (first) => {
-    if (kind === 'json' || (kind === 'auto' && first.trimStart().startsWith('{'))) return new JsonLineParser();
-    return text.find((p) => p.parse(first, scratch) === null) ?? text[text.length - 1]!;
+    if (kind === 'json' || (kind === 'auto' && first.toString('latin1').trimStart().startsWith('{'))) return new JsonLineParser();
+    return text.find((p) => p.parse(first, 0, first.length, scratch) === null) ?? text[text.length - 1]!;
   };
 }
 

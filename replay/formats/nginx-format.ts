@@ -38,10 +38,10 @@ export type Escape = 'default' | 'json' | 'none';
 export class LogFormatParser implements LineParser {
   readonly jsonEscapes: boolean;
   /** Literal before the first value ('' when the format starts with a variable). */
-  private readonly head: string;
+  private readonly head: Buffer;
   /** Per value: its role (-1 = unused) and the literal that follows it ('' = runs to the end of the line). */
   private readonly roles: Int32Array;
-  private readonly after: string[];
+  private readonly after: Buffer[];
   /** Roles this format can fill (the others are reset to -1 once per line). */
   readonly logged: Set<number>;
 
@@ -77,7 +77,7 @@ export class LogFormatParser implements LineParser {
     }
     parts.push(lit);
     // parts = [literal, vars, literal, vars, ..., literal]
-    this.head = parts[0] as string;
+    this.head = Buffer.from(parts[0] as string);
     const n = (parts.length - 1) / 2;
     this.roles = new Int32Array(n);
     this.after = [];
@@ -92,31 +92,49 @@ export class LogFormatParser implements LineParser {
       if (role >= 0 && this.logged.has(role)) role = -1;
       if (role >= 0) this.logged.add(role);
       this.roles[k] = role;
-      this.after.push(next);
+      this.after.push(Buffer.from(next));
     }
     if (n === 0) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `log_format "${format}" has no variables`);
   }
 
-  parse(line: string, r: Int32Array): string | null {
+  parse(line: Buffer, s: number, e: number, r: Int32Array): string | null {
     r.fill(-1, 0, ROLE_COUNT * 2);
-    if (!line.startsWith(this.head)) return 'line does not match log_format';
-    let pos = this.head.length;
-    const roles = this.roles, after = this.after, n = roles.length;
+    const head = this.head;
+    if (!matchAt(line, s, e, head)) return MISMATCH;
+    let pos = s + head.length;
+    const roles = this.roles, after = this.after, n = roles.length, json = this.jsonEscapes;
     for (let k = 0; k < n; k++) {
       const lit = after[k]!;
       let end: number;
-      if (lit.length === 0) end = line.length;
+      if (lit.length === 0) end = e;
       else {
-        end = line.indexOf(lit, pos);
-        if (this.jsonEscapes) while (end > 0 && escapedAt(line, end)) end = line.indexOf(lit, end + 1);
-        if (end < 0) return 'line does not match log_format';
+        end = find(line, pos, e, lit);
+        if (json && lit[0] === 34) while (end > 0 && escapedAt(line, end)) end = find(line, end + 1, e, lit);
+        if (end < 0) return MISMATCH;
       }
       const role = roles[k]!;
       if (role >= 0) { r[2 * role] = pos; r[2 * role + 1] = end; }
       pos = end + lit.length;
     }
-    return pos === line.length ? null : 'line does not match log_format';
+    return pos === e ? null : MISMATCH;
   }
+}
+
+const MISMATCH = 'line does not match log_format';
+
+/** True when `lit` lies at line[i..] within [.., e). */
+export function matchAt(line: Buffer, i: number, e: number, lit: Uint8Array): boolean {
+  const n = lit.length;
+  if (i + n > e) return false;
+  for (let k = 0; k < n; k++) if (line[i + k] !== lit[k]) return false;
+  return true;
+}
+
+/** First index >= pos where `lit` starts and fits before e, or -1 (a byte loop: values are short). */
+function find(line: Buffer, pos: number, e: number, lit: Uint8Array): number {
+  const l0 = lit[0]!, last = e - lit.length;
+  for (let i = pos; i <= last; i++) if (line[i] === l0 && matchAt(line, i, e, lit)) return i;
+  return -1;
 }
 
 /** Tokens of an nginx config: words, quoted strings (unescaped), ';', '{', '}'; comments dropped. */

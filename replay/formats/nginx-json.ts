@@ -7,6 +7,7 @@
  * the same fields in the same order, so the scanner remembers the previous line's field names and checks
  * them in place (startsWith) before falling back to reading the name. Nested objects and arrays are bad lines.
  */
+import { matchAt } from './nginx-format.js';
 import { escapedAt, R_BODY, R_CACHE, R_CC, R_CLEN, R_EXPIRES, R_KEY, R_METHOD, R_MSEC, R_UP_CC, R_UP_EXPIRES, R_UP_HT, R_UP_LEN, R_UP_RT, R_URI, ROLE_COUNT, VARIABLE_ROLES, type LineParser } from './nginx-source.js';
 
 /** JSON field name -> role: the cachetrain names and the nginx variable names. */
@@ -19,51 +20,50 @@ export const JSON_FIELD_ROLES: Record<string, number> = {
 
 const BAD = 'malformed JSON line';
 
-function ws(line: string, i: number): number {
-  let c = line.charCodeAt(i);
-  while (c === 32 || c === 9) c = line.charCodeAt(++i);
-  return i;
-}
-
 export class JsonLineParser implements LineParser {
   readonly jsonEscapes = true;
-  /** The previous line's fields: `"name":` and its role. */
-  private shape: string[] = [];
+  /** The previous line's fields: the bytes of `"name":` and its role. */
+  private shape: Buffer[] = [];
   private shapeRoles: number[] = [];
 
-  parse(line: string, r: Int32Array): string | null {
+  parse(line: Buffer, s: number, e: number, r: Int32Array): string | null {
     r.fill(-1, 0, ROLE_COUNT * 2);
-    let i = ws(line, 0);
-    if (line.charCodeAt(i) !== 123) return BAD;
-    i = ws(line, i + 1);
-    if (line.charCodeAt(i) === 125) return ws(line, i + 1) === line.length ? null : BAD;
+    let i = s;
+    while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+    if (line[i] !== 123) return BAD;
+    i++;
+    while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+    if (line[i] === 125) return this.end(line, i + 1, e, 0);
     const shape = this.shape;
     for (let k = 0; ; k++) {
-      if (line.charCodeAt(i) !== 34) return BAD;
+      if (i >= e || line[i] !== 34) return BAD;
       let role: number;
       const expect = shape[k];
-      if (expect !== undefined && line.startsWith(expect, i)) {
+      if (expect !== undefined && matchAt(line, i, e, expect)) {
         role = this.shapeRoles[k]!;
         i += expect.length;
       } else {
-        const ke = line.indexOf('"', i + 1);
-        if (ke < 0) return BAD;
-        const name = line.slice(i + 1, ke);
-        i = ws(line, ke + 1);
-        if (line.charCodeAt(i) !== 58) return BAD;
+        const ks = i;
+        let ke = i + 1;
+        while (ke < e && line[ke] !== 34) ke++;
+        if (ke >= e) return BAD;
+        const name = line.toString('utf8', i + 1, ke);
+        i = ke + 1;
+        while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+        if (line[i] !== 58) return BAD;
         i++;
         role = JSON_FIELD_ROLES[name] ?? -1;
-        shape[k] = `"${name}":`;
+        shape[k] = Buffer.from(line.subarray(ks, i));
         this.shapeRoles[k] = role;
       }
-      i = ws(line, i);
-      const c = line.charCodeAt(i);
+      while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+      const c = line[i];
       let vs: number, ve: number;
       if (c === 34) {
         vs = i + 1;
-        let q = line.indexOf('"', vs);
-        while (q > 0 && escapedAt(line, q)) q = line.indexOf('"', q + 1);
-        if (q < 0) return BAD;
+        let q = vs;
+        while (q < e && (line[q] !== 34 || escapedAt(line, q))) q++;
+        if (q >= e) return BAD;
         ve = q;
         i = q + 1;
       } else if (c === 123 || c === 91) {
@@ -71,19 +71,27 @@ export class JsonLineParser implements LineParser {
       } else {
         vs = i;
         let d = c;
-        while (i < line.length && d !== 44 && d !== 125 && d !== 32 && d !== 9) d = line.charCodeAt(++i);
+        while (i < e && d !== 44 && d !== 125 && d !== 32 && d !== 9) d = line[++i];
         ve = i;
         if (ve === vs) return BAD;
       }
       if (role >= 0 && r[2 * role]! < 0) { r[2 * role] = vs; r[2 * role + 1] = ve; }
-      i = ws(line, i);
-      const sep = line.charCodeAt(i);
-      if (sep === 44) { i = ws(line, i + 1); continue; }
-      if (sep === 125) {
-        if (shape.length > k + 1) shape.length = k + 1;
-        return ws(line, i + 1) === line.length ? null : BAD;
+      while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+      const sep = line[i];
+      if (sep === 44) {
+        i++;
+        while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+        continue;
       }
+      if (sep === 125) return this.end(line, i + 1, e, k + 1);
       return BAD;
     }
+  }
+
+  /** After the closing brace: only blanks may follow. Forgets remembered fields beyond this line's. */
+  private end(line: Buffer, i: number, e: number, fields: number): string | null {
+    if (this.shape.length > fields) this.shape.length = fields;
+    while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+    return i === e ? null : BAD;
   }
 }

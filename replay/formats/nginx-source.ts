@@ -26,7 +26,7 @@
  *   fatal (COLDRL_ERR_BAD_LINE).
  */
 import { ColdrlError } from '../errors.js';
-import { FLAG_UNCACHEABLE, Interner, ReaderStats, readLines, type ReadOptions, type RequestBatch, type TraceSource } from '../trace.js';
+import { FLAG_UNCACHEABLE, Interner, ReaderStats, readChunks, type ReadOptions, type RequestBatch, type TraceSource } from '../trace.js';
 
 // Roles: the logged values the reader understands. Ranges live in an Int32Array at [2*role, 2*role+1].
 export const R_MSEC = 0, R_TIME_LOCAL = 1, R_TIME_ISO = 2, R_KEY = 3, R_REQUEST = 4, R_METHOD = 5, R_URI = 6,
@@ -59,16 +59,16 @@ export interface LogReadOptions extends ReadOptions {
   keyFrom?: KeyFrom;
 }
 
-/** Finds the value ranges of one line. */
+/** Finds the value ranges of one line: bytes [s, e) of a buffer (no newline). */
 export interface LineParser {
   /** Fills r with [start, end) per role (-1 = not logged); returns null, or why the line does not parse. */
-  parse(line: string, r: Int32Array): string | null;
+  parse(line: Buffer, s: number, e: number, r: Int32Array): string | null;
   /** Values use JSON escapes (\" \\ \uXXXX) rather than nginx's default \xHH. */
   readonly jsonEscapes: boolean;
 }
 
 /** Chooses the parser for a file from its first non-empty line (auto-detection), or throws. */
-export type ParserPicker = (firstLine: string, file: string) => LineParser;
+export type ParserPicker = (firstLine: Buffer, file: string) => LineParser;
 
 /** Reader counts plus uncacheable requests by reason. */
 export class LogStats extends ReaderStats {
@@ -82,23 +82,23 @@ export class LogStats extends ReaderStats {
 // ---- value scanning helpers (no allocation) ----
 
 /** True when [s, e) holds a value: logged, non-empty and not nginx's "-". */
-export function present(line: string, s: number, e: number): boolean {
-  return s >= 0 && e > s && !(e === s + 1 && line.charCodeAt(s) === 45);
+export function present(line: Buffer, s: number, e: number): boolean {
+  return s >= 0 && e > s && !(e === s + 1 && line[s]! === 45);
 }
 
 /** True when the character at i is preceded by an odd number of backslashes (an escaped quote). */
-export function escapedAt(line: string, i: number): boolean {
+export function escapedAt(line: Buffer, i: number): boolean {
   let k = i - 1;
-  while (k >= 0 && line.charCodeAt(k) === 92) k--;
+  while (k >= 0 && line[k]! === 92) k--;
   return ((i - 1 - k) & 1) === 1;
 }
 
 /** Non-negative integer in [s, e), or -1. */
-export function parseUint(line: string, s: number, e: number): number {
+export function parseUint(line: Buffer, s: number, e: number): number {
   if (e <= s) return -1;
   let v = 0;
   for (let i = s; i < e; i++) {
-    const c = line.charCodeAt(i) - 48;
+    const c = line[i]! - 48;
     if (c < 0 || c > 9) return -1;
     v = v * 10 + c;
   }
@@ -106,10 +106,10 @@ export function parseUint(line: string, s: number, e: number): number {
 }
 
 /** Decimal seconds in [s, e) as milliseconds (exact to 3 decimals), or -1. */
-export function parseSecondsMs(line: string, s: number, e: number): number {
+export function parseSecondsMs(line: Buffer, s: number, e: number): number {
   let m = 0, dec = -1, digits = 0;
   for (let i = s; i < e; i++) {
-    const c = line.charCodeAt(i);
+    const c = line[i]!;
     if (c === 46 && dec < 0) { dec = 0; continue; }
     const d = c - 48;
     if (d < 0 || d > 9) return -1;
@@ -124,13 +124,13 @@ export function parseSecondsMs(line: string, s: number, e: number): number {
 const POW10 = [1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18];
 
 /** An upstream list ("0.010, 0.120 : 0.004", "-" entries skipped): sum, or last entry; -1 when none. */
-export function parseUpstreamList(line: string, s: number, e: number, sum: boolean, seconds: boolean): number {
+export function parseUpstreamList(line: Buffer, s: number, e: number, sum: boolean, seconds: boolean): number {
   let total = -1;
   let i = s;
   while (i < e) {
-    while (i < e && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 44 || line.charCodeAt(i) === 58)) i++;
+    while (i < e && (line[i]! === 32 || line[i]! === 44 || line[i]! === 58)) i++;
     const a = i;
-    while (i < e && line.charCodeAt(i) !== 44 && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 58) i++;
+    while (i < e && line[i]! !== 44 && line[i]! !== 32 && line[i]! !== 58) i++;
     if (i === a || !present(line, a, i)) continue;
     const v = seconds ? parseSecondsMs(line, a, i) : parseUint(line, a, i);
     if (v < 0) continue;
@@ -139,60 +139,69 @@ export function parseUpstreamList(line: string, s: number, e: number, sum: boole
   return total;
 }
 
-const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
-function two(line: string, i: number): number { return (line.charCodeAt(i) - 48) * 10 + line.charCodeAt(i + 1) - 48; }
+const MONTHS = Buffer.from('JanFebMarAprMayJunJulAugSepOctNovDec', 'latin1');
+function two(line: Buffer, i: number): number { return (line[i]! - 48) * 10 + line[i + 1]! - 48; }
 
 /** $time_local "10/Oct/2000:13:55:36 -0700" -> epoch seconds, or NaN. */
-export function parseTimeLocal(line: string, s: number, e: number): number {
-  if (e - s < 26 || line.charCodeAt(s + 2) !== 47 || line.charCodeAt(s + 11) !== 58) return NaN;
-  const mon = MONTHS.indexOf(line.substr(s + 3, 3)) / 3;
-  if (!(mon >= 0) || mon % 1 !== 0) return NaN;
+export function parseTimeLocal(line: Buffer, s: number, e: number): number {
+  if (e - s < 26 || line[s + 2]! !== 47 || line[s + 11]! !== 58) return NaN;
+  let mon = 0;
+  while (mon < 12 && !(MONTHS[3 * mon] === line[s + 3] && MONTHS[3 * mon + 1] === line[s + 4] && MONTHS[3 * mon + 2] === line[s + 5])) mon++;
+  if (mon === 12) return NaN;
   const year = two(line, s + 7) * 100 + two(line, s + 9);
-  const sign = line.charCodeAt(s + 21) === 45 ? -1 : 1;
+  const sign = line[s + 21]! === 45 ? -1 : 1;
   const off = sign * (two(line, s + 22) * 3600 + two(line, s + 24) * 60);
   const t = Date.UTC(year, mon, two(line, s), two(line, s + 12), two(line, s + 15), two(line, s + 18)) / 1000 - off;
   return t;
 }
 
 /** $time_iso8601 "2000-10-10T13:55:36+00:00" -> epoch seconds, or NaN. */
-export function parseTimeIso(line: string, s: number, e: number): number {
-  if (e - s < 20 || line.charCodeAt(s + 10) !== 84) return NaN;
+export function parseTimeIso(line: Buffer, s: number, e: number): number {
+  if (e - s < 20 || line[s + 10]! !== 84) return NaN;
   const year = two(line, s) * 100 + two(line, s + 2);
   let off = 0;
   if (e - s >= 25) {
-    const sign = line.charCodeAt(s + 19) === 45 ? -1 : 1;
+    const sign = line[s + 19]! === 45 ? -1 : 1;
     off = sign * (two(line, s + 20) * 3600 + two(line, s + 23) * 60);
   }
   return Date.UTC(year, two(line, s + 5) - 1, two(line, s + 8), two(line, s + 11), two(line, s + 14), two(line, s + 17)) / 1000 - off;
 }
 
-/** First index of lowercase `word` in [s, e), case-insensitive (nginx's ngx_strlcasestrn), or -1. */
-function indexCI(line: string, s: number, e: number, word: string): number {
-  const w0 = word.charCodeAt(0), n = word.length;
-  for (let i = s; i + n <= e; i++) {
-    if ((line.charCodeAt(i) | 0x20) !== w0) continue;
-    let k = 1;
-    while (k < n && (line.charCodeAt(i + k) | 0x20) === word.charCodeAt(k)) k++;
-    if (k === n) return i;
-  }
-  return -1;
+/** True when bytes at s spell the ASCII `word`. */
+function bytesAre(line: Buffer, s: number, e: number, word: string): boolean {
+  if (e - s !== word.length) return false;
+  for (let k = 0; k < word.length; k++) if (line[s + k] !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+/** True when the bytes at i spell lowercase `word`, compared case-insensitively, within [.., e). */
+function isWordCI(line: Buffer, i: number, e: number, word: string): boolean {
+  const n = word.length;
+  if (i + n > e) return false;
+  for (let k = 1; k < n; k++) if ((line[i + k]! | 0x20) !== word.charCodeAt(k)) return false;
+  return true;
 }
 
 /**
  * Cache-Control in [s, e), as nginx 1.22 reads an upstream's header (ngx_http_upstream_process_cache_control):
  * "no-cache", "no-store" or "private" anywhere -> 0 (not cached); else "s-maxage=" or, without it,
  * "max-age=": digits up to ',' ';' ' ' or the end; any other character or a value of 0 -> 0; otherwise
- * the TTL in seconds. -1 when neither appears (the header says nothing about the TTL).
+ * the TTL in seconds. -1 when neither appears (the header says nothing about the TTL). One pass.
  */
-export function cacheControlTtl(line: string, s: number, e: number): number {
-  if (indexCI(line, s, e, 'no-cache') >= 0 || indexCI(line, s, e, 'no-store') >= 0 || indexCI(line, s, e, 'private') >= 0) return 0;
-  let p = indexCI(line, s, e, 's-maxage=');
-  let off = 9;
-  if (p < 0) { p = indexCI(line, s, e, 'max-age='); off = 8; }
+export function cacheControlTtl(line: Buffer, s: number, e: number): number {
+  let sMax = -1, max = -1;
+  for (let i = s; i < e; i++) {
+    const c = line[i]! | 0x20;
+    if (c === 110) { if (isWordCI(line, i, e, 'no-cache') || isWordCI(line, i, e, 'no-store')) return 0; }
+    else if (c === 112) { if (isWordCI(line, i, e, 'private')) return 0; }
+    else if (c === 115) { if (sMax < 0 && isWordCI(line, i, e, 's-maxage=')) { sMax = i + 9; i += 8; } }
+    else if (c === 109) { if (max < 0 && isWordCI(line, i, e, 'max-age=')) { max = i + 8; i += 7; } }
+  }
+  const p = sMax >= 0 ? sMax : max;
   if (p < 0) return -1;
   let n = 0;
-  for (let i = p + off; i < e; i++) {
-    const c = line.charCodeAt(i);
+  for (let i = p; i < e; i++) {
+    const c = line[i]!;
     if (c === 44 || c === 59 || c === 32) break;
     if (c < 48 || c > 57) return 0;
     n = n * 10 + c - 48;
@@ -209,6 +218,80 @@ export function unescapeValue(v: string, json: boolean): string {
   return v.replace(/\\x([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
+/**
+ * Key bytes -> object id, open addressing over FNV-1a hashes, keys kept in one growing byte arena: finds a
+ * known key without making a string. Keys containing a backslash (escapes) are not indexed (hash = -1).
+ */
+class ByteKeyIndex {
+  private slots = new Int32Array(1 << 14).fill(-1);
+  private hashes = new Int32Array(1024);
+  private offsets = new Float64Array(1024);
+  private lengths = new Int32Array(1024);
+  private arena = new Uint8Array(1 << 16);
+  private used = 0;
+  private count = 0;
+
+  /** FNV-1a of bytes [s, e) as a non-negative int, or -1 when they hold a backslash. */
+  hash(line: Buffer, s: number, e: number): number {
+    let h = 0x811c9dc5;
+    for (let i = s; i < e; i++) {
+      const c = line[i]!;
+      if (c === 92) return -1;
+      h = Math.imul(h ^ c, 16777619);
+    }
+    return h & 0x7fffffff;
+  }
+
+  find(line: Buffer, s: number, e: number, h: number): number {
+    const mask = this.slots.length - 1, n = e - s;
+    for (let p = h & mask; ; p = (p + 1) & mask) {
+      const id = this.slots[p]!;
+      if (id < 0) return -1;
+      if (this.hashes[id] !== h || this.lengths[id] !== n) continue;
+      const off = this.offsets[id]!, a = this.arena;
+      let k = 0;
+      while (k < n && a[off + k] === line[s + k]) k++;
+      if (k === n) return id;
+    }
+  }
+
+  add(line: Buffer, s: number, e: number, h: number, id: number): void {
+    const n = e - s;
+    if (id >= this.hashes.length) {
+      let c = this.hashes.length;
+      while (c <= id) c *= 2;
+      const hs = new Int32Array(c); hs.set(this.hashes); this.hashes = hs;
+      const os = new Float64Array(c); os.set(this.offsets); this.offsets = os;
+      const ls = new Int32Array(c); ls.set(this.lengths); this.lengths = ls;
+    }
+    if (this.used + n > this.arena.length) {
+      let c = this.arena.length;
+      while (c < this.used + n) c *= 2;
+      const a = new Uint8Array(c); a.set(this.arena.subarray(0, this.used)); this.arena = a;
+    }
+    this.arena.set(line.subarray(s, e), this.used);
+    this.hashes[id] = h;
+    this.offsets[id] = this.used;
+    this.lengths[id] = n;
+    this.used += n;
+    if (++this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    this.place(id, h);
+  }
+
+  private place(id: number, h: number): void {
+    const mask = this.slots.length - 1;
+    let p = h & mask;
+    while (this.slots[p]! >= 0) p = (p + 1) & mask;
+    this.slots[p] = id;
+  }
+
+  private rehash(size: number): void {
+    const old = this.slots;
+    this.slots = new Int32Array(size).fill(-1);
+    for (let p = 0; p < old.length; p++) if (old[p]! >= 0) this.place(old[p]!, this.hashes[old[p]!]!);
+  }
+}
+
 const UNC_METHOD = 'method', UNC_STATUS = 'status', UNC_BYPASS = 'bypass', UNC_CC = 'cache-control', UNC_EXPIRES = 'expires';
 
 /** Streams one or more log files (oldest first) as requests; see the module comment for the rules. */
@@ -216,6 +299,7 @@ export class NginxSource implements TraceSource {
   readonly interner = new Interner();
   readonly stats = new LogStats();
   private readonly r = new Int32Array(ROLE_COUNT * 2);
+  private readonly keys = new ByteKeyIndex();
   private readonly defaultTtl: number;
   private readonly strict: boolean;
   private readonly keyFrom: KeyFrom;
@@ -225,9 +309,10 @@ export class NginxSource implements TraceSource {
   private objBody = new Float64Array(1024);
   private fileIndex = -1;
   private file = '';
-  private lines: AsyncGenerator<string[]> | null = null;
-  private pending: string[] = [];
-  private pos = 0;
+  private chunks: AsyncGenerator<Buffer> | null = null;
+  /** The current chunk (with the carried-over start of a line) and the read position in it. */
+  private buf: Buffer = Buffer.alloc(0);
+  private bpos = 0;
   private lineNo = 0;
   private parser: LineParser | null = null;
   private lastExpiresText = '';
@@ -243,31 +328,47 @@ export class NginxSource implements TraceSource {
     let n = 0;
     const cap = b.capacity;
     while (n < cap) {
-      if (this.pos >= this.pending.length) {
-        if (!this.lines) {
-          if (++this.fileIndex >= this.files.length) break;
-          this.file = this.files[this.fileIndex]!;
-          this.lines = readLines(this.file);
-          this.lineNo = 0;
-          this.parser = null;
-        }
-        const next = await this.lines.next();
-        if (next.done) { this.lines = null; continue; }
-        this.pending = next.value;
-        this.pos = 0;
+      if (!this.chunks) {
+        if (++this.fileIndex >= this.files.length) break;
+        this.file = this.files[this.fileIndex]!;
+        this.chunks = readChunks(this.file);
+        this.lineNo = 0;
+        this.parser = null;
+      }
+      const buf = this.buf;
+      const nl = buf.indexOf(10, this.bpos);
+      if (nl >= 0) {
+        const s = this.bpos;
+        this.bpos = nl + 1;
+        if (this.line(buf, s, nl, b, n)) n++;
         continue;
       }
-      let line = this.pending[this.pos++]!;
-      this.lineNo++;
-      if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-      if (line.length === 0) continue;
-      this.stats.lines++;
-      if (this.parser === null) this.parser = this.pick(line, this.file);
-      const why = this.parser.parse(line, this.r) ?? this.fill(line, b, n);
-      if (why === null) n++;
-      else this.bad(why);
+      const next = await this.chunks.next();
+      if (next.done) {
+        // The file's last line may lack its newline.
+        if (this.bpos < buf.length && this.line(buf, this.bpos, buf.length, b, n)) n++;
+        this.chunks = null;
+        this.buf = Buffer.alloc(0);
+        this.bpos = 0;
+        continue;
+      }
+      this.buf = this.bpos < buf.length ? Buffer.concat([buf.subarray(this.bpos), next.value]) : next.value;
+      this.bpos = 0;
     }
     return n;
+  }
+
+  /** Handles bytes [s, e) of one line; true when it became request n of b. */
+  private line(buf: Buffer, s: number, e: number, b: RequestBatch, n: number): boolean {
+    this.lineNo++;
+    if (e > s && buf[e - 1] === 13) e--;
+    if (e === s) return false;
+    this.stats.lines++;
+    if (this.parser === null) this.parser = this.pick(buf.subarray(s, e), this.file);
+    const why = this.parser.parse(buf, s, e, this.r) ?? this.fill(buf, b, n);
+    if (why === null) return true;
+    this.bad(why);
+    return false;
   }
 
   private bad(reason: string): void {
@@ -276,33 +377,48 @@ export class NginxSource implements TraceSource {
     this.stats.skip(reason, where);
   }
 
-  private slice(line: string, role: number): string {
+  private slice(line: Buffer, role: number): string {
     const r = this.r;
-    return unescapeValue(line.slice(r[2 * role]!, r[2 * role + 1]!), this.parser!.jsonEscapes);
+    return unescapeValue(line.toString('utf8', r[2 * role]!, r[2 * role + 1]!), this.parser!.jsonEscapes);
   }
 
-  private has(line: string, role: number): boolean { return present(line, this.r[2 * role]!, this.r[2 * role + 1]!); }
+  private has(line: Buffer, role: number): boolean { return present(line, this.r[2 * role]!, this.r[2 * role + 1]!); }
 
-  /** The cache key, or null when the parts --key-from asks for are not logged. */
-  private key(line: string, uriS: number, uriE: number): string | null {
-    const k = this.keyFrom;
-    if (k === 'auto' || k === 'key') {
-      if (this.has(line, R_KEY)) return this.slice(line, R_KEY);
-      if (k === 'key') return null;
+  /**
+   * The object id of this line's cache key (interned with `size` when new), or -1 when the parts --key-from
+   * asks for are not logged. A key that is one logged value without escapes is looked up by its bytes
+   * (no string per line); composite or escaped keys go through a string.
+   */
+  private keyId(line: Buffer, uriS: number, uriE: number, size: number): number {
+    const k = this.keyFrom, r = this.r;
+    let s = -1, e = -1;
+    if ((k === 'auto' || k === 'key') && this.has(line, R_KEY)) { s = r[2 * R_KEY]!; e = r[2 * R_KEY + 1]!; }
+    else if (k === 'key') return -1;
+    else if (uriS < 0) return -1;
+    else if (k === 'uri' || (k === 'auto' && !this.has(line, R_HOST) && !this.has(line, R_SCHEME))) { s = uriS; e = uriE; }
+    if (s >= 0) {
+      const h = this.keys.hash(line, s, e);
+      if (h !== -1) {
+        let id = this.keys.find(line, s, e, h);
+        if (id < 0) {
+          id = this.interner.intern(line.toString('utf8', s, e), size);
+          this.keys.add(line, s, e, h, id);
+        }
+        return id;
+      }
+      return this.interner.intern(unescapeValue(line.toString('utf8', s, e), this.parser!.jsonEscapes), size);
     }
-    if (uriS < 0) return null;
-    const uri = unescapeValue(line.slice(uriS, uriE), this.parser!.jsonEscapes);
-    if (k === 'uri') return uri;
+    const uri = unescapeValue(line.toString('utf8', uriS, uriE), this.parser!.jsonEscapes);
     const host = this.has(line, R_HOST) ? this.slice(line, R_HOST) : null;
-    if (k !== 'auto' && host === null) return null;
+    if (k !== 'auto' && host === null) return -1;
     const scheme = this.has(line, R_SCHEME) ? this.slice(line, R_SCHEME) : null;
-    if (k === 'scheme-host-uri' && scheme === null) return null;
-    if (k === 'host-uri') return host + uri;
-    return (scheme ?? '') + (host ?? '') + uri;
+    if (k === 'scheme-host-uri' && scheme === null) return -1;
+    const key = k === 'host-uri' ? host + uri : (scheme ?? '') + (host ?? '') + uri;
+    return this.interner.intern(key, size);
   }
 
   /** Turns the parsed ranges of `line` into request n of b; returns null, or why the line is bad. */
-  private fill(line: string, b: RequestBatch, n: number): string | null {
+  private fill(line: Buffer, b: RequestBatch, n: number): string | null {
     const r = this.r;
     // Time.
     let time: number;
@@ -321,9 +437,11 @@ export class NginxSource implements TraceSource {
     let mS = r[2 * R_METHOD]!, mE = r[2 * R_METHOD + 1]!, uS = r[2 * R_URI]!, uE = r[2 * R_URI + 1]!;
     if ((mS < 0 || uS < 0) && present(line, r[2 * R_REQUEST]!, r[2 * R_REQUEST + 1]!)) {
       const rs = r[2 * R_REQUEST]!, re = r[2 * R_REQUEST + 1]!;
-      const sp1 = line.indexOf(' ', rs);
-      if (sp1 < 0 || sp1 >= re) return 'malformed $request';
-      let sp2 = line.lastIndexOf(' ', re - 1);
+      let sp1 = rs;
+      while (sp1 < re && line[sp1] !== 32) sp1++;
+      if (sp1 >= re) return 'malformed $request';
+      let sp2 = re - 1;
+      while (sp2 > sp1 && line[sp2] !== 32) sp2--;
       if (sp2 <= sp1) sp2 = re;
       if (mS < 0) { mS = rs; mE = sp1; }
       if (uS < 0) { uS = sp1 + 1; uE = sp2; }
@@ -331,8 +449,6 @@ export class NginxSource implements TraceSource {
     if (!present(line, uS, uE)) uS = uE = -1;
     const status = parseUint(line, r[2 * R_STATUS]!, r[2 * R_STATUS + 1]!);
     if (status < 100 || status > 999) return r[2 * R_STATUS]! < 0 ? 'no $status' : 'bad $status';
-    const key = this.key(line, uS, uE);
-    if (key === null) return this.keyFrom === 'auto' ? 'no cache key or uri' : `no value for --key-from ${this.keyFrom}`;
     // Size and RTT with the HIT-line rule.
     const upLen = parseUpstreamList(line, r[2 * R_UP_LEN]!, r[2 * R_UP_LEN + 1]!, false, false);
     let rtt = parseUpstreamList(line, r[2 * R_UP_RT]!, r[2 * R_UP_RT + 1]!, true, true);
@@ -344,7 +460,8 @@ export class NginxSource implements TraceSource {
       if (fallback <= 0) fallback = parseUint(line, r[2 * R_CLEN]!, r[2 * R_CLEN + 1]!);
       if (fallback <= 0) fallback = parseUint(line, r[2 * R_BYTES]!, r[2 * R_BYTES + 1]!);
     }
-    const id = this.interner.intern(key, size > 0 ? size : Math.max(1, fallback));
+    const id = this.keyId(line, uS, uE, size > 0 ? size : Math.max(1, fallback));
+    if (id < 0) return this.keyFrom === 'auto' ? 'no cache key or uri' : `no value for --key-from ${this.keyFrom}`;
     if (id >= this.objSize.length) this.growObjects(id + 1);
     if (size > 0) this.objSize[id] = size;
     else if (this.objSize[id]! > 0) size = this.objSize[id]!;
@@ -355,12 +472,12 @@ export class NginxSource implements TraceSource {
     // Cacheability and TTL.
     let why: string | null = null;
     let ttl = this.defaultTtl;
-    const m0 = mS >= 0 ? line.charCodeAt(mS) : 0;
-    const isGet = mE - mS === 3 && m0 === 71 && line.charCodeAt(mS + 1) === 69 && line.charCodeAt(mS + 2) === 84;
-    const isHead = mE - mS === 4 && m0 === 72 && line.startsWith('HEAD', mS);
+    const m0 = mS >= 0 ? line[mS]! : 0;
+    const isGet = mE - mS === 3 && m0 === 71 && line[mS + 1]! === 69 && line[mS + 2]! === 84;
+    const isHead = mE - mS === 4 && m0 === 72 && bytesAre(line, mS, mE, 'HEAD');
     if (!isGet && !isHead) why = UNC_METHOD;
     else if (status !== 200 && status !== 301 && status !== 302) why = UNC_STATUS;
-    else if (r[2 * R_CACHE + 1]! - r[2 * R_CACHE]! === 6 && line.startsWith('BYPASS', r[2 * R_CACHE]!)) why = UNC_BYPASS;
+    else if (bytesAre(line, r[2 * R_CACHE]!, r[2 * R_CACHE + 1]!, 'BYPASS')) why = UNC_BYPASS;
     else {
       let cs = r[2 * R_UP_CC]!, ce = r[2 * R_UP_CC + 1]!;
       if (!present(line, cs, ce)) { cs = r[2 * R_CC]!; ce = r[2 * R_CC + 1]!; }
@@ -391,13 +508,13 @@ export class NginxSource implements TraceSource {
   }
 
   /** TTL from Expires relative to the line's time: seconds > 0, 0 = already expired or invalid, -1 = none. */
-  private expires(line: string, time: number): number {
+  private expires(line: Buffer, time: number): number {
     const r = this.r;
     let s = r[2 * R_UP_EXPIRES]!, e = r[2 * R_UP_EXPIRES + 1]!;
     if (!present(line, s, e)) { s = r[2 * R_EXPIRES]!; e = r[2 * R_EXPIRES + 1]!; }
     if (!present(line, s, e)) return -1;
-    if (!(e - s === this.lastExpiresText.length && line.startsWith(this.lastExpiresText, s))) {
-      this.lastExpiresText = line.slice(s, e);
+    if (!bytesAre(line, s, e, this.lastExpiresText)) {
+      this.lastExpiresText = line.toString('latin1', s, e);
       this.lastExpires = Date.parse(this.lastExpiresText) / 1000;
     }
     const t = this.lastExpires - time;
@@ -413,8 +530,8 @@ export class NginxSource implements TraceSource {
   }
 
   close(): void {
-    if (this.lines) void this.lines.return(undefined);
-    this.lines = null;
+    if (this.chunks) void this.chunks.return(undefined);
+    this.chunks = null;
     this.fileIndex = this.files.length;
   }
 }

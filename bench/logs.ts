@@ -1,0 +1,110 @@
+/**
+ * `coldrl bench logs`: access-log parsing speed on one core, end to end (read the file, decode, split lines,
+ * parse, intern keys, fill request batches), in lines per second, median of --runs.
+ *
+ * The logs are generated from the seeded `bursty` workload (1,000,000 requests by default, ~100k objects):
+ *  - json: the cachetrain JSON format (nginx/cachetrain.conf); an object's first request is a MISS line with
+ *    upstream size, times and Cache-Control, later ones are HIT lines with empty upstream fields;
+ *  - combined: NGINX's default combined format with a browser user agent and a referer.
+ * Targets (issue 3): >= 1 M lines/s for json, >= 0.5 M lines/s for combined.
+ */
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ColdrlError } from '../replay/errors.js';
+import { openSource } from '../replay/formats/index.js';
+import { RequestBatch, type Trace } from '../replay/trace.js';
+import { bursty } from '../replay/workloads/bursty.js';
+import { jsonLine, msText, timeLocalText } from '../replay/workloads/write.js';
+
+export const summary = 'access-log parsing speed, lines/s on one core';
+
+export function help(): string {
+  return `coldrl bench logs [options]
+
+Generates access logs from the seeded bursty workload and times reading them (one core, end to end).
+
+  --lines N     lines per log (default 1000000)
+  --runs N      timed reads per format, median reported (default 3)
+  --format F    json, combined or all (default all)
+  --dir DIR     where to write the logs (default: a temporary directory, removed afterwards)
+  --json        one JSON object per format per line`;
+}
+
+const UA = '"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"';
+
+function hitJsonLine(t: Trace, i: number): string {
+  const size = t.size[i]!;
+  return `{"ts":${msText(t.time[i]! * 1000)},"key":${JSON.stringify(String(t.keys[t.id[i]!]))},"method":"GET","status":200,` +
+    `"cache":"HIT","bytes_sent":${size + 312},"body_bytes":${size},"up_status":"","up_len":"","up_ct":"","up_ht":"","up_rt":"",` +
+    `"req_time":0.000,"up_cc":"","up_expires":"","cc":"max-age=${t.ttl[i]}","expires":"","last_mod":"","clen":"${size}"}`;
+}
+
+function combinedLine(t: Trace, i: number): string {
+  return `198.51.100.${t.id[i]! & 255} - - [${timeLocalText(t.time[i]!)}] "GET ${t.keys[t.id[i]!]} HTTP/1.1" 200 ${t.size[i]} ` +
+    `"https://www.example.org/index.html" ${UA}`;
+}
+
+function writeLog(t: Trace, path: string, format: 'json' | 'combined'): void {
+  const seen = new Uint8Array(t.objects);
+  const out: string[] = [];
+  for (let i = 0; i < t.length; i++) {
+    if (format === 'combined') out.push(combinedLine(t, i));
+    else { out.push(seen[t.id[i]!] ? hitJsonLine(t, i) : jsonLine(t, i)); seen[t.id[i]!] = 1; }
+  }
+  writeFileSync(path, `${out.join('\n')}\n`);
+}
+
+async function timeRead(path: string, format: string): Promise<{ seconds: number; requests: number; lines: number }> {
+  const src = openSource(path, format === 'json' ? 'nginx-json' : 'nginx-combined', { strict: true });
+  const b = new RequestBatch(1 << 15);
+  const t0 = process.hrtime.bigint();
+  let requests = 0;
+  for (;;) {
+    const got = await src.read(b);
+    if (got === 0) break;
+    requests += got;
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  src.close();
+  return { seconds, requests, lines: src.stats.lines };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      lines: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '3' }, format: { type: 'string', default: 'all' },
+      dir: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(help()); return 0; }
+  const lines = Number(values.lines), runs = Number(values.runs);
+  if (!Number.isInteger(lines) || lines < 1 || !Number.isInteger(runs) || runs < 1) throw new ColdrlError('COLDRL_ERR_USAGE', 'bench logs: --lines and --runs must be positive integers');
+  const formats = values.format === 'all' ? ['json', 'combined'] as const : [values.format] as const;
+  for (const f of formats) if (f !== 'json' && f !== 'combined') throw new ColdrlError('COLDRL_ERR_USAGE', `bench logs: unknown --format ${f}`);
+  const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'coldrl-bench-logs-'));
+  try {
+    const t = bursty(42, lines);
+    for (const format of formats as readonly ('json' | 'combined')[]) {
+      const path = join(dir, `access.${format}.log`);
+      writeLog(t, path, format);
+      const bytes = statSync(path).size;
+      const rates: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        const m = await timeRead(path, format);
+        if (m.requests !== lines) throw new ColdrlError('COLDRL_ERR_INVARIANT', `bench logs: read ${m.requests} of ${lines} requests`);
+        rates.push(m.lines / m.seconds);
+      }
+      const median = [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
+      const row = { format, lines, bytes, linesPerSecond: Math.round(median), mbPerSecond: +(median * bytes / lines / 1e6).toFixed(1), runs: rates.map(Math.round) };
+      if (values.json) console.log(JSON.stringify(row));
+      else console.log(`${format.padEnd(9)} ${(row.linesPerSecond / 1e6).toFixed(2)} M lines/s  ${row.mbPerSecond} MB/s  (${lines} lines, ${(bytes / 1e6).toFixed(0)} MB, median of ${runs})`);
+    }
+  } finally {
+    if (!values.dir) rmSync(dir, { recursive: true, force: true });
+  }
+  return 0;
+}
