@@ -6,6 +6,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { PADDED_SCORE, WEIGHT_NAMES, weightShapes, type NetworkWeights, type WeightName } from './network.js';
 
+/**
+ * x W with a hand-written gradient that transposes explicitly: tfjs-wasm's transposed matMul (the default
+ * gradient's A^T B and A B^T) runs about 7x slower than transpose + plain matMul (measured: 4096x64 rows,
+ * 29.6 ms vs 4.0 ms), which made a training step 5x slower.
+ */
+const denseGrad = (x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x, w] as tf.Tensor[]);
+  return {
+    value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(saved[1]!)), tf.matMul(tf.transpose(saved[0]!), dy as tf.Tensor2D)],
+  };
+};
+const dense = tf.customGrad(denseGrad as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
+
 export class QNetwork {
   readonly vars: Record<WeightName, tf.Variable>;
   readonly f: number;
@@ -27,13 +41,13 @@ export class QNetwork {
     return tf.tidy(() => {
       const [b, k, f] = x.shape;
       const v = this.vars;
-      const h1 = tf.relu(tf.add(tf.matMul(tf.reshape(x, [b * k, f]), v.w1), v.b1));
-      const h2 = tf.relu(tf.add(tf.matMul(h1, v.w2), v.b2)) as tf.Tensor2D;
-      const a = tf.reshape(tf.add(tf.matMul(h2, v.wa), v.ba), [b, k]);
+      const h1 = tf.relu(tf.add(dense(tf.reshape(x, [b * k, f]), v.w1), v.b1));
+      const h2 = tf.relu(tf.add(dense(h1, v.w2), v.b2)) as tf.Tensor2D;
+      const a = tf.reshape(tf.add(dense(h2, v.wa), v.ba), [b, k]);
       const cnt = tf.maximum(tf.sum(mask, 1, true), 1);
       const h3 = tf.reshape(h2, [b, k, this.h]);
       const hMean = tf.div(tf.sum(tf.mul(h3, tf.expandDims(mask, 2)), 1), cnt) as tf.Tensor2D;
-      const val = tf.add(tf.matMul(hMean, v.wv), v.bv);
+      const val = tf.add(dense(hMean, v.wv), v.bv);
       const aMean = tf.div(tf.sum(tf.mul(a, mask), 1, true), cnt);
       const q = tf.sub(tf.add(a, val), aMean);
       return tf.where(tf.greater(mask, 0.5), q, tf.fill([b, k], PADDED_SCORE)) as tf.Tensor2D;

@@ -1,0 +1,282 @@
+/**
+ * Offline Double DQN for eviction, top to bottom (CleanRL dqn.py layout; Mnih et al. 2015, van Hasselt et
+ * al. 2016, dueling head of Wang et al. 2016 in trainer/network.ts).
+ *
+ * Environment: replay's Cache in nginx semantics (TTL, expiry) with a KCandidatePolicy whose Scorer is the
+ * agent. A decision = one evict() call: state = the K candidates' features (replay/features.ts), action = the
+ * first victim (epsilon-greedy: with probability epsilon a uniformly random candidate goes first, otherwise
+ * the argmax of Q); further victims, if the object still does not fit, follow by descending Q
+ * (replay/candidates.ts selectVictims). The next state is the next decision of the same pass.
+ *
+ * Reward, from the trace's future (next use of every request: one backward pass per window, Trace.nextUse()):
+ *   hit_j = 1 when candidate j's next request comes before its TTL expires (the paper's point).
+ *   reward 'paper'    r = (sum of hit_j over the retained candidates) / n        (the paper, normalised by n)
+ *   reward 'horizon'  r = - sum of hit_j over the victims, where hit_j also needs the next request within
+ *                     horizonFactor x the running mean idle time of victims (about the time an object
+ *                     survives at the tail). Shaping, documented in docs/training.md: subtracting the
+ *                     state-only term "points if nothing were evicted" removes variance without changing
+ *                     the one-step argmax; the horizon makes "will be requested again, but only long after it
+ *                     would have been evicted anyway" worth nothing. bench/learn.ts --reward paper is the ablation.
+ * Learning: replay buffer of typed arrays, Huber loss, Adam, global-norm clipping, hard target updates,
+ * Double-DQN targets (trainer/model.ts trainStep). Acting uses a plain-TS copy of the online weights
+ * (trainer/network.ts Forward), refreshed every actSyncFrequency gradient steps.
+ * Seeds: weights, exploration, replay sampling and the candidate source derive from hp.seed (replay/rng.ts);
+ * no tfjs random op is used, so tfjs needs no seed of its own.
+ * Streaming: windows of hp.window requests; next uses are computed within a window (a next request in a
+ * later window counts as none), so memory is the window plus the replay buffer.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Cache } from '../replay/cache.js';
+import { ColdrlError } from '../replay/errors.js';
+import { FEATURE_COUNT } from '../replay/features.js';
+import { KCandidatePolicy, parseKParam } from '../replay/policies/ktail.js';
+import type { SimContext } from '../replay/policy.js';
+import { Rng } from '../replay/rng.js';
+import type { Scorer } from '../replay/scorer.js';
+import type { Trace } from '../replay/trace.js';
+import type { HParams } from './hparams.js';
+import { QNetwork, trainStep, type Minibatch } from './model.js';
+import { Forward, initWeights, weightsFromJSON, weightsToJSON, type NetworkWeights } from './network.js';
+
+const F = FEATURE_COUNT;
+
+/** Decisions in a ring of typed arrays; transition i's next state is entry i + 1 unless done[i]. */
+export class ReplayBuffer {
+  readonly s: Float32Array;
+  readonly n: Uint8Array;
+  readonly action: Int32Array;
+  readonly reward: Float32Array;
+  readonly done: Uint8Array;
+  head = 0;
+  size = 0;
+  constructor(readonly capacity: number, readonly k: number) {
+    this.s = new Float32Array(capacity * k * F);
+    this.n = new Uint8Array(capacity);
+    this.action = new Int32Array(capacity);
+    this.reward = new Float32Array(capacity);
+    this.done = new Uint8Array(capacity);
+  }
+
+  push(features: Float32Array, n: number, action: number, reward: number): void {
+    const i = this.head;
+    const o = i * this.k * F;
+    this.s.set(features.subarray(0, n * F), o);
+    this.s.fill(0, o + n * F, o + this.k * F);
+    this.n[i] = n;
+    this.action[i] = action;
+    this.reward[i] = reward;
+    this.done[i] = 0;
+    this.head = (i + 1) % this.capacity;
+    if (this.size < this.capacity) this.size++;
+  }
+
+  /** Marks the newest decision as the last of its pass. */
+  markDone(): void { if (this.size > 0) this.done[(this.head - 1 + this.capacity) % this.capacity] = 1; }
+
+  /** Fills mb with uniformly sampled transitions (the newest, whose next state is unknown, excluded). */
+  sample(rng: Rng, mb: Minibatch): void {
+    const k = this.k, row = k * F;
+    const full = this.size === this.capacity;
+    for (let b = 0; b < mb.b; b++) {
+      const j = rng.int(this.size - 1);
+      const i = full ? (this.head + j) % this.capacity : j;
+      const nx = (i + 1) % this.capacity;
+      mb.s.set(this.s.subarray(i * row, (i + 1) * row), b * row);
+      mb.s2.set(this.s.subarray(nx * row, (nx + 1) * row), b * row);
+      const n = this.n[i]!, n2 = this.n[nx]!;
+      for (let c = 0; c < k; c++) { mb.mask[b * k + c] = c < n ? 1 : 0; mb.mask2[b * k + c] = c < n2 ? 1 : 0; }
+      mb.action[b] = this.action[i]!;
+      mb.reward[b] = this.reward[i]!;
+      mb.done[b] = this.done[i]!;
+    }
+  }
+}
+
+export function newMinibatch(b: number, k: number): Minibatch {
+  return {
+    b, k, f: F, s: new Float32Array(b * k * F), mask: new Float32Array(b * k), action: new Int32Array(b),
+    reward: new Float32Array(b), done: new Float32Array(b), s2: new Float32Array(b * k * F), mask2: new Float32Array(b * k),
+  };
+}
+
+/** The agent as a Scorer: Q from the acting copy of the weights, epsilon-greedy first victim. */
+class Agent implements Scorer {
+  readonly name = 'dqn-agent';
+  forward: Forward;
+  epsilon = 1;
+  action = 0;
+  /** Next request time of each object's last request (global ids); +Infinity = none in this window. */
+  nextTime = new Float64Array(1024);
+  /** Running mean idle time of victims (seconds), for the horizon reward. */
+  idleMean = 0;
+  decisions = 0;
+  rewardSum = 0;
+  constructor(w: NetworkWeights, private readonly rng: Rng, private readonly hp: HParams, private readonly buffer: ReplayBuffer) {
+    this.forward = new Forward(w, hp.k);
+  }
+
+  score(_ctx: SimContext, _ids: Int32Array, f: Float32Array, n: number, out: Float32Array): void {
+    this.forward.run(f, n, out);
+    if (this.rng.next() < this.epsilon) {
+      this.action = this.rng.int(n);
+      out[this.action] = 3e38;
+    } else {
+      let a = 0;
+      for (let i = 1; i < n; i++) if (out[i]! > out[a]!) a = i;
+      this.action = a;
+    }
+  }
+
+  /** Called after the victims are evicted: computes the reward and stores the decision. */
+  record(ctx: SimContext, ids: Int32Array, f: Float32Array, n: number, victims: Uint8Array): void {
+    const o = ctx.objects, now = ctx.now, horizon = this.hp.reward === 'horizon';
+    for (let j = 0; j < n; j++) if (victims[j] === 1) this.idleMean += 0.01 * (now - o.last[ids[j]!]! - this.idleMean);
+    const limit = now + this.hp.horizonFactor * this.idleMean;
+    let retained = 0, evicted = 0;
+    for (let j = 0; j < n; j++) {
+      const id = ids[j]!;
+      const t = this.nextTime[id]!;
+      const hit = t < o.expires[id]! && (!horizon || t <= limit) ? 1 : 0;
+      if (victims[j] === 1) evicted += hit; else retained += hit;
+    }
+    const r = horizon ? -evicted : retained / n;
+    this.rewardSum += r;
+    this.buffer.push(f, n, this.action, r);
+    this.decisions++;
+  }
+}
+
+class AgentPolicy extends KCandidatePolicy {
+  constructor(ctx: SimContext, private readonly agent: Agent, hp: HParams, seed: number) {
+    super(ctx, agent, { ...parseKParam(`${hp.k}:${hp.candidates}`), seed });
+  }
+  override apply(n: number, need: number): void {
+    super.apply(n, need);
+    this.agent.record(this.ctx, this.ids, this.features, n, this.victims);
+  }
+}
+
+export interface Checkpoint {
+  format: 'coldrl-checkpoint-1';
+  hparams: HParams;
+  decisions: number;
+  gradSteps: number;
+  passes: number;
+  run: number | null;
+  online: Record<string, number | number[]>;
+  target: Record<string, number | number[]>;
+}
+
+export interface TrainProgress {
+  decisions: number;
+  gradSteps: number;
+  pass: number;
+  loss: number;
+  epsilon: number;
+  /** Hit ratio of the current pass so far. */
+  hitRatio: number;
+  meanReward: number;
+  stepsPerSecond: number;
+  decisionsPerSecond: number;
+}
+
+export interface TrainEnv {
+  /** The windows of one pass over the training trace (called once per pass). */
+  pass(): AsyncIterable<Trace>;
+  capacity: number;
+  inactive?: number;
+}
+
+export interface TrainHooks {
+  resume?: Checkpoint;
+  onLog?(p: TrainProgress): void;
+  /** Polled between requests; true = stop now (Ctrl-C): the result is marked interrupted. */
+  shouldStop?(): boolean;
+}
+
+export interface TrainResult {
+  online: NetworkWeights;
+  target: NetworkWeights;
+  decisions: number;
+  gradSteps: number;
+  passes: number;
+  interrupted: boolean;
+  seconds: number;
+  last: TrainProgress;
+}
+
+export function checkpointOf(hp: HParams, r: TrainResult, run: number | null): Checkpoint {
+  return { format: 'coldrl-checkpoint-1', hparams: hp, decisions: r.decisions, gradSteps: r.gradSteps, passes: r.passes, run,
+    online: weightsToJSON(r.online), target: weightsToJSON(r.target) };
+}
+
+/** Trains until hp.totalDecisions decisions (counting those of a resumed checkpoint) or a stop request. */
+export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const ck = hooks.resume;
+  let decisions = ck?.decisions ?? 0, gradSteps = ck?.gradSteps ?? 0, passes = ck?.passes ?? 0;
+  // A resumed run reseeds from (seed, decisions): deterministic given the checkpoint, not bit-identical to an uninterrupted run.
+  const rng = new Rng(hp.seed + decisions * 7919);
+  const w0 = ck ? weightsFromJSON(ck.online) : initWeights(F, hp.hidden, rng);
+  const online = new QNetwork(w0);
+  const target = new QNetwork(ck ? weightsFromJSON(ck.target) : w0, false);
+  const optimizer = tf.train.adam(hp.learningRate);
+  const buffer = new ReplayBuffer(hp.bufferSize, hp.k);
+  const mb = newMinibatch(hp.batchSize, hp.k);
+  const agent = new Agent(w0, rng, hp, buffer);
+  const epsAt = (d: number) => Math.max(hp.endEpsilon, hp.startEpsilon - (hp.startEpsilon - hp.endEpsilon) * d / Math.max(1, hp.explorationFraction * hp.totalDecisions));
+  const t0 = Date.now();
+  let loss = NaN, interrupted = false, lastLogAt = decisions, lastLogTime = t0, lastLogSteps = gradSteps, lastRewardSum = 0;
+  let last: TrainProgress = { decisions, gradSteps, pass: passes, loss, epsilon: epsAt(decisions), hitRatio: 0, meanReward: 0, stepsPerSecond: 0, decisionsPerSecond: 0 };
+  let trainedUpTo = decisions;
+  outer: while (decisions < hp.totalDecisions) {
+    passes++;
+    const cache = new Cache((ctx) => new AgentPolicy(ctx, agent, hp, hp.seed + passes), { capacity: env.capacity, semantics: 'nginx', inactive: env.inactive });
+    const startDecisions = agent.decisions;
+    for await (const win of env.pass()) {
+      const nu = win.nextUse();
+      if (agent.nextTime.length < win.objects) {
+        const b = new Float64Array(Math.max(win.objects, agent.nextTime.length * 2)).fill(Infinity);
+        b.set(agent.nextTime);
+        agent.nextTime = b;
+      }
+      for (let i = 0; i < win.length; i++) {
+        agent.epsilon = epsAt(decisions);
+        cache.access(win, i);
+        const u = nu[i]!;
+        agent.nextTime[win.id[i]!] = u === Infinity ? Infinity : win.time[u]!;
+        decisions = (ck?.decisions ?? 0) + agent.decisions;
+        while (decisions - trainedUpTo >= hp.trainFrequency) {
+          trainedUpTo += hp.trainFrequency;
+          if (buffer.size < Math.max(hp.learningStarts, hp.batchSize + 1)) continue;
+          buffer.sample(rng, mb);
+          const l = trainStep(online, target, optimizer, mb, { gamma: hp.gamma, maxGradNorm: hp.maxGradNorm });
+          gradSteps++;
+          if (gradSteps % hp.targetNetworkFrequency === 0) target.copyFrom(online);
+          if (gradSteps % hp.actSyncFrequency === 0) agent.forward = new Forward(online.read(), hp.k);
+          if (decisions - lastLogAt >= hp.logFrequency) loss = l.dataSync()[0]!;
+          l.dispose();
+        }
+        if (decisions - lastLogAt >= hp.logFrequency) {
+          const t = Date.now(), dt = Math.max(1e-3, (t - lastLogTime) / 1000);
+          last = {
+            decisions, gradSteps, pass: passes, loss, epsilon: agent.epsilon, hitRatio: cache.stats.hitRatio,
+            meanReward: (agent.rewardSum - lastRewardSum) / (decisions - lastLogAt),
+            stepsPerSecond: (gradSteps - lastLogSteps) / dt, decisionsPerSecond: (decisions - lastLogAt) / dt,
+          };
+          lastLogAt = decisions; lastLogTime = t; lastLogSteps = gradSteps; lastRewardSum = agent.rewardSum;
+          hooks.onLog?.(last);
+        }
+        if (decisions >= hp.totalDecisions) break outer;
+        if ((i & 255) === 0 && hooks.shouldStop?.()) { interrupted = true; break outer; }
+      }
+    }
+    buffer.markDone();
+    if (agent.decisions === startDecisions) throw new ColdrlError('COLDRL_ERR_USAGE', 'a pass over the trace made no eviction decision: the cache holds the whole trace, nothing to learn');
+    if (hooks.shouldStop?.()) { interrupted = true; break; }
+  }
+  const result: TrainResult = {
+    online: online.read(), target: target.read(), decisions, gradSteps, passes, interrupted, seconds: (Date.now() - t0) / 1000, last,
+  };
+  online.dispose(); target.dispose(); optimizer.dispose();
+  return result;
+}

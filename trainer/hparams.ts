@@ -1,0 +1,72 @@
+/**
+ * Hyperparameters of the trainer: one typed object, one line per field, recommended defaults (CleanRL's
+ * dqn.py layout). The whole object is logged to the store at the start of a run and into checkpoints.
+ */
+export interface HParams {
+  /** Seed of every random source: weights, exploration, replay sampling, the candidate source, tfjs. */
+  seed: number;
+  /** Environment steps (eviction decisions) to train for, over as many passes of the trace as needed. */
+  totalDecisions: number;
+  /** Candidates per decision (K); the K least-recently-used objects with the tail source. */
+  k: number;
+  /** Candidate source (replay/candidates.ts SOURCES). */
+  candidates: string;
+  /** Hidden width H of the per-candidate MLP (F -> H -> H). */
+  hidden: number;
+  /** Adam learning rate. */
+  learningRate: number;
+  /** Replay buffer capacity in decisions (memory: capacity x K x (F + 1) x 4 bytes). */
+  bufferSize: number;
+  /** Minibatch size. */
+  batchSize: number;
+  /** Discount factor between consecutive eviction decisions. */
+  gamma: number;
+  /** Decisions before the first gradient step (filled with the exploration policy). */
+  learningStarts: number;
+  /** One gradient step every this many decisions. */
+  trainFrequency: number;
+  /** Gradient steps between hard copies of the online net into the target net. */
+  targetNetworkFrequency: number;
+  /** Gradient steps between copies of the online weights into the acting network. */
+  actSyncFrequency: number;
+  /** Initial exploration rate (probability of a random first victim). */
+  startEpsilon: number;
+  /** Final exploration rate. */
+  endEpsilon: number;
+  /** Fraction of totalDecisions over which epsilon decays linearly. */
+  explorationFraction: number;
+  /** Global-norm gradient clip. */
+  maxGradNorm: number;
+  /** Huber loss delta is 1 (tf.losses.huberLoss default); reward: 'paper' or 'horizon' (see trainer/dqn.ts). */
+  reward: 'paper' | 'horizon';
+  /** 'horizon' reward: a candidate counts as "hit again" only within this many times the victims' mean idle time. */
+  horizonFactor: number;
+  /** Decisions between metric rows in the store and progress updates. */
+  logFrequency: number;
+  /** Requests per window when streaming a trace (next uses are computed within a window). */
+  window: number;
+}
+
+export const DEFAULT_HPARAMS: HParams = {
+  seed: 1,
+  totalDecisions: 60_000,
+  k: 32,
+  candidates: 'tail',
+  hidden: 64,
+  learningRate: 5e-4,
+  bufferSize: 50_000,
+  batchSize: 128,
+  gamma: 0.9,
+  learningStarts: 2_000,
+  trainFrequency: 4,
+  targetNetworkFrequency: 500,
+  actSyncFrequency: 25,
+  startEpsilon: 1,
+  endEpsilon: 0.02,
+  explorationFraction: 0.4,
+  maxGradNorm: 10,
+  reward: 'horizon',
+  horizonFactor: 1,
+  logFrequency: 1_000,
+  window: 1 << 20,
+};
