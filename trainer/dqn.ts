@@ -228,9 +228,21 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   let loss = NaN, interrupted = false, lastLogAt = decisions, lastLogTime = t0, lastLogSteps = gradSteps, lastRewardSum = 0;
   let last: TrainProgress = { decisions, gradSteps, pass: passes, loss, epsilon: epsAt(decisions), hitRatio: 0, meanReward: 0, stepsPerSecond: 0, decisionsPerSecond: 0 };
   let trainedUpTo = decisions;
+  let lastCache: Cache | null = null;
+  const log = (cache: Cache) => {
+    const t = Date.now(), dt = Math.max(1e-3, (t - lastLogTime) / 1000);
+    last = {
+      decisions, gradSteps, pass: passes, loss, epsilon: agent.epsilon, hitRatio: cache.stats.hitRatio,
+      meanReward: (agent.rewardSum - lastRewardSum) / Math.max(1, decisions - lastLogAt),
+      stepsPerSecond: (gradSteps - lastLogSteps) / dt, decisionsPerSecond: (decisions - lastLogAt) / dt,
+    };
+    lastLogAt = decisions; lastLogTime = t; lastLogSteps = gradSteps; lastRewardSum = agent.rewardSum;
+    hooks.onLog?.(last);
+  };
   outer: while (decisions < hp.totalDecisions) {
     passes++;
     const cache = new Cache((ctx) => new AgentPolicy(ctx, agent, hp, hp.seed + passes), { capacity: env.capacity, semantics: 'nginx', inactive: env.inactive });
+    lastCache = cache;
     const startDecisions = agent.decisions;
     for await (const win of env.pass()) {
       const nu = win.nextUse();
@@ -253,19 +265,10 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
           gradSteps++;
           if (gradSteps % hp.targetNetworkFrequency === 0) target.copyFrom(online);
           if (gradSteps % hp.actSyncFrequency === 0) agent.forward = new Forward(online.read(), hp.k);
-          if (decisions - lastLogAt >= hp.logFrequency) loss = l.dataSync()[0]!;
+          if (decisions - lastLogAt >= hp.logFrequency || decisions >= hp.totalDecisions) loss = l.dataSync()[0]!;
           l.dispose();
         }
-        if (decisions - lastLogAt >= hp.logFrequency) {
-          const t = Date.now(), dt = Math.max(1e-3, (t - lastLogTime) / 1000);
-          last = {
-            decisions, gradSteps, pass: passes, loss, epsilon: agent.epsilon, hitRatio: cache.stats.hitRatio,
-            meanReward: (agent.rewardSum - lastRewardSum) / (decisions - lastLogAt),
-            stepsPerSecond: (gradSteps - lastLogSteps) / dt, decisionsPerSecond: (decisions - lastLogAt) / dt,
-          };
-          lastLogAt = decisions; lastLogTime = t; lastLogSteps = gradSteps; lastRewardSum = agent.rewardSum;
-          hooks.onLog?.(last);
-        }
+        if (decisions - lastLogAt >= hp.logFrequency) log(cache);
         if (decisions >= hp.totalDecisions) break outer;
         if ((i & 255) === 0 && hooks.shouldStop?.()) { interrupted = true; break outer; }
       }
@@ -274,6 +277,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
     if (agent.decisions === startDecisions) throw new ColdrlError('COLDRL_ERR_USAGE', 'a pass over the trace made no eviction decision: the cache holds the whole trace, nothing to learn');
     if (hooks.shouldStop?.()) { interrupted = true; break; }
   }
+  if (lastCache && decisions > lastLogAt) log(lastCache);
   const result: TrainResult = {
     online: online.read(), target: target.read(), decisions, gradSteps, passes, interrupted, seconds: (Date.now() - t0) / 1000, last,
   };

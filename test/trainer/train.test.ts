@@ -1,0 +1,80 @@
+/**
+ * Smoke test of the real `coldrl train` CLI with tiny step counts on a small generated trace: the ONNX file
+ * loads and replays, the store holds the run, its metrics and the model, `coldrl runs` lists them, and
+ * --resume continues from the checkpoint.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ColdrlModel } from '../../replay/model.js';
+import { Rng, Zipf } from '../../replay/rng.js';
+import { Store } from '../../replay/store.js';
+import { runCli, tempDir } from '../helpers.js';
+
+function writeTrace(path: string): void {
+  const rng = new Rng(5);
+  const z = new Zipf(600, 0.8);
+  const sizes = Array.from({ length: 600 }, () => Math.floor(rng.uniform(2000, 120000)));
+  const lines = ['timestamp,obj_id,size,ttl'];
+  let t = 0;
+  for (let i = 0; i < 5000; i++) { const k = z.draw(rng); t += rng.exp(1); lines.push(`${t.toFixed(3)},o${k},${sizes[k]},${Math.floor(rng.uniform(600, 3600))}`); }
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
+test('coldrl train writes a loadable ONNX model and the run rows; --resume continues', async (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  const out = join(dir, 'm.onnx');
+  const db = join(dir, 'coldrl.db');
+  const args = ['train', '--trace', trace, '--cache-size', '2m', '--out', out, '--db', db, '--k', '8', '--hidden', '16', '--seed', '3', '--json'];
+  const r1 = runCli([...args, '--steps', '600']);
+  assert.equal(r1.code, 0, r1.stderr);
+  const j1 = JSON.parse(r1.stdout.trim().split('\n').pop()!) as { decisions: number; gradientSteps: number; run: number; sha256: string; interrupted: boolean };
+  assert.equal(j1.decisions, 600);
+  assert.ok(j1.gradientSteps > 0, 'some gradient steps ran');
+  assert.equal(j1.interrupted, false);
+  assert.ok(existsSync(`${out}.ckpt.json`));
+
+  const m = await ColdrlModel.load(out);
+  t.after(() => m.close());
+  assert.equal(m.k, 8);
+  assert.equal(m.metadata['coldrl.trace'], trace);
+  assert.equal(m.metadata['coldrl.seed'], '3');
+  assert.equal(m.sha256, j1.sha256);
+
+  const store = new Store(db);
+  const runs = store.runs();
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0]!.status, 'done');
+  assert.equal(JSON.parse(runs[0]!.hparams).k, 8);
+  assert.ok(Number(store.db.prepare('SELECT COUNT(*) AS n FROM metrics WHERE run = ?').pluck().get(runs[0]!.id)) > 0);
+  assert.equal(store.models()[0]!.sha256, j1.sha256);
+  store.close();
+
+  // --resume: continues from the checkpoint's 600 decisions to a new total, in the same run
+  const r2 = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', out, '--db', db, '--resume', '--steps', '900', '--json']);
+  assert.equal(r2.code, 0, r2.stderr);
+  const j2 = JSON.parse(r2.stdout.trim().split('\n').pop()!) as { decisions: number; gradientSteps: number; run: number; sha256: string };
+  assert.equal(j2.decisions, 900);
+  assert.ok(j2.gradientSteps > j1.gradientSteps);
+  assert.equal(j2.run, j1.run);
+  assert.notEqual(j2.sha256, j1.sha256);
+  assert.equal(JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')).decisions, 900);
+
+  const rr = runCli(['runs', '--db', db]);
+  assert.equal(rr.code, 0, rr.stderr);
+  assert.match(rr.stdout, /runs \(1\)/);
+  assert.match(rr.stdout, /models \(2\)/);
+
+  const rep = runCli(['replay', '--trace', trace, '--cache-size', '2m', '--policy', `coldrl:${out},lru`, '--json', '--threads', '1']);
+  assert.equal(rep.code, 0, rep.stderr);
+  const lines = rep.stdout.trim().split('\n').map((l) => JSON.parse(l) as { policy: string; requests: number });
+  assert.equal(lines.length, 2);
+  assert.equal(lines[0]!.requests, 5000);
+
+  const bad = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'x.onnx'), '--db', db, '--k', '65']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--k must be/);
+});

@@ -1,0 +1,273 @@
+/**
+ * `coldrl train`: trains the dueling DQN (trainer/dqn.ts) on a trace or log archive and exports it to ONNX
+ * (trainer/onnx-export.ts), recording the run, its metrics and the model in the store (replay/store.ts).
+ * runTraining() is the same flow as an API for bench/learn.ts.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ColdrlError } from '../../replay/errors.js';
+import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../../replay/features.js';
+import { openSource } from '../../replay/formats/index.js';
+import { Progress } from '../../replay/progress.js';
+import { parseCacheSize, resolveCacheSize } from '../../replay/size.js';
+import { DEFAULT_DB, Store } from '../../replay/store.js';
+import { loadTrace, RequestBatch, Trace, type TraceSource } from '../../replay/trace.js';
+import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from '../backend.js';
+import { checkpointOf, train, type Checkpoint, type TrainEnv, type TrainProgress, type TrainResult } from '../dqn.js';
+import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
+import { writeOnnx } from '../onnx-export.js';
+
+export const summary = 'train the dueling DQN on a trace or log archive and export it to ONNX';
+
+export function help(): string {
+  const d = DEFAULT_HPARAMS;
+  return `coldrl train --trace FILE --cache-size SIZE --out model.onnx [options]
+
+Trains the learned eviction policy offline, by replaying the trace in nginx semantics (TTL, expiry) with a
+K-candidate policy whose scorer is the agent (Double DQN, dueling head), and writes an ONNX model that
+\`coldrl replay --policy coldrl:model.onnx\` and \`coldrl serve\` load.
+
+  --trace FILE        trace or log archive (csv, or FORMAT:FILE); gzip is read transparently
+  --format NAME       trace format
+  --cache-size SIZE   cache size: 25m, 1g, bytes, or 1% of unique bytes (a percentage loads the whole trace)
+  --out FILE          model file to write (default model.onnx); the checkpoint goes to FILE.ckpt.json
+  --steps N           eviction decisions to train for (default ${d.totalDecisions}), over as many passes as needed
+  --seed S            seed of every random source (default ${d.seed})
+  --k K               candidates per decision, 1..${MAX_CANDIDATES} (default ${d.k})
+  --candidates NAME   candidate source (default ${d.candidates})
+  --hidden H          hidden width (default ${d.hidden})
+  --reward NAME       horizon (default, shaped) or paper (see docs/training.md)
+  --window N          requests per window when streaming (default ${d.window})
+  --db FILE           store (default ./${DEFAULT_DB}); runs, metrics every ${d.logFrequency} decisions, the model
+  --backend B         ${BACKEND_NAMES.join('|')} (default wasm), resolved by trainer/backend.ts
+  --resume            continue from FILE.ckpt.json (written on Ctrl-C and at the end); --steps then is the new total
+  --skip-bad          count and skip malformed lines
+  --json              print the result as one JSON object
+
+Memory: the trace streams in windows of --window requests (next uses, hence rewards, are computed within a
+window); memory is bounded by one window (about 40 bytes per request) plus the replay buffer
+(${d.bufferSize} decisions x K x ${FEATURE_COUNT + 1} floats: ${(d.bufferSize * d.k * (FEATURE_COUNT + 1) * 4 / 2 ** 20).toFixed(0)} MiB at the defaults).
+A trace that fits in one window is read once and replayed from memory on later passes.
+Ctrl-C stops at the next request, saves the checkpoint and the model so far.`;
+}
+
+export interface TrainingSpec {
+  hp: HParams;
+  /** Name recorded with the run and in the model (a path or a generated workload's name). */
+  traceName: string;
+  /** Either a file to stream (with format) or a trace in memory. */
+  trace: Trace | { path: string; format?: string; skipBad?: boolean };
+  capacity: number;
+  cacheSizeText: string;
+  out: string;
+  db: string | null;
+  backend: string;
+  resume?: Checkpoint;
+  progress?: boolean;
+  shouldStop?: () => boolean;
+}
+
+export interface TrainingOutcome {
+  run: number | null;
+  out: string;
+  sha256: string;
+  result: TrainResult;
+  metadata: Record<string, string>;
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: new URL('../../..', import.meta.url), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch { return 'unknown'; }
+}
+
+/** Reads at most `max` requests of a source into a new in-memory trace (ids stay the source's); null at the end. */
+async function readWindow(src: TraceSource, max: number, chunk: RequestBatch): Promise<Trace | null> {
+  const t = new Trace(max);
+  let n = 0;
+  while (n < max) {
+    const got = await src.read(chunk);
+    if (got === 0) break;
+    for (const k of ['time', 'id', 'size', 'ttl', 'rtt', 'flags'] as const) (t[k] as Float64Array).set((chunk[k] as Float64Array).subarray(0, got), n);
+    n += got;
+    if (n + chunk.capacity > max) break;
+  }
+  if (n === 0) return null;
+  t.length = n;
+  t.name = src.name;
+  t.objects = src.interner.count;
+  t.uniqueBytes = src.interner.uniqueBytes;
+  return t;
+}
+
+/** Passes over a file in windows; a file that fits in one window is kept in memory after the first pass. */
+function fileEnv(path: string, format: string | undefined, skipBad: boolean, window: number): TrainEnv['pass'] {
+  let whole: Trace | null = null;
+  return async function* () {
+    if (whole) { yield whole; return; }
+    const src = openSource(path, format, { skipBad });
+    const chunk = new RequestBatch(Math.min(1 << 15, window));
+    let count = 0;
+    let first: Trace | null = null;
+    try {
+      for (;;) {
+        const w = await readWindow(src, window, chunk);
+        if (!w) break;
+        count++;
+        if (count === 1) { first = w; continue; }
+        if (count === 2) yield first!;
+        yield w;
+      }
+      if (count === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${path}: the trace holds no requests`);
+      if (count === 1) { whole = first; yield first!; }
+    } finally {
+      src.close();
+    }
+  };
+}
+
+export function modelMetadata(hp: HParams, traceName: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION),
+    'coldrl.feature_count': String(FEATURE_COUNT),
+    'coldrl.feature_names': FEATURE_NAMES.join(','),
+    'coldrl.feature_caps': FEATURE_CAPS.join(','),
+    'coldrl.k': String(hp.k),
+    'coldrl.candidates': hp.candidates,
+    'coldrl.trace': traceName,
+    'coldrl.seed': String(hp.seed),
+    'coldrl.commit': gitCommit(),
+    'coldrl.created': new Date().toISOString(),
+    'coldrl.hidden': String(hp.hidden),
+    'coldrl.reward': hp.reward,
+    ...extra,
+  };
+}
+
+/** Trains, exports the model and the checkpoint, records everything in the store. */
+export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> {
+  const { hp } = spec;
+  const store = spec.db ? new Store(spec.db) : null;
+  try {
+    let run: number | null = spec.resume?.run ?? null;
+    if (store) {
+      if (run !== null && store.runs().some((r) => r.id === run)) store.resumeRun(run);
+      else run = store.startRun({ name: `${basename(spec.traceName)}__dqn__${hp.seed}__${Date.now()}`, hparams: hp, trace: spec.traceName, seed: hp.seed, backend: spec.backend });
+    }
+    const env: TrainEnv = {
+      capacity: spec.capacity,
+      pass: spec.trace instanceof Trace ? (async function* (t: Trace) { yield t; }).bind(null, spec.trace) : fileEnv(spec.trace.path, spec.trace.format, spec.trace.skipBad ?? false, hp.window),
+    };
+    const bar = spec.progress ? new Progress(`train ${basename(spec.traceName)} ${spec.cacheSizeText}`, hp.totalDecisions) : null;
+    const onLog = (p: TrainProgress) => {
+      bar?.update(p.decisions, `${p.stepsPerSecond.toFixed(0)} steps/s loss ${p.loss.toFixed(4)} eps ${p.epsilon.toFixed(3)} hit ${p.hitRatio.toFixed(3)}`);
+      store?.metrics(run!, p.decisions, {
+        'losses/td_loss': p.loss, 'charts/epsilon': p.epsilon, 'charts/hit_ratio': p.hitRatio, 'charts/mean_reward': p.meanReward,
+        'charts/steps_per_second': p.stepsPerSecond, 'charts/decisions_per_second': p.decisionsPerSecond, 'charts/gradient_steps': p.gradSteps,
+      });
+    };
+    let result: TrainResult;
+    try {
+      result = await train(hp, env, { resume: spec.resume, onLog, shouldStop: spec.shouldStop });
+    } catch (e) {
+      if (store && run !== null) store.endRun(run, 'failed');
+      throw e;
+    } finally {
+      bar?.done();
+    }
+    const ckPath = `${spec.out}.ckpt.json`;
+    writeFileSync(`${ckPath}.tmp`, JSON.stringify(checkpointOf(hp, result, run)));
+    renameSync(`${ckPath}.tmp`, ckPath);
+    const metadata = modelMetadata(hp, spec.traceName, {
+      'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions), 'coldrl.backend': spec.backend,
+      ...(run !== null ? { 'coldrl.run': String(run) } : {}),
+    });
+    const bytes = writeOnnx(spec.out, result.online, metadata);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (store && run !== null) {
+      store.addModel({ run, path: resolve(spec.out), sha256, metadata });
+      store.endRun(run, result.interrupted ? 'interrupted' : 'done');
+    }
+    return { run, out: spec.out, sha256, result, metadata };
+  } finally {
+    store?.close();
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
+      steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
+      hidden: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
+      backend: { type: 'string', default: 'wasm' }, resume: { type: 'boolean', default: false }, 'skip-bad': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(help()); return 0; }
+  if (!values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --trace FILE is required');
+  if (!values['cache-size']) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --cache-size is required (e.g. 25m, 1%)');
+  const out = values.out!;
+  const int = (name: string, v: string | undefined, lo: number, hi: number): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < lo || n > hi) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --${name} must be an integer in ${lo}..${hi} (got ${v})`);
+    return n;
+  };
+  let resume: Checkpoint | undefined;
+  let hp: HParams = { ...DEFAULT_HPARAMS };
+  if (values.resume) {
+    const ckPath = `${out}.ckpt.json`;
+    if (!existsSync(ckPath)) throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `train --resume: no checkpoint ${ckPath}`);
+    try { resume = JSON.parse(readFileSync(ckPath, 'utf8')) as Checkpoint; } catch { throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: ${ckPath} is not a checkpoint`); }
+    if (resume.format !== 'coldrl-checkpoint-1') throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: ${ckPath} is not a checkpoint`);
+    hp = { ...resume.hparams };
+  }
+  const set = <K extends keyof HParams>(k: K, v: HParams[K] | undefined) => { if (v !== undefined) hp[k] = v; };
+  set('totalDecisions', int('steps', values.steps, 1, 1e12));
+  if (!resume) {
+    set('seed', int('seed', values.seed, 0, 2 ** 32 - 1));
+    set('k', int('k', values.k, 1, MAX_CANDIDATES));
+    set('hidden', int('hidden', values.hidden, 1, 4096));
+    set('window', int('window', values.window, 1024, 2 ** 30));
+    set('candidates', values.candidates);
+    if (values.reward !== undefined) {
+      if (values.reward !== 'paper' && values.reward !== 'horizon') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --reward must be horizon or paper');
+      hp.reward = values.reward;
+    }
+    hp.learningStarts = Math.min(hp.learningStarts, Math.max(hp.batchSize + 1, Math.floor(hp.totalDecisions / 4)));
+  }
+  const backend = await resolveBackend(values.backend as BackendName);
+  const size = parseCacheSize(values['cache-size']);
+  let trace: TrainingSpec['trace'] = { path: values.trace, format: values.format, skipBad: values['skip-bad'] };
+  if (Number.isNaN(size.bytes)) trace = await loadTrace(openSource(values.trace, values.format, { skipBad: values['skip-bad'] }));
+  const capacity = resolveCacheSize(size, trace instanceof Trace ? trace.uniqueBytes : 0);
+  let stop = false;
+  const onSigint = () => { stop = true; };
+  process.on('SIGINT', onSigint);
+  let o: TrainingOutcome;
+  try {
+    o = await runTraining({
+      hp, traceName: values.trace, trace, capacity, cacheSizeText: size.text, out, db: values.db!, backend: backend.backend, resume,
+      progress: !values.json, shouldStop: () => stop,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  const r = o.result;
+  if (values.json) {
+    console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db: values.db,
+      backend: describeBackend(backend), interrupted: r.interrupted, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
+      seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, hparams: hp }));
+  } else {
+    console.log(`${r.interrupted ? 'interrupted' : 'trained'}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}`);
+    console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${values.db}` : ''}`);
+    if (r.interrupted) console.log(`continue with: coldrl train --trace ${values.trace} --cache-size ${values['cache-size']} --out ${out} --resume`);
+  }
+  return r.interrupted ? 130 : 0;
+}
