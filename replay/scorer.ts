@@ -36,3 +36,20 @@ export const oracleSizeScorer: Scorer = {
     for (let i = 0; i < n; i++) { const id = ids[i]!; const u = nu[id]!; out[i] = u === Infinity ? 3e38 : (u - ctx.index) * sz[id]!; }
   },
 };
+
+/**
+ * The best simple hand-written rule over the same candidates (../shared/reference/learning-facts.md): evict
+ * the lowest lifetime requests / (size x idle) first, i.e. score = size x (idle + 1 s) / requests. The
+ * ablation baseline of the learned policy (bench/learn.ts).
+ */
+export const ruleScorer: Scorer = {
+  name: 'rule',
+  score(ctx, ids, _f, n, out) {
+    const o = ctx.objects;
+    const now = ctx.now;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
+      out[i] = o.size[id]! * (now - o.last[id]! + 1) / Math.max(1, o.requests[id]!);
+    }
+  },
+};

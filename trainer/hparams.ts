@@ -49,13 +49,13 @@ export interface HParams {
 
 export const DEFAULT_HPARAMS: HParams = {
   seed: 1,
-  totalDecisions: 60_000,
+  totalDecisions: 30_000,
   k: 32,
   candidates: 'tail',
   hidden: 64,
   learningRate: 5e-4,
   bufferSize: 50_000,
-  batchSize: 128,
+  batchSize: 64,
   gamma: 0.9,
   learningStarts: 2_000,
   trainFrequency: 4,

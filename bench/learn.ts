@@ -1,0 +1,123 @@
+/**
+ * `coldrl bench learn`: trains the learned policy and evaluates it on data it has not seen, beside LRU, the
+ * Cold-RL paper's five baselines (lru, lfu, size, adaptive-lru, hybrid), GDSF, Belady, the K-candidate
+ * oracle (the ceiling of any policy over the same candidates) and the hand-written rule over the same
+ * candidates (ktail-rule: the ablation). Prints the share of the LRU -> oracle gap the model closes.
+ *   trap     trained on trap seed 1, evaluated on trap seed 2, one model per cache size (25m, 100m, 400m)
+ *   tragen   ../shared/traces/tragen_cdn.csv: trained on the first half, evaluated on the second, 1% and 5%
+ * Replays use nginx semantics, the training environment's. Long-running: a benchmark, never a test.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ColdrlError } from '../replay/errors.js';
+import { openSource } from '../replay/formats/index.js';
+import { replayTrace } from '../replay/run.js';
+import { parseCacheSize, resolveCacheSize } from '../replay/size.js';
+import { DEFAULT_DB, Store } from '../replay/store.js';
+import { loadTrace, type Trace } from '../replay/trace.js';
+import { trap } from '../replay/workloads/trap.js';
+import { resolveBackend, type BackendName } from '../trainer/backend.js';
+import { runTraining } from '../trainer/commands/train.js';
+import { DEFAULT_HPARAMS, type HParams } from '../trainer/hparams.js';
+
+export const summary = 'train and evaluate the learned policy on the reference workloads';
+
+export function help(): string {
+  return `coldrl bench learn [options]
+
+  --only LIST       trap, tragen (default: both)
+  --trap-sizes L    trap cache sizes (default 25m,100m,400m)
+  --tragen-sizes L  tragen cache sizes, of the evaluation half's unique bytes (default 1%,5%)
+  --traces DIR      folder holding tragen_cdn.csv (default ../shared/traces)
+  --steps N         decisions per training run (default ${DEFAULT_HPARAMS.totalDecisions})
+  --k K             candidates (default ${DEFAULT_HPARAMS.k})
+  --seed S          training seed (default 1)
+  --reward R        horizon (default) or paper; --ablate-reward also trains the other one
+  --out DIR         where models go (default .)
+  --db FILE         store for runs and evaluations (default ./${DEFAULT_DB})
+  --backend B       tfjs backend (default wasm)
+  --json            one JSON line per evaluation`;
+}
+
+const BASELINES = ['lru', 'lfu', 'size', 'adaptive-lru', 'hybrid', 'gdsf', 'belady'];
+
+interface Row { workload: string; size: string; policy: string; hitRatio: number; byteHitRatio: number; trainSeconds?: number }
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string', default: 'trap,tragen' }, 'trap-sizes': { type: 'string', default: '25m,100m,400m' },
+      'tragen-sizes': { type: 'string', default: '1%,5%' }, traces: { type: 'string', default: '../shared/traces' },
+      steps: { type: 'string' }, k: { type: 'string' }, seed: { type: 'string', default: '1' }, reward: { type: 'string', default: 'horizon' },
+      'ablate-reward': { type: 'boolean', default: false }, out: { type: 'string', default: '.' }, db: { type: 'string', default: DEFAULT_DB },
+      backend: { type: 'string', default: 'wasm' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) { console.log(help()); return 0; }
+  const reward = values.reward as HParams['reward'];
+  if (reward !== 'horizon' && reward !== 'paper') throw new ColdrlError('COLDRL_ERR_USAGE', 'bench learn: --reward must be horizon or paper');
+  const base: HParams = {
+    ...DEFAULT_HPARAMS, seed: Number(values.seed), reward,
+    ...(values.steps ? { totalDecisions: Number(values.steps) } : {}), ...(values.k ? { k: Number(values.k) } : {}),
+  };
+  const backend = await resolveBackend(values.backend as BackendName);
+  const rows: Row[] = [];
+  const store = new Store(values.db!);
+  const emit = (r: Row) => { rows.push(r); if (values.json) console.log(JSON.stringify(r)); };
+
+  const evaluate = async (workload: string, train: Trace, test: Trace, sizeText: string) => {
+    const size = parseCacheSize(sizeText);
+    const capTrain = resolveCacheSize(size, train.uniqueBytes);
+    const cap = resolveCacheSize(size, test.uniqueBytes);
+    const rewards: HParams['reward'][] = values['ablate-reward'] ? [reward, reward === 'horizon' ? 'paper' : 'horizon'] : [reward];
+    const policies: [string, string, number?][] = [];
+    for (const rw of rewards) {
+      const hp = { ...base, reward: rw };
+      const out = join(values.out!, `learn-${workload}-${sizeText.replace('%', 'pct')}-${rw}-s${hp.seed}.onnx`);
+      process.stderr.write(`training ${workload} ${sizeText} (${rw}, ${hp.totalDecisions} decisions, K=${hp.k})...\n`);
+      const o = await runTraining({ hp, traceName: train.name, trace: train, capacity: capTrain, cacheSizeText: sizeText, out, db: values.db!, backend: backend.backend, progress: !values.json });
+      policies.push([`coldrl:${out}`, `coldrl(${rw})`, o.result.seconds]);
+    }
+    for (const p of [...BASELINES, `ktail-rule:${base.k}`, `ktail-oracle:${base.k}`]) policies.push([p, p]);
+    for (const [spec, label, secs] of policies) {
+      const r = await replayTrace(test, spec, cap, sizeText, { semantics: 'nginx' });
+      store.addEvaluation({ run: null, model: spec.startsWith('coldrl:') ? spec.slice(7) : null, policy: label, trace: test.name, cacheSize: sizeText, cacheBytes: cap, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio });
+      emit({ workload, size: sizeText, policy: label, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio, ...(secs !== undefined ? { trainSeconds: secs } : {}) });
+    }
+  };
+
+  const only = new Set(values.only!.split(','));
+  try {
+    if (only.has('trap')) {
+      const tr = trap(1), te = trap(2);
+      tr.name = 'trap(seed 1)'; te.name = 'trap(seed 2)';
+      for (const s of values['trap-sizes']!.split(',')) await evaluate('trap', tr, te, s);
+    }
+    if (only.has('tragen')) {
+      const all = await loadTrace(openSource(join(values.traces!, 'tragen_cdn.csv'), undefined));
+      const half = Math.floor(all.length / 2);
+      const tr = all.slice(0, half), te = all.slice(half, all.length);
+      for (const s of values['tragen-sizes']!.split(',')) await evaluate('tragen', tr, te, s);
+    }
+  } finally {
+    store.close();
+  }
+  if (!values.json) printSummary(rows, base.k);
+  return 0;
+}
+
+function printSummary(rows: Row[], k: number): void {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) { const key = `${r.workload} ${r.size}`; if (!groups.has(key)) groups.set(key, []); groups.get(key)!.push(r); }
+  for (const [key, rs] of groups) {
+    const lru = rs.find((r) => r.policy === 'lru')!.hitRatio;
+    const oracle = rs.find((r) => r.policy === `ktail-oracle:${k}`)!.hitRatio;
+    console.log(`\n${key}  (share of the LRU -> K=${k} oracle gap closed; nginx semantics)`);
+    for (const r of rs) {
+      const gap = oracle > lru ? ((r.hitRatio - lru) / (oracle - lru) * 100).toFixed(1) + '%' : '-';
+      console.log(`  ${r.policy.padEnd(22)} hit ${r.hitRatio.toFixed(4)}  byte ${r.byteHitRatio.toFixed(4)}  gap ${gap.padStart(7)}${r.trainSeconds !== undefined ? `  trained in ${r.trainSeconds.toFixed(0)} s` : ''}`);
+    }
+  }
+}
