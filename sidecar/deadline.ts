@@ -3,10 +3,9 @@
  * request's deadline (budget counted from the read).
  *
  * - At most `cap` requests wait or run; the Decider answers more with OVERLOAD at once (never queued).
- * - One job at a time on the worker. A request is dispatched only if the model's usual answer time
- *   (median of the last 16 submit-to-answer times, ModelWorker.expectedUs) fits in what is left of its
- *   budget; otherwise it is answered at once with DEADLINE. After 100 ms without a dispatch one trial
- *   goes through anyway, so a model that got fast again is noticed.
+ * - One job at a time on the worker, in arrival order. (No prediction from past inference times: on a
+ *   shared VM they swing by 10x, and a predictor fed by them refused good jobs for seconds; the race
+ *   below is exact.)
  * - While a job runs, this thread sleeps on the worker's DONE word with a futex timeout set to the earliest
  *   deadline (microsecond resolution; libuv timers have 1 ms), so the worker gets the CPU and the answer is
  *   seen the moment it is stored. Between jobs the event loop turns (setImmediate) and reads sockets. A
@@ -20,7 +19,6 @@ import { Reason, type DecideSlot } from './codec.js';
 import type { Decider } from './decide.js';
 import { C, type ModelWorker } from './model-worker.js';
 
-const TRIAL_AFTER_MS = 100;
 const WAKE_SLACK_MS = 0.06;
 
 export class DeadlineScheduler {
@@ -32,8 +30,6 @@ export class DeadlineScheduler {
   /** The slot whose job runs on `runOn` (null: none, or it was already answered). */
   private running: DecideSlot | null = null;
   private runOn: ModelWorker | null = null;
-  private startedAt = 0;
-  private lastDispatch = 0;
   /** A job whose request was answered by the deadline is still running on runOn. */
   private ghost = false;
   private polling = false;
@@ -80,7 +76,7 @@ export class DeadlineScheduler {
     // the deadline first: an answer that is there but late is dropped like one still running
     if (this.running && now >= this.running.deadline) { this.answerRunning(Reason.DEADLINE); this.ghost = true; }
     const r = this.runOn;
-    if (r && r.done) this.complete(r, now);
+    if (r && r.done) this.complete(r);
     else if (r && !r.alive) { this.runOn = null; this.ghost = false; if (this.running) this.answerRunning(Reason.MODEL_ERROR); }
     this.expireQueued(now);
     this.pump(now);
@@ -105,10 +101,7 @@ export class DeadlineScheduler {
     return now;
   }
 
-  private complete(w: ModelWorker, now: number): void {
-    // the worker's own finish time: exact even when we look late (a ghost seen at the next request)
-    const doneAt = w.times[1]! - performance.timeOrigin;
-    w.observe((doneAt - this.startedAt) * 1000);
+  private complete(w: ModelWorker): void {
     this.runOn = null;
     const slot = this.running;
     this.running = null;
@@ -160,15 +153,12 @@ export class DeadlineScheduler {
       this.ring[this.head] = null;
       this.head = (this.head + 1) % this.cap;
       this.len--;
-      const fits = now + w.expectedUs / 1000 < s.deadline;
-      if (!fits && now - this.lastDispatch < TRIAL_AFTER_MS) { this.decider.fallback(s, Reason.DEADLINE); continue; }
+      if (now >= s.deadline) { this.decider.fallback(s, Reason.DEADLINE); continue; }
       const dst = w.features;
       const src = s.features;
       for (let i = 0, m = s.n * FEATURE_COUNT; i < m; i++) dst[i] = src[i]!;
       this.running = s;
       this.runOn = w;
-      this.startedAt = now;
-      this.lastDispatch = now;
       w.submit(s.n);
       return;
     }

@@ -15,8 +15,7 @@ import { FEATURE_COUNT, MAX_CANDIDATES } from '../replay/features.js';
 import { C, sharedViews, type WorkerInit, type WorkerReady } from './model-worker.js';
 
 const init = workerData as WorkerInit;
-const { ctrl, features, scores, times } = sharedViews(init.sab);
-const origin = performance.timeOrigin;
+const { ctrl, features, scores } = sharedViews(init.sab);
 const port = parentPort!;
 
 let model: ColdrlModel | null = null;
@@ -50,7 +49,6 @@ if (model) {
     const seq = Atomics.load(ctrl, C.SUBMIT);
     if (seq === last) continue;
     last = seq;
-    times[0] = origin + performance.now();
     const n = ctrl[C.N]!;
     let status = 0;
     try {
@@ -60,7 +58,6 @@ if (model) {
       status = 1;
     }
     ctrl[C.STATUS] = status;
-    times[1] = origin + performance.now();
     Atomics.store(ctrl, C.DONE, seq);
     Atomics.notify(ctrl, C.DONE);
   }

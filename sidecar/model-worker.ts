@@ -6,7 +6,6 @@
  *   ctrl     Int32Array(8)     SUBMIT seq (main), DONE seq (worker), STATUS (0 ok, 1 model error), N, STOP
  *   features Float32Array(MAX_CANDIDATES * FEATURE_COUNT)   written by main before SUBMIT
  *   scores   Float32Array(MAX_CANDIDATES)                   written by the worker before DONE
- *   times    Float64Array(2)   wall-clock ms (timeOrigin + now) when the worker woke for and finished the job
  * Main writes features and N, then bumps SUBMIT and notifies; the worker answers by storing DONE = SUBMIT.
  * Nothing is allocated per job.
  */
@@ -16,8 +15,6 @@ import { FEATURE_COUNT, MAX_CANDIDATES } from '../replay/features.js';
 
 export const C = { SUBMIT: 0, DONE: 1, STATUS: 2, N: 3, STOP: 4 } as const;
 const CTRL_BYTES = 8 * 4;
-const RECENT = 16;
-const TIMES_AT = CTRL_BYTES + MAX_CANDIDATES * FEATURE_COUNT * 4 + MAX_CANDIDATES * 4;
 
 export interface WorkerInit { path: string; sab: SharedArrayBuffer; spinUs: number }
 export interface WorkerReady { type: 'ready'; version: string; k: number; metadata: Record<string, string>; inferUs: number }
@@ -28,7 +25,6 @@ export function sharedViews(sab: SharedArrayBuffer) {
     ctrl: new Int32Array(sab, 0, 8),
     features: new Float32Array(sab, CTRL_BYTES, MAX_CANDIDATES * FEATURE_COUNT),
     scores: new Float32Array(sab, CTRL_BYTES + MAX_CANDIDATES * FEATURE_COUNT * 4, MAX_CANDIDATES),
-    times: new Float64Array(sab, TIMES_AT, 2),
   };
 }
 
@@ -36,18 +32,12 @@ export class ModelWorker {
   readonly ctrl: Int32Array;
   readonly features: Float32Array;
   readonly scores: Float32Array;
-  readonly times: Float64Array;
   /** Set once ready. */
   version = '';
   k = 0;
   metadata: Record<string, string> = {};
   /** Median inference time measured by the worker at start, microseconds. */
   inferUs = 0;
-  /** The last RECENT submit-to-answer times seen by the scheduler (microseconds), and their median. */
-  private readonly recent = new Float64Array(RECENT);
-  private readonly sorted = new Float64Array(RECENT);
-  private nRecent = 0;
-  expectedUs = 0;
   /** Sequence of the last job submitted; the worker is busy while DONE != submitted. */
   submitted = 0;
   /** False after the thread died or was stopped. */
@@ -56,12 +46,11 @@ export class ModelWorker {
   private stopping: Promise<void> | null = null;
 
   private constructor(readonly path: string, spinUs: number) {
-    const sab = new SharedArrayBuffer(TIMES_AT + 16);
+    const sab = new SharedArrayBuffer(CTRL_BYTES + MAX_CANDIDATES * FEATURE_COUNT * 4 + MAX_CANDIDATES * 4);
     const v = sharedViews(sab);
     this.ctrl = v.ctrl;
     this.features = v.features;
     this.scores = v.scores;
-    this.times = v.times;
     const init: WorkerInit = { path, sab, spinUs };
     this.worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: init });
     this.worker.unref();
@@ -75,7 +64,7 @@ export class ModelWorker {
       w.worker.once('message', (m: WorkerReady | WorkerFailed) => {
         settled = true;
         if (m.type === 'ready') {
-          w.version = m.version; w.k = m.k; w.metadata = m.metadata; w.inferUs = m.inferUs; w.expectedUs = m.inferUs; w.recent.fill(m.inferUs); w.nRecent = RECENT;
+          w.version = m.version; w.k = m.k; w.metadata = m.metadata; w.inferUs = m.inferUs;
           resolve(w);
         } else {
           w.alive = false;
@@ -93,20 +82,6 @@ export class ModelWorker {
         else onExit?.(w);
       });
     });
-  }
-
-  /** Records one submit-to-answer time and updates expectedUs (median of the recent ones). No allocation. */
-  observe(us: number): void {
-    this.recent[this.nRecent++ % RECENT] = us;
-    const m = Math.min(this.nRecent, RECENT);
-    const a = this.sorted;
-    for (let i = 0; i < m; i++) {
-      const v = this.recent[i]!;
-      let j = i - 1;
-      while (j >= 0 && a[j]! > v) { a[j + 1] = a[j]!; j--; }
-      a[j + 1] = v;
-    }
-    this.expectedUs = a[m >> 1]!;
   }
 
   get busy(): boolean { return Atomics.load(this.ctrl, C.DONE) !== this.submitted; }

@@ -1,0 +1,220 @@
+/**
+ * `coldrl bench sidecar`: round-trip latency and fallback rate of a sidecar, over the framed Unix socket and
+ * over gRPC, at a fixed request rate (open loop, at most C requests outstanding).
+ *
+ * Starts `coldrl serve` in another process (or measures a running one with --socket / --grpc). Without
+ * --model it writes a random-weight model of the trainer's architecture (trainer/network.ts, hidden 64,
+ * seed 1) with trainer/onnx-export.ts. Requests carry K candidates with features drawn uniformly in [0, 1]
+ * (256 distinct requests, cycled). The first 500 requests of each transport are warm-up and not counted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { ColdrlError } from '../replay/errors.js';
+import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
+import { Rng } from '../replay/rng.js';
+import { SidecarClient, encodeDecideRequest, type DecideOutput } from '../sidecar/client.js';
+import { loadProtos, serviceOf } from '../sidecar/grpc.js';
+import { initWeights } from '../trainer/network.js';
+import { writeOnnx } from '../trainer/onnx-export.js';
+
+export const summary = 'sidecar round-trip latency and fallback rate, framed socket and gRPC';
+
+export function help(): string {
+  return `coldrl bench sidecar [--socket PATH] [--grpc ADDR] [--model FILE] [--k 16] [--requests N] [--rate R]
+                     [--concurrency C] [--deadline-us 500] [--transport both|framed|grpc] [--json]
+
+Starts a sidecar in another process (or uses a running one: --socket, with --grpc for its gRPC address)
+and sends N requests per transport at R requests/s, at most C outstanding. Prints p50/p95/p99/p99.9 round
+trip (client clock, microseconds), server time, and the fallback rate by reason.
+Without --model: a random-weight model of the trainer's architecture (hidden 64), written to a temp dir.
+--json: one JSON object per transport; the last line is the framed transport's object with the gRPC one
+nested under "grpc".
+
+Targets on the 2-core VM (issue 5), K=16, 1000 requests/s, framed: p50 <= 150 us, p99 <= 300 us,
+deadline fallbacks <= 1%.`;
+}
+
+interface Result {
+  transport: string; requests: number; rate: number; k: number; p50us: number; p95us: number; p99us: number; p999us: number;
+  maxus: number; serverP50us: number; serverP99us: number; fallbackRate: number; deadlineRate: number;
+  byReason: Record<string, number>; modelVersion: string;
+}
+
+const REASONS = ['none', 'deadline', 'no_model', 'model_error', 'overload', 'bad_request'];
+const WARMUP = 500;
+
+function quantile(sorted: Float64Array, q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! : 0;
+}
+
+/** Sends `total` requests at `rate`/s with at most `conc` outstanding; send(i) resolves with the answer. */
+async function drive(total: number, rate: number, conc: number, send: (i: number) => Promise<DecideOutput>,
+  rtt: Float64Array, out: DecideOutput[]): Promise<void> {
+  const gap = 1000 / rate;
+  let outstanding = 0;
+  let next = 0;
+  let done = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (next < total && outstanding < conc && t0 + next * gap <= now) {
+        const i = next++;
+        outstanding++;
+        const a = performance.now();
+        void send(i).then((o) => {
+          rtt[i] = (performance.now() - a) * 1000;
+          out[i] = o;
+          outstanding--;
+          if (++done === total) resolve();
+        });
+      }
+      if (next < total) {
+        const wait = t0 + next * gap - performance.now();
+        if (wait >= 1.5) setTimeout(tick, Math.floor(wait - 0.5)); else setImmediate(tick);
+      }
+    };
+    tick();
+  });
+}
+
+function summarise(transport: string, rate: number, k: number, rtt: Float64Array, out: DecideOutput[]): Result {
+  const r = rtt.slice(WARMUP).sort();
+  const answers = out.slice(WARMUP);
+  const srv = Float64Array.from(answers.map((o) => o.serverUs)).sort();
+  const byReason: Record<string, number> = {};
+  for (const name of REASONS) byReason[name] = 0;
+  let fallbacks = 0;
+  for (const o of answers) {
+    if (o.source !== 1) fallbacks++;
+    const key = o.error ? 'error' : (REASONS[o.reason] ?? String(o.reason));
+    byReason[key] = (byReason[key] ?? 0) + 1;
+  }
+  const n = answers.length;
+  return {
+    transport, requests: n, rate, k, p50us: quantile(r, 0.5), p95us: quantile(r, 0.95), p99us: quantile(r, 0.99), p999us: quantile(r, 0.999),
+    maxus: r[r.length - 1] ?? 0, serverP50us: quantile(srv, 0.5), serverP99us: quantile(srv, 0.99),
+    fallbackRate: n ? fallbacks / n : 0, deadlineRate: n ? byReason.deadline! / n : 0, byReason,
+    modelVersion: answers.find((o) => o.modelVersion)?.modelVersion ?? '',
+  };
+}
+
+function printResult(r: Result): void {
+  const f = (x: number) => x.toFixed(0).padStart(6);
+  console.log(`${r.transport.padEnd(7)} ${r.requests} req @ ${r.rate}/s K=${r.k}: round trip us p50 ${f(r.p50us)} p95 ${f(r.p95us)} p99 ${f(r.p99us)} p99.9 ${f(r.p999us)} max ${f(r.maxus)}; server p50 ${f(r.serverP50us)} p99 ${f(r.serverP99us)}; fallback ${(r.fallbackRate * 100).toFixed(2)}% (deadline ${(r.deadlineRate * 100).toFixed(2)}%; ${Object.entries(r.byReason).filter(([k, v]) => k !== 'none' && v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`);
+}
+
+/** Starts `coldrl serve` and waits for its ready line. */
+async function startSidecar(args: string[]): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '../trainer/cli.js');
+  const child = spawn(process.execPath, [cli, 'serve', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.once('exit', (code) => reject(new ColdrlError('COLDRL_ERR_USAGE', `coldrl serve exited with ${code} before it was ready`)));
+    lines.once('line', (l) => resolve(JSON.parse(l) as Record<string, unknown>));
+  });
+  return { child, ready };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      socket: { type: 'string' }, grpc: { type: 'string' }, model: { type: 'string' }, k: { type: 'string', default: '16' },
+      requests: { type: 'string', default: '10000' }, rate: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '8' },
+      'deadline-us': { type: 'string', default: '500' }, transport: { type: 'string', default: 'both' },
+      json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) { console.log(help()); return 0; }
+  const k = Number(v.k), total = Number(v.requests) + WARMUP, rate = Number(v.rate), conc = Number(v.concurrency);
+  if (!(k >= 1 && k <= 64) || !(total > WARMUP) || !(rate > 0) || !(conc >= 1)) throw new ColdrlError('COLDRL_ERR_USAGE', 'bench sidecar: --k 1..64, --requests, --rate and --concurrency must be positive');
+  const transports = v.transport === 'both' ? ['grpc', 'framed'] : [v.transport!];
+  if (!transports.every((t) => t === 'grpc' || t === 'framed')) throw new ColdrlError('COLDRL_ERR_USAGE', '--transport: both, framed or grpc');
+
+  const dir = mkdtempSync(join(tmpdir(), 'coldrl-bench-sidecar-'));
+  let child: ChildProcess | null = null;
+  try {
+    let socket = v.socket;
+    let grpcAddr = v.grpc;
+    if (!socket) {
+      let model = v.model;
+      if (!model) {
+        model = join(dir, 'random-h64.onnx');
+        writeOnnx(model, initWeights(FEATURE_COUNT, 64, new Rng(1)), {
+          'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION), 'coldrl.feature_count': String(FEATURE_COUNT),
+          'coldrl.feature_names': FEATURE_NAMES.join(','), 'coldrl.feature_caps': FEATURE_CAPS.join(','), 'coldrl.k': String(k),
+          'coldrl.hidden': '64', 'coldrl.trace': 'random weights (bench)', 'coldrl.seed': '1',
+        });
+      }
+      socket = join(dir, 'sidecar.sock');
+      grpcAddr = `unix://${join(dir, 'grpc.sock')}`;
+      const s = await startSidecar(['--model', model, '--socket', socket, '--grpc', grpcAddr, '--deadline-us', v['deadline-us']!, '--db', 'none', '--quiet', '--no-watch']);
+      child = s.child;
+    }
+    // the requests: features uniform in [0, 1], sizes 1 KiB .. 1 MiB, free 1.5 objects' worth
+    const rng = new Rng(7);
+    const frames: Buffer[] = [];
+    const objs: Record<string, unknown>[] = [];
+    for (let j = 0; j < 256; j++) {
+      const features = Array.from({ length: k * FEATURE_COUNT }, () => rng.uniform(0, 1));
+      const sizes = Array.from({ length: k }, () => Math.floor(1024 * 2 ** rng.uniform(0, 10)));
+      const need = Math.floor(sizes[0]! * 1.5);
+      frames.push(encodeDecideRequest({ id: 0, n: k, features, sizes, bytesNeeded: need }).subarray(4));
+      objs.push({ candidates: sizes.map((size, i) => ({ key_hash: String(i), size: String(size), features: features.slice(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT) })), bytes_needed: String(need), feature_spec_version: FEATURE_SPEC_VERSION });
+    }
+    const results: Result[] = [];
+    for (const t of transports) {
+      const rtt = new Float64Array(total);
+      const out: DecideOutput[] = new Array(total);
+      if (t === 'framed') {
+        const c = await SidecarClient.connect(socket);
+        // the request id goes first (field 1), then the pre-encoded body
+        const send = (i: number) => {
+          const id = i + 1;
+          const body = frames[i % frames.length]!;
+          const head = [0x08];
+          for (let x = id; ; x = Math.floor(x / 128)) { if (x < 128) { head.push(x); break; } head.push((x & 0x7f) | 0x80); }
+          const b = Buffer.allocUnsafe(4 + head.length + body.length);
+          b.writeUInt32BE(head.length + body.length, 0);
+          b.set(head, 4);
+          b.set(body, 4 + head.length);
+          return c.send(id, b);
+        };
+        await drive(total, rate, conc, send, rtt, out);
+        c.close();
+      } else {
+        if (!grpcAddr) { console.error('bench sidecar: no --grpc address for a running sidecar; skipping gRPC'); continue; }
+        const Eviction = serviceOf(loadProtos(), 'coldrl.v1.Eviction');
+        const client = new Eviction(grpcAddr, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, (req: unknown, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
+        const send = (i: number) => new Promise<DecideOutput>((resolve) => {
+          client.Decide!({ ...objs[i % objs.length]!, request_id: String(i + 1) }, (e, r) => {
+            if (e) { resolve({ id: i + 1, victims: 0n, source: 0, reason: 0, modelVersion: '', serverUs: 0, error: e.message }); return; }
+            resolve({ id: Number(r.request_id), victims: BigInt(r.victims as string), source: r.source === 'MODEL' ? 1 : 2, reason: REASONS.indexOf(String(r.reason).toLowerCase()) < 0 ? 0 : REASONS.indexOf(String(r.reason).toLowerCase()), modelVersion: String(r.model_version), serverUs: Number(r.server_us), error: '' });
+          });
+        });
+        await drive(total, rate, conc, send, rtt, out);
+        client.close();
+      }
+      const r = summarise(t, rate, k, rtt, out);
+      results.push(r);
+      if (v.json) console.log(JSON.stringify(r)); else printResult(r);
+    }
+    const framed = results.find((r) => r.transport === 'framed');
+    const grpcR = results.find((r) => r.transport === 'grpc');
+    if (v.json && framed) console.log(JSON.stringify({ ...framed, grpc: grpcR ?? null }));
+    return 0;
+  } finally {
+    if (child) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child!.once('exit', r));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

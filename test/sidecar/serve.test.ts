@@ -1,0 +1,262 @@
+/**
+ * Against real `coldrl serve` processes: model decisions, fallbacks with their reasons, malformed frames,
+ * reloads, gRPC, /metrics, SIGTERM, the per-minute store and `coldrl monitor`.
+ * Budgets are generous (1 s) where the model's answer is the point: this VM is shared and noisy.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import * as grpc from '@grpc/grpc-js';
+import { selectVictims } from '../../replay/candidates.js';
+import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../../replay/features.js';
+import { ColdrlModel } from '../../replay/model.js';
+import { Rng } from '../../replay/rng.js';
+import { SidecarClient, type DecideInput } from '../../sidecar/client.js';
+import { loadProtos, serviceOf } from '../../sidecar/grpc.js';
+import { initWeights } from '../../trainer/network.js';
+import { writeOnnx } from '../../trainer/onnx-export.js';
+import { CLI, runCli, tempDir } from '../helpers.js';
+
+const MODEL = 1, FALLBACK = 2;
+const R = { NONE: 0, DEADLINE: 1, NO_MODEL: 2, MODEL_ERROR: 3, OVERLOAD: 4, BAD_REQUEST: 5 };
+
+function makeModel(path: string, seed: number, hidden = 32): void {
+  writeOnnx(path, initWeights(FEATURE_COUNT, hidden, new Rng(seed)), {
+    'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION), 'coldrl.feature_count': String(FEATURE_COUNT), 'coldrl.k': '16',
+  });
+}
+
+interface Sidecar { child: ChildProcess; ready: { socket: string; grpc: string | null; metrics: string | null; model: string | null; pid: number }; stderr: () => string; exited: Promise<number | null> }
+
+async function serve(t: { after(fn: () => void): void }, args: string[]): Promise<Sidecar> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--no-watch', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (c) => { err += String(c); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    void exited.then((code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+  return { child, ready: JSON.parse(line), stderr: () => err, exited };
+}
+
+let nextId = 1;
+function req(rng: Rng, n: number, extra: Partial<DecideInput> = {}): DecideInput {
+  const features = Array.from({ length: n * FEATURE_COUNT }, () => rng.uniform(0, 1));
+  const sizes = Array.from({ length: n }, () => 1000 + Math.floor(rng.uniform(0, 9000)));
+  return { id: nextId++, n, features, sizes, bytesNeeded: 12000, budgetUs: 1_000_000, ...extra };
+}
+
+function lruMask(r: DecideInput): bigint {
+  let m = 0n, freed = 0;
+  for (let i = 0; i < r.n; i++) { m |= 1n << BigInt(i); freed += r.sizes[i]!; if (freed >= r.bytesNeeded) break; }
+  return m;
+}
+
+async function modelMask(m: ColdrlModel, r: DecideInput): Promise<bigint> {
+  const scores = new Float32Array(MAX_CANDIDATES);
+  await m.score(Float32Array.from(r.features), r.n, scores);
+  const v = new Uint8Array(MAX_CANDIDATES);
+  selectVictims(scores, Float64Array.from(r.sizes), r.n, r.bytesNeeded, v, new Int32Array(MAX_CANDIDATES));
+  let mask = 0n;
+  for (let i = 0; i < r.n; i++) if (v[i]) mask |= 1n << BigInt(i);
+  return mask;
+}
+
+type Rpc = (req: unknown, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => void;
+function rpc(client: grpc.Client, name: string, arg: unknown): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => ((client as unknown as Record<string, Rpc>)[name]!).call(client, arg, (e, r) => (e ? reject(e) : resolve(r))));
+}
+
+test('sidecar: model decisions, fallbacks, malformed frames, reload, gRPC, metrics, SIGTERM, monitor', async (t) => {
+  const dir = tempDir(t);
+  const modelA = join(dir, 'a.onnx'), modelB = join(dir, 'b.onnx'), live = join(dir, 'model.onnx'), db = join(dir, 'c.db');
+  makeModel(modelA, 1);
+  makeModel(modelB, 2);
+  copyFileSync(modelA, live);
+  const socket = join(dir, 's.sock');
+  const sc = await serve(t, ['--model', live, '--socket', socket, '--grpc', `unix://${join(dir, 'g.sock')}`, '--metrics', '127.0.0.1:0', '--db', db, '--socket-mode', '0660']);
+  const a = await ColdrlModel.load(modelA);
+  const b = await ColdrlModel.load(modelB);
+  t.after(() => { void a.close(); void b.close(); });
+  assert.equal(sc.ready.model, a.version);
+  assert.equal(statSync(socket).mode & 0o777, 0o660);
+  const rng = new Rng(3);
+  const c = await SidecarClient.connect(socket);
+  t.after(() => c.close());
+
+  await t.test('decisions equal the model\'s own choice (score + selectVictims), pipelined', async () => {
+    const reqs = Array.from({ length: 40 }, (_, i) => req(rng, 1 + (i % MAX_CANDIDATES)));
+    const answers = await Promise.all(reqs.map((r) => c.decide(r)));
+    let model = 0;
+    for (let i = 0; i < reqs.length; i++) {
+      const o = answers[i]!;
+      assert.equal(o.id, reqs[i]!.id);
+      if (o.source === FALLBACK) { assert.equal(o.victims, lruMask(reqs[i]!)); continue; }
+      model++;
+      assert.equal(o.modelVersion, a.version);
+      assert.equal(o.victims, await modelMask(a, reqs[i]!), `request ${i}`);
+    }
+    assert.ok(model >= 30, `${model} of 40 answered by the model`);
+  });
+
+  await t.test('a missed budget gets the LRU fallback with reason DEADLINE', async () => {
+    const r = req(rng, 16, { budgetUs: 1 });
+    const o = await c.decide(r);
+    assert.deepEqual([o.source, o.reason, o.victims], [FALLBACK, R.DEADLINE, lruMask(r)]);
+  });
+
+  await t.test('wrong requests get BAD_REQUEST and the connection stays open', async () => {
+    for (const r of [req(rng, 65), req(rng, 3, { features: [NaN, ...Array(3 * FEATURE_COUNT - 1).fill(0.1)] }), req(rng, 2, { specVersion: 99 })]) {
+      const o = await c.decide(r);
+      assert.deepEqual([o.source, o.reason, o.error], [FALLBACK, R.BAD_REQUEST, '']);
+      assert.equal(o.victims, lruMask({ ...r, n: Math.min(r.n, MAX_CANDIDATES) }));
+    }
+    assert.equal((await c.decide(req(rng, 4))).error, '');
+  });
+
+  await t.test('malformed frames: error reply and closed connection; others keep being served', async () => {
+    const bodies: [string, Buffer][] = [
+      ['oversized', Buffer.from([0x00, 0x01, 0x11, 0x70])],
+      ['zero length', Buffer.from([0, 0, 0, 0])],
+      ['garbage', Buffer.from([0, 0, 0, 6, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])],
+      ['truncated candidate', (() => { const f = Buffer.from(Buffer.from([0, 0, 0, 5, 0x08, 0x2a, 0x12, 0x40, 0x09])); return f; })()],
+    ];
+    for (const [name, bytes] of bodies) {
+      const bad = await SidecarClient.connect(socket);
+      bad.writeRaw(bytes);
+      await bad.whenClosed();
+      assert.equal(bad.unmatched.length, 1, name);
+      assert.notEqual(bad.unmatched[0]!.error, '', name);
+      if (name === 'truncated candidate') assert.equal(bad.unmatched[0]!.id, 42, 'the request id is recovered');
+    }
+    // a peer that sends half a frame and vanishes
+    await new Promise<void>((resolve) => { const s = connect(socket, () => { s.write(Buffer.from([0, 0, 1, 0, 1, 2])); s.destroy(); resolve(); }); });
+    const o = await c.decide(req(rng, 8));
+    assert.equal(o.error, '');
+    assert.equal(sc.child.exitCode, null);
+  });
+
+  const Eviction = serviceOf(loadProtos(), 'coldrl.v1.Eviction');
+  const Health = serviceOf(loadProtos(), 'grpc.health.v1.Health');
+  const g = new Eviction(sc.ready.grpc!, grpc.credentials.createInsecure());
+  const h = new Health(sc.ready.grpc!, grpc.credentials.createInsecure());
+  t.after(() => { g.close(); h.close(); });
+
+  await t.test('gRPC Decide answers like the framed path; Health serves', async () => {
+    const r = req(rng, 16);
+    const o = await rpc(g, 'Decide', {
+      request_id: String(r.id), bytes_needed: String(r.bytesNeeded), budget_us: 1_000_000, feature_spec_version: FEATURE_SPEC_VERSION,
+      candidates: Array.from({ length: r.n }, (_, i) => ({ key_hash: String(i), size: String(r.sizes[i]), features: Array.from(r.features).slice(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT) })),
+    });
+    assert.equal(o.request_id, String(r.id));
+    assert.equal(o.model_version, a.version);
+    if (o.source === 'MODEL') assert.equal(BigInt(o.victims as string), await modelMask(a, r));
+    else assert.equal(o.reason, 'DEADLINE');
+    assert.equal((await rpc(h, 'Check', { service: '' })).status, 'SERVING');
+    assert.equal((await rpc(h, 'Check', { service: 'coldrl.v1.Eviction' })).status, 'SERVING');
+  });
+
+  await t.test('reloading a corrupt model keeps the old one; a good one replaces it (RPC and SIGHUP)', async () => {
+    const corrupt = join(dir, 'corrupt.onnx');
+    writeFileSync(corrupt, Buffer.from('this is not an onnx file'));
+    const bad = await rpc(g, 'Reload', { path: corrupt });
+    assert.equal(bad.ok, false);
+    assert.equal(bad.model_version, a.version);
+    assert.match(String(bad.error), /corrupt\.onnx/);
+    const r1 = req(rng, 16);
+    const o1 = await c.decide(r1);
+    assert.equal(o1.modelVersion, a.version);
+    const good = await rpc(g, 'Reload', { path: modelB });
+    assert.deepEqual([good.ok, good.model_version], [true, b.version]);
+    const r2 = req(rng, 16);
+    const o2 = await c.decide(r2);
+    assert.equal(o2.modelVersion, b.version);
+    if (o2.source === MODEL) assert.equal(o2.victims, await modelMask(b, r2));
+    // SIGHUP reloads the start path (still model A's bytes)
+    sc.child.kill('SIGHUP');
+    for (let i = 0; i < 100 && (await c.decide(req(rng, 4))).modelVersion !== a.version; i++) await new Promise((res) => setTimeout(res, 50));
+    assert.equal((await c.decide(req(rng, 4))).modelVersion, a.version);
+    const stats = await rpc(g, 'Stats', {});
+    assert.equal(stats.reloads, '2');
+    assert.equal(stats.failed_reloads, '1');
+    assert.equal(stats.model_version, a.version);
+    assert.ok(Number(stats.decisions) >= 50);
+    assert.ok(Number((stats.fallbacks_by_reason as Record<string, string>).BAD_REQUEST) >= 3);
+  });
+
+  await t.test('/metrics has the counters, the histogram and the model version', async () => {
+    const text = await (await fetch(sc.ready.metrics!)).text();
+    assert.match(text, /coldrl_sidecar_decisions_total\{source="model",reason="none"\} [1-9]/);
+    assert.match(text, /coldrl_sidecar_decisions_total\{source="fallback",reason="bad_request"\} [3-9]/);
+    assert.match(text, /coldrl_sidecar_decision_latency_microseconds_bucket\{le="500"\} [1-9]/);
+    assert.match(text, new RegExp(`coldrl_sidecar_model_info\\{version="${a.version}"\\} 1`));
+    assert.match(text, /coldrl_sidecar_reloads_total 2/);
+    assert.match(text, /coldrl_sidecar_reload_failures_total 1/);
+  });
+
+  await t.test('SIGTERM while serving: every request already sent is answered, exit 0, socket removed', async () => {
+    const reqs = Array.from({ length: 300 }, () => req(rng, 16));
+    const pending = reqs.map((r) => c.decide(r));
+    await new Promise<void>((res) => c.socket.write(Buffer.alloc(0), () => res()));
+    sc.child.kill('SIGTERM');
+    const answers = await Promise.all(pending);
+    for (let i = 0; i < answers.length; i++) {
+      assert.equal(answers[i]!.error, '', `request ${i} lost`);
+      assert.equal(answers[i]!.id, reqs[i]!.id);
+    }
+    assert.equal(await sc.exited, 0);
+    assert.equal(existsSync(socket), false);
+  });
+
+  await t.test('the minutes are in the store and coldrl monitor charts them', () => {
+    const ok = runCli(['monitor', '--db', db, '--threshold', '1']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /decisions/);
+    const warn = runCli(['monitor', '--db', db, '--threshold', '0', '--json']);
+    assert.equal(warn.code, 1);
+    const last = JSON.parse(warn.stdout.trim().split('\n').at(-1)!);
+    assert.ok(last.decisions >= 350 && last.fallbacks >= 4 && last.warning === true, warn.stdout);
+  });
+});
+
+test('sidecar without a model answers NO_MODEL; overload answers OVERLOAD; sockets: stale removed, live refused', async (t) => {
+  const dir = tempDir(t);
+  const socket = join(dir, 's.sock');
+  // a stale socket file: its server was killed without cleaning up
+  spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  assert.ok(existsSync(socket));
+  const sc = await serve(t, ['--socket', socket, '--db', 'none', '--model', join(dir, 'missing.onnx'), '--max-inflight', '1']);
+  assert.equal(sc.ready.model, null);
+  assert.match(sc.stderr(), /NO_MODEL/);
+  const rng = new Rng(9);
+  const c = await SidecarClient.connect(socket);
+  t.after(() => c.close());
+  const r = req(rng, 10);
+  const o = await c.decide(r);
+  assert.deepEqual([o.source, o.reason, o.victims, o.modelVersion], [FALLBACK, R.NO_MODEL, lruMask(r), '']);
+  // a second sidecar on the same, live socket refuses to start
+  const second = runCli(['serve', '--socket', socket, '--db', 'none', '--quiet']);
+  assert.equal(second.code, 2);
+  assert.match(second.stderr, /another sidecar is serving/);
+  sc.child.kill('SIGTERM');
+  assert.equal(await sc.exited, 0);
+
+  // overload: one slot in flight, a model that has work to do, 64 pipelined requests
+  const model = join(dir, 'm.onnx');
+  makeModel(model, 5, 256);
+  const s2 = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--max-inflight', '1']);
+  const c2 = await SidecarClient.connect(socket);
+  t.after(() => c2.close());
+  const answers = await Promise.all(Array.from({ length: 64 }, () => c2.decide(req(rng, 64))));
+  const reasons = answers.map((x) => x.reason);
+  assert.ok(reasons.includes(R.OVERLOAD), `reasons ${reasons.join(',')}`);
+  assert.ok(answers.every((x) => x.error === '' && x.victims !== 0n));
+  s2.child.kill('SIGTERM');
+  assert.equal(await s2.exited, 0);
+});
