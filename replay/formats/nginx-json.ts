@@ -7,7 +7,6 @@
  * the same fields in the same order, so the scanner remembers the previous line's field names and checks
  * them in place (startsWith) before falling back to reading the name. Nested objects and arrays are bad lines.
  */
-import { matchAt } from './nginx-format.js';
 import { escapedAt, R_BODY, R_CACHE, R_CC, R_CLEN, R_EXPIRES, R_KEY, R_METHOD, R_MSEC, R_UP_CC, R_UP_EXPIRES, R_UP_HT, R_UP_LEN, R_UP_RT, R_URI, ROLE_COUNT, VARIABLE_ROLES, type LineParser } from './nginx-source.js';
 
 /** JSON field name -> role: the cachetrain names and the nginx variable names. */
@@ -20,26 +19,109 @@ export const JSON_FIELD_ROLES: Record<string, number> = {
 
 const BAD = 'malformed JSON line';
 
+/**
+ * Whether the field name at line[i..] is the remembered `"name":` (quote, colon and the name's first,
+ * middle and last bytes): every line of one log_format has the same names in the same order, so this
+ * cheap check tells a line of the remembered shape from a different one; a miss reads the name in full.
+ */
+function sameKey(line: Buffer, i: number, e: number, k: Uint8Array): boolean {
+  const n = k.length;
+  return i + n <= e && line[i + n - 1] === 58 && line[i + n - 2] === 34 && line[i + 1] === k[1] &&
+    line[i + n - 3] === k[n - 3] && line[i + (n >> 1)] === k[n >> 1];
+}
+
 export class JsonLineParser implements LineParser {
   readonly jsonEscapes = true;
   /** The previous line's fields: the bytes of `"name":` and its role. */
   private shape: Buffer[] = [];
   private shapeRoles: number[] = [];
+  private shapeQuoted: boolean[] = [];
+  /** Whether the last line read by the general path had blanks between tokens. */
+  private blanks = false;
+  /** The fast path's plan: the last general line's fields when it had no blanks (nginx writes none). */
+  private plan: { keys: Buffer[]; roles: Int32Array; quoted: Uint8Array } | null = null;
+  /** r holds values of a line read by the general path: clear it before the fast path writes its roles. */
+  private dirty = true;
 
   parse(line: Buffer, s: number, e: number, r: Int32Array): string | null {
-    r.fill(-1, 0, ROLE_COUNT * 2);
-    let i = s;
+    if (this.plan !== null && this.fast(line, s, e, r)) return null;
+    this.dirty = true;
+    const why = this.general(line, s, e, r);
+    if (why === null && !this.blanks) this.makePlan();
+    return why;
+  }
+
+  /**
+   * A line of exactly the planned fields, values quoted as planned, no blanks: no whitespace skipping, no
+   * type dispatch. False (and r in any state) when the line deviates; the general path then reads it.
+   */
+  private fast(line: Buffer, s: number, e: number, r: Int32Array): boolean {
+    const p = this.plan!;
+    if (this.dirty) { r.fill(-1, 0, ROLE_COUNT * 2); this.dirty = false; }
+    if (line[s] !== 123) return false;
+    let i = s + 1;
+    const keys = p.keys, roles = p.roles, quoted = p.quoted, last = keys.length - 1;
+    for (let k = 0; k <= last; k++) {
+      const key = keys[k]!;
+      if (!sameKey(line, i, e, key)) return false;
+      i += key.length;
+      let vs: number, ve: number;
+      if (quoted[k] === 1) {
+        if (line[i] !== 34) return false;
+        vs = ++i;
+        while (i < e && (line[i] !== 34 || (line[i - 1] === 92 && escapedAt(line, i)))) i++;
+        if (i >= e) return false;
+        ve = i++;
+      } else {
+        vs = i;
+        let d = line[i];
+        while (i < e && d !== 44 && d !== 125) d = line[++i];
+        ve = i;
+        if (ve === vs) return false;
+      }
+      const role = roles[k]!;
+      if (role >= 0) { r[2 * role] = vs; r[2 * role + 1] = ve; }
+      if (line[i] !== (k === last ? 125 : 44)) return false;
+      i++;
+    }
+    return i === e;
+  }
+
+  private makePlan(): void {
+    const n = this.shape.length;
+    const roles = new Int32Array(n), quoted = new Uint8Array(n), seen = new Set<number>();
+    for (let k = 0; k < n; k++) {
+      const role = this.shapeRoles[k]!;
+      roles[k] = role >= 0 && !seen.has(role) ? role : -1;
+      seen.add(role);
+      quoted[k] = this.shapeQuoted[k] ? 1 : 0;
+    }
+    this.plan = n > 0 ? { keys: this.shape.slice(), roles, quoted } : null;
+  }
+
+  /** Skips blanks, noting that the line has some. */
+  private skip(line: Buffer, i: number, e: number): number {
+    const i0 = i;
     while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+    if (i !== i0) this.blanks = true;
+    return i;
+  }
+
+  private general(line: Buffer, s: number, e: number, r: Int32Array): string | null {
+    r.fill(-1, 0, ROLE_COUNT * 2);
+    this.blanks = false;
+    let i = s;
+    i = this.skip(line, i, e);
     if (line[i] !== 123) return BAD;
     i++;
-    while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+    i = this.skip(line, i, e);
     if (line[i] === 125) return this.end(line, i + 1, e, 0);
     const shape = this.shape;
     for (let k = 0; ; k++) {
       if (i >= e || line[i] !== 34) return BAD;
       let role: number;
       const expect = shape[k];
-      if (expect !== undefined && matchAt(line, i, e, expect)) {
+      if (expect !== undefined && sameKey(line, i, e, expect)) {
         role = this.shapeRoles[k]!;
         i += expect.length;
       } else {
@@ -49,20 +131,21 @@ export class JsonLineParser implements LineParser {
         if (ke >= e) return BAD;
         const name = line.toString('utf8', i + 1, ke);
         i = ke + 1;
-        while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+        i = this.skip(line, i, e);
         if (line[i] !== 58) return BAD;
         i++;
         role = JSON_FIELD_ROLES[name] ?? -1;
         shape[k] = Buffer.from(line.subarray(ks, i));
         this.shapeRoles[k] = role;
       }
-      while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+      i = this.skip(line, i, e);
       const c = line[i];
+      this.shapeQuoted[k] = c === 34;
       let vs: number, ve: number;
       if (c === 34) {
         vs = i + 1;
         let q = vs;
-        while (q < e && (line[q] !== 34 || escapedAt(line, q))) q++;
+        while (q < e && (line[q] !== 34 || (line[q - 1] === 92 && escapedAt(line, q)))) q++;
         if (q >= e) return BAD;
         ve = q;
         i = q + 1;
@@ -76,11 +159,11 @@ export class JsonLineParser implements LineParser {
         if (ve === vs) return BAD;
       }
       if (role >= 0 && r[2 * role]! < 0) { r[2 * role] = vs; r[2 * role + 1] = ve; }
-      while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+      i = this.skip(line, i, e);
       const sep = line[i];
       if (sep === 44) {
         i++;
-        while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+        i = this.skip(line, i, e);
         continue;
       }
       if (sep === 125) return this.end(line, i + 1, e, k + 1);
@@ -91,7 +174,7 @@ export class JsonLineParser implements LineParser {
   /** After the closing brace: only blanks may follow. Forgets remembered fields beyond this line's. */
   private end(line: Buffer, i: number, e: number, fields: number): string | null {
     if (this.shape.length > fields) this.shape.length = fields;
-    while (i < e && (line[i] === 32 || line[i] === 9)) i++;
+    i = this.skip(line, i, e);
     return i === e ? null : BAD;
   }
 }

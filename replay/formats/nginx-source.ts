@@ -352,8 +352,23 @@ export class NginxSource implements TraceSource {
         this.bpos = 0;
         continue;
       }
-      this.buf = this.bpos < buf.length ? Buffer.concat([buf.subarray(this.bpos), next.value]) : next.value;
+      const c = next.value;
+      const tail = buf.length - this.bpos;
+      const nl2 = tail > 0 ? c.indexOf(10) : -1;
+      if (tail > 0 && nl2 < 0) {
+        // A line longer than a chunk: keep gathering.
+        this.buf = Buffer.concat([buf.subarray(this.bpos), c]);
+        this.bpos = 0;
+        continue;
+      }
+      this.buf = c;
       this.bpos = 0;
+      if (tail > 0) {
+        // The line across the chunk boundary, copied alone (no copy of the whole chunk).
+        const joined = Buffer.concat([buf.subarray(buf.length - tail), c.subarray(0, nl2)]);
+        this.bpos = nl2 + 1;
+        if (this.line(joined, 0, joined.length, b, n)) n++;
+      }
     }
     return n;
   }
