@@ -24,7 +24,7 @@ import { openSource } from '../../replay/formats/index.js';
 import { FEATURE_COUNT } from '../../replay/features.js';
 import { policyFactory } from '../../replay/registry.js';
 import { loadTrace } from '../../replay/trace.js';
-import { ROOT, runCli, tempDir } from '../helpers.js';
+import { runCli, tempDir } from '../helpers.js';
 
 const SIZES: Record<string, number> = {
   S1: 3000, S2: 3000, S3: 3000, S4: 3000, S5: 3000, S6: 3000,
@@ -197,20 +197,20 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
   });
 
   await t.test('the loop closes: the access log trains a model with `coldrl train`, the sidecar serves it', async (st) => {
-    if (!existsSync(join(ROOT, 'dist/trainer/commands/train.js'))) {
-      st.skip('coldrl train has not landed yet (trainer/commands/train.ts)');
-      return;
-    }
     const trained = join(root, 'trained.onnx');
-    const r = runCli(['train', '--trace', `nginx-json:${join(live.dir, 'access.log')}`, '--steps', '20', '--out', trained], { timeout: 120_000 });
+    const r = runCli(['train', '--trace', `nginx-json:${join(live.dir, 'access.log')}`, '--cache-size', '100k', '--out', trained,
+      '--db', join(root, 'train.db'), '--steps', '40', '--k', '8', '--hidden', '8', '--seed', '1', '--json'], { timeout: 120_000 });
     assert.equal(r.code, 0, `coldrl train: ${r.stderr}`);
-    assert.ok(existsSync(trained));
-    const sock2 = join(root, 'trained.sock');
-    const served = await Sidecar.start(trained, sock2);
+    assert.ok(existsSync(trained), 'the model file was written');
+    const served = await Sidecar.start(trained, join(root, 'trained.sock'));
     st.after(() => served.stop());
-    const loop = await proxy('loop', { socket: sock2, timeout: '100ms' });
+    assert.notEqual(served.version, sidecar.version, 'another model than the hand-set one');
+    const loop = await proxy('loop', { socket: served.socket, timeout: '100ms' });
     await fillAndTrigger(loop);
     const s = await decisions(loop, 1);
-    assert.equal(s.model_decisions, 1, `the trained model answered: ${JSON.stringify(s.fallbacks)}`);
+    assert.equal(s.model_decisions, s.decisions, `the trained model answered every decision: ${JSON.stringify(s.fallbacks)}`);
+    assert.equal(s.evictions.model >= 1 && s.evictions.lru === 0, true, JSON.stringify(s.evictions));
+    const line = loop.ngx.errorLog().split('\n').find((l) => /coldrl decision \d+: live outcome:model/.test(l));
+    assert.ok(line, 'a live model decision was logged');
   });
 });
