@@ -396,7 +396,7 @@ ngx_http_coldrl_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_coldrl_main_conf_t *mcf = conf;
 
-    ngx_str_t  name = ngx_string("coldrl");
+    ngx_str_t  name = ngx_string("coldrl_module");
 
     ngx_conf_init_value(mcf->enable, 0);
     ngx_conf_init_value(mcf->shadow, 0);
