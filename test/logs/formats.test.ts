@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { openSource } from '../../replay/formats/index.js';
 import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { FLAG_UNCACHEABLE, loadTrace, type Trace } from '../../replay/trace.js';
-import { tempDir } from '../helpers.js';
+import { ROOT, tempDir } from '../helpers.js';
+import { CACHETRAIN_JSON, CACHETRAIN_TEXT, logFormatFromConf } from '../../replay/formats/nginx-format.js';
 
 async function read(t: { after(fn: () => void): void }, lines: string[], format: string, opts: LogReadOptions = {}): Promise<Trace> {
   const f = join(tempDir(t), 'access.log');
@@ -113,4 +114,10 @@ test('HIT lines keep the size and RTT of the last MISS; BYPASS, HEAD and other s
   assert.deepEqual(col(tr.size, 8), [500, 10, 10, 10, 10, 10, 10, 10]);
   assert.deepEqual(col(tr.rtt, 8), [0, 1, 1, 1, 1, 1, 1, 1]);
   assert.deepEqual(col(tr.flags, 8), [0, 0, 0, 0, 1, 1, 0, 1]);
+});
+
+test('nginx/cachetrain.conf holds the formats the readers have built in', () => {
+  const conf = join(ROOT, 'nginx/cachetrain.conf');
+  assert.deepEqual(logFormatFromConf(conf, 'cachetrain'), { format: CACHETRAIN_JSON, escape: 'json' });
+  assert.deepEqual(logFormatFromConf(conf, 'cachetrain_text'), { format: CACHETRAIN_TEXT, escape: 'default' });
 });
