@@ -5,6 +5,7 @@
  *   metrics      (run, step, name, value) every logFrequency decisions; names fixed (losses/td_loss, ...)
  *   evaluations  (run or model, policy, trace, cache size, hit ratio, byte hit ratio)
  *   models       exported model files: path, sha256, metadata JSON
+ *   benchmarks   one benchmark result (name, JSON of its figures), e.g. the demo's sidecar latency run
  * Errors opening or writing it are ColdrlError COLDRL_ERR_STORE.
  */
 import { createRequire } from 'node:module';
@@ -27,10 +28,13 @@ CREATE TABLE IF NOT EXISTS evaluations (
   id INTEGER PRIMARY KEY AUTOINCREMENT, run INTEGER REFERENCES runs(id), model TEXT, policy TEXT NOT NULL,
   trace TEXT NOT NULL, cache_size TEXT NOT NULL, cache_bytes REAL NOT NULL, hit_ratio REAL NOT NULL,
   byte_hit_ratio REAL NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS benchmarks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, result TEXT NOT NULL, created TEXT NOT NULL);
 `;
 
 export interface RunRow { id: number; name: string; hparams: string; trace: string; seed: number; backend: string; started: string; ended: string | null; status: string }
 export interface ModelRow { id: number; run: number | null; path: string; sha256: string; metadata: string; created: string }
+export interface BenchmarkRow { id: number; name: string; result: string; created: string }
 export interface EvaluationRow { id: number; run: number | null; model: string | null; policy: string; trace: string; cache_size: string; cache_bytes: number; hit_ratio: number; byte_hit_ratio: number; created: string }
 
 const now = () => new Date().toISOString();
@@ -80,6 +84,16 @@ export class Store {
   addEvaluation(e: { run: number | null; model: string | null; policy: string; trace: string; cacheSize: string; cacheBytes: number; hitRatio: number; byteHitRatio: number }): void {
     this.db.prepare('INSERT INTO evaluations (run, model, policy, trace, cache_size, cache_bytes, hit_ratio, byte_hit_ratio, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(e.run, e.model, e.policy, e.trace, e.cacheSize, e.cacheBytes, e.hitRatio, e.byteHitRatio, now());
+  }
+
+  addBenchmark(name: string, result: unknown): void {
+    this.db.prepare('INSERT INTO benchmarks (name, result, created) VALUES (?, ?, ?)').run(name, JSON.stringify(result), now());
+  }
+
+  benchmarks(): BenchmarkRow[] { return this.db.prepare('SELECT * FROM benchmarks ORDER BY id').all() as BenchmarkRow[]; }
+  /** Every (step, value) of one metric of a run, in step order. */
+  series(run: number, name: string): [number, number][] {
+    return (this.db.prepare('SELECT step, value FROM metrics WHERE run = ? AND name = ? ORDER BY step').all(run, name) as { step: number; value: number }[]).map((r) => [r.step, r.value]);
   }
 
   runs(): RunRow[] { return this.db.prepare('SELECT * FROM runs ORDER BY id').all() as RunRow[]; }
