@@ -223,10 +223,10 @@ export function unescapeValue(v: string, json: boolean): string {
  * known key without making a string. Keys containing a backslash (escapes) are not indexed (hash = -1).
  */
 class ByteKeyIndex {
-  private slots = new Int32Array(1 << 14).fill(-1);
-  private hashes = new Int32Array(1024);
-  private offsets = new Float64Array(1024);
-  private lengths = new Int32Array(1024);
+  /** Open-addressing slots, two ints each: [id, hash] (id -1 = empty); the hash rejects without a lookup. */
+  private slots = new Int32Array(2 << 14).fill(-1);
+  /** Per id, together in one place (one cache line): [arena offset, length]. */
+  private meta = new Float64Array(2 * 1024);
   private arena = new Uint8Array(1 << 16);
   private used = 0;
   private count = 0;
@@ -243,12 +243,12 @@ class ByteKeyIndex {
   }
 
   find(line: Buffer, s: number, e: number, h: number): number {
-    const mask = this.slots.length - 1, n = e - s;
+    const slots = this.slots, mask = (slots.length >> 1) - 1, n = e - s;
     for (let p = h & mask; ; p = (p + 1) & mask) {
-      const id = this.slots[p]!;
+      const id = slots[2 * p]!;
       if (id < 0) return -1;
-      if (this.hashes[id] !== h || this.lengths[id] !== n) continue;
-      const off = this.offsets[id]!, a = this.arena;
+      if (slots[2 * p + 1] !== h || this.meta[2 * id + 1] !== n) continue;
+      const off = this.meta[2 * id]!, a = this.arena;
       let k = 0;
       while (k < n && a[off + k] === line[s + k]) k++;
       if (k === n) return id;
@@ -257,12 +257,10 @@ class ByteKeyIndex {
 
   add(line: Buffer, s: number, e: number, h: number, id: number): void {
     const n = e - s;
-    if (id >= this.hashes.length) {
-      let c = this.hashes.length;
-      while (c <= id) c *= 2;
-      const hs = new Int32Array(c); hs.set(this.hashes); this.hashes = hs;
-      const os = new Float64Array(c); os.set(this.offsets); this.offsets = os;
-      const ls = new Int32Array(c); ls.set(this.lengths); this.lengths = ls;
+    if (2 * id + 1 >= this.meta.length) {
+      let c = this.meta.length;
+      while (c <= 2 * id + 1) c *= 2;
+      const m = new Float64Array(c); m.set(this.meta); this.meta = m;
     }
     if (this.used + n > this.arena.length) {
       let c = this.arena.length;
@@ -270,25 +268,25 @@ class ByteKeyIndex {
       const a = new Uint8Array(c); a.set(this.arena.subarray(0, this.used)); this.arena = a;
     }
     this.arena.set(line.subarray(s, e), this.used);
-    this.hashes[id] = h;
-    this.offsets[id] = this.used;
-    this.lengths[id] = n;
+    this.meta[2 * id] = this.used;
+    this.meta[2 * id + 1] = n;
     this.used += n;
-    if (++this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    if (++this.count * 2 > this.slots.length >> 1) this.rehash(this.slots.length);
     this.place(id, h);
   }
 
   private place(id: number, h: number): void {
-    const mask = this.slots.length - 1;
+    const slots = this.slots, mask = (slots.length >> 1) - 1;
     let p = h & mask;
-    while (this.slots[p]! >= 0) p = (p + 1) & mask;
-    this.slots[p] = id;
+    while (slots[2 * p]! >= 0) p = (p + 1) & mask;
+    slots[2 * p] = id;
+    slots[2 * p + 1] = h;
   }
 
   private rehash(size: number): void {
     const old = this.slots;
-    this.slots = new Int32Array(size).fill(-1);
-    for (let p = 0; p < old.length; p++) if (old[p]! >= 0) this.place(old[p]!, this.hashes[old[p]!]!);
+    this.slots = new Int32Array(2 * size).fill(-1);
+    for (let p = 0; p < old.length; p += 2) if (old[p]! >= 0) this.place(old[p]!, old[p + 1]!);
   }
 }
 
@@ -303,10 +301,11 @@ export class NginxSource implements TraceSource {
   private readonly defaultTtl: number;
   private readonly strict: boolean;
   private readonly keyFrom: KeyFrom;
-  private objSize = new Float64Array(1024);
-  private objRtt = new Float32Array(1024);
-  /** Body size of the object's last full (200) response, for logs without upstream sizes. */
-  private objBody = new Float64Array(1024);
+  /**
+   * Per object, side by side (one cache line): [last upstream size, last RTT, body size of its last full
+   * (200) response (for logs without upstream sizes)].
+   */
+  private obj = new Float64Array(3 * 1024);
   private fileIndex = -1;
   private file = '';
   private chunks: AsyncGenerator<Buffer> | null = null;
@@ -477,13 +476,14 @@ export class NginxSource implements TraceSource {
     }
     const id = this.keyId(line, uS, uE, size > 0 ? size : Math.max(1, fallback));
     if (id < 0) return this.keyFrom === 'auto' ? 'no cache key or uri' : `no value for --key-from ${this.keyFrom}`;
-    if (id >= this.objSize.length) this.growObjects(id + 1);
-    if (size > 0) this.objSize[id] = size;
-    else if (this.objSize[id]! > 0) size = this.objSize[id]!;
-    else if (status === 200 && fallback > 0 && r[2 * R_BODY]! >= 0) { size = fallback; this.objBody[id] = fallback; }
-    else size = this.objBody[id]! > 0 ? this.objBody[id]! : Math.max(1, fallback);
-    if (rtt >= 0) this.objRtt[id] = rtt;
-    else rtt = this.objRtt[id]!;
+    if (3 * id + 2 >= this.obj.length) this.growObjects(id + 1);
+    const obj = this.obj, o = 3 * id;
+    if (size > 0) obj[o] = size;
+    else if (obj[o]! > 0) size = obj[o]!;
+    else if (status === 200 && fallback > 0 && r[2 * R_BODY]! >= 0) { size = fallback; obj[o + 2] = fallback; }
+    else size = obj[o + 2]! > 0 ? obj[o + 2]! : Math.max(1, fallback);
+    if (rtt >= 0) obj[o + 1] = rtt;
+    else rtt = obj[o + 1]!;
     // Cacheability and TTL.
     let why: string | null = null;
     let ttl = this.defaultTtl;
@@ -537,11 +537,9 @@ export class NginxSource implements TraceSource {
   }
 
   private growObjects(n: number): void {
-    let c = this.objSize.length;
-    while (c < n) c *= 2;
-    const s = new Float64Array(c); s.set(this.objSize); this.objSize = s;
-    const t = new Float32Array(c); t.set(this.objRtt); this.objRtt = t;
-    const u = new Float64Array(c); u.set(this.objBody); this.objBody = u;
+    let c = this.obj.length;
+    while (c < 3 * n) c *= 2;
+    const o = new Float64Array(c); o.set(this.obj); this.obj = o;
   }
 
   close(): void {
