@@ -87,3 +87,14 @@ test('a directory is an archive too, and a glob matching nothing is an error', (
   assert.deepEqual(expandTracePath(dir), [join(dir, 'access.log')]);
   assert.throws(() => expandTracePath(join(dir, 'nothing*')), { code: 'COLDRL_ERR_FILE_NOT_FOUND' });
 });
+
+test('CSV traces take globs too: one object table across the files, oldest file first', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'trace.csv.1'), 'timestamp,obj_id,size\n1,a,10\n2,b,20\n');
+  writeFileSync(join(dir, 'trace.csv'), 'timestamp,obj_id,size\n3,b,20\n4,c,30\n');
+  const tr = await loadTrace(openSource(join(dir, 'trace.csv*'), 'csv'));
+  assert.deepEqual(Array.from(tr.time.subarray(0, tr.length)), [1, 2, 3, 4]);
+  assert.deepEqual(Array.from(tr.id.subarray(0, tr.length)), [0, 1, 1, 2]);
+  assert.deepEqual(tr.keys, ['a', 'b', 'c']);
+  assert.equal(tr.uniqueBytes, 60);
+});
