@@ -36,8 +36,10 @@ export function writeReport(store: Store, dir: string): ReportFiles {
   for (const [trace, rows] of latestEvaluations(store.evaluations())) {
     const policies = [...new Set(rows.map((r) => r.policy))];
     const sizes = [...new Set(rows.map((r) => r.cache_bytes))].sort((a, b) => a - b);
+    const label = (p: string) => (p.startsWith('coldrl:') ? 'coldrl (learned)' : p.length > 24 ? `${p.slice(0, 22)}..` : p);
     const series: Series[] = policies.map((p) => ({
-      name: p.length > 24 ? `${p.slice(0, 22)}..` : p,
+      name: label(p),
+      emphasis: p.startsWith('coldrl:'),
       dashed: /belady|oracle/.test(p),
       points: rows.filter((r) => r.policy === p).map((r) => [r.cache_bytes, r.hit_ratio] as [number, number]),
     }));

@@ -3,7 +3,7 @@
  * lineChart: several named series over a shared x axis (optionally log-scaled); barChart: labelled bars.
  */
 
-export interface Series { name: string; points: [number, number][]; dashed?: boolean }
+export interface Series { name: string; points: [number, number][]; dashed?: boolean; /** Drawn thick and black (the learned policy). */ emphasis?: boolean }
 
 export interface LineChartOptions {
   title: string;
@@ -75,15 +75,16 @@ export function lineChart(o: LineChartOptions): string {
   parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${esc(o.xLabel)}</text>`);
   parts.push(`<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
   o.series.forEach((s, i) => {
-    const c = PALETTE[i % PALETTE.length]!;
+    const c = s.emphasis ? '#000000' : PALETTE[i % PALETTE.length]!;
+    const sw = s.emphasis ? 3.5 : 2;
     const p = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0]);
     if (p.length > 0) {
       const d = p.map(([x, y], j) => `${j ? 'L' : 'M'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
-      parts.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+      parts.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="${sw}"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
       if (p.length <= 40) for (const [x, y] of p) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"/>`);
     }
     const ly = m.t + 8 + i * 18;
-    parts.push(`<line x1="${W - legendW}" x2="${W - legendW + 22}" y1="${ly}" y2="${ly}" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    parts.push(`<line x1="${W - legendW}" x2="${W - legendW + 22}" y1="${ly}" y2="${ly}" stroke="${c}" stroke-width="${sw}"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     parts.push(`<text x="${W - legendW + 28}" y="${ly + 4}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
