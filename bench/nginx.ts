@@ -151,6 +151,15 @@ export function httpGet(port: number, path: string, headers: Record<string, stri
   });
 }
 
+/** utime + stime of a process in seconds (Linux /proc; clock ticks of 1/100 s). */
+export function procCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch { return 0; }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function stopChild(p: ChildProcess, signal: NodeJS.Signals, waitMs: number): Promise<void> {
@@ -184,6 +193,15 @@ export class NginxInstance {
       if (Date.now() > until) { await inst.stop(); throw new ColdrlError('COLDRL_ERR_NGINX', 'nginx did not answer within 10 s', 1); }
       await sleep(50);
     }
+  }
+
+  /** CPU seconds (user + system) used so far by the master and its children (workers, cache manager). */
+  cpuSeconds(): number {
+    const pid = this.proc.pid;
+    if (pid === undefined) return 0;
+    let kids: number[] = [];
+    try { kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { /* gone */ }
+    return [pid, ...kids].reduce((a, p) => a + procCpuSeconds(p), 0);
   }
 
   errorLog(): string {
@@ -276,7 +294,9 @@ export function help(): string {
 Drives a caching reverse proxy (Debian's nginx, loopback) with wrk for a bounded time, stock (module not
 loaded) and with coldrl on (live sidecar, hand-set size model), in two scenarios: the working set fits
 (max_size 4x it: the per-request cost) and evicting (max_size a quarter of it: the eviction path runs all
-along). Prints requests/s, p99 latency, the cache's size on disk and the module's decisions.
+along); a third mode loads the module with no sidecar (LRU at once), the baseline for the decision cost. Prints requests/s, p99 latency, nginx CPU time per request (master, workers and cache manager,
+from /proc: less sensitive than requests/s to other load on the machine), the sidecar's CPU per request,
+the cache's size on disk and the module's decisions.
 
   --duration S      seconds per run, 4 runs (default 5)
   --connections N   wrk connections (default 16)
@@ -291,7 +311,9 @@ along). Prints requests/s, p99 latency, the cache's size on disk and the module'
 interface WrkResult { rps: number; p99ms: number; requests: number; errors: number }
 
 interface BenchRow extends WrkResult {
-  scenario: string; maxSize: string; mode: 'stock' | 'coldrl'; cacheKiB: number;
+  scenario: string; maxSize: string; mode: 'stock' | 'coldrl' | 'lru'; cacheKiB: number;
+  /** nginx CPU (master, workers, cache manager) per request, microseconds; the sidecar's apart. */
+  cpuUsPerRequest: number; sidecarUsPerRequest: number | null;
   decisions?: number; modelDecisions?: number; fallbacks?: number; meanDecisionUs?: number | null;
 }
 
@@ -352,22 +374,27 @@ export async function run(argv: string[]): Promise<number> {
     const scenarios = { fits: `${Math.ceil(total * 4 / 1024)}k`, evicting: `${Math.max(64, Math.floor(total / 4 / 1024))}k` };
     const rows: BenchRow[] = [];
     for (const [scenario, maxSize] of Object.entries(scenarios)) {
-      for (const mode of ['stock', 'coldrl'] as const) {
+      for (const mode of ['stock', 'coldrl', 'lru'] as const) {
         const runDir = join(dir, `${scenario}-${mode}`);
         mkdirSync(runDir, { recursive: true });
         spawnSync('cp', ['-r', join(dir, 'www'), runDir]);
         const opts: ProxyOptions = {
           dir: runDir, build, originPort: await freePort(), proxyPort: await freePort(), maxSize, accessLog: false, errorLevel: 'warn',
-          coldrl: mode === 'coldrl' ? { socket, timeout: v.timeout!, interval: '50ms' } : null,
+          coldrl: mode === 'stock' ? null : { socket: mode === 'lru' ? join(dir, 'absent.sock') : socket, timeout: v.timeout!, interval: '50ms' },
         };
         const ngx = await NginxInstance.start(opts);
         stops.push(() => ngx.stop());
+        const cpu0 = ngx.cpuSeconds();
+        const side0 = procCpuSeconds(sidecar.proc.pid!);
         const w = spawnSync('wrk', ['-t', v.threads!, '-c', v.connections!, '-d', `${duration}s`, '--latency', '-s', join(dir, 'pick.lua'),
           `http://127.0.0.1:${opts.proxyPort}/`], { encoding: 'utf8', timeout: (duration + 30) * 1000 });
         if (w.status !== 0) throw new ColdrlError('COLDRL_ERR_NGINX', `wrk failed: ${w.stderr}`, 1);
         const du = Number(spawnSync('du', ['-sk', join(runDir, 'cache')], { encoding: 'utf8' }).stdout.split('\t')[0]);
-        const row: BenchRow = { scenario, maxSize, mode, ...parseWrk(w.stdout), cacheKiB: du };
-        if (mode === 'coldrl') {
+        const wr = parseWrk(w.stdout);
+        const cpuUsPerRequest = (ngx.cpuSeconds() - cpu0) * 1e6 / wr.requests;
+        const sidecarUsPerRequest = mode === 'coldrl' ? (procCpuSeconds(sidecar.proc.pid!) - side0) * 1e6 / wr.requests : null;
+        const row: BenchRow = { scenario, maxSize, mode, ...wr, cacheKiB: du, cpuUsPerRequest, sidecarUsPerRequest };
+        if (mode !== 'stock') {
           const s = await ngx.status();
           const f = s.fallbacks;
           Object.assign(row, { decisions: s.decisions, modelDecisions: s.model_decisions, fallbacks: f.timeout + f.connect + f.bad_reply + f.sidecar,
@@ -381,12 +408,14 @@ export async function run(argv: string[]): Promise<number> {
     if (v.json) console.log(JSON.stringify({ duration, connections: Number(v.connections), objects, workingSetBytes: total, timeout: v.timeout, rows }));
     else {
       console.log(`coldrl bench nginx: ${objects} objects, working set ${(total / 1024).toFixed(0)} KiB, wrk -c ${v.connections} -t ${v.threads} -d ${duration}s, coldrl_timeout ${v.timeout}`);
-      console.log('scenario  max_size   module  requests/s    p99 ms  errors  cache KiB  decisions  model  fallbacks  mean us');
+      console.log('scenario  max_size   module  requests/s    p99 ms  errors  nginx cpu us/req  sidecar cpu us/req  cache KiB  decisions  model  fallbacks  mean us');
       for (const r of rows) {
         const d = (x: unknown) => String(x ?? '-');
-        console.log(`${r.scenario.padEnd(8)}  ${r.maxSize.padStart(8)}  ${r.mode.padEnd(6)}  ${r.rps.toFixed(0).padStart(10)}  ${r.p99ms.toFixed(2).padStart(8)}  ${String(r.errors).padStart(6)}  ${String(r.cacheKiB).padStart(9)}  ${d(r.decisions).padStart(9)}  ${d(r.modelDecisions).padStart(5)}  ${d(r.fallbacks).padStart(9)}  ${d(r.meanDecisionUs).padStart(7)}`);
+        console.log(`${r.scenario.padEnd(8)}  ${r.maxSize.padStart(8)}  ${r.mode.padEnd(6)}  ${r.rps.toFixed(0).padStart(10)}  ${r.p99ms.toFixed(2).padStart(8)}  ${String(r.errors).padStart(6)}  ${r.cpuUsPerRequest.toFixed(1).padStart(16)}  ${d(r.sidecarUsPerRequest === null ? null : r.sidecarUsPerRequest.toFixed(1)).padStart(18)}  ${String(r.cacheKiB).padStart(9)}  ${d(r.decisions).padStart(9)}  ${d(r.modelDecisions).padStart(5)}  ${d(r.fallbacks).padStart(9)}  ${d(r.meanDecisionUs).padStart(7)}`);
       }
-      console.log('(stock NGINX lets the cache overshoot max_size while its manager sleeps, up to 10 s; the module runs it every coldrl_interval)');
+      console.log('stock: module not loaded; coldrl: module + live sidecar; lru: module, sidecar socket absent (immediate LRU fallback, no IPC).');
+      console.log('Stock NGINX lets the cache overshoot max_size while its manager sleeps (up to 10 s); the module runs it every coldrl_interval,');
+      console.log('so under eviction compare coldrl with lru (same max_size discipline), not with stock.');
     }
     return 0;
   } finally {

@@ -957,8 +957,8 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
     rtt = -1;
     ttl = -1;
 
-    if (status == NGX_HTTP_CACHE_MISS || status == NGX_HTTP_CACHE_EXPIRED
-        || status == NGX_HTTP_CACHE_HIT)
+    if ((status == NGX_HTTP_CACHE_MISS || status == NGX_HTTP_CACHE_EXPIRED)
+        && u->cacheable)
     {
         v = ngx_http_coldrl_value(r, mcf->v_up_len);
         if (v) {
