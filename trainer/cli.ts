@@ -66,8 +66,8 @@ if (isMain || process.argv[1]?.endsWith('/coldrl') || process.argv[1]?.endsWith(
       if (isColdrlError(e)) {
         process.stderr.write(`coldrl: ${e.message}\n`);
         process.exitCode = e.exitCode;
-      } else if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as NodeJS.ErrnoException)?.code?.startsWith?.('ERR_PARSE_ARGS')) {
-        process.stderr.write(`coldrl: ${(e as Error).message}\n`);
+      } else if (String((e as NodeJS.ErrnoException)?.code ?? '').startsWith('ERR_PARSE_ARGS')) {
+        process.stderr.write(`coldrl: ${String((e as Error).message).split('. ')[0]}\n`);
         process.exitCode = 2;
       } else {
         process.stderr.write(`coldrl: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
