@@ -1447,7 +1447,7 @@ ngx_http_coldrl_collect_sample(ngx_http_file_cache_t *cache, ngx_uint_t k,
     ngx_uint_t n)
 {
     uint32_t                     slot;
-    ngx_uint_t                   want, picked, tries, i, j, stale;
+    ngx_uint_t                   want, picked, tries, i, j, stale, all;
     ngx_slab_pool_t             *shpool;
     ngx_http_coldrl_cand_t      *c;
     ngx_http_coldrl_entry_t     *e;
@@ -1462,10 +1462,15 @@ ngx_http_coldrl_collect_sample(ngx_http_file_cache_t *cache, ngx_uint_t k,
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    for (tries = 0; picked < want && tries < 4 * want && sh->nresident;
+    /* when the index holds no more than what is wanted, take all of it, in index order */
+    all = (sh->nresident <= want + n);
+
+    for (tries = 0; picked < want && sh->nresident
+                    && (all ? tries < sh->nresident : tries < 4 * want);
          tries++)
     {
-        slot = sh->dense[(uint32_t) ngx_random() % sh->nresident];
+        slot = sh->dense[all ? tries
+                             : (uint32_t) ngx_random() % sh->nresident];
         e = &sh->table[slot];
 
         for (j = 0; j < n; j++) {

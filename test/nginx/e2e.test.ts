@@ -196,6 +196,20 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     for (const n of [...SMALL, 'L2']) assert.ok(line.includes(keyOf(shadow, n)), `LRU victim ${n} logged`);
   });
 
+  for (const source of ['sample', 'mixed'] as const) {
+    await t.test(`candidates ${source}: the resident index feeds the decision, kept in step with deletions`, async () => {
+      const p = await proxy(source, { socket, timeout: '100ms', candidates: source });
+      await fillAndTrigger(p);
+      const s = await decisions(p, 1);
+      assert.equal(s.candidates_source, source);
+      assert.deepEqual(present(p, [...SMALL, 'L1', 'L2', 'T']), { ...all(SMALL, true), L1: true, L2: false, T: true });
+      assert.deepEqual(s.evictions, { model: 1, lru: 0 });
+      const line = p.ngx.errorLog().split('\n').find((l) => /coldrl decision \d+: live outcome:model/.test(l)) ?? '';
+      assert.match(line, new RegExp(`candidates:${source} n:9 `), 'all nine resident objects were candidates');
+      assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
+    });
+  }
+
   await t.test('the loop closes: the access log trains a model with `coldrl train`, the sidecar serves it', async (st) => {
     const trained = join(root, 'trained.onnx');
     const r = runCli(['train', '--trace', `nginx-json:${join(live.dir, 'access.log')}`, '--cache-size', '100k', '--out', trained,
