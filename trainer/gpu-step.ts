@@ -49,13 +49,14 @@ export interface StepConfig {
   targetSync: number;
   /** Keep the loss of every this-many-th step (0: never); read it with readLoss(). */
   lossEvery: number;
-  /** Split weight-gradient matMuls over this many row blocks (1 = one matMul); must divide batch*k. */
+  /** Split weight-gradient matMuls over this many row blocks (1 = one matMul; 1 too when it does not divide
+   *  batch*k). 32 measured best on the H200: 151 vs 110 steps/s at batch 4096, 90 vs 32 at 16384. */
   splitK: number;
 }
 
 export const DEFAULT_STEP_CONFIG: StepConfig = {
   k: 32, batch: 4096, gamma: 0.9, lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, huberDelta: 1,
-  targetSync: 250, lossEvery: 50, splitK: 1,
+  targetSync: 250, lossEvery: 50, splitK: 32,
 };
 
 /** Transitions in host memory, row-major: x[n][k][f], mask[n][k] (1 present, 0 padding), one row each. */
@@ -102,7 +103,7 @@ export class GpuStep {
     this.cfg = { ...DEFAULT_STEP_CONFIG, ...cfg };
     this.f = w.f;
     this.h = w.h;
-    if ((this.cfg.batch * this.cfg.k) % this.cfg.splitK !== 0) throw new Error(`splitK ${this.cfg.splitK} must divide batch*k`);
+    if (!(this.cfg.splitK >= 1) || (this.cfg.batch * this.cfg.k) % this.cfg.splitK !== 0) this.cfg.splitK = 1;
     this.shapes = weightShapes(w.f, w.h);
     this.offsets = {} as Record<WeightName, [number, number]>;
     let p = 0;
