@@ -213,6 +213,19 @@ static ngx_conf_enum_t  ngx_http_coldrl_sources[] = {
 
 static const char  *ngx_http_coldrl_source_names[] = { "tail", "sample", "mixed" };
 
+/* by COLDRL_ASK_*: the name in the decision log line and the counter it adds to */
+static const char  *ngx_http_coldrl_outcome_names[] = {
+    "model", "sidecar_fallback", "timeout", "connect", "bad_reply"
+};
+
+static const size_t  ngx_http_coldrl_outcome_counter[] = {
+    offsetof(ngx_http_coldrl_counters_t, model_decisions),
+    offsetof(ngx_http_coldrl_counters_t, fb_sidecar),
+    offsetof(ngx_http_coldrl_counters_t, fb_timeout),
+    offsetof(ngx_http_coldrl_counters_t, fb_connect),
+    offsetof(ngx_http_coldrl_counters_t, fb_bad_reply)
+};
+
 static ngx_conf_num_bounds_t  ngx_http_coldrl_k_bounds = {
     ngx_conf_check_num_bounds, 1, COLDRL_MAX_K
 };
@@ -1240,28 +1253,8 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
     (void) ngx_atomic_fetch_add(&sh->c.decisions, 1);
     (void) ngx_atomic_fetch_add(&sh->c.candidates, n);
 
-    switch (outcome) {
-
-    case COLDRL_ASK_MODEL:
-        (void) ngx_atomic_fetch_add(&sh->c.model_decisions, 1);
-        break;
-
-    case COLDRL_ASK_SIDECAR_FALLBACK:
-        (void) ngx_atomic_fetch_add(&sh->c.fb_sidecar, 1);
-        break;
-
-    case COLDRL_ASK_TIMEOUT:
-        (void) ngx_atomic_fetch_add(&sh->c.fb_timeout, 1);
-        break;
-
-    case COLDRL_ASK_CONNECT:
-        (void) ngx_atomic_fetch_add(&sh->c.fb_connect, 1);
-        break;
-
-    default: /* COLDRL_ASK_BAD_REPLY */
-        (void) ngx_atomic_fetch_add(&sh->c.fb_bad_reply, 1);
-        break;
-    }
+    (void) ngx_atomic_fetch_add((ngx_atomic_t *) ((u_char *) &sh->c
+                                + ngx_http_coldrl_outcome_counter[outcome]), 1);
 
     if (outcome == COLDRL_ASK_MODEL || outcome == COLDRL_ASK_SIDECAR_FALLBACK)
     {
@@ -1365,10 +1358,7 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
                   "candidates:%s n:%ui need:%uL us:%ui deleted:%ui evicted:%s "
                   "model:%s",
                   id, shadow ? "shadow" : "live",
-                  outcome == COLDRL_ASK_MODEL ? "model"
-                  : outcome == COLDRL_ASK_SIDECAR_FALLBACK ? "sidecar_fallback"
-                  : outcome == COLDRL_ASK_TIMEOUT ? "timeout"
-                  : outcome == COLDRL_ASK_CONNECT ? "connect" : "bad_reply",
+                  ngx_http_coldrl_outcome_names[outcome],
                   rep.reason, rep.server_us,
                   ngx_http_coldrl_source_names[mcf->source], n, need, us,
                   deleted, victims, model);
@@ -1942,37 +1932,47 @@ ngx_http_coldrl_encode(u_char *buf, uint64_t id, ngx_uint_t n, uint64_t need,
 
 
 static ngx_int_t
+ngx_http_coldrl_get_varint(u_char **pp, u_char *last, uint64_t *v)
+{
+    u_char      *p;
+    ngx_uint_t   shift;
+
+    p = *pp;
+    *v = 0;
+
+    for (shift = 0; p < last && shift < 64; shift += 7) {
+        *v |= (uint64_t) (*p & 0x7f) << shift;
+
+        if (!(*p++ & 0x80)) {
+            *pp = p;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
 ngx_http_coldrl_parse_reply(u_char *p, u_char *last,
     ngx_http_coldrl_reply_t *rep)
 {
-    uint64_t    tag, v, len;
-    ngx_uint_t  shift;
+    uint64_t  tag, v, len;
 
     ngx_memzero(rep, sizeof(ngx_http_coldrl_reply_t));
 
     while (p < last) {
 
         /* a varint tag, then a value by wire type */
-        tag = 0;
-        for (shift = 0; p < last && shift < 64; shift += 7) {
-            tag |= (uint64_t) (*p & 0x7f) << shift;
-            if (!(*p++ & 0x80)) {
-                break;
-            }
+        if (ngx_http_coldrl_get_varint(&p, last, &tag) != NGX_OK) {
+            return NGX_ERROR;
         }
 
         switch (tag & 7) {
 
         case 0:
-            v = 0;
-            for (shift = 0; ; shift += 7) {
-                if (p == last || shift >= 64) {
-                    return NGX_ERROR;
-                }
-                v |= (uint64_t) (*p & 0x7f) << shift;
-                if (!(*p++ & 0x80)) {
-                    break;
-                }
+            if (ngx_http_coldrl_get_varint(&p, last, &v) != NGX_OK) {
+                return NGX_ERROR;
             }
 
             switch (tag >> 3) {
@@ -2000,15 +2000,8 @@ ngx_http_coldrl_parse_reply(u_char *p, u_char *last,
             break;
 
         case 2:
-            len = 0;
-            for (shift = 0; ; shift += 7) {
-                if (p == last || shift >= 64) {
-                    return NGX_ERROR;
-                }
-                len |= (uint64_t) (*p & 0x7f) << shift;
-                if (!(*p++ & 0x80)) {
-                    break;
-                }
+            if (ngx_http_coldrl_get_varint(&p, last, &len) != NGX_OK) {
+                return NGX_ERROR;
             }
 
             if (len > (uint64_t) (last - p)) {

@@ -85,6 +85,18 @@ function present(p: Proxy, names: string[]): Record<string, boolean> {
 
 const all = (names: string[], v: boolean) => Object.fromEntries(names.map((n) => [n, v]));
 
+/** What the model keeps after T (L2 goes) and what LRU keeps (S1..S6 and L2 go). */
+const MODEL_KEEPS = { ...all(SMALL, true), L1: true, L2: false, T: true };
+const LRU_KEEPS = { ...all(SMALL, false), L1: true, L2: false, T: true };
+
+/** Fill, trigger, wait for the one decision; the status and which objects are still cached. */
+async function oneEviction(p: Proxy): Promise<{ s: ColdrlStatus; kept: Record<string, boolean> }> {
+  await fillAndTrigger(p);
+  const s = await decisions(p, 1);
+  assert.equal(s.decisions, 1);
+  return { s, kept: present(p, [...SMALL, 'L1', 'L2', 'T']) };
+}
+
 test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls back to LRU, keeps parity', { timeout: 240_000 }, async (t) => {
   const build = buildNginxModule(); // a failed build fails the test
   const root = tempDir(t, 'coldrl-nginx-e2e-');
@@ -107,10 +119,8 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
   const live = await proxy('live', { socket, timeout: '100ms', logFeatures: true, keepalive: '200ms' });
 
   await t.test('live: the model chooses the victims, the LRU tail it spared stays cached', async () => {
-    await fillAndTrigger(live);
-    const s = await decisions(live, 1);
-    assert.deepEqual(present(live, [...SMALL, 'L1', 'L2', 'T']), { ...all(SMALL, true), L1: true, L2: false, T: true });
-    assert.equal(s.decisions, 1);
+    const { s, kept } = await oneEviction(live);
+    assert.deepEqual(kept, MODEL_KEEPS);
     assert.equal(s.model_decisions, 1);
     assert.deepEqual(s.evictions, { model: 1, lru: 0 });
     assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0 });
@@ -171,10 +181,8 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
 
   await t.test('sidecar down (no socket): LRU over the same candidates, counted as connect', async () => {
     const down = await proxy('down', { socket: join(root, 'absent.sock'), timeout: '100ms' });
-    await fillAndTrigger(down);
-    const s = await decisions(down, 1);
-    assert.deepEqual(present(down, [...SMALL, 'L1', 'L2', 'T']), { ...all(SMALL, false), L1: true, L2: false, T: true });
-    assert.equal(s.decisions, 1);
+    const { s, kept } = await oneEviction(down);
+    assert.deepEqual(kept, LRU_KEEPS);
     assert.equal(s.fallbacks.connect, 1);
     assert.deepEqual(s.evictions, { model: 0, lru: 7 });
     assert.equal(s.sidecar.connected, 0);
@@ -184,9 +192,8 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
 
   await t.test('shadow: asks the model, logs its choice, evicts LRU', async () => {
     const shadow = await proxy('shadow', { socket, timeout: '100ms', shadow: true });
-    await fillAndTrigger(shadow);
-    const s = await decisions(shadow, 1);
-    assert.deepEqual(present(shadow, [...SMALL, 'L1', 'L2', 'T']), { ...all(SMALL, false), L1: true, L2: false, T: true });
+    const { s, kept } = await oneEviction(shadow);
+    assert.deepEqual(kept, LRU_KEEPS);
     assert.equal(s.shadow_decisions, 1);
     assert.equal(s.model_decisions, 1);
     assert.deepEqual(s.evictions, { model: 0, lru: 7 });
@@ -199,10 +206,9 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
   for (const source of ['sample', 'mixed'] as const) {
     await t.test(`candidates ${source}: the resident index feeds the decision, kept in step with deletions`, async () => {
       const p = await proxy(source, { socket, timeout: '100ms', candidates: source });
-      await fillAndTrigger(p);
-      const s = await decisions(p, 1);
+      const { s, kept } = await oneEviction(p);
       assert.equal(s.candidates_source, source);
-      assert.deepEqual(present(p, [...SMALL, 'L1', 'L2', 'T']), { ...all(SMALL, true), L1: true, L2: false, T: true });
+      assert.deepEqual(kept, MODEL_KEEPS);
       assert.deepEqual(s.evictions, { model: 1, lru: 0 });
       const line = p.ngx.errorLog().split('\n').find((l) => /coldrl decision \d+: live outcome:model/.test(l)) ?? '';
       assert.match(line, new RegExp(`candidates:${source} n:9 `), 'all nine resident objects were candidates');
@@ -220,8 +226,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     st.after(() => served.stop());
     assert.notEqual(served.version, sidecar.version, 'another model than the hand-set one');
     const loop = await proxy('loop', { socket: served.socket, timeout: '100ms' });
-    await fillAndTrigger(loop);
-    const s = await decisions(loop, 1);
+    const { s } = await oneEviction(loop);
     assert.equal(s.model_decisions, s.decisions, `the trained model answered every decision: ${JSON.stringify(s.fallbacks)}`);
     assert.equal(s.evictions.model >= 1 && s.evictions.lru === 0, true, JSON.stringify(s.evictions));
     const line = loop.ngx.errorLog().split('\n').find((l) => /coldrl decision \d+: live outcome:model/.test(l));
