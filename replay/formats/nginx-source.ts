@@ -233,7 +233,7 @@ class ByteKeyIndex {
 
   /** FNV-1a of bytes [s, e) as a non-negative int, or -1 when they hold a backslash. */
   hash(line: Buffer, s: number, e: number): number {
-    let h = 0x811c9dc5;
+    let h = 0x811c9dc5 | 0;
     for (let i = s; i < e; i++) {
       const c = line[i]!;
       if (c === 92) return -1;
