@@ -10,6 +10,7 @@
  * lines per CPU-second of this process are printed: on a shared machine the wall figure also measures
  * the other processes; the CPU figure is what one core does while it runs.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ Generates access logs from the seeded bursty workload and times reading them (on
 
   --lines N     lines per log (default 1000000)
   --runs N      timed reads per format after one warm-up read, median reported (default 3)
-  --format F    json, combined or all (default all)
+  --format F    json, combined or all (default all: each format in its own process)
   --dir DIR     where to write the logs (default: a temporary directory, removed afterwards)
   --json        one JSON object per format per line`;
 }
@@ -87,7 +88,19 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) { console.log(help()); return 0; }
   const lines = Number(values.lines), runs = Number(values.runs);
   if (!Number.isInteger(lines) || lines < 1 || !Number.isInteger(runs) || runs < 1) throw new ColdrlError('COLDRL_ERR_USAGE', 'bench logs: --lines and --runs must be positive integers');
-  const formats = values.format === 'all' ? ['json', 'combined'] as const : [values.format] as const;
+  if (values.format === 'all') {
+    // Each format in its own process, as a replay reads one format: sharing one JIT would make the
+    // second format's figure depend on the first's.
+    for (const f of ['json', 'combined']) {
+      const args = [process.argv[1]!, 'bench', 'logs', '--format', f, '--lines', String(lines), '--runs', String(runs)];
+      if (values.dir) args.push('--dir', values.dir);
+      if (values.json) args.push('--json');
+      const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+      if (r.status !== 0) return r.status ?? 1;
+    }
+    return 0;
+  }
+  const formats = [values.format] as const;
   for (const f of formats) if (f !== 'json' && f !== 'combined') throw new ColdrlError('COLDRL_ERR_USAGE', `bench logs: unknown --format ${f}`);
   const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'coldrl-bench-logs-'));
   try {
