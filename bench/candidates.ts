@@ -11,10 +11,10 @@
  *   tragen1w            the same half at 1,205,529,866 B = 1% of the WHOLE trace's unique bytes (the figure
  *                       issue 9's table uses)
  *   bursty50m           replay/workloads/bursty.ts, train seed 1, eval seed 2, 50 MiB
- * All replays use plain semantics (no TTL expiry), as the issue's table.
+ * Replays use nginx semantics by default (the training environment's, as bench/learn.ts); tragen has no TTL
+ * so both semantics give the same figures there; --semantics plain gives the trap/bursty rows without expiry.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,11 +28,14 @@ import { replayTrace, type ReplayResult } from '../replay/run.js';
 import { loadTrace, type Trace } from '../replay/trace.js';
 import { trap } from '../replay/workloads/trap.js';
 import { bursty } from '../replay/workloads/bursty.js';
+import type { Semantics } from '../replay/cache.js';
+import { resolveBackend, type BackendName } from '../trainer/backend.js';
+import { runTraining } from '../trainer/commands/train.js';
+import { DEFAULT_HPARAMS } from '../trainer/hparams.js';
 
 export const summary = 'oracle bound and learned policy for each candidate source and K';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = join(ROOT, 'dist/trainer/cli.js');
 const TRAGEN = resolve(ROOT, '../shared/traces/tragen_cdn.csv');
 /** 1% of tragen_cdn.csv's whole unique bytes (../shared/traces/README.md): the cache of issue 9's table. */
 const TRAGEN_WHOLE_1PCT = 1_205_529_866;
@@ -45,21 +48,25 @@ interface Workload {
   train: Trace;
   eval: Trace;
   capacity: number;
+  /** Cache for training: the same bytes, or the same fraction of the training part's unique bytes. */
+  trainCapacity: number;
 }
 
 /** Loaded workloads by name (tragen is read once). */
 async function workload(name: string): Promise<Workload> {
   const trapPair = () => ({ train: trap(1), eval: trap(2) });
   switch (name) {
-    case 'trap25m': return { name, label: 'trap (train seed 1, eval seed 2), 25 MiB', ...trapPair(), capacity: 25 * MIB };
-    case 'trap100m': return { name, label: 'trap (train seed 1, eval seed 2), 100 MiB', ...trapPair(), capacity: 100 * MIB };
-    case 'bursty50m': return { name, label: 'bursty (train seed 1, eval seed 2), 50 MiB', train: bursty(1), eval: bursty(2), capacity: 50 * MIB };
+    case 'trap25m': return { name, label: 'trap (train seed 1, eval seed 2), 25 MiB', ...trapPair(), capacity: 25 * MIB, trainCapacity: 25 * MIB };
+    case 'trap100m': return { name, label: 'trap (train seed 1, eval seed 2), 100 MiB', ...trapPair(), capacity: 100 * MIB, trainCapacity: 100 * MIB };
+    case 'bursty50m': return { name, label: 'bursty (train seed 1, eval seed 2), 50 MiB', train: bursty(1), eval: bursty(2), capacity: 50 * MIB, trainCapacity: 50 * MIB };
     case 'tragen1': case 'tragen5': case 'tragen1w': {
       const t = await tragen();
       const train = t.slice(0, 50_000), ev = t.slice(50_000, 100_001);
-      const capacity = name === 'tragen1w' ? TRAGEN_WHOLE_1PCT : Math.floor(ev.uniqueBytes * (name === 'tragen1' ? 0.01 : 0.05));
+      const fraction = name === 'tragen5' ? 0.05 : 0.01;
+      const capacity = name === 'tragen1w' ? TRAGEN_WHOLE_1PCT : Math.floor(ev.uniqueBytes * fraction);
+      const trainCapacity = name === 'tragen1w' ? TRAGEN_WHOLE_1PCT : Math.floor(train.uniqueBytes * fraction);
       const what = name === 'tragen1w' ? '1% of the whole trace\'s unique bytes' : `${name === 'tragen1' ? 1 : 5}% of the half's ${ev.uniqueBytes} unique bytes`;
-      return { name, label: `tragen_cdn requests 50,001-100,001 (train on 1-50,000), ${capacity} B = ${what}`, train, eval: ev, capacity };
+      return { name, label: `tragen_cdn requests 50,001-100,001 (train on 1-50,000), ${capacity} B = ${what}`, train, eval: ev, capacity, trainCapacity };
     }
     default: throw new ColdrlError('COLDRL_ERR_USAGE', `bench candidates: unknown workload "${name}" (known: ${WORKLOADS.join(', ')})`);
   }
@@ -86,7 +93,9 @@ Belady; then replay speed per source at K=64 (ktail:64:SOURCE, LRU order: candid
   --train            train a model per (workload, source, K) with \`coldrl train\` on the training part
   --learned-k LIST   train only these K (default: the --k list)
   --learned-sources LIST   train only these sources (default: the --sources list)
-  --steps N          training steps for --train (default 20000)
+  --steps N          eviction decisions per training run for --train (default 20000)
+  --backend B        tfjs backend for --train (default wasm)
+  --semantics S      nginx (default: the trainer's environment; TTL expiry, no-store) or plain
   --model SPEC       evaluate an existing model: WORKLOAD:SOURCE:K=FILE (repeatable)
   --out DIR          keep trained models and traces here (default: a temporary directory, removed)
   --cost-workload W  workload for the replay-speed rows (default tragen1; "none" to skip)
@@ -124,36 +133,23 @@ function row(w: Workload, r: ReplayResult, kind: Row['kind'], source: string | n
   };
 }
 
-/** Writes a trace as the csv format with ttl and rtt columns (what `coldrl train --trace` reads). */
-function writeCsv(t: Trace, path: string): void {
-  const lines: string[] = ['timestamp,obj_id,size,ttl,rtt'];
-  for (let i = 0; i < t.length; i++) {
-    const ttl = t.ttl[i]!;
-    lines.push(`${t.time[i]},${String(t.keys[t.id[i]!])},${t.size[i]},${ttl === Infinity ? '' : ttl},${t.rtt[i]}`);
-  }
-  writeFileSync(path, lines.join('\n') + '\n');
-}
-
-/** Trains one model by spawning `coldrl train` (the trainer's own command) and returns its path. */
-function trainModel(w: Workload, source: string, k: number, steps: number, dir: string): string {
-  const trainCsv = join(dir, `${w.name}-train.csv`);
-  if (!existsSync(trainCsv)) writeCsv(w.train, trainCsv);
+/** Trains one model through the trainer's API (trainer/commands/train.ts runTraining) and returns its path. */
+async function trainModel(w: Workload, source: string, k: number, steps: number, backend: string, dir: string): Promise<string> {
   const out = join(dir, `${w.name}-${source}-k${k}.onnx`);
-  const args = [CLI, 'train', '--trace', trainCsv, '--cache-size', String(w.capacity), '--k', String(k),
-    '--candidates', source, '--steps', String(steps), '--out', out];
-  process.stderr.write(`training: coldrl ${args.slice(1).join(' ')}\n`);
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0 || !existsSync(out)) {
-    throw new ColdrlError('COLDRL_ERR_MODEL', `coldrl train failed for ${w.name} ${source} K=${k} (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
-  }
+  const hp = { ...DEFAULT_HPARAMS, k, candidates: source, totalDecisions: steps };
+  hp.learningStarts = Math.min(hp.learningStarts, Math.max(hp.batchSize + 1, Math.floor(steps / 4)));
+  process.stderr.write(`training ${w.name} ${source} K=${k}: ${steps} decisions on ${w.train.name}, ${w.trainCapacity} B\n`);
+  const t0 = Date.now();
+  await runTraining({ hp, traceName: w.train.name, trace: w.train, capacity: w.trainCapacity, cacheSizeText: String(w.trainCapacity), out, db: null, backend });
+  process.stderr.write(`trained in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   return out;
 }
 
 /** Best of `runs` replays of ktail:K:SOURCE (LRU order): the cost of collecting candidates and features. */
-async function speed(w: Workload, policy: string, runs = 3): Promise<ReplayResult> {
+async function speed(w: Workload, policy: string, semantics: Semantics, runs = 3): Promise<ReplayResult> {
   let best: ReplayResult | null = null;
   for (let i = 0; i < runs; i++) {
-    const r = await replayTrace(w.eval, policy, w.capacity, String(w.capacity));
+    const r = await replayTrace(w.eval, policy, w.capacity, String(w.capacity), { semantics });
     if (!best || r.seconds < best.seconds) best = r;
   }
   return best!;
@@ -173,6 +169,8 @@ export async function run(argv: string[]): Promise<number> {
       model: { type: 'string', multiple: true, default: [] },
       out: { type: 'string' },
       'cost-workload': { type: 'string', default: 'tragen1' },
+      semantics: { type: 'string', default: 'nginx' },
+      backend: { type: 'string', default: 'wasm' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -189,6 +187,10 @@ export async function run(argv: string[]): Promise<number> {
   const learnedSources = values['learned-sources'] ? list(values['learned-sources']) : sources;
   const steps = Number(values.steps);
   if (!Number.isInteger(steps) || steps < 1) throw new ColdrlError('COLDRL_ERR_USAGE', 'bench candidates: --steps must be a positive integer');
+  const semantics = values.semantics as Semantics;
+  if (semantics !== 'plain' && semantics !== 'nginx') throw new ColdrlError('COLDRL_ERR_USAGE', 'bench candidates: --semantics must be nginx or plain');
+  const ropts = { semantics };
+  let backend: string | null = null;
   const models = new Map<string, string>();
   for (const spec of values.model!) {
     const eq = spec.indexOf('=');
@@ -209,24 +211,27 @@ export async function run(argv: string[]): Promise<number> {
       const w = await workload(name);
       const t0 = Date.now();
       for (const p of ['lru', 'gdsf', 'belady', 'belady-size']) {
-        if (registered(p)) emit(row(w, await replayTrace(w.eval, p, w.capacity, String(w.capacity)), 'baseline', null, null));
+        if (registered(p)) emit(row(w, await replayTrace(w.eval, p, w.capacity, String(w.capacity), ropts), 'baseline', null, null));
       }
       for (const source of sources) {
         for (const k of ks) {
-          emit(row(w, await replayTrace(w.eval, `ktail-oracle:${k}:${source}`, w.capacity, String(w.capacity)), 'oracle', source, k));
-          emit(row(w, await replayTrace(w.eval, `ktail-oracle-size:${k}:${source}`, w.capacity, String(w.capacity)), 'oracle-size', source, k));
+          emit(row(w, await replayTrace(w.eval, `ktail-oracle:${k}:${source}`, w.capacity, String(w.capacity), ropts), 'oracle', source, k));
+          emit(row(w, await replayTrace(w.eval, `ktail-oracle-size:${k}:${source}`, w.capacity, String(w.capacity), ropts), 'oracle-size', source, k));
           let model = models.get(`${name}:${source}:${k}`) ?? null;
-          if (!model && values.train && learnedK.includes(k) && learnedSources.includes(source)) model = trainModel(w, source, k, steps, workDir());
-          if (model) emit(row(w, await replayTrace(w.eval, `coldrl:${model}:${k}:${source}`, w.capacity, String(w.capacity)), 'learned', source, k));
+          if (!model && values.train && learnedK.includes(k) && learnedSources.includes(source)) {
+            backend ??= (await resolveBackend(values.backend as BackendName)).backend;
+            model = await trainModel(w, source, k, steps, backend, workDir());
+          }
+          if (model) emit(row(w, await replayTrace(w.eval, `coldrl:${model}:${k}:${source}`, w.capacity, String(w.capacity), ropts), 'learned', source, k));
         }
       }
-      if (!values.json) printWorkload(w, rows.filter((r) => r.workload === name), sources, ks, (Date.now() - t0) / 1000);
+      if (!values.json) printWorkload(w, rows.filter((r) => r.workload === name), sources, ks, semantics, (Date.now() - t0) / 1000);
     }
     const cw = values['cost-workload']!;
     if (cw !== 'none') {
       const w = await workload(cw);
-      emit(row(w, await speed(w, 'lru'), 'speed', null, null));
-      for (const source of sources) emit(row(w, await speed(w, `ktail:64:${source}`), 'speed', source, 64));
+      emit(row(w, await speed(w, 'lru', semantics), 'speed', null, null));
+      for (const source of sources) emit(row(w, await speed(w, `ktail:64:${source}`, semantics), 'speed', source, 64));
       if (!values.json) printSpeed(w, rows.filter((r) => r.kind === 'speed'));
     }
   } finally {
@@ -237,10 +242,10 @@ export async function run(argv: string[]): Promise<number> {
 
 const f4 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));
 
-function printWorkload(w: Workload, rows: Row[], sources: string[], ks: number[], seconds: number): void {
+function printWorkload(w: Workload, rows: Row[], sources: string[], ks: number[], semantics: Semantics, seconds: number): void {
   const base = rows.filter((r) => r.kind === 'baseline').map((r) => `${r.policy} ${f4(r.hitRatio)}`).join('  ');
   console.log(`\n${w.name}: ${w.label}`);
-  console.log(`  eval: ${w.eval.length} requests, ${w.eval.objects} objects; hit ratios; ${seconds.toFixed(1)} s`);
+  console.log(`  eval: ${w.eval.length} requests, ${w.eval.objects} objects; hit ratios, ${semantics} semantics; ${seconds.toFixed(1)} s`);
   console.log(`  ${base}`);
   const learned = rows.some((r) => r.kind === 'learned');
   const kinds: Row['kind'][] = learned ? ['oracle', 'oracle-size', 'learned'] : ['oracle', 'oracle-size'];
