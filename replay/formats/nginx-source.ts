@@ -140,7 +140,11 @@ export function parseUpstreamList(line: Buffer, s: number, e: number, sum: boole
 }
 
 const MONTHS = Buffer.from('JanFebMarAprMayJunJulAugSepOctNovDec', 'latin1');
-function two(line: Buffer, i: number): number { return (line[i]! - 48) * 10 + line[i + 1]! - 48; }
+/** Two decimal digits at i, or NaN (which makes the whole time NaN: a bad line). */
+function two(line: Buffer, i: number): number {
+  const a = line[i]! - 48, b = line[i + 1]! - 48;
+  return (a >>> 0) > 9 || (b >>> 0) > 9 ? NaN : a * 10 + b;
+}
 
 /** $time_local "10/Oct/2000:13:55:36 -0700" -> epoch seconds, or NaN. */
 export function parseTimeLocal(line: Buffer, s: number, e: number): number {

@@ -31,6 +31,19 @@ test('combined: $time_local with offsets, $request split, escapes, uncacheable b
   assert.deepEqual(col(tr.ttl, 4), [Infinity, 0, 0, 0]);
 });
 
+test('a malformed $time_local is a bad line, counted by reason', async (t) => {
+  const f = join(tempDir(t), 'access.log');
+  writeFileSync(f, [
+    '192.0.2.1 - - [1x/Oct/2023:20:55:36 +0000] "GET /a HTTP/1.1" 200 1 "-" "-"',
+    '192.0.2.1 - - [10/Oct/2023:20:55:37 +0000] "GET /a HTTP/1.1" 200 1 "-" "-"',
+  ].join('\n'));
+  const src = openSource(f, 'nginx-combined');
+  const tr = await loadTrace(src);
+  assert.equal(tr.length, 1);
+  assert.deepEqual(src.stats.skipped, { 'bad $time_local': 1 });
+  assert.match(src.stats.examples[0]!, /access\.log:1: bad \$time_local$/);
+});
+
 test('a custom --log-format, --key-from and upstream lists (RTT = sum, size = last entry)', async (t) => {
   const fmt = '$remote_addr [$time_iso8601] $scheme://$host "$request" $status $body_bytes_sent $upstream_cache_status rt=$upstream_response_time len=$upstream_response_length';
   const lines = [
