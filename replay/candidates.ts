@@ -202,6 +202,14 @@ export const SOURCES: Record<string, CandidateSource> = {
 };
 
 /**
+ * The source a K parameter without one gets (parseKParam). `large`: it gave the highest oracle bound on
+ * tragen_cdn's second half and the bursty workload at every K, and the best learned policy on trap 25 MiB
+ * and tragen 1% at K=64 (docs/candidates.md has the table and the command). `sample` is the runner-up and
+ * wins on trap 100 MiB; `tail` (the paper's) is last or next to last everywhere.
+ */
+export const DEFAULT_SOURCE = 'large';
+
+/**
  * Applies the victim rule. scores may be null (fallback: index order). sizes[i] = bytes of candidate i.
  * Writes victim flags (1 = evict) into victims[0..n) and returns the number of victims.
  * No allocation: `order` is scratch space of at least n entries.

@@ -1,15 +1,15 @@
 /**
- * The K-candidate family: on each eviction, a candidate source (replay/candidates.ts; the LRU tail by
- * default, as in the Cold-RL paper) picks K resident objects, their features (replay/features.ts) are
- * computed, a scorer ranks them, and victims are taken by descending score until the incoming object fits
- * (selectVictims). The learned policy, the oracles and hand-written rules plug in as scorers.
+ * The K-candidate family: on each eviction, a candidate source (replay/candidates.ts; DEFAULT_SOURCE,
+ * `large`, unless named; `tail` is the Cold-RL paper's) picks K resident objects, their features
+ * (replay/features.ts) are computed, a scorer ranks them, and victims are taken by descending score until
+ * the incoming object fits (selectVictims). The learned policy, the oracles and hand-written rules plug in as scorers.
  * Invariants: `recency` holds exactly the resident objects, most recent at the head; pool[0..poolSize) holds
  * exactly the resident ids with pos[id] their index. O(K) per eviction plus the scorer; O(1) per hit.
  */
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../features.js';
 import { DList } from '../dlist.js';
 import { ColdrlError } from '../errors.js';
-import { selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
+import { DEFAULT_SOURCE, selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
 import type { Policy, SimContext } from '../policy.js';
 import type { Scorer } from '../scorer.js';
 
@@ -19,12 +19,12 @@ export interface KCandidateOptions {
   seed?: number;
 }
 
-/** Parses "K[:SOURCE]" (e.g. "32", "64:sample"); defaults K=16, source tail. */
+/** Parses "K[:SOURCE]" (e.g. "32", "64:sample"); defaults K=16, source DEFAULT_SOURCE (docs/candidates.md). */
 export function parseKParam(param: string | undefined): { k: number; source: CandidateSource } {
   const [kText, srcName] = (param ?? '').split(':');
   const k = kText ? Number(kText) : 16;
   if (!Number.isInteger(k) || k < 1 || k > MAX_CANDIDATES) throw new ColdrlError('COLDRL_ERR_USAGE', `K must be an integer in 1..${MAX_CANDIDATES} (got ${kText})`);
-  const source = SOURCES[srcName ?? 'tail'];
+  const source = SOURCES[srcName ?? DEFAULT_SOURCE];
   if (!source) throw new ColdrlError('COLDRL_ERR_USAGE', `unknown candidate source "${srcName}" (known: ${Object.keys(SOURCES).join(', ')})`);
   return { k, source };
 }
@@ -51,7 +51,7 @@ export class KCandidatePolicy implements Policy, CandidateView {
 
   constructor(protected readonly ctx: SimContext, readonly scorer: Scorer, opts: KCandidateOptions) {
     this.k = opts.k;
-    this.source = opts.source ?? SOURCES.tail!;
+    this.source = opts.source ?? SOURCES[DEFAULT_SOURCE]!;
     this.name = `k${this.k}-${this.source.name}-${scorer.name}`;
     this.async = scorer.async === true;
     this.rng = (opts.seed ?? 1) >>> 0 || 1;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { SOURCES, OVERSAMPLE } from '../../replay/candidates.js';
+import { DEFAULT_SOURCE, SOURCES, OVERSAMPLE } from '../../replay/candidates.js';
 import { KCandidatePolicy, parseKParam } from '../../replay/policies/ktail.js';
 import { Cache } from '../../replay/cache.js';
 import { openSource } from '../../replay/formats/index.js';
@@ -168,6 +168,8 @@ test('large and rare: biased towards big / rarely requested objects on a large p
 test('parseKParam: every source by name, K bounds, unknown names refused', () => {
   for (const name of Object.keys(SOURCES)) assert.equal(parseKParam(`32:${name}`).source.name, name);
   assert.equal(parseKParam('64').k, 64);
+  assert.equal(parseKParam('64').source, SOURCES[DEFAULT_SOURCE]);
+  assert.equal(parseKParam(undefined).k, 16);
   assert.throws(() => parseKParam('65'), { code: 'COLDRL_ERR_USAGE' });
   assert.throws(() => parseKParam('16:nosuch'), { code: 'COLDRL_ERR_USAGE' });
 });
