@@ -14,6 +14,7 @@
  * Replays use nginx semantics by default (the training environment's, as bench/learn.ts); tragen has no TTL
  * so both semantics give the same figures there; --semantics plain gives the trap/bursty rows without expiry.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -233,6 +234,7 @@ export async function run(argv: string[]): Promise<number> {
       emit(row(w, await speed(w, 'lru', semantics), 'speed', null, null));
       for (const source of sources) emit(row(w, await speed(w, `ktail:64:${source}`, semantics), 'speed', source, 64));
       if (!values.json) printSpeed(w, rows.filter((r) => r.kind === 'speed'));
+      sidecarLatency(values.json!);
     }
   } finally {
     if (dir && !values.out) rmSync(dir, { recursive: true, force: true });
@@ -258,11 +260,29 @@ function printWorkload(w: Workload, rows: Row[], sources: string[], ks: number[]
 }
 
 function printSpeed(w: Workload, rows: Row[]): void {
-  const lru = rows.find((r) => r.source === null);
   console.log(`\ncost: replay speed on ${w.name} (${w.eval.length} requests, best of 3, one thread), ktail:64:SOURCE in LRU order`);
   console.log(`  ${'policy'.padEnd(16)}  ${'requests/s'.padStart(10)}  ${'evictions'.padStart(9)}  ${'us/request'.padStart(10)}`);
   for (const r of rows) {
     console.log(`  ${(r.source ? `ktail:64:${r.source}` : 'lru').padEnd(16)}  ${Math.round(r.requestsPerSecond).toString().padStart(10)}  ${String(r.evictions).padStart(9)}  ${(1e6 / r.requestsPerSecond).toFixed(2).padStart(10)}`);
   }
-  if (lru) console.log('  (sidecar round-trip latency at K=64: `coldrl bench sidecar`, when it exists)');
+}
+
+/**
+ * Sidecar round trip at K=64 (the same for every source: the model sees K rows whatever picked them), by
+ * running `coldrl bench sidecar` (bench/sidecar.ts) when it is there: framed socket, 2000 requests at 1000/s.
+ */
+function sidecarLatency(json: boolean): void {
+  const cli = join(ROOT, 'dist/trainer/cli.js');
+  if (!existsSync(join(ROOT, 'dist/bench/sidecar.js'))) { if (!json) console.log('  sidecar latency: bench/sidecar.ts not built, skipped'); return; }
+  const args = [cli, 'bench', 'sidecar', '--k', '64', '--requests', '2000', '--transport', 'framed', '--json'];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  let m: { p50us?: number; p99us?: number; fallbackRate?: number } = {};
+  try { m = JSON.parse(last) as typeof m; } catch { /* reported below */ }
+  if (r.status !== 0 || m.p50us === undefined) {
+    if (!json) console.log(`  sidecar latency: coldrl bench sidecar failed (exit ${r.status}): ${(r.stderr || last).trim().split('\n').pop()}`);
+    return;
+  }
+  if (json) console.log(JSON.stringify({ kind: 'sidecar', k: 64, ...m }));
+  else console.log(`  sidecar K=64 (coldrl ${args.slice(1).join(' ')}): p50 ${m.p50us.toFixed(0)} us, p99 ${m.p99us!.toFixed(0)} us, fallbacks ${(100 * m.fallbackRate!).toFixed(1)}%`);
 }
