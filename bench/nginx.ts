@@ -68,7 +68,8 @@ export interface ColdrlDirectives {
   /** e.g. "500us", "100ms". */
   timeout?: string;
   k?: number;
-  candidates?: 'tail' | 'sample' | 'mixed';
+  /** coldrl_candidates; unset: the directive is not written (the module's default, large). */
+  candidates?: 'tail' | 'sample' | 'mixed' | 'large';
   logFeatures?: boolean;
   interval?: string;
   keepalive?: string;
@@ -96,7 +97,7 @@ export function proxyConfig(o: ProxyOptions): string {
   const logFormat = existsSync(CACHETRAIN_CONF) ? `include ${CACHETRAIN_CONF};` : CACHETRAIN_INLINE;
   const coldrl = c ? [
     'coldrl on;', `coldrl_socket ${c.socket};`, `coldrl_k ${c.k ?? 16};`, `coldrl_timeout ${c.timeout ?? '500us'};`,
-    `coldrl_shadow ${c.shadow ? 'on' : 'off'};`, `coldrl_candidates ${c.candidates ?? 'tail'};`,
+    `coldrl_shadow ${c.shadow ? 'on' : 'off'};`, ...(c.candidates ? [`coldrl_candidates ${c.candidates};`] : []),
     `coldrl_log_features ${c.logFeatures ? 'on' : 'off'};`, `coldrl_interval ${c.interval ?? '50ms'};`,
     `coldrl_keepalive ${c.keepalive ?? '500ms'};`,
   ].map((l) => `  ${l}`).join('\n') : '';

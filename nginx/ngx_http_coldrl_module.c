@@ -6,7 +6,8 @@
  * manager of every file cache path (ngx_path_t->manager) is replaced by ngx_http_coldrl_manager, which
  * runs in the cache manager process: while the cache is over max_size (or its node watermark) it
  *   1. snapshots K deletable candidates (count == 0, exists, !deleting) under the cache mutex,
- *      from the LRU tail, a uniform sample of the module's resident index, or a mix (coldrl_candidates),
+ *      from the LRU tail, a uniform sample of the module's resident index, a mix of both, or the largest
+ *      of a 4K uniform sample (coldrl_candidates; default large, as replay/candidates.ts DEFAULT_SOURCE),
  *   2. UNLOCKS, computes the features of replay/features.ts (spec 1) from the node plus the module's
  *      side table, sends one framed DecideRequest (proto/README.md) over a persistent Unix socket and
  *      waits with a microsecond deadline (ppoll),
@@ -18,7 +19,8 @@
  * The side table (the module's own shared memory, keyed by the 16-byte cache key) is filled in the log
  * phase from $upstream_response_length, $upstream_response_time and the upstream's Cache-Control /
  * Expires, mirroring how replay/formats/nginx-source.ts reads the same access-log fields, and keeps the
- * lifetime request count across evictions. Its dense index of resident entries gives O(1) uniform samples.
+ * lifetime request count across evictions. Its dense index of resident entries gives O(1) uniform samples,
+ * and with each entry's size at hand the size-biased selection needs no cache mutex.
  *
  * Never holds the cache mutex and the side-table mutex at once; never does I/O under either.
  */
@@ -46,6 +48,10 @@
 #define COLDRL_SRC_TAIL              0
 #define COLDRL_SRC_SAMPLE            1
 #define COLDRL_SRC_MIXED             2
+#define COLDRL_SRC_LARGE             3
+
+/* uniform draws per candidate for the biased source (replay/candidates.ts OVERSAMPLE) */
+#define COLDRL_OVERSAMPLE            4
 
 /* outcomes of one sidecar round trip */
 #define COLDRL_ASK_MODEL             0
@@ -177,8 +183,13 @@ static ngx_uint_t ngx_http_coldrl_collect(ngx_http_file_cache_t *cache,
     ngx_uint_t k, ngx_uint_t source);
 static ngx_uint_t ngx_http_coldrl_collect_tail(ngx_http_file_cache_t *cache,
     ngx_uint_t k, ngx_uint_t n);
-static ngx_uint_t ngx_http_coldrl_collect_sample(
-    ngx_http_file_cache_t *cache, ngx_uint_t k, ngx_uint_t n);
+static ngx_uint_t ngx_http_coldrl_collect_index(
+    ngx_http_file_cache_t *cache, ngx_uint_t k, ngx_uint_t n,
+    ngx_uint_t large);
+static ngx_uint_t ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh,
+    ngx_uint_t d, ngx_uint_t n);
+static ngx_uint_t ngx_http_coldrl_keep_largest(ngx_http_coldrl_shctx_t *sh,
+    ngx_uint_t m, ngx_uint_t want);
 static void ngx_http_coldrl_features(ngx_http_file_cache_t *cache,
     ngx_uint_t n, double now);
 static ngx_uint_t ngx_http_coldrl_delete(ngx_http_file_cache_t *cache,
@@ -208,10 +219,13 @@ static ngx_conf_enum_t  ngx_http_coldrl_sources[] = {
     { ngx_string("tail"), COLDRL_SRC_TAIL },
     { ngx_string("sample"), COLDRL_SRC_SAMPLE },
     { ngx_string("mixed"), COLDRL_SRC_MIXED },
+    { ngx_string("large"), COLDRL_SRC_LARGE },
     { ngx_null_string, 0 }
 };
 
-static const char  *ngx_http_coldrl_source_names[] = { "tail", "sample", "mixed" };
+static const char  *ngx_http_coldrl_source_names[] = {
+    "tail", "sample", "mixed", "large"
+};
 
 /* by COLDRL_ASK_*: the name in the decision log line and the counter it adds to */
 static const char  *ngx_http_coldrl_outcome_names[] = {
@@ -366,6 +380,8 @@ static ngx_uint_t                    ngx_http_coldrl_nwraps;
 static ngx_http_coldrl_cand_t        ngx_http_coldrl_cands[COLDRL_MAX_K];
 static u_char                        ngx_http_coldrl_picked[COLDRL_MAX_K]
                                                  [NGX_HTTP_CACHE_KEY_LEN];
+static uint32_t                      ngx_http_coldrl_drawn[COLDRL_OVERSAMPLE
+                                                           * COLDRL_MAX_K];
 
 static int                           ngx_http_coldrl_fd = -1;
 static ngx_msec_t                    ngx_http_coldrl_retry_at;
@@ -416,7 +432,7 @@ ngx_http_coldrl_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->log_features, 0);
     ngx_conf_init_uint_value(mcf->k, 16);
     ngx_conf_init_uint_value(mcf->timeout_us, 500);
-    ngx_conf_init_uint_value(mcf->source, COLDRL_SRC_TAIL);
+    ngx_conf_init_uint_value(mcf->source, COLDRL_SRC_LARGE);
     ngx_conf_init_msec_value(mcf->interval, 200);
     ngx_conf_init_msec_value(mcf->keepalive, 1000);
     ngx_conf_init_size_value(mcf->zone_size, 8 * 1024 * 1024);
@@ -1429,15 +1445,123 @@ ngx_http_coldrl_collect_tail(ngx_http_file_cache_t *cache, ngx_uint_t k,
 
 
 /*
- * Uniform sample of the module's resident index: O(1) per pick under the side mutex, then one
- * O(log n) lookup per pick under the cache mutex; entries no longer in the cache leave the index.
+ * Draws up to d distinct resident entries uniformly from the dense index into ngx_http_coldrl_drawn
+ * (slots), skipping the keys already in ngx_http_coldrl_cands[0..n) (mixed's tail half) without
+ * counting them. The side mutex is held. Returns how many were drawn; with nresident <= d (and no
+ * skips) every resident entry is drawn.
+ *
+ * The rule of replay/candidates.ts (partial Fisher-Yates over the pool of resident ids):
+ *   for i = 0 .. : j = i + random() % (N - i); swap(dense[i], dense[j]); take dense[i]
+ * Two differences, neither of which changes the distribution (every set of d distinct residents is
+ * equally likely, in a uniformly random draw order): the swaps are not undone (each entry's `dense`
+ * position is kept in step instead; step i picks uniformly among the N - i entries not yet taken
+ * whatever order the index is in, so the index's order, shaped by past draws, insertions and removals,
+ * does not matter), and ngx_random() % (N - i) has a modulo bias of at most N / 2^31 (nothing at the
+ * sizes of a side table). The random stream is not the simulator's seeded xorshift32.
  */
 static ngx_uint_t
-ngx_http_coldrl_collect_sample(ngx_http_file_cache_t *cache, ngx_uint_t k,
-    ngx_uint_t n)
+ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d, ngx_uint_t n)
 {
-    uint32_t                     slot;
-    ngx_uint_t                   want, picked, tries, i, j, stale, all;
+    uint32_t    i, j, slot, other, size;
+    ngx_uint_t  m, t;
+
+    size = sh->nresident;
+    m = 0;
+
+    for (i = 0; i < size && m < d; i++) {
+        j = i + (uint32_t) ngx_random() % (size - i);
+        slot = sh->dense[j];
+        other = sh->dense[i];
+
+        sh->dense[i] = slot;
+        sh->table[slot].dense = i;
+        sh->dense[j] = other;
+        sh->table[other].dense = j;
+
+        for (t = 0; t < n; t++) {
+            if (ngx_memcmp(ngx_http_coldrl_cands[t].key, sh->table[slot].key,
+                           NGX_HTTP_CACHE_KEY_LEN) == 0)
+            {
+                break;
+            }
+        }
+
+        if (t == n) {
+            ngx_http_coldrl_drawn[m++] = slot;
+        }
+    }
+
+    return m;
+}
+
+
+/*
+ * Keeps in ngx_http_coldrl_drawn[0..want) the want largest of the m drawn entries (side-table size;
+ * ties: older last access, then draw order), largest first: replay/candidates.ts keepBest with sign -1.
+ * Insertion into a sorted prefix: O(m x want) compares at most. The side mutex is held.
+ */
+static ngx_uint_t
+ngx_http_coldrl_keep_largest(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
+    ngx_uint_t want)
+{
+    double                    size, last;
+    uint32_t                  v, u;
+    ngx_uint_t                i, kept, j;
+    ngx_http_coldrl_entry_t  *e;
+
+    if (m <= want) {
+        return m;
+    }
+
+    /* drawn[0..kept) is the sorted best so far; drawn[i] (i >= kept) is read before it can be overwritten */
+    kept = 0;
+
+    for (i = 0; i < m; i++) {
+        v = ngx_http_coldrl_drawn[i];
+        size = sh->table[v].size;
+        last = sh->table[v].last;
+
+        if (kept == want) {
+            e = &sh->table[ngx_http_coldrl_drawn[want - 1]];
+
+            if (size < e->size || (size == e->size && last >= e->last)) {
+                continue;
+            }
+
+            kept--;
+        }
+
+        for (j = kept; j > 0; j--) {
+            u = ngx_http_coldrl_drawn[j - 1];
+            e = &sh->table[u];
+
+            if (e->size > size || (e->size == size && e->last <= last)) {
+                break;
+            }
+
+            ngx_http_coldrl_drawn[j] = u;
+        }
+
+        ngx_http_coldrl_drawn[j] = v;
+        kept++;
+    }
+
+    return kept;
+}
+
+
+/*
+ * Candidates from the module's resident index. sample: want = k - n uniform draws; large: want x
+ * OVERSAMPLE uniform draws, of which the want largest are kept. Both run under the side mutex only
+ * (O(1) per draw, plus O(4K x K) compares for large); then one O(log n) rbtree lookup per kept entry
+ * under the cache mutex. Entries no longer in the cache leave the index (there may then be fewer than
+ * k candidates: evictions by the stock paths are only seen here).
+ */
+static ngx_uint_t
+ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
+    ngx_uint_t n, ngx_uint_t large)
+{
+    ngx_uint_t                   want, picked, i, stale;
     ngx_slab_pool_t             *shpool;
     ngx_http_coldrl_cand_t      *c;
     ngx_http_coldrl_entry_t     *e;
@@ -1448,41 +1572,21 @@ ngx_http_coldrl_collect_sample(ngx_http_file_cache_t *cache, ngx_uint_t k,
     sh = ngx_http_coldrl_mcf->zone->data;
     shpool = (ngx_slab_pool_t *) ngx_http_coldrl_mcf->zone->shm.addr;
     want = k - n;
-    picked = 0;
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    /* when the index holds no more than what is wanted, take all of it, in index order */
-    all = (sh->nresident <= want + n);
+    if (large) {
+        picked = ngx_http_coldrl_draw(sh, COLDRL_OVERSAMPLE * want, n);
+        picked = ngx_http_coldrl_keep_largest(sh, picked, want);
 
-    for (tries = 0; picked < want && sh->nresident
-                    && (all ? tries < sh->nresident : tries < 4 * want);
-         tries++)
-    {
-        slot = sh->dense[all ? tries
-                             : (uint32_t) ngx_random() % sh->nresident];
-        e = &sh->table[slot];
+    } else {
+        picked = ngx_http_coldrl_draw(sh, want, n);
+    }
 
-        for (j = 0; j < n; j++) {
-            if (ngx_memcmp(ngx_http_coldrl_cands[j].key, e->key,
-                           NGX_HTTP_CACHE_KEY_LEN) == 0)
-            {
-                break;
-            }
-        }
-
-        for (i = 0; j == n && i < picked; i++) {
-            if (ngx_memcmp(ngx_http_coldrl_picked[i], e->key,
-                           NGX_HTTP_CACHE_KEY_LEN) == 0)
-            {
-                break;
-            }
-        }
-
-        if (j == n && i == picked) {
-            ngx_memcpy(ngx_http_coldrl_picked[picked++], e->key,
-                       NGX_HTTP_CACHE_KEY_LEN);
-        }
+    for (i = 0; i < picked; i++) {
+        ngx_memcpy(ngx_http_coldrl_picked[i],
+                   sh->table[ngx_http_coldrl_drawn[i]].key,
+                   NGX_HTTP_CACHE_KEY_LEN);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -1538,12 +1642,16 @@ ngx_http_coldrl_collect(ngx_http_file_cache_t *cache, ngx_uint_t k,
     switch (source) {
 
     case COLDRL_SRC_SAMPLE:
-        n = ngx_http_coldrl_collect_sample(cache, k, 0);
+        n = ngx_http_coldrl_collect_index(cache, k, 0, 0);
         break;
 
     case COLDRL_SRC_MIXED:
         n = ngx_http_coldrl_collect_tail(cache, (k + 1) / 2, 0);
-        n = ngx_http_coldrl_collect_sample(cache, k, n);
+        n = ngx_http_coldrl_collect_index(cache, k, n, 0);
+        break;
+
+    case COLDRL_SRC_LARGE:
+        n = ngx_http_coldrl_collect_index(cache, k, 0, 1);
         break;
 
     default: /* COLDRL_SRC_TAIL */

@@ -10,6 +10,9 @@
  * Scenarios: live model; sidecar frozen (SIGSTOP: slower than the deadline) -> LRU; sidecar socket absent
  * -> LRU; shadow mode -> LRU plus a log line naming the model's choice. Counters, feature parity with
  * replay/ (same access log, read with the nginx-json format) and the training loop are checked too.
+ * Those run with the module's default candidate source, `large` (the nine residents are fewer than 4K, so
+ * all of them are candidates); each source is then checked on its own, `large` at K = 4 (4K >= 9: exactly
+ * the four largest) and K = 2 (8 of the 9 residents drawn: two of the three large objects).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -89,6 +92,21 @@ const all = (names: string[], v: boolean) => Object.fromEntries(names.map((n) =>
 const MODEL_KEEPS = { ...all(SMALL, true), L1: true, L2: false, T: true };
 const LRU_KEEPS = { ...all(SMALL, false), L1: true, L2: false, T: true };
 
+/** The candidate keys of the first decision, in the order sent (from the coldrl_log_features lines). */
+function sentKeys(p: Proxy): string[] {
+  const keys: string[] = [];
+  let first: string | undefined;
+  for (const l of p.ngx.errorLog().split('\n')) {
+    const m = /coldrl features (\d+) i:(\d+) now:\d+ key:([0-9a-f]{32}) /.exec(l);
+    if (!m) continue;
+    first ??= m[1];
+    if (m[1] !== first) break;
+    assert.equal(Number(m[2]), keys.length, 'feature lines in candidate order');
+    keys.push(m[3]!);
+  }
+  return keys;
+}
+
 /** Fill, trigger, wait for the one decision; the status and which objects are still cached. */
 async function oneEviction(p: Proxy): Promise<{ s: ColdrlStatus; kept: Record<string, boolean> }> {
   await fillAndTrigger(p);
@@ -122,6 +140,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     const { s, kept } = await oneEviction(live);
     assert.deepEqual(kept, MODEL_KEEPS);
     assert.equal(s.model_decisions, 1);
+    assert.equal(s.candidates_source, 'large', 'the default source');
     assert.deepEqual(s.evictions, { model: 1, lru: 0 });
     assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0 });
     assert.equal(s.latency_us.count, 1);
@@ -203,8 +222,8 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     for (const n of [...SMALL, 'L2']) assert.ok(line.includes(keyOf(shadow, n)), `LRU victim ${n} logged`);
   });
 
-  for (const source of ['sample', 'mixed'] as const) {
-    await t.test(`candidates ${source}: the resident index feeds the decision, kept in step with deletions`, async () => {
+  for (const source of ['tail', 'sample', 'mixed', 'large'] as const) {
+    await t.test(`candidates ${source}: all nine residents are candidates, the index stays in step with deletions`, async () => {
       const p = await proxy(source, { socket, timeout: '100ms', candidates: source });
       const { s, kept } = await oneEviction(p);
       assert.equal(s.candidates_source, source);
@@ -215,6 +234,35 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
       assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
     });
   }
+
+  await t.test('candidates large, 4K >= residents: exactly the K largest, oldest last access first', async () => {
+    const p = await proxy('large4', { socket, timeout: '100ms', candidates: 'large', k: 4, logFeatures: true });
+    const { s, kept } = await oneEviction(p);
+    assert.equal(s.candidates_source, 'large');
+    // sizes: L2 > L1 > T > S1 = ... = S6 (a tie: the older last access, S1); then ordered by last access
+    assert.deepEqual(sentKeys(p), ['S1', 'L2', 'L1', 'T'].map((n) => keyOf(p, n)), 'the four largest, oldest first');
+    assert.equal(s.candidates, 4);
+    assert.deepEqual(kept, MODEL_KEEPS);
+    assert.deepEqual(s.evictions, { model: 1, lru: 0 });
+    assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
+  });
+
+  await t.test('candidates large, 4K < residents: the K largest of the drawn, two of the three large objects', async () => {
+    const p = await proxy('large2', { socket, timeout: '100ms', candidates: 'large', k: 2, logFeatures: true });
+    await fillAndTrigger(p);
+    const s = await decisions(p, 1);
+    // 8 of the 9 residents are drawn without repeats, so at most one of L1, L2, T is missed
+    const big = ['L2', 'L1', 'T'];
+    const sent = sentKeys(p);
+    const names = sent.map((k) => big.find((n) => keyOf(p, n) === k) ?? `small ${k}`);
+    assert.equal(sent.length, 2);
+    for (const n of names) assert.ok(big.includes(n), `candidates ${names.join(', ')} are among ${big.join(', ')}`);
+    assert.deepEqual(names, big.filter((n) => names.includes(n)), 'oldest last access first (L2, then L1, then T)');
+    const victim = names.includes('L2') ? 'L2' : 'L1'; // the size model evicts the larger; either frees the 12 blocks
+    assert.deepEqual(s.evictions, { model: 1, lru: 0 });
+    assert.deepEqual(present(p, [...SMALL, 'L1', 'L2', 'T']), { ...all(SMALL, true), L1: victim !== 'L1', L2: victim !== 'L2', T: true });
+    assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
+  });
 
   await t.test('the loop closes: the access log trains a model with `coldrl train`, the sidecar serves it', async (st) => {
     const trained = join(root, 'trained.onnx');
