@@ -224,7 +224,9 @@ export class NginxInstance {
 export interface ColdrlStatus {
   enabled: boolean; shadow: boolean; candidates_source: string; k: number; timeout_us: number;
   decisions: number; model_decisions: number; shadow_decisions: number;
-  evictions: { model: number; lru: number }; evicted_bytes: number; candidates: number; revalidation_misses: number;
+  evictions: { model: number; lru: number }; evicted_bytes: number; candidates: number;
+  /** Nanoseconds spent collecting candidates (both mutex holds, every collection). */
+  collect_ns: number; revalidation_misses: number;
   fallbacks: { timeout: number; connect: number; bad_reply: number; sidecar: number };
   sidecar: { connected: number; connects: number; connect_failures: number; pings: number };
   side_table: { capacity: number; entries: number; resident: number; tracked_requests: number; stored: number; hits: number };
@@ -297,7 +299,7 @@ loaded) and with coldrl on (live sidecar, hand-set size model), in two scenarios
 (max_size 4x it: the per-request cost) and evicting (max_size a quarter of it: the eviction path runs all
 along); a third mode loads the module with no sidecar (LRU at once), the baseline for the decision cost. Prints requests/s, p99 latency, nginx CPU time per request (master, workers and cache manager,
 from /proc: less sensitive than requests/s to other load on the machine), the sidecar's CPU per request,
-the cache's size on disk and the module's decisions.
+the cache's size on disk, the module's decisions and its mean time collecting the candidates of one.
 
   --duration S      seconds per run, 4 runs (default 5)
   --connections N   wrk connections (default 16)
@@ -305,6 +307,8 @@ the cache's size on disk and the module's decisions.
   --objects N       distinct objects, requested uniformly at random (default 400)
   --size BYTES      mean object size, sizes vary 0.5x..1.5x (default 16384)
   --timeout T       coldrl_timeout (default 500us)
+  --candidates SRC  coldrl_candidates tail|sample|mixed|large (default: the module's, large)
+  --k N             coldrl_k (default 16)
   --model FILE      ONNX model for the sidecar (default: the hand-set size model)
   --json            one JSON line instead of the table`;
 }
@@ -316,6 +320,8 @@ interface BenchRow extends WrkResult {
   /** nginx CPU (master, workers, cache manager) per request, microseconds; the sidecar's apart. */
   cpuUsPerRequest: number; sidecarUsPerRequest: number | null;
   decisions?: number; modelDecisions?: number; fallbacks?: number; meanDecisionUs?: number | null;
+  /** Mean time collecting one decision's candidates (microseconds), null without decisions. */
+  meanCollectUs?: number | null;
 }
 
 function parseWrk(out: string): WrkResult {
@@ -337,6 +343,7 @@ export async function run(argv: string[]): Promise<number> {
       duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '16' },
       threads: { type: 'string', default: '1' }, objects: { type: 'string', default: '400' },
       size: { type: 'string', default: '16384' }, timeout: { type: 'string', default: '500us' },
+      candidates: { type: 'string' }, k: { type: 'string', default: '16' },
       model: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -349,6 +356,12 @@ export async function run(argv: string[]): Promise<number> {
   const duration = num(v.duration!, '--duration');
   const objects = Math.floor(num(v.objects!, '--objects'));
   const size = Math.floor(num(v.size!, '--size'));
+  const k = Math.floor(num(v.k!, '--k'));
+  const SOURCES = ['tail', 'sample', 'mixed', 'large'] as const;
+  const candidates = SOURCES.find((x) => x === v.candidates);
+  if (v.candidates !== undefined && !candidates) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', `--candidates: expected one of ${SOURCES.join(', ')}, got "${v.candidates}"`);
+  }
   if (spawnSync('wrk', ['--version']).error) {
     const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-upgrade', 'wrk'], { stdio: 'inherit' });
     if (r.status !== 0) throw new ColdrlError('COLDRL_ERR_NGINX', 'wrk is not installed and apt-get install --no-upgrade wrk failed', 1);
@@ -381,7 +394,8 @@ export async function run(argv: string[]): Promise<number> {
         spawnSync('cp', ['-r', join(dir, 'www'), runDir]);
         const opts: ProxyOptions = {
           dir: runDir, build, originPort: await freePort(), proxyPort: await freePort(), maxSize, accessLog: false, errorLevel: 'warn',
-          coldrl: mode === 'stock' ? null : { socket: mode === 'lru' ? join(dir, 'absent.sock') : socket, timeout: v.timeout!, interval: '50ms' },
+          coldrl: mode === 'stock' ? null
+            : { socket: mode === 'lru' ? join(dir, 'absent.sock') : socket, timeout: v.timeout!, interval: '50ms', k, candidates },
         };
         const ngx = await NginxInstance.start(opts);
         stops.push(() => ngx.stop());
@@ -399,20 +413,22 @@ export async function run(argv: string[]): Promise<number> {
           const s = await ngx.status();
           const f = s.fallbacks;
           Object.assign(row, { decisions: s.decisions, modelDecisions: s.model_decisions, fallbacks: f.timeout + f.connect + f.bad_reply + f.sidecar,
-            meanDecisionUs: s.latency_us.count ? Math.round(s.latency_us.sum / s.latency_us.count) : null });
+            meanDecisionUs: s.latency_us.count ? Math.round(s.latency_us.sum / s.latency_us.count) : null,
+            meanCollectUs: s.decisions ? Math.round(s.collect_ns / s.decisions / 100) / 10 : null });
         }
         rows.push(row);
         await ngx.stop();
         stops.pop();
       }
     }
-    if (v.json) console.log(JSON.stringify({ duration, connections: Number(v.connections), objects, workingSetBytes: total, timeout: v.timeout, rows }));
+    const source = candidates ?? 'large (default)';
+    if (v.json) console.log(JSON.stringify({ duration, connections: Number(v.connections), objects, workingSetBytes: total, timeout: v.timeout, k, candidates: source, rows }));
     else {
-      console.log(`coldrl bench nginx: ${objects} objects, working set ${(total / 1024).toFixed(0)} KiB, wrk -c ${v.connections} -t ${v.threads} -d ${duration}s, coldrl_timeout ${v.timeout}`);
-      console.log('scenario  max_size   module  requests/s    p99 ms  errors  nginx cpu us/req  sidecar cpu us/req  cache KiB  decisions  model  fallbacks  mean us');
+      console.log(`coldrl bench nginx: ${objects} objects, working set ${(total / 1024).toFixed(0)} KiB, wrk -c ${v.connections} -t ${v.threads} -d ${duration}s, coldrl_timeout ${v.timeout}, coldrl_k ${k}, candidates ${source}`);
+      console.log('scenario  max_size   module  requests/s    p99 ms  errors  nginx cpu us/req  sidecar cpu us/req  cache KiB  decisions  model  fallbacks  mean us  collect us');
       for (const r of rows) {
         const d = (x: unknown) => String(x ?? '-');
-        console.log(`${r.scenario.padEnd(8)}  ${r.maxSize.padStart(8)}  ${r.mode.padEnd(6)}  ${r.rps.toFixed(0).padStart(10)}  ${r.p99ms.toFixed(2).padStart(8)}  ${String(r.errors).padStart(6)}  ${r.cpuUsPerRequest.toFixed(1).padStart(16)}  ${d(r.sidecarUsPerRequest === null ? null : r.sidecarUsPerRequest.toFixed(1)).padStart(18)}  ${String(r.cacheKiB).padStart(9)}  ${d(r.decisions).padStart(9)}  ${d(r.modelDecisions).padStart(5)}  ${d(r.fallbacks).padStart(9)}  ${d(r.meanDecisionUs).padStart(7)}`);
+        console.log(`${r.scenario.padEnd(8)}  ${r.maxSize.padStart(8)}  ${r.mode.padEnd(6)}  ${r.rps.toFixed(0).padStart(10)}  ${r.p99ms.toFixed(2).padStart(8)}  ${String(r.errors).padStart(6)}  ${r.cpuUsPerRequest.toFixed(1).padStart(16)}  ${d(r.sidecarUsPerRequest === null ? null : r.sidecarUsPerRequest.toFixed(1)).padStart(18)}  ${String(r.cacheKiB).padStart(9)}  ${d(r.decisions).padStart(9)}  ${d(r.modelDecisions).padStart(5)}  ${d(r.fallbacks).padStart(9)}  ${d(r.meanDecisionUs).padStart(7)}  ${d(r.meanCollectUs).padStart(10)}`);
       }
       console.log('stock: module not loaded; coldrl: module + live sidecar; lru: module, sidecar socket absent (immediate LRU fallback, no IPC).');
       console.log('Stock NGINX lets the cache overshoot max_size while its manager sleeps (up to 10 s); the module runs it every coldrl_interval,');

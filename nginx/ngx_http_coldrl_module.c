@@ -85,6 +85,7 @@ typedef struct {
     ngx_atomic_t                lru_evictions;
     ngx_atomic_t                evicted_bytes;
     ngx_atomic_t                candidates;
+    ngx_atomic_t                collect_ns;   /* time spent collecting candidates */
     ngx_atomic_t                revalidation_misses;
     ngx_atomic_t                fb_timeout;
     ngx_atomic_t                fb_connect;
@@ -197,6 +198,7 @@ static ngx_uint_t ngx_http_coldrl_delete(ngx_http_file_cache_t *cache,
 static ngx_http_file_cache_node_t *ngx_http_coldrl_lookup(
     ngx_http_file_cache_t *cache, u_char *key);
 
+static uint64_t ngx_http_coldrl_now_ns(void);
 static ngx_int_t ngx_http_coldrl_ask(ngx_uint_t n, uint64_t need,
     size_t bsize, ngx_http_coldrl_reply_t *rep, ngx_uint_t *us);
 static ngx_int_t ngx_http_coldrl_connect(void);
@@ -1222,7 +1224,7 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
     off_t                         size, freed, f;
     double                        now;
     u_char                       *name, *p;
-    uint64_t                      need, mask, lru, id;
+    uint64_t                      need, mask, lru, id, t0;
     ngx_int_t                     outcome;
     ngx_uint_t                    n, i, count, watermark, us, deleted, shadow,
                                   level;
@@ -1252,7 +1254,11 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
     need = size >= cache->max_size
            ? (uint64_t) (size - cache->max_size + 1) * cache->bsize : 1;
 
+    t0 = ngx_http_coldrl_now_ns();
     n = ngx_http_coldrl_collect(cache, mcf->k, mcf->source);
+    (void) ngx_atomic_fetch_add(&sh->c.collect_ns,
+                                ngx_http_coldrl_now_ns() - t0);
+
     if (n == 0) {
         return NGX_DECLINED;
     }
@@ -1873,13 +1879,20 @@ ngx_http_coldrl_delete(ngx_http_file_cache_t *cache, u_char *key,
 /* ---- the sidecar: framed protobuf over a Unix stream socket (proto/README.md) ---- */
 
 static uint64_t
-ngx_http_coldrl_now_us(void)
+ngx_http_coldrl_now_ns(void)
 {
     struct timespec  ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
 
-    return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+
+static uint64_t
+ngx_http_coldrl_now_us(void)
+{
+    return ngx_http_coldrl_now_ns() / 1000;
 }
 
 
@@ -2455,6 +2468,9 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "coldrl_evicted_bytes_total %uA\n"
             "# TYPE coldrl_candidates_total counter\n"
             "coldrl_candidates_total %uA\n"
+            "# HELP coldrl_collect_seconds_total Time spent collecting candidates.\n"
+            "# TYPE coldrl_collect_seconds_total counter\n"
+            "coldrl_collect_seconds_total %.9f\n"
             "# TYPE coldrl_revalidation_misses_total counter\n"
             "coldrl_revalidation_misses_total %uA\n"
             "# HELP coldrl_fallbacks_total Decisions that fell back to LRU, by reason.\n"
@@ -2481,7 +2497,8 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "# TYPE coldrl_decision_latency_seconds histogram\n",
             c->decisions, c->model_decisions, c->shadow_decisions,
             c->model_evictions, c->lru_evictions, c->evicted_bytes,
-            c->candidates, c->revalidation_misses,
+            c->candidates, (double) c->collect_ns / 1e9,
+            c->revalidation_misses,
             c->fb_timeout, c->fb_connect, c->fb_bad_reply, c->fb_sidecar,
             c->connected, c->connects, c->connect_failures, c->pings,
             c->tracked, nused, nres);
@@ -2508,7 +2525,7 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "\"decisions\":%uA,\"model_decisions\":%uA,"
             "\"shadow_decisions\":%uA,"
             "\"evictions\":{\"model\":%uA,\"lru\":%uA},"
-            "\"evicted_bytes\":%uA,\"candidates\":%uA,"
+            "\"evicted_bytes\":%uA,\"candidates\":%uA,\"collect_ns\":%uA,"
             "\"revalidation_misses\":%uA,"
             "\"fallbacks\":{\"timeout\":%uA,\"connect\":%uA,"
             "\"bad_reply\":%uA,\"sidecar\":%uA},"
@@ -2523,7 +2540,7 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             ngx_http_coldrl_source_names[mcf->source], mcf->k, mcf->timeout_us,
             c->decisions, c->model_decisions, c->shadow_decisions,
             c->model_evictions, c->lru_evictions, c->evicted_bytes,
-            c->candidates, c->revalidation_misses,
+            c->candidates, c->collect_ns, c->revalidation_misses,
             c->fb_timeout, c->fb_connect, c->fb_bad_reply, c->fb_sidecar,
             c->connected, c->connects, c->connect_failures, c->pings,
             nslots, nused, nres, c->tracked, c->stored, c->hits,

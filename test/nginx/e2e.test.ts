@@ -141,6 +141,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     assert.deepEqual(kept, MODEL_KEEPS);
     assert.equal(s.model_decisions, 1);
     assert.equal(s.candidates_source, 'large', 'the default source');
+    assert.ok(s.collect_ns > 0 && s.collect_ns < 1e9, `time spent collecting counted: ${s.collect_ns} ns`);
     assert.deepEqual(s.evictions, { model: 1, lru: 0 });
     assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0 });
     assert.equal(s.latency_us.count, 1);
@@ -154,6 +155,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     assert.match(prom.body, /^coldrl_decisions_total 1$/m);
     assert.match(prom.body, /^coldrl_evictions_total\{by="model"\} 1$/m);
     assert.match(prom.body, /^coldrl_decision_latency_seconds_count 1$/m);
+    assert.match(prom.body, new RegExp(`^coldrl_collect_seconds_total ${(s.collect_ns / 1e9).toFixed(9)}$`, 'm'));
   });
 
   await t.test('parity: the features the module sent equal what replay/ computes from the access log', async () => {
