@@ -19,14 +19,17 @@ fi
 
 # tfjs (full package: tfjs-core alone registers no gradients in Node), its backends, webgpu (Dawn) and the
 # small packages they require; the other platforms' Dawn builds, browser bundles and source maps left out.
+# onnx-proto/protobufjs write the trap models and onnxruntime-node (linux-x64 only) evaluates them (coldrl:FILE).
 MODS=(@tensorflow webgpu seedrandom long node-fetch whatwg-url tr46 webidl-conversions argparse sprintf-js
-      core-js regenerator-runtime @types/seedrandom @types/offscreencanvas @webgpu)
+      core-js regenerator-runtime @types/seedrandom @types/offscreencanvas @webgpu
+      onnx-proto protobufjs @protobufjs onnxruntime-node onnxruntime-common)
 have=()
 for m in "${MODS[@]}"; do [ -e "node_modules/$m" ] && have+=("node_modules/$m"); done
 tar -cf - --exclude='webgpu/dist/darwin-*' --exclude='webgpu/dist/win32-*' --exclude='webgpu/dist/linux-arm64' \
   --exclude='*.map' --exclude='*.min.js' --exclude='*.esm.js' --exclude='*.es2017.js' --exclude='*.fesm.js' \
   --exclude='miniprogram' --exclude='webgpu/build' --exclude='webgpu/third_party' \
-  --exclude='@tensorflow/*/src' "${have[@]}" | xz -T2 -6 > "$B/node_modules.tar.xz"
+  --exclude='@tensorflow/*/src' --exclude='onnxruntime-node/bin/napi-v*/darwin' --exclude='onnxruntime-node/bin/napi-v*/win32' \
+  --exclude='onnxruntime-node/bin/napi-v*/linux/arm64' --exclude='*.d.ts' --exclude='protobufjs/cli' "${have[@]}" | xz -T2 -6 > "$B/node_modules.tar.xz"
 tar -cf - dist | xz -T2 -6 > "$B/dist.tar.xz"
 
 if ! ls "$B"/debs/libvulkan1_*.deb >/dev/null 2>&1; then

@@ -5,22 +5,30 @@
  *               fused step against the tfjs autodiff step on wasm (the hand-written backward pass)
  *   throughput  steps/s per backend x step mode x batch x splitK, with the host time per step (the fixed
  *               cost: what JS spends enqueueing one step) next to it
- *   trap        offline DQN on the trap workload (bench/gpu/trap.ts): wasm trains `--trap-steps` steps at
- *               the small batch and sets the target hit ratio; webgpu trains the same (must agree) and
- *               then at the large batch until it reaches the target; wall-clock time to target per run
+ *   trap        the real trainer (trainer/commands/train.ts runTraining: trainer/dqn.ts, nginx semantics) on
+ *               the trap workload (replay/workloads/trap.ts seed 1, 25m), same seed and hyperparameters on
+ *               wasm (batch hp.batchSize: sets the target) and on webgpu (the GPU learner, batch 4096; one
+ *               fresh run per decision budget); each model is written as ONNX and evaluated on trap seed 2
+ *               at 25m through the `coldrl:FILE` policy; prints steps/s, train seconds, hit ratios and the
+ *               wall-clock time to the wasm run's hit ratio
  * Prints tables; --out FILE writes every figure as JSON. Packing for an offline GPU machine:
  * bench/gpu-pack.sh (docs/gpu.md).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_COUNT } from '../replay/features.js';
 import { Rng } from '../replay/rng.js';
 import { describeBackend, resolveBackend, type ActiveBackend, type ResolvedBackend } from '../trainer/backend.js';
+import { newMinibatch } from '../trainer/dqn.js';
 import { GpuStep, type StepMode } from '../trainer/gpu-step.js';
+import { DEFAULT_HPARAMS, type HParams } from '../trainer/hparams.js';
+import { GpuLearner, TfjsLearner } from '../trainer/learner.js';
 import { initWeights } from '../trainer/network.js';
-import { agreement, checkRun, maxError, type Agreement } from './gpu/check.js';
-import { collectTrap, evaluateTrap, lruTrap } from './gpu/trap.js';
+import { agreement, checkRun, filledBuffer, learnerAgreement, learnerRun, maxError, type Agreement, type LearnerRun } from './gpu/check.js';
+import { TRAP_SIZE, trainTrap, trapLru, type TrapRow } from './gpu/trap.js';
 import { randomBlock, sampleIndices } from './gpu/transitions.js';
 
 export const summary = 'trainer steps/s on webgpu vs wasm, agreement check, trap time-to-target';
@@ -36,8 +44,13 @@ export function help(): string {
   --split LIST        splitK values for the fused step (default 1,32)
   --k N --hidden N    candidates per decision and hidden width (default 32, 128)
   --seconds S         timed seconds per throughput cell (default 4; at least 2 timed steps)
-  --trap-steps N      steps of the wasm (target-setting) trap run (default 300)
-  --trap-batch N      batch of the wasm trap run (default 256); the large webgpu run uses 4096
+  --trap-set LIST     trainer hyperparameters for both trap runs, name=value,... (trainer/hparams.ts names)
+  --trap-decisions N  decisions per trap run (default ${DEFAULT_HPARAMS.totalDecisions})
+  --trap-gpu-batch N  batch of the webgpu trap runs (default 4096; wasm keeps hp.batchSize)
+  --trap-budgets L    fractions of --trap-decisions, one fresh webgpu run each (default 0.25,0.5,1)
+  --trap-backends L   which trap runs (default: webgpu,wasm among the available backends)
+  --trap-target X     hit ratio to reach when wasm is not run here (a wasm run's figure from elsewhere)
+  --trap-models DIR   keep the trap models there (default: a temporary folder, removed)
   --out FILE          write all figures as JSON
 Needs the webgpu path set up (docs/gpu.md): on a machine without a GPU, Mesa and EGL_PLATFORM=surfaceless.`;
 }
@@ -46,7 +59,6 @@ const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const nums = (s: string) => list(s).map(Number);
 
 interface Cell { backend: string; mode: StepMode; batch: number; splitK: number; stepsPerS: number; hostMsPerStep: number; steps: number; error?: string }
-interface TrapRow { run: string; backend: string; batch: number; steps: number; hitRatio: number; seconds: number; stepsPerS: number; reached: boolean }
 
 let active: ActiveBackend | null = null;
 const resolved = new Map<string, ResolvedBackend>();
@@ -87,30 +99,6 @@ async function throughput(r: ResolvedBackend, mode: StepMode, batch: number, spl
   }
 }
 
-async function trainTrap(r: ResolvedBackend, run: string, block: ReturnType<typeof collectTrap>, k: number, h: number,
-  batch: number, maxSteps: number, evalEvery: number, target: number | null): Promise<TrapRow> {
-  const t = new GpuStep(r.tf, initWeights(FEATURE_COUNT, h, new Rng(11)), { k, batch, gamma: 0.5, targetSync: 100, lossEvery: 0, splitK: 1 }, 'fused');
-  const t0 = performance.now();
-  let train = 0;
-  try {
-    t.setReplay(block);
-    const rng = new Rng(12);
-    const idx = new Int32Array(batch);
-    let hit = 0, steps = 0, reached = false;
-    while (steps < maxSteps) {
-      const s0 = performance.now();
-      for (let i = 0; i < evalEvery && steps < maxSteps; i++, steps++) t.step(sampleIndices(rng, block.n, idx));
-      const w = await t.readWeights();
-      train += performance.now() - s0;
-      hit = evaluateTrap(w, k, 1000);
-      if (target !== null && hit >= target) { reached = true; break; }
-    }
-    return { run, backend: r.backend, batch, steps, hitRatio: hit, seconds: (performance.now() - t0) / 1000, stepsPerS: steps / (train / 1000), reached: target === null || reached };
-  } finally {
-    t.dispose();
-  }
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
     args: argv, options: {
@@ -118,7 +106,9 @@ export async function run(argv: string[]): Promise<number> {
       batches: { type: 'string', default: '256,4096,16384' }, 'wasm-batches': { type: 'string', default: '256,4096' },
       modes: { type: 'string', default: 'fused,autodiff' }, split: { type: 'string', default: '1,32' },
       k: { type: 'string', default: '32' }, hidden: { type: 'string', default: '128' }, seconds: { type: 'string', default: '4' },
-      'trap-steps': { type: 'string', default: '300' }, 'trap-batch': { type: 'string', default: '256' },
+      'trap-set': { type: 'string', default: '' }, 'trap-decisions': { type: 'string' }, 'trap-gpu-batch': { type: 'string', default: '4096' },
+      'trap-budgets': { type: 'string', default: '0.25,0.5,1' }, 'trap-backends': { type: 'string', default: 'webgpu,wasm' },
+      'trap-target': { type: 'string' }, 'trap-models': { type: 'string' },
       out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -142,12 +132,22 @@ export async function run(argv: string[]): Promise<number> {
     const ref = await checkRun(wasm.tf, 'fused', o);
     rows.push(['wasm fused vs wasm autodiff', agreement(ref, await checkRun(wasm.tf, 'autodiff', o))]);
     rows.push(['wasm fused splitK=32 vs splitK=1', agreement(await checkRun(wasm.tf, 'fused', { ...o, splitK: 32 }), ref)]);
+    // the trainer's learners (trainer/learner.ts) on one seeded ring buffer: 2 regression + 3 Double-DQN steps
+    const lhp: HParams = { ...DEFAULT_HPARAMS, k, hidden: h, batchSize: 64, bufferSize: 400, maxGradNorm: 1 };
+    const buf = filledBuffer(lhp, 500);
+    const lref = await learnerRun((w) => new TfjsLearner(lhp, w, w, newMinibatch(lhp.batchSize, lhp.k)), lhp, buf);
+    const lrow = (name: string, a: LearnerRun): [string, Agreement] => {
+      const e = learnerAgreement(a, lref);
+      return [name, { q0: 0, losses: e.losses, weights: e.weights, qN: e.target }];
+    };
+    rows.push(lrow('trainer: gpu learner (wasm) vs model.ts (wasm)', await learnerRun((w) => new GpuLearner(lhp, w, w, 1), lhp, buf)));
     if (backends.includes('webgpu')) {
       const g = await use('webgpu');
       rows.push(['webgpu fused vs wasm fused', agreement(await checkRun(g.tf, 'fused', o), ref)]);
       rows.push(['webgpu autodiff vs wasm fused', agreement(await checkRun(g.tf, 'autodiff', o), ref)]);
+      rows.push(lrow('trainer: gpu learner (webgpu) vs model.ts (wasm)', await learnerRun((w) => new GpuLearner(lhp, w, w, 1), lhp, buf)));
     }
-    console.log('\ncheck: 5 Adam steps, batch 64, same seed; relative error (max|a-b|/max|b|)');
+    console.log('\ncheck: 5 Adam steps, batch 64, same seed; relative error (max|a-b|/max|b|); trainer rows: no first forward, "Q after" = target weights');
     console.log('| comparison | first forward | losses | weights | Q after | ok (< 1e-3) |\n|---|---|---|---|---|---|');
     for (const [name, a] of rows) {
       const ok = maxError(a) < 1e-3;
@@ -185,24 +185,41 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   if (parts.has('trap')) {
-    const tk = 16, th = 64;
-    const steps = Number(v['trap-steps']), small = Number(v['trap-batch']);
-    const block = collectTrap(tk, 1, 2);
-    const lru = lruTrap(tk, 1000);
-    console.log(`\ntrap: ${block.n} transitions (seeds 1-2, random behaviour), K=${tk}, hidden ${th}; evaluated on seed 1000 (LRU over the same candidates: ${lru.toFixed(4)})`);
+    const { applySets } = await import('./learn.js');
+    const hp: HParams = applySets({ ...DEFAULT_HPARAMS, ...(v['trap-decisions'] ? { totalDecisions: Number(v['trap-decisions']) } : {}) }, v['trap-set']!);
+    const gpuBatch = Number(v['trap-gpu-batch']);
+    const want = list(v['trap-backends']!);
+    const dir = v['trap-models'] ?? mkdtempSync(join(tmpdir(), 'coldrl-gpu-trap-'));
+    mkdirSync(dir, { recursive: true });
+    const lru = await trapLru();
+    console.log(`\ntrap: the trainer on trap seed 1 at ${TRAP_SIZE}, ${hp.totalDecisions} decisions, K=${hp.k}, hidden ${hp.hidden}, seed ${hp.seed}; `
+      + `models evaluated on trap seed 2 at ${TRAP_SIZE} through coldrl:FILE (nginx semantics; LRU there: ${lru.toFixed(4)})`);
     const rows: TrapRow[] = [];
-    const cpu = await trainTrap(await use('wasm'), 'reference (sets the target)', block, tk, th, small, steps, 50, null);
-    rows.push(cpu);
-    if (backends.includes('webgpu')) {
-      const g = await use('webgpu');
-      const same = await trainTrap(g, 'same run on webgpu', block, tk, th, small, steps, 50, null);
-      rows.push(same);
-      if (Math.abs(same.hitRatio - cpu.hitRatio) > 0.002) failed = true;
-      rows.push(await trainTrap(g, 'large batch to the target', block, tk, th, 4096, steps, 25, cpu.hitRatio));
+    let target = v['trap-target'] !== undefined ? Number(v['trap-target']) : NaN;
+    try {
+      if (want.includes('wasm')) {
+        const cpu = await trainTrap(await use('wasm'), 'wasm (sets the target)', hp, dir);
+        rows.push(cpu);
+        target = cpu.hitRatio;
+      }
+      if (want.includes('webgpu') && backends.includes('webgpu')) {
+        const g = await use('webgpu');
+        for (const frac of nums(v['trap-budgets']!)) {
+          const d = Math.max(1, Math.round(hp.totalDecisions * frac));
+          rows.push(await trainTrap(g, `webgpu ${d} decisions`, { ...hp, batchSize: gpuBatch, totalDecisions: d }, dir));
+        }
+      }
+    } finally {
+      if (!v['trap-models']) rmSync(dir, { recursive: true, force: true });
     }
-    console.log('| run | backend | batch | steps | hit ratio | train steps/s | wall s (incl. evals) | reached target |\n|---|---|---|---|---|---|---|---|');
-    for (const r of rows) console.log(`| ${r.run} | ${r.backend} | ${r.batch} | ${r.steps} | ${r.hitRatio.toFixed(4)} | ${r.stepsPerS.toFixed(1)} | ${r.seconds.toFixed(1)} | ${r.reached ? 'yes' : 'no'} |`);
-    report.trap = { transitions: block.n, lru, rows };
+    const first = rows.find((r) => r.backend === 'webgpu' && r.hitRatio >= target);
+    console.log(`target: ${Number.isNaN(target) ? 'none (no wasm run, no --trap-target)' : target.toFixed(4)}${v['trap-target'] !== undefined ? ' (--trap-target: a wasm run elsewhere)' : ''}`);
+    console.log('| run | learner | batch | decisions | grad steps | steps/s | train s | hit ratio (seed 2) | reached target |\n|---|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      console.log(`| ${r.run} | ${r.learner} | ${r.batch} | ${r.decisions} | ${r.gradSteps} | ${r.stepsPerS.toFixed(r.stepsPerS < 10 ? 2 : 1)} | ${r.seconds.toFixed(1)} | ${r.hitRatio.toFixed(4)} | ${r.hitRatio >= target ? 'yes' : 'no'} |`);
+    }
+    console.log(`time to target on webgpu: ${first ? `${first.seconds.toFixed(1)} s (${first.run})` : 'not reached'}`);
+    report.trap = { lru, target, timeToTargetS: first ? first.seconds : null, hparams: hp, gpuBatch, rows };
   }
 
   if (v.out) writeFileSync(v.out, JSON.stringify(report, null, 2));

@@ -4,6 +4,9 @@
  * step and must agree with wasm (same seed, weights, data and indices) to a relative error under 1e-3.
  * It FAILS when no WebGPU adapter can be had, with the reason: the GPU path must not rot unseen.
  * COLDRL_SKIP_WEBGPU=1 skips it explicitly (reported as skipped, with that reason).
+ * It also checks the trainer's learners (trainer/learner.ts): the GPU learner on webgpu against
+ * trainer/model.ts's steps on wasm on the same ring buffer and samples (warm-start regression steps, Double-DQN
+ * steps, a target sync), and the real trainer (trainer/dqn.ts train) picking the GPU learner on webgpu.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +14,11 @@ import { createRequire } from 'node:module';
 import { FEATURE_COUNT } from '../../replay/features.js';
 import { isColdrlError } from '../../replay/errors.js';
 import { resolveBackend } from '../../trainer/backend.js';
-import { agreement, checkRun, maxError } from '../../bench/gpu/check.js';
+import { agreement, checkRun, filledBuffer, learnerAgreement, learnerRun, maxError } from '../../bench/gpu/check.js';
+import { trap } from '../../replay/workloads/trap.js';
+import { newMinibatch, train } from '../../trainer/dqn.js';
+import { DEFAULT_HPARAMS, type HParams } from '../../trainer/hparams.js';
+import { GpuLearner, TfjsLearner } from '../../trainer/learner.js';
 
 process.env.EGL_PLATFORM ??= 'surfaceless';
 const skip = process.env.COLDRL_SKIP_WEBGPU === '1' ? 'COLDRL_SKIP_WEBGPU=1' : false;
@@ -53,4 +60,30 @@ test('webgpu (Dawn OpenGL ES on Mesa) trains the same numbers as wasm', { skip }
   const auto = agreement(await checkRun(gpu.tf, 'autodiff', o), ref);
   assert.ok(maxError(auto) < 1e-3, `webgpu autodiff vs wasm fused ${JSON.stringify(auto)}`);
   await wasm.tf.setBackend('wasm');
+});
+
+test('the GPU learner on webgpu takes the same steps as trainer/model.ts on wasm; train() uses it', { skip }, async () => {
+  const hp: HParams = { ...DEFAULT_HPARAMS, k: 8, hidden: 16, batchSize: 16, bufferSize: 96, maxGradNorm: 0.5, gamma: 0.9 };
+  const buf = filledBuffer(hp, 150);
+  assert.equal(buf.pushed, 150);
+  const wasm = await resolveBackend('wasm');
+  const ref = await learnerRun((w) => new TfjsLearner(hp, w, w, newMinibatch(hp.batchSize, hp.k)), hp, buf);
+  assert.ok(ref.losses.every((x) => Number.isFinite(x) && x > 0), `model.ts losses ${ref.losses}`);
+  assert.notDeepEqual(Array.from(ref.weights), Array.from((await learnerRun((w) => new TfjsLearner({ ...hp, learningRate: 0 }, w, w, newMinibatch(hp.batchSize, hp.k)), hp, buf)).weights), 'the steps moved the weights');
+  await resolveBackend('webgpu');
+  let gl: GpuLearner | null = null;
+  const got = await learnerRun((w) => (gl = new GpuLearner(hp, w, w, 1)), hp, buf);
+  assert.equal(gl!.uploads, 1, 'one upload of the whole ring, none while nothing new was pushed');
+  const a = learnerAgreement(got, ref);
+  assert.ok(Math.max(a.losses, a.weights, a.target) < 1e-3, `GPU learner vs model.ts relative errors ${JSON.stringify(a)}; losses ${got.losses} vs ${ref.losses}`);
+
+  // the real trainer on webgpu: GPU learner, chunked uploads, finite loss
+  const small: HParams = { ...DEFAULT_HPARAMS, k: 8, hidden: 16, batchSize: 32, totalDecisions: 900, learningStarts: 200, logFrequency: 300, trainFrequency: 8, targetNetworkFrequency: 20 };
+  const t = trap(1, 4000);
+  const r = await train(small, { capacity: 4 * 1024 * 1024, pass: async function* () { yield t; } });
+  assert.match(r.learner, /^gpu fused/);
+  assert.ok(r.gradSteps >= 80 && Number.isFinite(r.last.loss), `gradSteps ${r.gradSteps} loss ${r.last.loss}`);
+  await wasm.tf.setBackend('wasm');
+  const r2 = await train(small, { capacity: 4 * 1024 * 1024, pass: async function* () { yield t; } });
+  assert.match(r2.learner, /^tfjs autodiff/);
 });

@@ -43,6 +43,7 @@ K-candidate policy whose scorer is the agent (Double DQN, dueling head), and wri
   --window N          requests per window when streaming (default ${d.window})
   --db FILE           store (default ./${DEFAULT_DB}); runs, metrics every ${d.logFrequency} decisions, the model
   --backend B         ${BACKEND_NAMES.join('|')} (default wasm), resolved by trainer/backend.ts
+  --gpu-step S        fused (default: GPU-built step, docs/gpu.md) or autodiff (tfjs autodiff): the step on webgpu
   --resume            continue from FILE.ckpt.json (written on Ctrl-C and at the end); --steps then is the new total
   --skip-bad          count and skip malformed lines
   --json              print the result as one JSON object
@@ -64,6 +65,7 @@ export interface TrainingSpec {
   cacheSizeText: string;
   out: string;
   db: string | null;
+  /** Stored with the run and in the model: the backend, with the adapter for webgpu (describeBackend). */
   backend: string;
   resume?: Checkpoint;
   progress?: boolean;
@@ -182,7 +184,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     writeFileSync(`${ckPath}.tmp`, JSON.stringify(checkpointOf(hp, result, run)));
     renameSync(`${ckPath}.tmp`, ckPath);
     const metadata = modelMetadata(hp, spec.traceName, {
-      'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions), 'coldrl.backend': spec.backend,
+      'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
       ...(run !== null ? { 'coldrl.run': String(run) } : {}),
     });
     const bytes = writeOnnx(spec.out, result.online, metadata);
@@ -204,7 +206,7 @@ export async function run(argv: string[]): Promise<number> {
       trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
       hidden: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
-      backend: { type: 'string', default: 'wasm' }, resume: { type: 'boolean', default: false }, 'skip-bad': { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, 'skip-bad': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -240,6 +242,10 @@ export async function run(argv: string[]): Promise<number> {
       if (values.reward !== 'paper' && values.reward !== 'horizon') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --reward must be horizon or paper');
       hp.reward = values.reward;
     }
+    if (values['gpu-step'] !== undefined) {
+      if (values['gpu-step'] !== 'fused' && values['gpu-step'] !== 'autodiff') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --gpu-step must be fused or autodiff');
+      hp.gpuStep = values['gpu-step'];
+    }
     hp.learningStarts = Math.min(hp.learningStarts, Math.max(hp.batchSize + 1, Math.floor(hp.totalDecisions / 4)));
   }
   const backend = await resolveBackend(values.backend as BackendName);
@@ -253,7 +259,7 @@ export async function run(argv: string[]): Promise<number> {
   let o: TrainingOutcome;
   try {
     o = await runTraining({
-      hp, traceName: values.trace, trace, capacity, cacheSizeText: size.text, out, db: values.db!, backend: backend.backend, resume,
+      hp, traceName: values.trace, trace, capacity, cacheSizeText: size.text, out, db: values.db!, backend: describeBackend(backend), resume,
       progress: !values.json, shouldStop: () => stop,
     });
   } finally {
@@ -262,10 +268,10 @@ export async function run(argv: string[]): Promise<number> {
   const r = o.result;
   if (values.json) {
     console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db: values.db,
-      backend: describeBackend(backend), interrupted: r.interrupted, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
+      backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
       seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, hparams: hp }));
   } else {
-    console.log(`${r.interrupted ? 'interrupted' : 'trained'}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}`);
+    console.log(`${r.interrupted ? 'interrupted' : 'trained'}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
     console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${values.db}` : ''}`);
     if (r.interrupted) console.log(`continue with: coldrl train --trace ${values.trace} --cache-size ${values['cache-size']} --out ${out} --resume`);
   }
