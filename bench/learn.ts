@@ -31,6 +31,9 @@ export function help(): string {
   --traces DIR      folder holding tragen_cdn.csv (default ../shared/traces)
   --steps N         decisions per training run (default ${DEFAULT_HPARAMS.totalDecisions})
   --k K             candidates (default ${DEFAULT_HPARAMS.k})
+  --candidates SRC  candidate source (default ${DEFAULT_HPARAMS.candidates}); the rule and the oracle use it too
+  --set LIST        other hyperparameters, name=value,... (trainer/hparams.ts names, e.g. gamma=0,hidden=32)
+  --policies LIST   policies evaluated beside the model (default ${BASELINES.join(',')},rule,oracle)
   --seed S          training seed (default 1)
   --reward R        horizon (default) or paper; --ablate-reward also trains the other one
   --out DIR         where models go (default .)
@@ -41,6 +44,21 @@ export function help(): string {
 
 const BASELINES = ['lru', 'lfu', 'size', 'adaptive-lru', 'hybrid', 'gdsf', 'belady'];
 
+/** Applies "name=value,..." to a copy of hp: numbers, true/false, or strings, typed by the default's type. */
+export function applySets(hp: HParams, list: string): HParams {
+  const out = { ...hp } as Record<string, unknown>;
+  for (const item of list.split(',').filter(Boolean)) {
+    const [name, text] = item.split('=');
+    if (!name || text === undefined || !(name in DEFAULT_HPARAMS)) throw new ColdrlError('COLDRL_ERR_USAGE', `bench learn: --set ${item}: unknown hyperparameter`);
+    const kind = typeof DEFAULT_HPARAMS[name as keyof HParams];
+    const v = kind === 'number' ? Number(text) : kind === 'boolean' ? text === 'true' : text;
+    if (kind === 'number' && !Number.isFinite(v)) throw new ColdrlError('COLDRL_ERR_USAGE', `bench learn: --set ${item}: not a number`);
+    if (kind === 'boolean' && text !== 'true' && text !== 'false') throw new ColdrlError('COLDRL_ERR_USAGE', `bench learn: --set ${item}: true or false`);
+    out[name] = v;
+  }
+  return out as unknown as HParams;
+}
+
 interface Row { workload: string; size: string; policy: string; hitRatio: number; byteHitRatio: number; trainSeconds?: number }
 
 export async function run(argv: string[]): Promise<number> {
@@ -49,7 +67,8 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       only: { type: 'string', default: 'trap,tragen' }, 'trap-sizes': { type: 'string', default: '25m,100m,400m' },
       'tragen-sizes': { type: 'string', default: '1%,5%' }, traces: { type: 'string', default: '../shared/traces' },
-      steps: { type: 'string' }, k: { type: 'string' }, seed: { type: 'string', default: '1' }, reward: { type: 'string', default: 'horizon' },
+      steps: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' }, set: { type: 'string', default: '' },
+      policies: { type: 'string', default: [...BASELINES, 'rule', 'oracle'].join(',') }, seed: { type: 'string', default: '1' }, reward: { type: 'string', default: 'horizon' },
       'ablate-reward': { type: 'boolean', default: false }, out: { type: 'string', default: '.' }, db: { type: 'string', default: DEFAULT_DB },
       backend: { type: 'string', default: 'wasm' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
@@ -58,29 +77,38 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) { console.log(help()); return 0; }
   const reward = values.reward as HParams['reward'];
   if (reward !== 'horizon' && reward !== 'paper') throw new ColdrlError('COLDRL_ERR_USAGE', 'bench learn: --reward must be horizon or paper');
-  const base: HParams = {
+  const base: HParams = applySets({
     ...DEFAULT_HPARAMS, seed: Number(values.seed), reward,
     ...(values.steps ? { totalDecisions: Number(values.steps) } : {}), ...(values.k ? { k: Number(values.k) } : {}),
-  };
+    ...(values.candidates ? { candidates: values.candidates } : {}),
+  }, values.set!);
+  const kSpec = `${base.k}:${base.candidates}`;
+  const others = values.policies!.split(',').filter(Boolean).map((p) => p === 'rule' ? `ktail-rule:${kSpec}` : p === 'oracle' ? `ktail-oracle:${kSpec}` : p);
   const backend = await resolveBackend(values.backend as BackendName);
   const rows: Row[] = [];
   const store = new Store(values.db!);
+  const notes: string[] = [];
   const emit = (r: Row) => { rows.push(r); if (values.json) console.log(JSON.stringify(r)); };
 
   const evaluate = async (workload: string, train: Trace, test: Trace, sizeText: string) => {
     const size = parseCacheSize(sizeText);
     const capTrain = resolveCacheSize(size, train.uniqueBytes);
     const cap = resolveCacheSize(size, test.uniqueBytes);
+    if (capTrain >= train.uniqueBytes) {
+      // the cache holds the whole training trace: no eviction happens, so there is nothing to learn (or decide)
+      process.stderr.write(`${workload} ${sizeText}: the cache holds the whole training trace; no model trained\n`);
+      notes.push(`${workload} ${sizeText}: no model trained (the cache holds the whole training trace: no eviction decision exists)`);
+    }
     const rewards: HParams['reward'][] = values['ablate-reward'] ? [reward, reward === 'horizon' ? 'paper' : 'horizon'] : [reward];
     const policies: [string, string, number?][] = [];
-    for (const rw of rewards) {
+    for (const rw of capTrain >= train.uniqueBytes ? [] : rewards) {
       const hp = { ...base, reward: rw };
       const out = join(values.out!, `learn-${workload}-${sizeText.replace('%', 'pct')}-${rw}-s${hp.seed}.onnx`);
       process.stderr.write(`training ${workload} ${sizeText} (${rw}, ${hp.totalDecisions} decisions, K=${hp.k})...\n`);
       const o = await runTraining({ hp, traceName: train.name, trace: train, capacity: capTrain, cacheSizeText: sizeText, out, db: values.db!, backend: backend.backend, progress: !values.json });
       policies.push([`coldrl:${out}`, `coldrl(${rw})`, o.result.seconds]);
     }
-    for (const p of [...BASELINES, `ktail-rule:${base.k}`, `ktail-oracle:${base.k}`]) policies.push([p, p]);
+    for (const p of others) policies.push([p, p]);
     for (const [spec, label, secs] of policies) {
       const r = await replayTrace(test, spec, cap, sizeText, { semantics: 'nginx' });
       store.addEvaluation({ run: null, model: spec.startsWith('coldrl:') ? spec.slice(7) : null, policy: label, trace: test.name, cacheSize: sizeText, cacheBytes: cap, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio });
@@ -104,17 +132,17 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     store.close();
   }
-  if (!values.json) printSummary(rows, base.k);
+  if (!values.json) { printSummary(rows, kSpec); for (const n of notes) console.log(`\nnote: ${n}`); }
   return 0;
 }
 
-function printSummary(rows: Row[], k: number): void {
+function printSummary(rows: Row[], kSpec: string): void {
   const groups = new Map<string, Row[]>();
   for (const r of rows) { const key = `${r.workload} ${r.size}`; if (!groups.has(key)) groups.set(key, []); groups.get(key)!.push(r); }
   for (const [key, rs] of groups) {
-    const lru = rs.find((r) => r.policy === 'lru')!.hitRatio;
-    const oracle = rs.find((r) => r.policy === `ktail-oracle:${k}`)!.hitRatio;
-    console.log(`\n${key}  (share of the LRU -> K=${k} oracle gap closed; nginx semantics)`);
+    const lru = rs.find((r) => r.policy === 'lru')?.hitRatio ?? NaN;
+    const oracle = rs.find((r) => r.policy === `ktail-oracle:${kSpec}`)?.hitRatio ?? NaN;
+    console.log(`\n${key}  (share of the LRU -> K=${kSpec} oracle gap closed; nginx semantics)`);
     for (const r of rs) {
       const gap = oracle > lru ? ((r.hitRatio - lru) / (oracle - lru) * 100).toFixed(1) + '%' : '-';
       console.log(`  ${r.policy.padEnd(22)} hit ${r.hitRatio.toFixed(4)}  byte ${r.byteHitRatio.toFixed(4)}  gap ${gap.padStart(7)}${r.trainSeconds !== undefined ? `  trained in ${r.trainSeconds.toFixed(0)} s` : ''}`);

@@ -17,15 +17,25 @@
  *                     state-only term "points if nothing were evicted" removes variance without changing
  *                     the one-step argmax; the horizon makes "will be requested again, but only long after it
  *                     would have been evicted anyway" worth nothing. bench/learn.ts --reward paper is the ablation.
+ *                     hp.softHorizon: a point is worth exp(-(next request - now) / that span) instead (sooner
+ *                     returns weigh more). hp.rewardPerByte: the points lost are multiplied by
+ *                     min(perByteCap, mean candidate size / bytes the victims free): GDSF's frequency/size
+ *                     trade, so that evicting one large object can beat evicting several small ones.
+ *   labels            every candidate's own one-step reward, as if it alone were evicted (hit_j x its weight),
+ *                     stored with the decision. Next uses do not depend on the action, so they are known for
+ *                     every candidate, not only the chosen one.
+ * Warm start (hp.warmStartDecisions): until then, gradient steps regress all K candidates' Q on their labels
+ *   (trainer/model.ts regressStep: K targets per decision instead of one, no target network); then the
+ *   Double-DQN step takes over from those weights. With gamma = 0 (the default: the choice barely changes
+ *   the next state, a contextual bandit) both steps aim at the same Q; docs/training.md has the measurements.
  * Learning: replay buffer of typed arrays, Huber loss, Adam, global-norm clipping, hard target updates,
- * Double-DQN targets (trainer/model.ts trainStep). Acting uses a plain-TS copy of the online weights
+ * Double-DQN targets (trainer/model.ts trainStep; on webgpu the same maths in trainer/gpu-step.ts, see trainer/learner.ts). Acting uses a plain-TS copy of the online weights
  * (trainer/network.ts Forward), refreshed every actSyncFrequency gradient steps.
  * Seeds: weights, exploration, replay sampling and the candidate source derive from hp.seed (replay/rng.ts);
  * no tfjs random op is used, so tfjs needs no seed of its own.
  * Streaming: windows of hp.window requests; next uses are computed within a window (a next request in a
  * later window counts as none), so memory is the window plus the replay buffer.
  */
-import * as tf from '@tensorflow/tfjs';
 import { Cache } from '../replay/cache.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_COUNT } from '../replay/features.js';
@@ -35,7 +45,8 @@ import { Rng } from '../replay/rng.js';
 import type { Scorer } from '../replay/scorer.js';
 import type { Trace } from '../replay/trace.js';
 import type { HParams } from './hparams.js';
-import { QNetwork, trainStep, type Minibatch } from './model.js';
+import { createLearner } from './learner.js';
+import type { Minibatch } from './model.js';
 import { Forward, initWeights, weightsFromJSON, weightsToJSON, type NetworkWeights } from './network.js';
 
 const F = FEATURE_COUNT;
@@ -47,26 +58,34 @@ export class ReplayBuffer {
   readonly action: Int32Array;
   readonly reward: Float32Array;
   readonly done: Uint8Array;
+  /** Per-candidate one-step rewards (capacity x K), for the full-information warm start. */
+  readonly labels: Float32Array;
   head = 0;
   size = 0;
+  /** Decisions pushed so far (the GPU learner's upload cursor, trainer/learner.ts). */
+  pushed = 0;
   constructor(readonly capacity: number, readonly k: number) {
     this.s = new Float32Array(capacity * k * F);
     this.n = new Uint8Array(capacity);
     this.action = new Int32Array(capacity);
     this.reward = new Float32Array(capacity);
     this.done = new Uint8Array(capacity);
+    this.labels = new Float32Array(capacity * k);
   }
 
-  push(features: Float32Array, n: number, action: number, reward: number): void {
+  push(features: Float32Array, n: number, action: number, reward: number, labels: Float32Array): void {
     const i = this.head;
     const o = i * this.k * F;
     this.s.set(features.subarray(0, n * F), o);
     this.s.fill(0, o + n * F, o + this.k * F);
+    this.labels.set(labels.subarray(0, n), i * this.k);
+    this.labels.fill(0, i * this.k + n, (i + 1) * this.k);
     this.n[i] = n;
     this.action[i] = action;
     this.reward[i] = reward;
     this.done[i] = 0;
     this.head = (i + 1) % this.capacity;
+    this.pushed++;
     if (this.size < this.capacity) this.size++;
   }
 
@@ -83,6 +102,7 @@ export class ReplayBuffer {
       const nx = (i + 1) % this.capacity;
       mb.s.set(this.s.subarray(i * row, (i + 1) * row), b * row);
       mb.s2.set(this.s.subarray(nx * row, (nx + 1) * row), b * row);
+      mb.labels.set(this.labels.subarray(i * k, (i + 1) * k), b * k);
       const n = this.n[i]!, n2 = this.n[nx]!;
       for (let c = 0; c < k; c++) { mb.mask[b * k + c] = c < n ? 1 : 0; mb.mask2[b * k + c] = c < n2 ? 1 : 0; }
       mb.action[b] = this.action[i]!;
@@ -96,6 +116,7 @@ export function newMinibatch(b: number, k: number): Minibatch {
   return {
     b, k, f: F, s: new Float32Array(b * k * F), mask: new Float32Array(b * k), action: new Int32Array(b),
     reward: new Float32Array(b), done: new Float32Array(b), s2: new Float32Array(b * k * F), mask2: new Float32Array(b * k),
+    labels: new Float32Array(b * k),
   };
 }
 
@@ -111,6 +132,8 @@ class Agent implements Scorer {
   idleMean = 0;
   decisions = 0;
   rewardSum = 0;
+  private readonly hits = new Float32Array(64);
+  private readonly labels = new Float32Array(64);
   constructor(w: NetworkWeights, private readonly rng: Rng, private readonly hp: HParams, private readonly buffer: ReplayBuffer) {
     this.forward = new Forward(w, hp.k);
   }
@@ -127,21 +150,32 @@ class Agent implements Scorer {
     }
   }
 
+  /** 'horizon' reward weight of a point lost while freeing `bytes`: 1, or mean / bytes capped (hp.rewardPerByte). */
+  private weight(mean: number, bytes: number): number {
+    return this.hp.rewardPerByte ? Math.min(this.hp.perByteCap, mean / Math.max(1, bytes)) : 1;
+  }
+
   /** Called after the victims are evicted: computes the reward and stores the decision. */
   record(ctx: SimContext, ids: Int32Array, f: Float32Array, n: number, victims: Uint8Array): void {
     const o = ctx.objects, now = ctx.now, horizon = this.hp.reward === 'horizon';
     for (let j = 0; j < n; j++) if (victims[j] === 1) this.idleMean += 0.01 * (now - o.last[ids[j]!]! - this.idleMean);
-    const limit = now + this.hp.horizonFactor * this.idleMean;
-    let retained = 0, evicted = 0;
+    const span = Math.max(1e-9, this.hp.horizonFactor * this.idleMean), limit = now + span;
+    const hits = this.hits, labels = this.labels;
+    let retained = 0, evicted = 0, freed = 0, sizeSum = 0;
     for (let j = 0; j < n; j++) {
       const id = ids[j]!;
       const t = this.nextTime[id]!;
-      const hit = t < o.expires[id]! && (!horizon || t <= limit) ? 1 : 0;
-      if (victims[j] === 1) evicted += hit; else retained += hit;
+      const hit = !(t < o.expires[id]!) ? 0 : !horizon ? 1 : this.hp.softHorizon ? Math.exp((now - t) / span) : t <= limit ? 1 : 0;
+      hits[j] = hit;
+      sizeSum += o.size[id]!;
+      if (victims[j] === 1) { evicted += hit; freed += o.size[id]!; } else retained += hit;
     }
-    const r = horizon ? -evicted : retained / n;
+    // per-byte weight: points lost per byte freed, in units of the candidates' mean size (capped)
+    const mean = sizeSum / n;
+    const r = horizon ? -evicted * this.weight(mean, freed) : retained / n;
+    for (let j = 0; j < n; j++) labels[j] = horizon ? -hits[j]! * this.weight(mean, o.size[ids[j]!]!) : (retained + evicted - hits[j]!) / n;
     this.rewardSum += r;
-    this.buffer.push(f, n, this.action, r);
+    this.buffer.push(f, n, this.action, r, labels);
     this.decisions++;
   }
 }
@@ -197,6 +231,8 @@ export interface TrainHooks {
 export interface TrainResult {
   online: NetworkWeights;
   target: NetworkWeights;
+  /** Which learner took the gradient steps (trainer/learner.ts). */
+  learner: string;
   decisions: number;
   gradSteps: number;
   passes: number;
@@ -217,11 +253,10 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   // A resumed run reseeds from (seed, decisions): deterministic given the checkpoint, not bit-identical to an uninterrupted run.
   const rng = new Rng(hp.seed + decisions * 7919);
   const w0 = ck ? weightsFromJSON(ck.online) : initWeights(F, hp.hidden, rng);
-  const online = new QNetwork(w0);
-  const target = new QNetwork(ck ? weightsFromJSON(ck.target) : w0, false);
-  const optimizer = tf.train.adam(hp.learningRate);
   const buffer = new ReplayBuffer(hp.bufferSize, hp.k);
   const mb = newMinibatch(hp.batchSize, hp.k);
+  // webgpu: the GPU-built step with the buffer mirrored on the device; else model.ts's steps (trainer/learner.ts)
+  const learner = createLearner(hp, w0, ck ? weightsFromJSON(ck.target) : w0, mb);
   const agent = new Agent(w0, rng, hp, buffer);
   const epsAt = (d: number) => Math.max(hp.endEpsilon, hp.startEpsilon - (hp.startEpsilon - hp.endEpsilon) * d / Math.max(1, hp.explorationFraction * hp.totalDecisions));
   const t0 = Date.now();
@@ -260,13 +295,14 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
         while (decisions - trainedUpTo >= hp.trainFrequency) {
           trainedUpTo += hp.trainFrequency;
           if (buffer.size < Math.max(hp.learningStarts, hp.batchSize + 1)) continue;
-          buffer.sample(rng, mb);
-          const l = trainStep(online, target, optimizer, mb, { gamma: hp.gamma, maxGradNorm: hp.maxGradNorm });
+          const warm = trainedUpTo <= hp.warmStartDecisions;
+          const keepLoss = decisions - lastLogAt >= hp.logFrequency || decisions >= hp.totalDecisions;
+          learner.step(buffer, rng, warm, keepLoss);
           gradSteps++;
-          if (gradSteps % hp.targetNetworkFrequency === 0) target.copyFrom(online);
-          if (gradSteps % hp.actSyncFrequency === 0) agent.forward = new Forward(online.read(), hp.k);
-          if (decisions - lastLogAt >= hp.logFrequency || decisions >= hp.totalDecisions) loss = l.dataSync()[0]!;
-          l.dispose();
+          if (warm && trainedUpTo + hp.trainFrequency > hp.warmStartDecisions) learner.syncTarget();
+          if (gradSteps % hp.targetNetworkFrequency === 0) learner.syncTarget();
+          if (gradSteps % hp.actSyncFrequency === 0) agent.forward = new Forward(await learner.read(), hp.k);
+          if (keepLoss) loss = await learner.loss();
         }
         if (decisions - lastLogAt >= hp.logFrequency) log(cache);
         if (decisions >= hp.totalDecisions) break outer;
@@ -279,8 +315,8 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   }
   if (lastCache && decisions > lastLogAt) log(lastCache);
   const result: TrainResult = {
-    online: online.read(), target: target.read(), decisions, gradSteps, passes, interrupted, seconds: (Date.now() - t0) / 1000, last,
+    online: await learner.read(), target: await learner.readTarget(), learner: learner.name, decisions, gradSteps, passes, interrupted, seconds: (Date.now() - t0) / 1000, last,
   };
-  online.dispose(); target.dispose(); optimizer.dispose();
+  learner.dispose();
   return result;
 }

@@ -41,22 +41,32 @@ export interface HParams {
   reward: 'paper' | 'horizon';
   /** 'horizon' reward: a candidate counts as "hit again" only within this many times the victims' mean idle time. */
   horizonFactor: number;
+  /** 'horizon' reward with a soft horizon: a point is worth exp(-(next request - now) / (horizonFactor x mean victim idle)) instead of 1 within the horizon. */
+  softHorizon: boolean;
+  /** 'horizon' reward per byte: points lost are divided by the bytes the victims free, in units of the candidates' mean size (GDSF's frequency/size trade). */
+  rewardPerByte: boolean;
+  /** Cap of that per-byte weight (a tiny object's point counts at most this many times). */
+  perByteCap: number;
+  /** Full-information warm start: while fewer decisions than this have been made, gradient steps regress every candidate's Q on its own one-step reward (trainer/model.ts regressStep); the Double-DQN step takes over after it. 0 = plain DQN throughout. */
+  warmStartDecisions: number;
   /** Decisions between metric rows in the store and progress updates. */
   logFrequency: number;
   /** Requests per window when streaming a trace (next uses are computed within a window). */
   window: number;
+  /** Step on the webgpu backend: 'fused' (trainer/gpu-step.ts, replay buffer on the GPU; trainer/learner.ts) or 'autodiff' (trainer/model.ts, as on every other backend). */
+  gpuStep: 'fused' | 'autodiff';
 }
 
 export const DEFAULT_HPARAMS: HParams = {
   seed: 1,
-  totalDecisions: 30_000,
-  k: 32,
-  candidates: 'tail',
+  totalDecisions: 20_000,
+  k: 64,
+  candidates: 'large',
   hidden: 64,
   learningRate: 5e-4,
   bufferSize: 50_000,
   batchSize: 64,
-  gamma: 0.9,
+  gamma: 0,
   learningStarts: 2_000,
   trainFrequency: 4,
   targetNetworkFrequency: 500,
@@ -67,6 +77,11 @@ export const DEFAULT_HPARAMS: HParams = {
   maxGradNorm: 10,
   reward: 'horizon',
   horizonFactor: 1,
+  softHorizon: true,
+  rewardPerByte: true,
+  perByteCap: 8,
+  warmStartDecisions: 10_000,
   logFrequency: 1_000,
   window: 1 << 20,
+  gpuStep: 'fused',
 };

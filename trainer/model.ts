@@ -81,6 +81,8 @@ export interface Minibatch {
   s: Float32Array; mask: Float32Array;
   action: Int32Array; reward: Float32Array; done: Float32Array;
   s2: Float32Array; mask2: Float32Array;
+  /** Per-candidate one-step rewards [B, K] (the reward had candidate j been the only victim), for regressStep. */
+  labels: Float32Array;
 }
 
 export interface StepOptions { gamma: number; maxGradNorm: number; }
@@ -107,12 +109,35 @@ export function trainStep(online: QNetwork, target: QNetwork, optimizer: tf.Opti
       const q = tf.sum(tf.mul(online.apply(s, m), act), 1);
       return tf.losses.huberLoss(y, q) as tf.Scalar;
     }, online.varList);
-    const names = Object.keys(grads);
-    const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))));
-    const scale = tf.minimum(1, tf.div(o.maxGradNorm, tf.add(norm, 1e-6)));
-    const clipped: Record<string, tf.Tensor> = {};
-    for (const n of names) clipped[n] = tf.mul(grads[n]!, scale);
-    optimizer.applyGradients(clipped as tf.NamedTensorMap);
+    applyClipped(optimizer, grads, o.maxGradNorm);
     return value;
   });
+}
+
+/**
+ * One full-information regression step (the warm start of trainer/dqn.ts, hp.warmStartDecisions): every
+ * present candidate's Q is pulled toward its own one-step reward (mb.labels), Huber loss averaged over the
+ * present candidates. With gamma = 0 this is the fixed point trainStep aims at, reached with K labels per
+ * decision instead of one; no target network. Returns the loss as a scalar tensor.
+ */
+export function regressStep(online: QNetwork, optimizer: tf.Optimizer, mb: Minibatch, maxGradNorm: number): tf.Scalar {
+  return tf.tidy(() => {
+    const { b, k, f } = mb;
+    const s = tf.tensor3d(mb.s, [b, k, f]);
+    const m = tf.tensor2d(mb.mask, [b, k]);
+    const y = tf.tensor2d(mb.labels, [b, k]);
+    const { value, grads } = tf.variableGrads(() => tf.losses.huberLoss(y, online.apply(s, m), m) as tf.Scalar, online.varList);
+    applyClipped(optimizer, grads, maxGradNorm);
+    return value;
+  });
+}
+
+/** Scales gradients to a global norm of at most maxGradNorm and applies them. */
+function applyClipped(optimizer: tf.Optimizer, grads: tf.NamedTensorMap, maxGradNorm: number): void {
+  const names = Object.keys(grads);
+  const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))));
+  const scale = tf.minimum(1, tf.div(maxGradNorm, tf.add(norm, 1e-6)));
+  const clipped: tf.NamedTensorMap = {};
+  for (const n of names) clipped[n] = tf.mul(grads[n]!, scale);
+  optimizer.applyGradients(clipped);
 }
