@@ -47,7 +47,7 @@ export interface HParams {
   rewardPerByte: boolean;
   /** Cap of that per-byte weight (a tiny object's point counts at most this many times). */
   perByteCap: number;
-  /** Full-information warm start: while fewer decisions than this have been made, gradient steps regress every candidate's Q on its own one-step reward (trainer/model.ts regressStep); the Double-DQN step takes over after it. 0 = plain DQN throughout. */
+  /** Full-information warm start: while fewer decisions than this have been made, gradient steps regress every candidate's Q on its own one-step reward (trainer/model.ts regressStep); the Double-DQN step takes over after it. 0 = plain DQN throughout; the default (MAX_SAFE_INTEGER) = the whole run, which measured best (docs/training.md). */
   warmStartDecisions: number;
   /** Decisions between metric rows in the store and progress updates. */
   logFrequency: number;
@@ -80,7 +80,7 @@ export const DEFAULT_HPARAMS: HParams = {
   softHorizon: true,
   rewardPerByte: true,
   perByteCap: 8,
-  warmStartDecisions: 10_000,
+  warmStartDecisions: Number.MAX_SAFE_INTEGER,
   logFrequency: 1_000,
   window: 1 << 20,
   gpuStep: 'fused',
