@@ -18,6 +18,8 @@ export const JSON_FIELD_ROLES: Record<string, number> = {
 };
 
 const BAD = 'malformed JSON line';
+/** Ints per field in the fast path's plan: [`"name":` length, its bytes 1, length-3 and length/2, role, quoted]. */
+const PLAN = 6;
 
 /**
  * Whether the field name at line[i..] is the remembered `"name":` (quote, colon and the name's first,
@@ -38,8 +40,11 @@ export class JsonLineParser implements LineParser {
   private shapeQuoted: boolean[] = [];
   /** Whether the last line read by the general path had blanks between tokens. */
   private blanks = false;
-  /** The fast path's plan: the last general line's fields when it had no blanks (nginx writes none). */
-  private plan: { keys: Buffer[]; roles: Int32Array; quoted: Uint8Array } | null = null;
+  /**
+   * The fast path's plan: the last general line's fields when it had no blanks (nginx writes none), PLAN
+   * ints per field (the `"name":` length, the bytes sameKey checks, role, quoted) in one flat array.
+   */
+  private plan: Int32Array | null = null;
   /** r holds values of a line read by the general path: clear it before the fast path writes its roles. */
   private dirty = true;
 
@@ -60,13 +65,15 @@ export class JsonLineParser implements LineParser {
     if (this.dirty) { r.fill(-1, 0, ROLE_COUNT * 2); this.dirty = false; }
     if (line[s] !== 123) return false;
     let i = s + 1;
-    const keys = p.keys, roles = p.roles, quoted = p.quoted, last = keys.length - 1;
-    for (let k = 0; k <= last; k++) {
-      const key = keys[k]!;
-      if (!sameKey(line, i, e, key)) return false;
-      i += key.length;
+    const end = p.length - PLAN;
+    for (let f = 0; f <= end; f += PLAN) {
+      // sameKey(line, i, e, key), from the plan's ints.
+      const n = p[f]!;
+      if (i + n > e || line[i + n - 1] !== 58 || line[i + n - 2] !== 34 || line[i + 1] !== p[f + 1] ||
+        line[i + n - 3] !== p[f + 2] || line[i + (n >> 1)] !== p[f + 3]) return false;
+      i += n;
       let vs: number, ve: number;
-      if (quoted[k] === 1) {
+      if (p[f + 5] === 1) {
         if (line[i] !== 34) return false;
         vs = ++i;
         while (i < e && (line[i] !== 34 || (line[i - 1] === 92 && escapedAt(line, i)))) i++;
@@ -79,9 +86,9 @@ export class JsonLineParser implements LineParser {
         ve = i;
         if (ve === vs) return false;
       }
-      const role = roles[k]!;
+      const role = p[f + 4]!;
       if (role >= 0) { r[2 * role] = vs; r[2 * role + 1] = ve; }
-      if (line[i] !== (k === last ? 125 : 44)) return false;
+      if (line[i] !== (f === end ? 125 : 44)) return false;
       i++;
     }
     return i === e;
@@ -89,14 +96,18 @@ export class JsonLineParser implements LineParser {
 
   private makePlan(): void {
     const n = this.shape.length;
-    const roles = new Int32Array(n), quoted = new Uint8Array(n), seen = new Set<number>();
+    const plan = new Int32Array(n * PLAN), seen = new Set<number>();
     for (let k = 0; k < n; k++) {
-      const role = this.shapeRoles[k]!;
-      roles[k] = role >= 0 && !seen.has(role) ? role : -1;
+      const key = this.shape[k]!, m = key.length, role = this.shapeRoles[k]!, f = k * PLAN;
+      plan[f] = m;
+      plan[f + 1] = key[1]!;
+      plan[f + 2] = key[m - 3]!;
+      plan[f + 3] = key[m >> 1]!;
+      plan[f + 4] = role >= 0 && !seen.has(role) ? role : -1;
+      plan[f + 5] = this.shapeQuoted[k] ? 1 : 0;
       seen.add(role);
-      quoted[k] = this.shapeQuoted[k] ? 1 : 0;
     }
-    this.plan = n > 0 ? { keys: this.shape.slice(), roles, quoted } : null;
+    this.plan = n > 0 ? plan : null;
   }
 
   /** Skips blanks, noting that the line has some. */
