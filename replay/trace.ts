@@ -1,4 +1,4 @@
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { ColdrlError } from './errors.js';
 
@@ -190,34 +190,20 @@ export function traceFromArrays(name: string, rows: { time: number; key: number 
 
 /** Async chunks of a file, gunzipped transparently when it starts with the gzip magic bytes. */
 export async function* readChunks(path: string): AsyncGenerator<Buffer> {
+  const magic = Buffer.alloc(2);
+  let got = 0;
   try {
     if (!statSync(path).isFile()) throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${path}: not a file`);
+    const fd = openSync(path, 'r');
+    try { got = readSync(fd, magic, 0, 2, 0); } finally { closeSync(fd); }
   } catch (e) {
     if (e instanceof ColdrlError) throw e;
     throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${path}: no such file`);
   }
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  let first = true;
-  let gunzip: ReturnType<typeof createGunzip> | null = null;
-  const src: AsyncIterable<Buffer> = (async function* () {
-    for await (const c of raw) yield c as Buffer;
-  })();
-  for await (const c of src) {
-    if (first) {
-      first = false;
-      if (c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) {
-        gunzip = createGunzip();
-        raw.unpipe();
-        // Re-read the file through gunzip from the start.
-        raw.destroy();
-        const gz = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }));
-        for await (const d of gz) yield d as Buffer;
-        return;
-      }
-    }
-    yield c;
-  }
-  void gunzip;
+  const gzipped = got === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  const stream = gzipped ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
+  for await (const c of stream) yield c as Buffer;
 }
 
 /** Splits async chunks into lines (without the newline); lines are latin1/utf8-safe strings. */
