@@ -58,21 +58,19 @@ export async function main(argv: string[]): Promise<number> {
   return m.run(rest);
 }
 
-const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\/dist\//, '/dist/'));
-if (isMain || process.argv[1]?.endsWith('/coldrl') || process.argv[1]?.endsWith('cli.js')) {
-  main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
-    (e: unknown) => {
-      if (isColdrlError(e)) {
-        process.stderr.write(`coldrl: ${e.message}\n`);
-        process.exitCode = e.exitCode;
-      } else if (String((e as NodeJS.ErrnoException)?.code ?? '').startsWith('ERR_PARSE_ARGS')) {
-        process.stderr.write(`coldrl: ${String((e as Error).message).split('. ')[0]}\n`);
-        process.exitCode = 2;
-      } else {
-        process.stderr.write(`coldrl: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
-        process.exitCode = 1;
-      }
-    },
-  );
-}
+// This file is only ever run as the program (the `coldrl` bin); nothing imports it.
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    if (isColdrlError(e)) {
+      process.stderr.write(`coldrl: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+    } else if (String((e as NodeJS.ErrnoException)?.code ?? '').startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`coldrl: ${String((e as Error).message).split('. ')[0]}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`coldrl: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
