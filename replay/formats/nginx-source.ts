@@ -237,10 +237,11 @@ export function unescapeValue(v: string, json: boolean): string {
  * known key without making a string. Keys containing a backslash (escapes) are not indexed (hash = -1).
  */
 class ByteKeyIndex {
-  /** Open-addressing slots, two ints each: [id, hash] (id -1 = empty); the hash rejects without a lookup. */
-  private slots = new Int32Array(2 << 14).fill(-1);
-  /** Per id, together in one place (one cache line): [arena offset, length]. */
-  private meta = new Float64Array(2 * 1024);
+  /**
+   * Open-addressing slots, four ints each: [id, hash, arena offset, length] (id -1 = empty). The hash
+   * rejects without a comparison; offset and length beside it spare a second table's cache miss.
+   */
+  private slots = new Int32Array(4 << 14).fill(-1);
   private arena = new Uint8Array(1 << 16);
   private used = 0;
   private count = 0;
@@ -257,50 +258,50 @@ class ByteKeyIndex {
   }
 
   find(line: Buffer, s: number, e: number, h: number): number {
-    const slots = this.slots, mask = (slots.length >> 1) - 1, n = e - s;
+    const slots = this.slots, mask = (slots.length >> 2) - 1, n = e - s;
     for (let p = h & mask; ; p = (p + 1) & mask) {
-      const id = slots[2 * p]!;
+      const q = 4 * p, id = slots[q]!;
       if (id < 0) return -1;
-      if (slots[2 * p + 1] !== h || this.meta[2 * id + 1] !== n) continue;
-      const off = this.meta[2 * id]!, a = this.arena;
+      if (slots[q + 1] !== h || slots[q + 3] !== n) continue;
+      const off = slots[q + 2]!, a = this.arena;
       let k = 0;
       while (k < n && a[off + k] === line[s + k]) k++;
       if (k === n) return id;
     }
   }
 
+  /** Indexes the key; past 2 GiB of key bytes (offsets are ints) it does not, and keyId interns by string. */
   add(line: Buffer, s: number, e: number, h: number, id: number): void {
     const n = e - s;
-    if (2 * id + 1 >= this.meta.length) {
-      let c = this.meta.length;
-      while (c <= 2 * id + 1) c *= 2;
-      const m = new Float64Array(c); m.set(this.meta); this.meta = m;
-    }
+    if (this.used + n > 0x7fffffff) return;
     if (this.used + n > this.arena.length) {
       let c = this.arena.length;
       while (c < this.used + n) c *= 2;
       const a = new Uint8Array(c); a.set(this.arena.subarray(0, this.used)); this.arena = a;
     }
     this.arena.set(line.subarray(s, e), this.used);
-    this.meta[2 * id] = this.used;
-    this.meta[2 * id + 1] = n;
+    const off = this.used;
     this.used += n;
-    if (++this.count * 2 > this.slots.length >> 1) this.rehash(this.slots.length);
-    this.place(id, h);
+    if (++this.count * 2 > this.slots.length >> 2) this.rehash(this.slots.length >> 1);
+    this.place(this.slots, id, h, off, n);
   }
 
-  private place(id: number, h: number): void {
-    const slots = this.slots, mask = (slots.length >> 1) - 1;
+  private place(slots: Int32Array, id: number, h: number, off: number, n: number): void {
+    const mask = (slots.length >> 2) - 1;
     let p = h & mask;
-    while (slots[2 * p]! >= 0) p = (p + 1) & mask;
-    slots[2 * p] = id;
-    slots[2 * p + 1] = h;
+    while (slots[4 * p]! >= 0) p = (p + 1) & mask;
+    const q = 4 * p;
+    slots[q] = id;
+    slots[q + 1] = h;
+    slots[q + 2] = off;
+    slots[q + 3] = n;
   }
 
+  /** Moves every key into a table of `size` slots. */
   private rehash(size: number): void {
-    const old = this.slots;
-    this.slots = new Int32Array(2 * size).fill(-1);
-    for (let p = 0; p < old.length; p += 2) if (old[p]! >= 0) this.place(old[p]!, old[p + 1]!);
+    const old = this.slots, slots = new Int32Array(4 * size).fill(-1);
+    for (let q = 0; q < old.length; q += 4) if (old[q]! >= 0) this.place(slots, old[q]!, old[q + 1]!, old[q + 2]!, old[q + 3]!);
+    this.slots = slots;
   }
 }
 
