@@ -12,14 +12,27 @@
  *   request whose deadline passes, queued or running, is answered with DEADLINE; the model's late answer
  *   is dropped (counted as lateAnswers) and the worker's next job waits until it is free.
  * - An answer flagged as failed (exception or non-finite scores) gives MODEL_ERROR.
- * One timer-free loop for all requests; no allocation per request.
+ * - Inline runs: the two thread wake-ups per job (worker woken by the submit, this thread by the answer)
+ *   cost more than the inference itself on 2 vCPUs. When nothing is queued, no inline run is in progress,
+ *   the worker carries a socket-thread copy of its model (`inline`), and the model's start-up inference time
+ *   times INLINE_FACTOR fits the time left to the request's deadline, the model runs on this thread instead
+ *   (onnxruntime: one setImmediate, then the native run). Such a run cannot be raced: its answer after the
+ *   deadline is dropped for DEADLINE (counted as a late answer) and turns inline runs off for
+ *   INLINE_BACKOFF_MS, so the worker and its race serve meanwhile. (Backing off when a run merely took more
+ *   than half of its time turned inline runs off most of the time on the noisy 2-core VM.)
+ * One timer-free loop for all requests; no allocation per request on the worker path (an inline run
+ * allocates what onnxruntime's session.run allocates).
  */
-import { FEATURE_COUNT } from '../replay/features.js';
+import { FEATURE_COUNT, MAX_CANDIDATES } from '../replay/features.js';
 import { Reason, type DecideSlot } from './codec.js';
 import type { Decider } from './decide.js';
 import { C, type ModelWorker } from './model-worker.js';
 
 const WAKE_SLACK_MS = 0.06;
+/** An inline run needs remaining budget >= INLINE_FACTOR x the model's start-up inference time. */
+const INLINE_FACTOR = 4;
+/** Inline runs stay off this long after one that answered after its deadline. */
+const INLINE_BACKOFF_MS = 100;
 
 export class DeadlineScheduler {
   worker: ModelWorker | null = null;
@@ -36,20 +49,30 @@ export class DeadlineScheduler {
   /** Replaced models waiting for their last job before they are stopped. */
   private readonly retiring: ModelWorker[] = [];
   private readonly pollFn = () => this.poll();
+  /** The inline run (at most one): its request (null once answered by a flush) and its model. */
+  private inlineSlot: DecideSlot | null = null;
+  private inlineOn: ModelWorker | null = null;
+  /** performance.now() before which no inline run starts. */
+  private inlineOffUntil = 0;
+  private readonly inlineScores = new Float32Array(MAX_CANDIDATES);
+  private readonly inlineOkFn = () => this.inlineDone(false);
+  private readonly inlineErrFn = () => this.inlineDone(true);
 
   constructor(private readonly decider: Decider, private readonly cap: number) {
     this.ring = new Array<DecideSlot | null>(cap).fill(null);
   }
 
   /** Requests waiting or running (the overload measure). */
-  get pending(): number { return this.len + (this.running ? 1 : 0); }
+  get pending(): number { return this.len + (this.running ? 1 : 0) + (this.inlineSlot ? 1 : 0); }
 
   /** Queues a request; false when `cap` are already pending. */
   enqueue(slot: DecideSlot): boolean {
     if (this.pending >= this.cap) return false;
+    const now = performance.now();
+    if (this.runInline(slot, now)) return true;
     this.ring[(this.head + this.len) % this.cap] = slot;
     this.len++;
-    this.pump(performance.now());
+    this.pump(now);
     this.arm();
     return true;
   }
@@ -62,6 +85,39 @@ export class DeadlineScheduler {
     this.retire();
     if (!w) this.drainQueue(Reason.NO_MODEL);
     return old;
+  }
+
+  /** Starts an inline run of slot when the rules above allow one; false leaves it to the worker. */
+  private runInline(slot: DecideSlot, now: number): boolean {
+    const w = this.worker;
+    const m = w ? w.inline : null;
+    if (!w || !m || !w.alive || this.inlineOn || this.len > 0 || now < this.inlineOffUntil) return false;
+    if ((slot.deadline - now) * 1000 < INLINE_FACTOR * w.inferUs) return false;
+    this.inlineSlot = slot;
+    this.inlineOn = w;
+    this.decider.stats.inlineRuns++;
+    m.score(slot.features, slot.n, this.inlineScores).then(this.inlineOkFn, this.inlineErrFn);
+    return true;
+  }
+
+  private inlineDone(failed: boolean): void {
+    const slot = this.inlineSlot;
+    const now = performance.now();
+    this.inlineSlot = null;
+    this.inlineOn = null;
+    if (slot) {
+      for (let i = 0; i < slot.n && !failed; i++) if (!Number.isFinite(this.inlineScores[i]!)) failed = true;
+      if (now >= slot.deadline) {
+        this.inlineOffUntil = now + INLINE_BACKOFF_MS;
+        this.decider.stats.lateAnswers++;
+        this.decider.fallback(slot, Reason.DEADLINE);
+      }
+      else if (failed) this.decider.fallback(slot, Reason.MODEL_ERROR);
+      else this.decider.answerModel(slot, this.inlineScores);
+    }
+    this.retire();
+    this.pump(now);
+    this.arm();
   }
 
   private arm(): void {
@@ -91,6 +147,7 @@ export class DeadlineScheduler {
    */
   private waitForWorker(w: ModelWorker, now: number): number {
     let earliest = this.running ? this.running.deadline : Infinity;
+    if (this.inlineSlot && this.inlineSlot.deadline < earliest) earliest = this.inlineSlot.deadline;
     for (let i = 0; i < this.len; i++) { const d = this.ring[(this.head + i) % this.cap]!.deadline; if (d < earliest) earliest = d; }
     const seen = Atomics.load(w.ctrl, C.DONE);
     if (seen === w.submitted) return now;
@@ -168,7 +225,7 @@ export class DeadlineScheduler {
   private retire(): void {
     for (let i = this.retiring.length - 1; i >= 0; i--) {
       const w = this.retiring[i]!;
-      if (w === this.runOn) continue;
+      if (w === this.runOn || w === this.inlineOn) continue;
       this.retiring.splice(i, 1);
       void w.stop();
     }
@@ -177,6 +234,9 @@ export class DeadlineScheduler {
   /** Answers everything still waiting (shutdown). */
   flush(reason: number): void {
     if (this.running) this.answerRunning(reason);
+    const s = this.inlineSlot;
+    this.inlineSlot = null;
+    if (s) this.decider.fallback(s, reason);
     this.drainQueue(reason);
   }
 }

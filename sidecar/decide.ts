@@ -27,6 +27,8 @@ export interface DeciderOptions {
   deadlineUs: number;
   /** Requests waiting for or in inference at most; more are answered OVERLOAD. */
   maxInflight: number;
+  /** Run the model on the socket thread when its start-up inference time fits the budget (deadline.ts). */
+  inline: boolean;
 }
 
 export class Decider {

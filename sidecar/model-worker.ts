@@ -12,6 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import { ColdrlError, type ErrorCode } from '../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../replay/features.js';
+import type { ColdrlModel } from '../replay/model.js';
 
 export const C = { SUBMIT: 0, DONE: 1, STATUS: 2, N: 3, STOP: 4 } as const;
 const CTRL_BYTES = 8 * 4;
@@ -42,6 +43,11 @@ export class ModelWorker {
   submitted = 0;
   /** False after the thread died or was stopped. */
   alive = true;
+  /**
+   * The same file loaded a second time on the socket thread (same version), for the inline path of the
+   * scheduler (deadline.ts); null when inline runs are off or the file changed between the two loads.
+   */
+  inline: ColdrlModel | null = null;
   private readonly worker: Worker;
   private stopping: Promise<void> | null = null;
 
@@ -100,7 +106,7 @@ export class ModelWorker {
 
   /** Asks the thread to finish its job and exit; resolves when it has. Idempotent. */
   stop(): Promise<void> {
-    this.stopping ??= this.alive ? this.halt() : Promise.resolve();
+    this.stopping ??= (this.alive ? this.halt() : Promise.resolve()).then(() => this.closeInline());
     return this.stopping;
   }
 
@@ -113,5 +119,11 @@ export class ModelWorker {
     await exited;
     clearTimeout(timer);
     this.alive = false;
+  }
+
+  private async closeInline(): Promise<void> {
+    const m = this.inline;
+    this.inline = null;
+    if (m) await m.close();
   }
 }

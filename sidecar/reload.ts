@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { ColdrlModel } from '../replay/model.js';
 import type { Decider } from './decide.js';
 import { ModelWorker } from './model-worker.js';
 
@@ -62,10 +63,17 @@ export class ModelManager {
       this.log(`model refused, ${this.version ? `still serving ${this.version}` : 'serving LRU fallbacks (NO_MODEL)'}: ${error}`);
       return { ok: false, version: this.version, error };
     }
+    if (this.decider.opts.inline) {
+      // the socket thread's own copy for inline runs; a file replaced in between is left to the thread alone
+      try {
+        const m = await ColdrlModel.load(path);
+        if (m.version === w.version) w.inline = m; else await m.close();
+      } catch { /* the worker has the model; inline runs stay off for it */ }
+    }
     if (this.closed) { await w.stop(); return { ok: false, version: this.version, error: 'shutting down' }; }
     const old = this.decider.setModel(w);
     if (counted) stats.reloads++;
-    this.log(`serving model ${w.version} from ${path} (inference ${w.inferUs.toFixed(0)} us median at start)${old ? `, replacing ${old.version}` : ''}`);
+    this.log(`serving model ${w.version} from ${path} (inference ${w.inferUs.toFixed(0)} us median at start${w.inline ? ', inline runs on' : ''})${old ? `, replacing ${old.version}` : ''}`);
     return { ok: true, version: w.version, error: '' };
   }
 

@@ -38,6 +38,8 @@ Starts without a model, or with a bad one, and answers NO_MODEL fallbacks until 
   --max-inflight N      requests waiting for or in inference at most; more get OVERLOAD (default 32)
   --db FILE             SQLite store for per-minute aggregates (default ${DEFAULT_DB}; "none" = off)
   --no-watch            do not watch the model file for changes
+  --no-inline           always hand inference to the model thread (default: run it on the socket thread
+                        when the model's start-up inference time is far below the remaining budget)
   --spin-us N           inference thread: spin this long for the next job before sleeping (default 0)
   --quiet               no log lines on stderr
 
@@ -64,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
       'socket-owner': { type: 'string' }, grpc: { type: 'string' }, metrics: { type: 'string' },
       'deadline-us': { type: 'string', default: '500' }, 'max-inflight': { type: 'string', default: '32' },
       db: { type: 'string', default: DEFAULT_DB }, 'no-watch': { type: 'boolean', default: false },
-      'spin-us': { type: 'string', default: '0' }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      'no-inline': { type: 'boolean', default: false }, 'spin-us': { type: 'string', default: '0' }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { console.log(help()); return 0; }
@@ -80,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
   const log = v.quiet ? () => undefined : (line: string) => process.stderr.write(`coldrl serve: ${line}\n`);
 
   const stats = new DecisionStats();
-  const decider = new Decider(stats, { deadlineUs, maxInflight });
+  const decider = new Decider(stats, { deadlineUs, maxInflight, inline: !v['no-inline'] });
   const models = new ModelManager(decider, v.model ?? '', log, spinUs);
   await models.start();
 

@@ -198,6 +198,8 @@ test('sidecar: model decisions, fallbacks, malformed frames, reload, gRPC, metri
     assert.match(text, new RegExp(`coldrl_sidecar_model_info\\{version="${a.version}"\\} 1`));
     assert.match(text, /coldrl_sidecar_reloads_total 2/);
     assert.match(text, /coldrl_sidecar_reload_failures_total 1/);
+    // requests sent one at a time with a 1 s budget run on the socket thread (deadline.ts, inline runs)
+    assert.match(text, /coldrl_sidecar_inline_runs_total [1-9]/);
   });
 
   await t.test('SIGTERM while serving: every request already sent is answered, exit 0, socket removed', async () => {
@@ -259,4 +261,31 @@ test('sidecar without a model answers NO_MODEL; overload answers OVERLOAD; socke
   assert.ok(answers.every((x) => x.error === '' && x.victims !== 0n));
   s2.child.kill('SIGTERM');
   assert.equal(await s2.exited, 0);
+});
+
+test('sidecar --no-inline: every inference on the model thread, same decisions', async (t) => {
+  const dir = tempDir(t);
+  const model = join(dir, 'm.onnx');
+  makeModel(model, 4);
+  const socket = join(dir, 's.sock');
+  const sc = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--metrics', '127.0.0.1:0', '--no-inline']);
+  const m = await ColdrlModel.load(model);
+  t.after(() => { void m.close(); });
+  const c = await SidecarClient.connect(socket);
+  t.after(() => c.close());
+  const rng = new Rng(11);
+  let byModel = 0;
+  for (let i = 0; i < 12; i++) {
+    const r = req(rng, 1 + ((i * 5) % MAX_CANDIDATES));
+    const o = await c.decide(r);
+    if (o.source === FALLBACK) { assert.equal(o.victims, lruMask(r)); continue; }
+    byModel++;
+    assert.equal(o.victims, await modelMask(m, r), `request ${i}`);
+  }
+  assert.ok(byModel >= 9, `${byModel} of 12 answered by the model`);
+  const text = await (await fetch(sc.ready.metrics!)).text();
+  assert.match(text, /coldrl_sidecar_inline_runs_total 0/);
+  assert.doesNotMatch(sc.stderr(), /inline runs on/);
+  sc.child.kill('SIGTERM');
+  assert.equal(await sc.exited, 0);
 });
