@@ -27,12 +27,12 @@ export const summary = 'sidecar round-trip latency and fallback rate, framed soc
 
 export function help(): string {
   return `coldrl bench sidecar [--socket PATH] [--grpc ADDR] [--model FILE] [--k 16] [--requests N] [--rate R]
-                     [--concurrency C] [--deadline-us 500] [--transport both|framed|grpc] [--no-inline] [--json]
+                     [--concurrency C] [--deadline-us 500] [--transport both|framed|grpc] [--inline] [--json]
 
 Starts a sidecar in another process (or uses a running one: --socket, with --grpc for its gRPC address)
 and sends N requests per transport at R requests/s, at most C outstanding. Prints p50/p95/p99/p99.9 round
 trip (client clock, microseconds), server time, and the fallback rate by reason.
---no-inline: start the sidecar with --no-inline (every inference on its model thread).
+--inline: start the sidecar with --inline (inference on its socket thread when there is time; see serve --help).
 Without --model: a random-weight model of the trainer's architecture (hidden 64), written to a temp dir.
 --json: one JSON object per transport; the last line is the framed transport's object with the gRPC one
 nested under "grpc".
@@ -130,7 +130,7 @@ export async function run(argv: string[]): Promise<number> {
       socket: { type: 'string' }, grpc: { type: 'string' }, model: { type: 'string' }, k: { type: 'string', default: '16' },
       requests: { type: 'string', default: '10000' }, rate: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '8' },
       'deadline-us': { type: 'string', default: '500' }, transport: { type: 'string', default: 'both' },
-      'no-inline': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      inline: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { console.log(help()); return 0; }
@@ -156,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       socket = join(dir, 'sidecar.sock');
       grpcAddr = `unix://${join(dir, 'grpc.sock')}`;
-      const s = await startSidecar(['--model', model, '--socket', socket, '--grpc', grpcAddr, '--deadline-us', v['deadline-us']!, '--db', 'none', '--quiet', '--no-watch', ...(v['no-inline'] ? ['--no-inline'] : [])]);
+      const s = await startSidecar(['--model', model, '--socket', socket, '--grpc', grpcAddr, '--deadline-us', v['deadline-us']!, '--db', 'none', '--quiet', '--no-watch', ...(v.inline ? ['--inline'] : [])]);
       child = s.child;
     }
     // the requests: features uniform in [0, 1], sizes 1 KiB .. 1 MiB, free 1.5 objects' worth

@@ -38,8 +38,9 @@ Starts without a model, or with a bad one, and answers NO_MODEL fallbacks until 
   --max-inflight N      requests waiting for or in inference at most; more get OVERLOAD (default 32)
   --db FILE             SQLite store for per-minute aggregates (default ${DEFAULT_DB}; "none" = off)
   --no-watch            do not watch the model file for changes
-  --no-inline           always hand inference to the model thread (default: run it on the socket thread
-                        when the model's start-up inference time is far below the remaining budget)
+  --inline              run inference on the socket thread when the model's start-up inference time is far
+                        below the remaining budget (lower median, but an inline answer cannot be raced
+                        against the deadline: off by default, so no answer is ever later than its budget)
   --spin-us N           inference thread: spin this long for the next job before sleeping (default 0)
   --quiet               no log lines on stderr
 
@@ -66,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
       'socket-owner': { type: 'string' }, grpc: { type: 'string' }, metrics: { type: 'string' },
       'deadline-us': { type: 'string', default: '500' }, 'max-inflight': { type: 'string', default: '32' },
       db: { type: 'string', default: DEFAULT_DB }, 'no-watch': { type: 'boolean', default: false },
-      'no-inline': { type: 'boolean', default: false }, 'spin-us': { type: 'string', default: '0' }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      inline: { type: 'boolean', default: false }, 'spin-us': { type: 'string', default: '0' }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { console.log(help()); return 0; }
@@ -82,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   const log = v.quiet ? () => undefined : (line: string) => process.stderr.write(`coldrl serve: ${line}\n`);
 
   const stats = new DecisionStats();
-  const decider = new Decider(stats, { deadlineUs, maxInflight, inline: !v['no-inline'] });
+  const decider = new Decider(stats, { deadlineUs, maxInflight, inline: v.inline === true });
   const models = new ModelManager(decider, v.model ?? '', log, spinUs);
   await models.start();
 

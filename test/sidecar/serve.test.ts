@@ -80,7 +80,7 @@ test('sidecar: model decisions, fallbacks, malformed frames, reload, gRPC, metri
   makeModel(modelB, 2);
   copyFileSync(modelA, live);
   const socket = join(dir, 's.sock');
-  const sc = await serve(t, ['--model', live, '--socket', socket, '--grpc', `unix://${join(dir, 'g.sock')}`, '--metrics', '127.0.0.1:0', '--db', db, '--socket-mode', '0660']);
+  const sc = await serve(t, ['--model', live, '--socket', socket, '--grpc', `unix://${join(dir, 'g.sock')}`, '--metrics', '127.0.0.1:0', '--db', db, '--socket-mode', '0660', '--inline']);
   const a = await ColdrlModel.load(modelA);
   const b = await ColdrlModel.load(modelB);
   t.after(() => { void a.close(); void b.close(); });
@@ -263,12 +263,12 @@ test('sidecar without a model answers NO_MODEL; overload answers OVERLOAD; socke
   assert.equal(await s2.exited, 0);
 });
 
-test('sidecar --no-inline: every inference on the model thread, same decisions', async (t) => {
+test('sidecar without --inline: every inference on the model thread, same decisions', async (t) => {
   const dir = tempDir(t);
   const model = join(dir, 'm.onnx');
   makeModel(model, 4);
   const socket = join(dir, 's.sock');
-  const sc = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--metrics', '127.0.0.1:0', '--no-inline']);
+  const sc = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--metrics', '127.0.0.1:0']);
   const m = await ColdrlModel.load(model);
   t.after(() => { void m.close(); });
   const c = await SidecarClient.connect(socket);
