@@ -7,8 +7,8 @@
  * seed 1) with trainer/onnx-export.ts. Requests carry K candidates with features drawn uniformly in [0, 1]
  * (256 distinct requests, cycled). The first 500 requests of each transport are warm-up and not counted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,12 +27,17 @@ export const summary = 'sidecar round-trip latency and fallback rate, framed soc
 
 export function help(): string {
   return `coldrl bench sidecar [--socket PATH] [--grpc ADDR] [--model FILE] [--k 16] [--requests N] [--rate R]
-                     [--concurrency C] [--deadline-us 500] [--transport both|framed|grpc] [--inline] [--json]
+                     [--concurrency C] [--deadline-us 500] [--transport both|framed|grpc] [--client c|node]
+                     [--no-inline] [--busy-poll-ms N] [--json]
 
 Starts a sidecar in another process (or uses a running one: --socket, with --grpc for its gRPC address)
-and sends N requests per transport at R requests/s, at most C outstanding. Prints p50/p95/p99/p99.9 round
-trip (client clock, microseconds), server time, and the fallback rate by reason.
---inline: start the sidecar with --inline (inference on its socket thread when there is time; see serve --help).
+and sends N requests per transport at R requests/s. Prints p50/p95/p99/p99.9 round trip (client clock,
+microseconds), server time, and the fallback rate by reason.
+--client c (default): the framed path is driven by bench/sidecar-client.c, compiled here with cc, which asks
+  the way the NGINX module does (one request at a time, send, ppoll); without a C compiler it says so and
+  uses the Node client. --client node: sidecar/client.ts, pipelined, at most C outstanding; its own event
+  loop adds to the round trip (see sidecar/README.md). gRPC always uses grpc-js.
+--no-inline, --busy-poll-ms N: passed to coldrl serve (see serve --help).
 Without --model: a random-weight model of the trainer's architecture (hidden 64), written to a temp dir.
 --json: one JSON object per transport; the last line is the framed transport's object with the gRPC one
 nested under "grpc".
@@ -42,7 +47,7 @@ deadline fallbacks <= 1%.`;
 }
 
 interface Result {
-  transport: string; requests: number; rate: number; k: number; p50us: number; p95us: number; p99us: number; p999us: number;
+  transport: string; client: string; requests: number; rate: number; k: number; p50us: number; p95us: number; p99us: number; p999us: number;
   maxus: number; serverP50us: number; serverP99us: number; fallbackRate: number; deadlineRate: number;
   byReason: Record<string, number>; modelVersion: string;
 }
@@ -85,7 +90,7 @@ async function drive(total: number, rate: number, conc: number, send: (i: number
   });
 }
 
-function summarise(transport: string, rate: number, k: number, rtt: Float64Array, out: DecideOutput[]): Result {
+function summarise(transport: string, client: string, rate: number, k: number, rtt: Float64Array, out: DecideOutput[]): Result {
   const r = rtt.slice(WARMUP).sort();
   const answers = out.slice(WARMUP);
   const srv = Float64Array.from(answers.map((o) => o.serverUs)).sort();
@@ -99,7 +104,7 @@ function summarise(transport: string, rate: number, k: number, rtt: Float64Array
   }
   const n = answers.length;
   return {
-    transport, requests: n, rate, k, p50us: quantile(r, 0.5), p95us: quantile(r, 0.95), p99us: quantile(r, 0.99), p999us: quantile(r, 0.999),
+    transport, client, requests: n, rate, k, p50us: quantile(r, 0.5), p95us: quantile(r, 0.95), p99us: quantile(r, 0.99), p999us: quantile(r, 0.999),
     maxus: r[r.length - 1] ?? 0, serverP50us: quantile(srv, 0.5), serverP99us: quantile(srv, 0.99),
     fallbackRate: n ? fallbacks / n : 0, deadlineRate: n ? byReason.deadline! / n : 0, byReason,
     modelVersion: answers.find((o) => o.modelVersion)?.modelVersion ?? '',
@@ -108,7 +113,39 @@ function summarise(transport: string, rate: number, k: number, rtt: Float64Array
 
 function printResult(r: Result): void {
   const f = (x: number) => x.toFixed(0).padStart(6);
-  console.log(`${r.transport.padEnd(7)} ${r.requests} req @ ${r.rate}/s K=${r.k}: round trip us p50 ${f(r.p50us)} p95 ${f(r.p95us)} p99 ${f(r.p99us)} p99.9 ${f(r.p999us)} max ${f(r.maxus)}; server p50 ${f(r.serverP50us)} p99 ${f(r.serverP99us)}; fallback ${(r.fallbackRate * 100).toFixed(2)}% (deadline ${(r.deadlineRate * 100).toFixed(2)}%; ${Object.entries(r.byReason).filter(([k, v]) => k !== 'none' && v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`);
+  console.log(`${r.transport.padEnd(7)} ${r.client.padEnd(5)} ${r.requests} req @ ${r.rate}/s K=${r.k}: round trip us p50 ${f(r.p50us)} p95 ${f(r.p95us)} p99 ${f(r.p99us)} p99.9 ${f(r.p999us)} max ${f(r.maxus)}; server p50 ${f(r.serverP50us)} p99 ${f(r.serverP99us)}; fallback ${(r.fallbackRate * 100).toFixed(2)}% (deadline ${(r.deadlineRate * 100).toFixed(2)}%; ${Object.entries(r.byReason).filter(([k, v]) => k !== 'none' && v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`);
+}
+
+/** Compiles bench/sidecar-client.c into dir; null (with a note) when there is no working C compiler. */
+function compileClient(dir: string): string | null {
+  const src = join(dirname(fileURLToPath(import.meta.url)), '../../bench/sidecar-client.c');
+  const exe = join(dir, 'sidecar-client');
+  if (existsSync(exe)) return exe;
+  const r = spawnSync(process.env.CC ?? 'cc', ['-O2', '-o', exe, src], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`bench sidecar: cannot compile ${src} (${r.error?.message ?? r.stderr.trim().split('\n')[0]}); using the Node client`);
+    return null;
+  }
+  return exe;
+}
+
+/** Runs the C client (one request at a time, 1 s give-up) and turns its JSON line into a Result. */
+function runCClient(exe: string, socket: string, bodies: string, total: number, rate: number, k: number): Result {
+  const r = spawnSync(exe, [socket, bodies, String(total), String(rate), String(WARMUP), '1000000'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new ColdrlError('COLDRL_ERR_USAGE', `bench sidecar: the C client failed: ${r.stderr.trim()}`);
+  const o = JSON.parse(r.stdout.trim()) as { requests: number; p50us: number; p95us: number; p99us: number; p999us: number; maxus: number;
+    serverP50us: number; serverP99us: number; model: number; timeouts: number; errors: number; byReason: number[] };
+  const n = o.requests;
+  const byReason: Record<string, number> = {};
+  REASONS.forEach((name, i) => { byReason[name] = i === 0 ? o.byReason[0]! : o.byReason[i]!; });
+  if (o.timeouts) byReason.timeout = o.timeouts;
+  if (o.errors) byReason.error = o.errors;
+  const fallbacks = n - o.model;
+  return {
+    transport: 'framed', client: 'c', requests: n, rate, k, p50us: o.p50us, p95us: o.p95us, p99us: o.p99us, p999us: o.p999us, maxus: o.maxus,
+    serverP50us: o.serverP50us, serverP99us: o.serverP99us, fallbackRate: n ? fallbacks / n : 0, deadlineRate: n ? byReason.deadline! / n : 0,
+    byReason, modelVersion: '',
+  };
 }
 
 /** Starts `coldrl serve` and waits for its ready line. */
@@ -130,7 +167,8 @@ export async function run(argv: string[]): Promise<number> {
       socket: { type: 'string' }, grpc: { type: 'string' }, model: { type: 'string' }, k: { type: 'string', default: '16' },
       requests: { type: 'string', default: '10000' }, rate: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '8' },
       'deadline-us': { type: 'string', default: '500' }, transport: { type: 'string', default: 'both' },
-      inline: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      'no-inline': { type: 'boolean', default: false }, 'busy-poll-ms': { type: 'string', default: '0' },
+      client: { type: 'string', default: 'c' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { console.log(help()); return 0; }
@@ -138,6 +176,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!(k >= 1 && k <= 64) || !(total > WARMUP) || !(rate > 0) || !(conc >= 1)) throw new ColdrlError('COLDRL_ERR_USAGE', 'bench sidecar: --k 1..64, --requests, --rate and --concurrency must be positive');
   const transports = v.transport === 'both' ? ['grpc', 'framed'] : [v.transport!];
   if (!transports.every((t) => t === 'grpc' || t === 'framed')) throw new ColdrlError('COLDRL_ERR_USAGE', '--transport: both, framed or grpc');
+  if (v.client !== 'c' && v.client !== 'node') throw new ColdrlError('COLDRL_ERR_USAGE', '--client: c or node');
+  if (!(Number(v['busy-poll-ms']) >= 0)) throw new ColdrlError('COLDRL_ERR_USAGE', '--busy-poll-ms: a number >= 0');
 
   const dir = mkdtempSync(join(tmpdir(), 'coldrl-bench-sidecar-'));
   let child: ChildProcess | null = null;
@@ -156,7 +196,8 @@ export async function run(argv: string[]): Promise<number> {
       }
       socket = join(dir, 'sidecar.sock');
       grpcAddr = `unix://${join(dir, 'grpc.sock')}`;
-      const s = await startSidecar(['--model', model, '--socket', socket, '--grpc', grpcAddr, '--deadline-us', v['deadline-us']!, '--db', 'none', '--quiet', '--no-watch', ...(v.inline ? ['--inline'] : [])]);
+      const s = await startSidecar(['--model', model, '--socket', socket, '--grpc', grpcAddr, '--deadline-us', v['deadline-us']!, '--db', 'none', '--quiet', '--no-watch',
+        '--busy-poll-ms', v['busy-poll-ms']!, ...(v['no-inline'] ? ['--no-inline'] : [])]);
       child = s.child;
     }
     // the requests: features uniform in [0, 1], sizes 1 KiB .. 1 MiB, free 1.5 objects' worth
@@ -174,6 +215,14 @@ export async function run(argv: string[]): Promise<number> {
     for (const t of transports) {
       const rtt = new Float64Array(total);
       const out: DecideOutput[] = new Array(total);
+      const cClient = t === 'framed' && v.client === 'c' ? compileClient(dir) : null;
+      if (cClient) {
+        writeFileSync(join(dir, 'bodies.bin'), Buffer.concat(frames.map((b) => { const h = Buffer.alloc(4); h.writeUInt32BE(b.length); return Buffer.concat([h, b]); })));
+        const r = runCClient(cClient, socket, join(dir, 'bodies.bin'), total, rate, k);
+        results.push(r);
+        if (v.json) console.log(JSON.stringify(r)); else printResult(r);
+        continue;
+      }
       if (t === 'framed') {
         const c = await SidecarClient.connect(socket);
         // the request id goes first (field 1), then the pre-encoded body
@@ -203,7 +252,7 @@ export async function run(argv: string[]): Promise<number> {
         await drive(total, rate, conc, send, rtt, out);
         client.close();
       }
-      const r = summarise(t, rate, k, rtt, out);
+      const r = summarise(t, t === 'framed' ? 'node' : 'grpc-js', rate, k, rtt, out);
       results.push(r);
       if (v.json) console.log(JSON.stringify(r)); else printResult(r);
     }

@@ -4,11 +4,13 @@
  * optimisation 'all'), refuses another feature spec (COLDRL_ERR_FEATURE_SPEC) or a file that is not a
  * usable model (COLDRL_ERR_MODEL), and runs a probe inference that must give finite scores.
  * Per request nothing is allocated on our side: input tensors for batch 1 and every n in 1..64 are built at
- * load time over one reused Float32Array, and the output goes into a pre-allocated tensor.
+ * load time over one reused Float32Array, and the output goes into a pre-allocated tensor. scoreSync runs
+ * the same model in onnxruntime-node's native session without the event-loop turn of the public API.
  * Never imports tfjs or trainer/ (the sidecar must not pull them in).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type * as ort from 'onnxruntime-node';
 import { ColdrlError } from './errors.js';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from './features.js';
@@ -21,6 +23,34 @@ export function loadOrt(): Promise<Ort> {
   ortModule ??= import('onnxruntime-node').then((m) => ((m as unknown as { default?: Ort }).default ?? m) as Ort);
   return ortModule;
 }
+
+/**
+ * onnxruntime-node's native session (its dist/binding.js): `run` is synchronous. The public
+ * InferenceSession.run wraps the same call in a setImmediate and two promises, which costs a turn of the
+ * event loop per inference; the sidecar's socket thread and the replay loop call the native run directly.
+ * Null when this onnxruntime-node build does not have that file (scoreSync then throws and callers use score).
+ */
+interface NativeSession {
+  loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
+  run(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>, options: object): Record<string, unknown>;
+  dispose(): void;
+}
+interface NativeBinding { binding: { InferenceSession: new () => NativeSession }; initOrt(): void }
+let nativeBinding: NativeBinding | null | undefined;
+function native(): NativeBinding | null {
+  if (nativeBinding === undefined) {
+    try {
+      nativeBinding = createRequire(import.meta.url)('onnxruntime-node/dist/binding') as NativeBinding;
+      nativeBinding.initOrt();
+    } catch {
+      nativeBinding = null;
+    }
+  }
+  return nativeBinding;
+}
+
+const SESSION_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' } as const;
+const NO_RUN_OPTIONS = {};
 
 /** Reads metadata_props of an ONNX file without onnx-proto: walks the protobuf fields by hand. */
 export function readOnnxMetadata(buf: Uint8Array): Record<string, string> {
@@ -77,9 +107,22 @@ export class ColdrlModel {
   private readonly output = new Float32Array(MAX_CANDIDATES);
   private readonly feeds: Record<string, ort.Tensor>[] = [];
   private readonly fetches: Record<string, ort.Tensor>[] = [];
+  /** The same model in a native session for scoreSync (null: not available). */
+  private readonly nativeSession: NativeSession | null;
 
   private constructor(readonly path: string, readonly metadata: Readonly<Record<string, string>>, bytes: Uint8Array,
     private readonly session: ort.InferenceSession, o: Ort) {
+    const b = native();
+    let ns: NativeSession | null = null;
+    if (b) {
+      try {
+        ns = new b.binding.InferenceSession();
+        ns.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, SESSION_OPTIONS);
+      } catch {
+        ns = null;
+      }
+    }
+    this.nativeSession = ns;
     this.sha256 = createHash('sha256').update(bytes).digest('hex');
     this.version = this.sha256.slice(0, 12);
     this.k = Number(metadata['coldrl.k'] ?? 16);
@@ -120,7 +163,7 @@ export class ColdrlModel {
     const o = await loadOrt();
     let session: ort.InferenceSession;
     try {
-      session = await o.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+      session = await o.InferenceSession.create(bytes, SESSION_OPTIONS);
     } catch (e) {
       throw new ColdrlError('COLDRL_ERR_MODEL', `${path}: onnxruntime cannot load it (${String((e as Error).message).split('\n')[0]})`);
     }
@@ -146,6 +189,29 @@ export class ColdrlModel {
       throw new ColdrlError('COLDRL_ERR_MODEL', `${this.path}: probe inference failed (${String((e as Error).message).split('\n')[0]})`);
     }
     for (let i = 0; i < n; i++) if (!Number.isFinite(out[i]!)) throw new ColdrlError('COLDRL_ERR_MODEL', `${this.path}: probe inference gave a non-finite score`);
+    if (this.nativeSession) {
+      const again = new Float32Array(n);
+      this.scoreSync(f, n, again);
+      for (let i = 0; i < n; i++) if (again[i] !== out[i]) throw new ColdrlError('COLDRL_ERR_MODEL', `${this.path}: the native session disagrees with the public one`);
+    }
+  }
+
+  /** True when scoreSync can run. */
+  get hasSync(): boolean { return this.nativeSession !== null; }
+
+  /**
+   * score without the event-loop turn: the native run, on this thread, now. Allocates nothing on our side
+   * (onnxruntime returns its fetches object). Throws when !hasSync or when the run fails.
+   */
+  scoreSync(features: Float32Array, n: number, out: Float32Array): void {
+    const s = this.nativeSession;
+    if (!s) throw new ColdrlError('COLDRL_ERR_MODEL', `${this.path}: no synchronous session`);
+    if (!(n >= 1 && n <= MAX_CANDIDATES)) throw new ColdrlError('COLDRL_ERR_USAGE', `score: n must be in 1..${MAX_CANDIDATES} (got ${n})`);
+    const input = this.input;
+    for (let i = 0, m = n * FEATURE_COUNT; i < m; i++) input[i] = features[i]!;
+    s.run(this.feeds[n]!, this.fetches[n]!, NO_RUN_OPTIONS);
+    const o = this.output;
+    for (let i = 0; i < n; i++) out[i] = o[i]!;
   }
 
   /** Scores n candidates (features[0 .. n*FEATURE_COUNT)) into out[0..n): higher = evict first. */
@@ -157,7 +223,10 @@ export class ColdrlModel {
     for (let i = 0; i < n; i++) out[i] = s[i]!;
   }
 
-  async close(): Promise<void> { await this.session.release(); }
+  async close(): Promise<void> {
+    this.nativeSession?.dispose();
+    await this.session.release();
+  }
 }
 
 /** Models loaded by PolicyInfo.prepare, by file path, so that the synchronous factory can find them. */
@@ -185,8 +254,9 @@ export function preparedModel(param: string | undefined): ColdrlModel {
   return m;
 }
 
-/** A scorer backed by a model: async, one onnxruntime call per decision. */
+/** A scorer backed by a model: one onnxruntime call per decision, synchronous when the native session loaded. */
 export function modelScorer(m: ColdrlModel): Scorer {
+  if (m.hasSync) return { name: `coldrl-${m.version}`, score: (_ctx, _ids, f, n, out) => m.scoreSync(f, n, out) };
   return { name: `coldrl-${m.version}`, async: true, score: (_ctx, _ids, f, n, out) => m.score(f, n, out) };
 }
 

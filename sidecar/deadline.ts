@@ -1,27 +1,28 @@
 /**
- * The deadline scheduler: a FIFO of requests in front of the inference worker, raced against each
- * request's deadline (budget counted from the read).
+ * The deadline scheduler: each request is answered by the model inline on this (the socket) thread when it
+ * can be, else through the inference worker raced against its deadline (budget counted from the read).
  *
- * - At most `cap` requests wait or run; the Decider answers more with OVERLOAD at once (never queued).
- * - One job at a time on the worker, in arrival order. (No prediction from past inference times: on a
- *   shared VM they swing by 10x, and a predictor fed by them refused good jobs for seconds; the race
- *   below is exact.)
- * - While a job runs, this thread sleeps on the worker's DONE word with a futex timeout set to the earliest
- *   deadline (microsecond resolution; libuv timers have 1 ms), so the worker gets the CPU and the answer is
- *   seen the moment it is stored. Between jobs the event loop turns (setImmediate) and reads sockets. A
- *   request whose deadline passes, queued or running, is answered with DEADLINE; the model's late answer
- *   is dropped (counted as lateAnswers) and the worker's next job waits until it is free.
+ * - Inline runs (the default; off with `coldrl serve --no-inline`): when nothing is queued, the worker
+ *   carries a socket-thread copy of its model (`inline`), and the time left to the request's deadline is at
+ *   least INLINE_FACTOR x the model's median run time (the last RUN_WINDOW runs, inline or on the worker;
+ *   the worker's start-up median until then), the model runs here, synchronously (ColdrlModel.scoreSync:
+ *   the native run, no event-loop turn). Measured on the 2-core VM at 1,000 requests/s, the two thread
+ *   wake-ups of the worker path cost more than the inference, and a request sent there was late about one
+ *   time in four, against under one in a hundred inline (docs in sidecar/README.md). An inline run cannot
+ *   be raced: an answer after the deadline is replaced by the DEADLINE fallback (late, counted as a late
+ *   answer). A model whose median run does not fit three times into the budget never runs inline, so a
+ *   slow model is raced on the worker. (A median, not a tail quantile: on the shared VM a few slow runs in
+ *   32 moved a p90 estimate enough to send good requests to the slower worker path.)
+ * - The worker path: one job at a time, in arrival order; at most `cap` requests wait or run, and the
+ *   Decider answers more with OVERLOAD at once (never queued). While a job runs, this thread sleeps on the
+ *   worker's DONE word with a futex timeout set to the earliest deadline (microsecond resolution; libuv
+ *   timers have 1 ms), so the worker gets the CPU and the answer is seen the moment it is stored. Between
+ *   jobs the event loop turns (setImmediate) and reads sockets. A request whose deadline passes, queued or
+ *   running, is answered with DEADLINE; the model's late answer is dropped (counted as a late answer) and
+ *   the worker's next job waits until it is free.
  * - An answer flagged as failed (exception or non-finite scores) gives MODEL_ERROR.
- * - Inline runs: the two thread wake-ups per job (worker woken by the submit, this thread by the answer)
- *   cost more than the inference itself on 2 vCPUs. When nothing is queued, no inline run is in progress,
- *   the worker carries a socket-thread copy of its model (`inline`), and the model's start-up inference time
- *   times INLINE_FACTOR fits the time left to the request's deadline, the model runs on this thread instead
- *   (onnxruntime: one setImmediate, then the native run). Such a run cannot be raced: its answer after the
- *   deadline is dropped for DEADLINE (counted as a late answer) and turns inline runs off for
- *   INLINE_BACKOFF_MS, so the worker and its race serve meanwhile. (Backing off when a run merely took more
- *   than half of its time turned inline runs off most of the time on the noisy 2-core VM.)
- * One timer-free loop for all requests; no allocation per request on the worker path (an inline run
- * allocates what onnxruntime's session.run allocates).
+ * One timer-free loop for all requests; no allocation per request on our side (onnxruntime's native run
+ * returns a small object per call).
  */
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../replay/features.js';
 import { Reason, type DecideSlot } from './codec.js';
@@ -29,10 +30,10 @@ import type { Decider } from './decide.js';
 import { C, type ModelWorker } from './model-worker.js';
 
 const WAKE_SLACK_MS = 0.06;
-/** An inline run needs remaining budget >= INLINE_FACTOR x the model's start-up inference time. */
-const INLINE_FACTOR = 4;
-/** Inline runs stay off this long after one that answered after its deadline. */
-const INLINE_BACKOFF_MS = 100;
+/** An inline run needs time left to the deadline >= INLINE_FACTOR x the model's median run time. */
+const INLINE_FACTOR = 3;
+/** The median is over the last RUN_WINDOW runs, recomputed every RUN_WINDOW / 4. */
+const RUN_WINDOW = 32;
 
 export class DeadlineScheduler {
   worker: ModelWorker | null = null;
@@ -52,8 +53,14 @@ export class DeadlineScheduler {
   /** The inline run (at most one): its request (null once answered by a flush) and its model. */
   private inlineSlot: DecideSlot | null = null;
   private inlineOn: ModelWorker | null = null;
-  /** performance.now() before which no inline run starts. */
-  private inlineOffUntil = 0;
+  /** The worker whose model the run-time estimate is about. */
+  private estimateFor: ModelWorker | null = null;
+  /** The model's last RUN_WINDOW run times, inline or on the worker (microseconds): a ring and its fill. */
+  private readonly runTimes = new Float64Array(RUN_WINDOW);
+  private readonly runSorted = new Float64Array(RUN_WINDOW);
+  private runCount = 0;
+  /** The median of runTimes (the worker's start-up median until the window has filled once). */
+  private runEstimateUs = -1;
   private readonly inlineScores = new Float32Array(MAX_CANDIDATES);
   private readonly inlineOkFn = () => this.inlineDone(false);
   private readonly inlineErrFn = () => this.inlineDone(true);
@@ -91,13 +98,39 @@ export class DeadlineScheduler {
   private runInline(slot: DecideSlot, now: number): boolean {
     const w = this.worker;
     const m = w ? w.inline : null;
-    if (!w || !m || !w.alive || this.inlineOn || this.len > 0 || now < this.inlineOffUntil) return false;
-    if ((slot.deadline - now) * 1000 < INLINE_FACTOR * w.inferUs) return false;
+    if (!w || !m || !w.alive || this.inlineOn || this.len > 0) return false;
+    if (this.estimateFor !== w) this.resetEstimate(w);
+    if ((slot.deadline - now) * 1000 < INLINE_FACTOR * this.runEstimateUs) return false;
     this.inlineSlot = slot;
     this.inlineOn = w;
     this.decider.stats.inlineRuns++;
-    m.score(slot.features, slot.n, this.inlineScores).then(this.inlineOkFn, this.inlineErrFn);
+    if (m.hasSync) {
+      let failed = false;
+      try { m.scoreSync(slot.features, slot.n, this.inlineScores); } catch { failed = true; }
+      this.noteRun((performance.now() - now) * 1000);
+      this.inlineDone(failed);
+    } else {
+      m.score(slot.features, slot.n, this.inlineScores).then(this.inlineOkFn, this.inlineErrFn);
+    }
     return true;
+  }
+
+  private resetEstimate(w: ModelWorker): void {
+    this.estimateFor = w;
+    this.runCount = 0;
+    this.runEstimateUs = w.inferUs;
+  }
+
+  /** Adds a run time to the window; re-estimates every RUN_WINDOW / 4 runs. */
+  private noteRun(us: number): void {
+    this.runTimes[this.runCount % RUN_WINDOW] = us;
+    this.runCount++;
+    if (this.runCount >= RUN_WINDOW && this.runCount % (RUN_WINDOW / 4) === 0) {
+      const a = this.runSorted;
+      a.set(this.runTimes);
+      a.sort();
+      this.runEstimateUs = a[RUN_WINDOW >> 1]!;
+    }
   }
 
   private inlineDone(failed: boolean): void {
@@ -108,7 +141,6 @@ export class DeadlineScheduler {
     if (slot) {
       for (let i = 0; i < slot.n && !failed; i++) if (!Number.isFinite(this.inlineScores[i]!)) failed = true;
       if (now >= slot.deadline) {
-        this.inlineOffUntil = now + INLINE_BACKOFF_MS;
         this.decider.stats.lateAnswers++;
         this.decider.fallback(slot, Reason.DEADLINE);
       }
@@ -163,6 +195,7 @@ export class DeadlineScheduler {
     const slot = this.running;
     this.running = null;
     if (this.ghost) { this.ghost = false; this.decider.stats.lateAnswers++; }
+    if (w === this.worker && !w.failed) { if (this.estimateFor !== w) this.resetEstimate(w); this.noteRun(w.runUs); }
     if (slot) {
       if (w.failed) this.decider.fallback(slot, Reason.MODEL_ERROR);
       else this.decider.answerModel(slot, w.scores);

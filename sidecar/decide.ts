@@ -9,6 +9,7 @@
  * (max-inflight + 1); a request that finds the pool empty is answered at once from a scratch slot.
  */
 import { selectVictims } from '../replay/candidates.js';
+import type { BusyPoller } from './busy-poll.js';
 import { MAX_CANDIDATES } from '../replay/features.js';
 import { Bad, DecideSlot, Reason, Source } from './codec.js';
 import { DeadlineScheduler } from './deadline.js';
@@ -27,8 +28,10 @@ export interface DeciderOptions {
   deadlineUs: number;
   /** Requests waiting for or in inference at most; more are answered OVERLOAD. */
   maxInflight: number;
-  /** Run the model on the socket thread when its start-up inference time fits the budget (deadline.ts). */
+  /** Run the model on the socket thread when its median run time fits the budget (deadline.ts). */
   inline: boolean;
+  /** Keeps the socket thread polling after each answer (busy-poll.ts); null: off. */
+  poller?: BusyPoller | null;
 }
 
 export class Decider {
@@ -100,11 +103,13 @@ export class Decider {
       if (this.victims[i] === 0) continue;
       if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32);
     }
-    const us = (performance.now() - slot.t0) * 1000;
+    const now = performance.now();
+    const us = (now - slot.t0) * 1000;
     const serverUs = us > 0 ? Math.ceil(us) : 0;
     this.stats.record(reason, us);
     const owner = slot.owner as Answerer | null;
     if (owner && owner.open) owner.deliver(slot, lo >>> 0, hi >>> 0, source, reason, serverUs);
     this.release(slot);
+    this.opts.poller?.kick(now);
   }
 }

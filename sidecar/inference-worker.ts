@@ -51,13 +51,15 @@ if (model) {
     last = seq;
     const n = ctrl[C.N]!;
     let status = 0;
+    const t = performance.now();
     try {
-      await model.score(features, n, scores);
+      if (model.hasSync) model.scoreSync(features, n, scores); else await model.score(features, n, scores);
       for (let i = 0; i < n; i++) if (!Number.isFinite(scores[i]!)) { status = 1; break; }
     } catch {
       status = 1;
     }
     ctrl[C.STATUS] = status;
+    ctrl[C.RUN_NS] = Math.min(2147483647, Math.round((performance.now() - t) * 1e6));
     Atomics.store(ctrl, C.DONE, seq);
     Atomics.notify(ctrl, C.DONE);
   }

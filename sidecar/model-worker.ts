@@ -3,7 +3,8 @@
  * loaded-and-validated model, submit one job at a time, poll for its answer, stop.
  *
  * Shared memory layout (one SharedArrayBuffer per worker):
- *   ctrl     Int32Array(8)     SUBMIT seq (main), DONE seq (worker), STATUS (0 ok, 1 model error), N, STOP
+ *   ctrl     Int32Array(8)     SUBMIT seq (main), DONE seq (worker), STATUS (0 ok, 1 model error), N, STOP,
+ *                              RUN_NS (the job's inference time, nanoseconds, capped at 2^31 - 1)
  *   features Float32Array(MAX_CANDIDATES * FEATURE_COUNT)   written by main before SUBMIT
  *   scores   Float32Array(MAX_CANDIDATES)                   written by the worker before DONE
  * Main writes features and N, then bumps SUBMIT and notifies; the worker answers by storing DONE = SUBMIT.
@@ -14,7 +15,7 @@ import { ColdrlError, type ErrorCode } from '../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../replay/features.js';
 import type { ColdrlModel } from '../replay/model.js';
 
-export const C = { SUBMIT: 0, DONE: 1, STATUS: 2, N: 3, STOP: 4 } as const;
+export const C = { SUBMIT: 0, DONE: 1, STATUS: 2, N: 3, STOP: 4, RUN_NS: 5 } as const;
 const CTRL_BYTES = 8 * 4;
 
 export interface WorkerInit { path: string; sab: SharedArrayBuffer; spinUs: number }
@@ -103,6 +104,8 @@ export class ModelWorker {
   /** True when the job submitted last has been answered. */
   get done(): boolean { return Atomics.load(this.ctrl, C.DONE) === this.submitted; }
   get failed(): boolean { return this.ctrl[C.STATUS] !== 0; }
+  /** Inference time of the last answered job, microseconds. */
+  get runUs(): number { return this.ctrl[C.RUN_NS]! / 1000; }
 
   /** Asks the thread to finish its job and exit; resolves when it has. Idempotent. */
   stop(): Promise<void> {

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ColdrlError } from '../../replay/errors.js';
 import { DEFAULT_DB } from '../../replay/store.js';
+import { BusyPoller } from '../busy-poll.js';
 import { Reason } from '../codec.js';
 import { Decider } from '../decide.js';
 import { GrpcService } from '../grpc.js';
@@ -38,9 +39,12 @@ Starts without a model, or with a bad one, and answers NO_MODEL fallbacks until 
   --max-inflight N      requests waiting for or in inference at most; more get OVERLOAD (default 32)
   --db FILE             SQLite store for per-minute aggregates (default ${DEFAULT_DB}; "none" = off)
   --no-watch            do not watch the model file for changes
-  --inline              run inference on the socket thread when the model's start-up inference time is far
-                        below the remaining budget (lower median, but an inline answer cannot be raced
-                        against the deadline: off by default, so no answer is ever later than its budget)
+  --no-inline           never run the model on the socket thread: every request goes to the inference
+                        thread and is raced against its deadline, so no answer is ever later than its budget
+                        (by default the model runs inline when its median run time fits 3x into the time
+                        left, which is faster, and a late inline answer is replaced by the DEADLINE fallback)
+  --busy-poll-ms N      keep the socket thread polling for N ms after each answer instead of sleeping: lower
+                        latency, one CPU busy while requests keep coming (default 0 = off; see sidecar/README.md)
   --spin-us N           inference thread: spin this long for the next job before sleeping (default 0)
   --quiet               no log lines on stderr
 
@@ -67,7 +71,7 @@ export async function run(argv: string[]): Promise<number> {
       'socket-owner': { type: 'string' }, grpc: { type: 'string' }, metrics: { type: 'string' },
       'deadline-us': { type: 'string', default: '500' }, 'max-inflight': { type: 'string', default: '32' },
       db: { type: 'string', default: DEFAULT_DB }, 'no-watch': { type: 'boolean', default: false },
-      inline: { type: 'boolean', default: false }, 'spin-us': { type: 'string', default: '0' }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      'no-inline': { type: 'boolean', default: false }, 'busy-poll-ms': { type: 'string', default: '0' }, 'spin-us': { type: 'string', default: '0' }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { console.log(help()); return 0; }
@@ -79,11 +83,14 @@ export async function run(argv: string[]): Promise<number> {
   const deadlineUs = positiveInt(v['deadline-us']!, '--deadline-us');
   const maxInflight = positiveInt(v['max-inflight']!, '--max-inflight');
   const spinUs = positiveInt(v['spin-us']!, '--spin-us', 0);
+  const busyMs = Number(v['busy-poll-ms']);
+  if (!(busyMs >= 0 && busyMs <= 60_000)) throw new ColdrlError('COLDRL_ERR_USAGE', `--busy-poll-ms: expected 0..60000, got "${v['busy-poll-ms']}"`);
+  const poller = busyMs > 0 ? new BusyPoller(busyMs) : null;
   const metricsAt = v.metrics ? hostPort(v.metrics, '--metrics') : null;
   const log = v.quiet ? () => undefined : (line: string) => process.stderr.write(`coldrl serve: ${line}\n`);
 
   const stats = new DecisionStats();
-  const decider = new Decider(stats, { deadlineUs, maxInflight, inline: v.inline === true });
+  const decider = new Decider(stats, { deadlineUs, maxInflight, inline: v['no-inline'] !== true, poller });
   const models = new ModelManager(decider, v.model ?? '', log, spinUs);
   await models.start();
 
@@ -125,7 +132,7 @@ export async function run(argv: string[]): Promise<number> {
   const metricsUrl = addr && typeof addr === 'object' ? `http://${addr.address}:${addr.port}/metrics` : null;
   const grpcAddr = v.grpc ? (v.grpc.startsWith('unix:') ? v.grpc : v.grpc.replace(/:\d+$/, `:${grpcPort}`)) : null;
   console.log(JSON.stringify({ ready: true, pid: process.pid, socket: socketPath, grpc: grpcAddr, metrics: metricsUrl, model: models.version || null }));
-  log(`listening on ${socketPath}${grpcAddr ? `, gRPC ${grpcAddr}` : ''}${metricsUrl ? `, ${metricsUrl}` : ''}; deadline ${deadlineUs} us, max in flight ${maxInflight}`);
+  log(`listening on ${socketPath}${grpcAddr ? `, gRPC ${grpcAddr}` : ''}${metricsUrl ? `, ${metricsUrl}` : ''}; deadline ${deadlineUs} us, max in flight ${maxInflight}${decider.opts.inline ? '' : ', no inline runs'}${busyMs > 0 ? `, busy polling ${busyMs} ms` : ''}`);
 
   await new Promise<void>((done) => {
     const stop = () => { process.off('SIGTERM', stop); process.off('SIGINT', stop); done(); };
@@ -135,6 +142,7 @@ export async function run(argv: string[]): Promise<number> {
 
   // Shutdown: stop accepting, answer what was read, close.
   log('shutting down');
+  poller?.stop();
   process.off('SIGHUP', onHup);
   framed.close();
   const grpcClosed = grpcService?.close() ?? Promise.resolve();

@@ -80,7 +80,7 @@ test('sidecar: model decisions, fallbacks, malformed frames, reload, gRPC, metri
   makeModel(modelB, 2);
   copyFileSync(modelA, live);
   const socket = join(dir, 's.sock');
-  const sc = await serve(t, ['--model', live, '--socket', socket, '--grpc', `unix://${join(dir, 'g.sock')}`, '--metrics', '127.0.0.1:0', '--db', db, '--socket-mode', '0660', '--inline']);
+  const sc = await serve(t, ['--model', live, '--socket', socket, '--grpc', `unix://${join(dir, 'g.sock')}`, '--metrics', '127.0.0.1:0', '--db', db, '--socket-mode', '0660', '--busy-poll-ms', '2']);
   const a = await ColdrlModel.load(modelA);
   const b = await ColdrlModel.load(modelB);
   t.after(() => { void a.close(); void b.close(); });
@@ -249,10 +249,11 @@ test('sidecar without a model answers NO_MODEL; overload answers OVERLOAD; socke
   sc.child.kill('SIGTERM');
   assert.equal(await sc.exited, 0);
 
-  // overload: one slot in flight, a model that has work to do, 64 pipelined requests
+  // overload: one slot in flight, a model that has work to do, 64 pipelined requests (on the worker path:
+  // inline runs answer pipelined requests one after the other as they are read, which never overloads)
   const model = join(dir, 'm.onnx');
   makeModel(model, 5, 256);
-  const s2 = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--max-inflight', '1']);
+  const s2 = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--max-inflight', '1', '--no-inline']);
   const c2 = await SidecarClient.connect(socket);
   t.after(() => c2.close());
   const answers = await Promise.all(Array.from({ length: 64 }, () => c2.decide(req(rng, 64))));
@@ -263,12 +264,12 @@ test('sidecar without a model answers NO_MODEL; overload answers OVERLOAD; socke
   assert.equal(await s2.exited, 0);
 });
 
-test('sidecar without --inline: every inference on the model thread, same decisions', async (t) => {
+test('sidecar with --no-inline: every inference on the model thread, same decisions', async (t) => {
   const dir = tempDir(t);
   const model = join(dir, 'm.onnx');
   makeModel(model, 4);
   const socket = join(dir, 's.sock');
-  const sc = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--metrics', '127.0.0.1:0']);
+  const sc = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--metrics', '127.0.0.1:0', '--no-inline']);
   const m = await ColdrlModel.load(model);
   t.after(() => { void m.close(); });
   const c = await SidecarClient.connect(socket);

@@ -90,10 +90,14 @@ test('onnxruntime equals tfjs and the plain forward pass (random and real inputs
   const fwd = new Forward(w);
   const out = new Float32Array(64);
   const plain = new Float32Array(64);
+  const sync = new Float32Array(64);
+  assert.equal(model.hasSync, true, 'the native synchronous session loads');
   let maxReal = 0, maxPlain = 0, decisions = 0;
   for (const k of [16, 64]) {
     for (const c of realCandidates(k, 40)) {
       await model.score(c.features, c.n, out);
+      model.scoreSync(c.features, c.n, sync);
+      for (let i = 0; i < c.n; i++) assert.equal(sync[i], out[i], 'scoreSync gives the same bits as score');
       const padded = new Float32Array(K * F); padded.set(c.features);
       const m = new Float32Array(K); m.fill(1, 0, c.n);
       const q = net.apply(tf.tensor3d(padded, [1, K, F]), tf.tensor2d(m, [1, K]));
