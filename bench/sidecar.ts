@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { ColdrlError } from '../replay/errors.js';
+import { ColdrlModel } from '../replay/model.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
 import { Rng } from '../replay/rng.js';
 import { SidecarClient, encodeDecideRequest, type DecideOutput } from '../sidecar/client.js';
@@ -116,6 +117,45 @@ function printResult(r: Result): void {
   console.log(`${r.transport.padEnd(7)} ${r.client.padEnd(5)} ${r.requests} req @ ${r.rate}/s K=${r.k}: round trip us p50 ${f(r.p50us)} p95 ${f(r.p95us)} p99 ${f(r.p99us)} p99.9 ${f(r.p999us)} max ${f(r.maxus)}; server p50 ${f(r.serverP50us)} p99 ${f(r.serverP99us)}; fallback ${(r.fallbackRate * 100).toFixed(2)}% (deadline ${(r.deadlineRate * 100).toFixed(2)}%; ${Object.entries(r.byReason).filter(([k, v]) => k !== 'none' && v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`);
 }
 
+const ALONE_SECONDS = 5;
+
+interface Alone { runs: number; rate: number; p50us: number; p99us: number; overDeadline: number }
+
+/**
+ * The control: the same model in this process, one inference every 1/rate s for ALONE_SECONDS (the thread
+ * spins between runs, so it never sleeps), nothing else in the loop. A paced run samples the machine's time
+ * the way the requests do: on the 2-core VM inference slows down about ten-fold in bursts of ~20 ms, and
+ * the share of runs slower than the deadline here is the deadline-fallback rate that a sidecar with no
+ * transport and no scheduling cost would still have.
+ */
+async function modelAlone(file: string, k: number, rate: number, deadlineUs: number): Promise<Alone> {
+  const m = await ColdrlModel.load(file);
+  try {
+    const rng = new Rng(8);
+    const f = new Float32Array(k * FEATURE_COUNT);
+    for (let i = 0; i < f.length; i++) f[i] = rng.uniform(0, 1);
+    const out = new Float32Array(k);
+    for (let i = 0; i < 200; i++) m.scoreSync(f, k, out);
+    const runs = Math.max(100, Math.round(ALONE_SECONDS * rate));
+    const times = new Float64Array(runs);
+    const gap = 1000 / rate;
+    const t0 = performance.now();
+    let over = 0;
+    for (let i = 0; i < runs; i++) {
+      while (performance.now() < t0 + i * gap) { /* spin to the next send time */ }
+      const t = performance.now();
+      m.scoreSync(f, k, out);
+      const us = (performance.now() - t) * 1000;
+      times[i] = us;
+      if (us > deadlineUs) over++;
+    }
+    times.sort();
+    return { runs, rate, p50us: quantile(times, 0.5), p99us: quantile(times, 0.99), overDeadline: over / runs };
+  } finally {
+    await m.close();
+  }
+}
+
 /** Compiles bench/sidecar-client.c into dir; null (with a note) when there is no working C compiler. */
 function compileClient(dir: string): string | null {
   const src = join(dirname(fileURLToPath(import.meta.url)), '../../bench/sidecar-client.c');
@@ -184,6 +224,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     let socket = v.socket;
     let grpcAddr = v.grpc;
+    let modelFile: string | null = null;
     if (!socket) {
       let model = v.model;
       if (!model) {
@@ -194,6 +235,7 @@ export async function run(argv: string[]): Promise<number> {
           'coldrl.hidden': '64', 'coldrl.trace': 'random weights (bench)', 'coldrl.seed': '1',
         });
       }
+      modelFile = model;
       socket = join(dir, 'sidecar.sock');
       grpcAddr = `unix://${join(dir, 'grpc.sock')}`;
       const s = await startSidecar(['--model', model, '--socket', socket, '--grpc', grpcAddr, '--deadline-us', v['deadline-us']!, '--db', 'none', '--quiet', '--no-watch',
@@ -210,6 +252,11 @@ export async function run(argv: string[]): Promise<number> {
       const need = Math.floor(sizes[0]! * 1.5);
       frames.push(encodeDecideRequest({ id: 0, n: k, features, sizes, bytesNeeded: need }).subarray(4));
       objs.push({ candidates: sizes.map((size, i) => ({ key_hash: String(i), size: String(size), features: features.slice(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT) })), bytes_needed: String(need), feature_spec_version: FEATURE_SPEC_VERSION });
+    }
+    const alone = modelFile ? await modelAlone(modelFile, k, rate, Number(v['deadline-us'])) : null;
+    if (alone) {
+      if (v.json) console.log(JSON.stringify({ modelAlone: alone }));
+      else console.log(`model alone (this process, ${alone.runs} inferences at ${rate}/s, K=${k}, spinning between): p50 ${alone.p50us.toFixed(0)} us, p99 ${alone.p99us.toFixed(0)} us, ${(alone.overDeadline * 100).toFixed(2)}% over the ${v['deadline-us']} us deadline`);
     }
     const results: Result[] = [];
     for (const t of transports) {
@@ -258,7 +305,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const framed = results.find((r) => r.transport === 'framed');
     const grpcR = results.find((r) => r.transport === 'grpc');
-    if (v.json && framed) console.log(JSON.stringify({ ...framed, grpc: grpcR ?? null }));
+    if (v.json && framed) console.log(JSON.stringify({ ...framed, grpc: grpcR ?? null, modelAlone: alone }));
     return 0;
   } finally {
     if (child) {

@@ -10,9 +10,10 @@
  *   wake-ups of the worker path cost more than the inference, and a request sent there was late about one
  *   time in four, against under one in a hundred inline (docs in sidecar/README.md). An inline run cannot
  *   be raced: an answer after the deadline is replaced by the DEADLINE fallback (late, counted as a late
- *   answer). A model whose median run does not fit three times into the budget never runs inline, so a
- *   slow model is raced on the worker. (A median, not a tail quantile: on the shared VM a few slow runs in
- *   32 moved a p90 estimate enough to send good requests to the slower worker path.)
+ *   answer). A model whose median run does not fit 1.5 times into the time left never runs inline, so a
+ *   slow model is raced on the worker. (A median, not a tail quantile, and 1.5, not 3: on the shared VM
+ *   inference slows down ten-fold for ~20 ms bursts; a p90 estimate or a factor of 3 then sent good
+ *   requests to the worker path, which is slower still and missed more deadlines: 2.2% against 1.6%.)
  * - The worker path: one job at a time, in arrival order; at most `cap` requests wait or run, and the
  *   Decider answers more with OVERLOAD at once (never queued). While a job runs, this thread sleeps on the
  *   worker's DONE word with a futex timeout set to the earliest deadline (microsecond resolution; libuv
@@ -31,7 +32,7 @@ import { C, type ModelWorker } from './model-worker.js';
 
 const WAKE_SLACK_MS = 0.06;
 /** An inline run needs time left to the deadline >= INLINE_FACTOR x the model's median run time. */
-const INLINE_FACTOR = 3;
+const INLINE_FACTOR = 1.5;
 /** The median is over the last RUN_WINDOW runs, recomputed every RUN_WINDOW / 4. */
 const RUN_WINDOW = 32;
 
