@@ -35,7 +35,7 @@ test('coldrl train writes a loadable ONNX model and the run rows; --resume conti
   const dir = tempDir(t);
   const trace = join(dir, 'small.csv');
   writeTrace(trace);
-  const out = join(dir, 'm.onnx');
+  const out = join(dir, 'models', 'new', 'm.onnx'); // a folder that does not exist yet is created
   const db = join(dir, 'coldrl.db');
   const args = ['train', '--trace', trace, '--cache-size', '2m', '--out', out, '--db', db, '--k', '8', '--hidden', '16', '--seed', '3', '--json'];
   const r1 = runCli([...args, '--steps', '600']);

@@ -5,8 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../../replay/features.js';
@@ -152,6 +152,8 @@ export function modelMetadata(hp: HParams, traceName: string, extra: Record<stri
 /** Trains, exports the model and the checkpoint, records everything in the store. */
 export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> {
   const { hp } = spec;
+  // the model's folder first: a missing one must not cost the run at its end
+  mkdirSync(dirname(resolve(spec.out)), { recursive: true });
   const store = spec.db ? new Store(spec.db) : null;
   try {
     let run: number | null = spec.resume?.run ?? null;
