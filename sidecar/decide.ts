@@ -16,6 +16,13 @@ import { DeadlineScheduler } from './deadline.js';
 import type { DecisionStats } from './metrics.js';
 import type { ModelWorker } from './model-worker.js';
 
+/**
+ * Bit 62 of request_id (bit 30 of its high word) marks a keep-alive probe (proto/README.md): the NGINX module
+ * sends one every coldrl_keepalive to keep the connection and the model warm. It is answered like any
+ * request but counted apart, so that it does not dilute the fallback rate or the latency figures.
+ */
+export const PROBE_BIT_HI = 1 << 30;
+
 /** Who receives an answer: a framed connection or a gRPC call. */
 export interface Answerer {
   /** False once the peer is gone; answers are then dropped. */
@@ -106,7 +113,8 @@ export class Decider {
     const now = performance.now();
     const us = (now - slot.t0) * 1000;
     const serverUs = us > 0 ? Math.ceil(us) : 0;
-    this.stats.record(reason, us);
+    if ((slot.idHi & PROBE_BIT_HI) !== 0) this.stats.probes++;
+    else this.stats.record(reason, us);
     const owner = slot.owner as Answerer | null;
     if (owner && owner.open) owner.deliver(slot, lo >>> 0, hi >>> 0, source, reason, serverUs);
     this.release(slot);

@@ -62,6 +62,8 @@ export class DecisionStats {
   lateAnswers = 0;
   /** Model answers computed on the socket thread (deadline.ts inline runs). */
   inlineRuns = 0;
+  /** Keep-alive probes answered (request_id bit 62, proto/README.md): not decisions, not in the rates. */
+  probes = 0;
 
   record(reason: number, us: number): void {
     this.byReason[reason]!++;
@@ -101,6 +103,7 @@ export function buildRegistry(src: MetricsSource): Registry {
   new Counter({ name: 'coldrl_sidecar_reloads_total', help: 'Model reloads that succeeded', registers: [reg], collect() { this.reset(); this.inc(s.reloads); } });
   new Counter({ name: 'coldrl_sidecar_reload_failures_total', help: 'Model reloads refused (the old model kept serving)', registers: [reg], collect() { this.reset(); this.inc(s.failedReloads); } });
   new Counter({ name: 'coldrl_sidecar_late_model_answers_total', help: 'Model answers that came after the deadline and were dropped', registers: [reg], collect() { this.reset(); this.inc(s.lateAnswers); } });
+  new Counter({ name: 'coldrl_sidecar_probes_total', help: 'Keep-alive probes answered (request_id bit 62); not counted as decisions', registers: [reg], collect() { this.reset(); this.inc(s.probes); } });
   new Counter({ name: 'coldrl_sidecar_inline_runs_total', help: 'Inferences run on the socket thread instead of the model thread', registers: [reg], collect() { this.reset(); this.inc(s.inlineRuns); } });
   new Gauge({
     name: 'coldrl_sidecar_model_info', help: 'The model serving (1), labelled by version; absent when none is loaded',

@@ -15,7 +15,7 @@ import { selectVictims } from '../../replay/candidates.js';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../../replay/features.js';
 import { ColdrlModel } from '../../replay/model.js';
 import { Rng } from '../../replay/rng.js';
-import { SidecarClient, type DecideInput } from '../../sidecar/client.js';
+import { SidecarClient, encodeDecideRequest, type DecideInput } from '../../sidecar/client.js';
 import { loadProtos, serviceOf } from '../../sidecar/grpc.js';
 import { initWeights } from '../../trainer/network.js';
 import { writeOnnx } from '../../trainer/onnx-export.js';
@@ -200,6 +200,27 @@ test('sidecar: model decisions, fallbacks, malformed frames, reload, gRPC, metri
     assert.match(text, /coldrl_sidecar_reload_failures_total 1/);
     // requests sent one at a time with a 1 s budget run on the socket thread (deadline.ts, inline runs)
     assert.match(text, /coldrl_sidecar_inline_runs_total [1-9]/);
+  });
+
+  await t.test('a keep-alive probe (request_id bit 62) is answered and counted apart from decisions', async () => {
+    const before = await rpc(g, 'Stats', {});
+    const probeId = (1n << 62n) + 7n;
+    const head: number[] = [0x08];
+    for (let x = probeId; ; x >>= 7n) { if (x < 128n) { head.push(Number(x)); break; } head.push(Number(x & 0x7fn) | 0x80); }
+    const body = encodeDecideRequest({ ...req(rng, 1), id: 0 }).subarray(4);
+    const frame = Buffer.alloc(4 + head.length + body.length);
+    frame.writeUInt32BE(head.length + body.length, 0);
+    frame.set(head, 4);
+    frame.set(body, 4 + head.length);
+    const p = await SidecarClient.connect(socket);
+    p.writeRaw(frame);
+    for (let i = 0; i < 200 && p.unmatched.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    p.close();
+    assert.equal(p.unmatched.length, 1, 'the probe is answered');
+    assert.equal(p.unmatched[0]!.error, '');
+    const after = await rpc(g, 'Stats', {});
+    assert.equal(after.decisions, before.decisions, 'a probe is not a decision');
+    assert.match(await (await fetch(sc.ready.metrics!)).text(), /coldrl_sidecar_probes_total 1/);
   });
 
   await t.test('SIGTERM while serving: every request already sent is answered, exit 0, socket removed', async () => {
