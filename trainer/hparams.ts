@@ -37,7 +37,9 @@ export interface HParams {
   explorationFraction: number;
   /** Global-norm gradient clip. */
   maxGradNorm: number;
-  /** Huber loss delta is 1 (tf.losses.huberLoss default); reward: 'paper' or 'horizon' (see trainer/dqn.ts). */
+  /** Huber threshold of both steps' loss (squared error below it, absolute above; a large value is plain squared error). */
+  huberDelta: number;
+  /** Reward: 'paper' or 'horizon' (see trainer/dqn.ts). */
   reward: 'paper' | 'horizon';
   /** 'horizon' reward: a candidate counts as "hit again" only within this many times the victims' mean idle time. */
   horizonFactor: number;
@@ -75,6 +77,7 @@ export const DEFAULT_HPARAMS: HParams = {
   endEpsilon: 0.02,
   explorationFraction: 0.4,
   maxGradNorm: 10,
+  huberDelta: 1,
   reward: 'horizon',
   horizonFactor: 1,
   softHorizon: true,

@@ -85,7 +85,7 @@ export interface Minibatch {
   labels: Float32Array;
 }
 
-export interface StepOptions { gamma: number; maxGradNorm: number; }
+export interface StepOptions { gamma: number; maxGradNorm: number; /** Huber threshold (hp.huberDelta). */ huberDelta: number; }
 
 /**
  * One Double-DQN step (van Hasselt et al. 2016): y = r + gamma (1 - done) Q_target(s', argmax_a Q_online(s', a)),
@@ -107,7 +107,7 @@ export function trainStep(online: QNetwork, target: QNetwork, optimizer: tf.Opti
     });
     const { value, grads } = tf.variableGrads(() => {
       const q = tf.sum(tf.mul(online.apply(s, m), act), 1);
-      return tf.losses.huberLoss(y, q) as tf.Scalar;
+      return tf.losses.huberLoss(y, q, undefined, o.huberDelta) as tf.Scalar;
     }, online.varList);
     applyClipped(optimizer, grads, o.maxGradNorm);
     return value;
@@ -120,13 +120,13 @@ export function trainStep(online: QNetwork, target: QNetwork, optimizer: tf.Opti
  * present candidates. With gamma = 0 this is the fixed point trainStep aims at, reached with K labels per
  * decision instead of one; no target network. Returns the loss as a scalar tensor.
  */
-export function regressStep(online: QNetwork, optimizer: tf.Optimizer, mb: Minibatch, maxGradNorm: number): tf.Scalar {
+export function regressStep(online: QNetwork, optimizer: tf.Optimizer, mb: Minibatch, maxGradNorm: number, huberDelta = 1): tf.Scalar {
   return tf.tidy(() => {
     const { b, k, f } = mb;
     const s = tf.tensor3d(mb.s, [b, k, f]);
     const m = tf.tensor2d(mb.mask, [b, k]);
     const y = tf.tensor2d(mb.labels, [b, k]);
-    const { value, grads } = tf.variableGrads(() => tf.losses.huberLoss(y, online.apply(s, m), m) as tf.Scalar, online.varList);
+    const { value, grads } = tf.variableGrads(() => tf.losses.huberLoss(y, online.apply(s, m), m, huberDelta) as tf.Scalar, online.varList);
     applyClipped(optimizer, grads, maxGradNorm);
     return value;
   });
