@@ -11,7 +11,7 @@
  * puts request_id = i + 1 in front of each body. TIMEOUT_US: how long to wait for one answer before giving
  * up on it (the module's coldrl_timeout; counted as a timeout, its late answer is skipped).
  * Prints one JSON object: round-trip quantiles (microseconds, requests after WARMUP), answers by source and
- * reason, server_us quantiles, timeouts.
+ * reason, server_us quantiles, timeouts, the version of the model that answered last (hex, from the sidecar).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,7 +61,7 @@ static uint64_t varint(const unsigned char *b, size_t end, size_t *p)
     return v;
 }
 
-struct answer { uint64_t id; int source, reason, error; uint32_t server_us; };
+struct answer { uint64_t id; int source, reason, error; uint32_t server_us; char version[64]; };
 
 /* Parses one DecideResponse body; 0 on success. */
 static int parse(const unsigned char *b, size_t len, struct answer *a)
@@ -74,7 +74,16 @@ static int parse(const unsigned char *b, size_t len, struct answer *a)
         if (wire == 0) v = varint(b, len, &p);
         else if (wire == 1) p += 8;
         else if (wire == 5) p += 4;
-        else if (wire == 2) { uint64_t l = varint(b, len, &p); p += l; if (field == 7) a->error = 1; }
+        else if (wire == 2) {
+            uint64_t l = varint(b, len, &p);
+            if (field == 7) a->error = 1;
+            if (field == 5 && p + l <= len) {
+                size_t c = l < sizeof a->version - 1 ? (size_t) l : sizeof a->version - 1;
+                memcpy(a->version, b + p, c);
+                a->version[c] = '\0';
+            }
+            p += l;
+        }
         else return -1;
         if (field == 1) a->id = v;
         else if (field == 3) a->source = (int) v;
@@ -120,6 +129,7 @@ int main(int argc, char **argv)
     long n = total - warmup;
     double *rtt = malloc(sizeof(double) * (size_t) n), *srv = malloc(sizeof(double) * (size_t) n);
     long by_reason[8] = {0}, model = 0, timeouts = 0, errors = 0, answered = 0;
+    char version[64] = "";
     static unsigned char tx[1 << 16], rx[1 << 16];
     size_t rxl = 0;
     uint64_t t0 = now_ns(), gap = (uint64_t) (1e9 / rate);
@@ -160,7 +170,7 @@ int main(int argc, char **argv)
                     srv[k] = a.server_us;
                     answered++;
                     if (a.error) errors++;
-                    else if (a.source == 1) model++;
+                    else if (a.source == 1) { model++; memcpy(version, a.version, sizeof version); }
                     else by_reason[a.reason & 7]++;
                 }
                 break;
@@ -186,10 +196,11 @@ int main(int argc, char **argv)
     qsort(srv, (size_t) n, sizeof(double), cmp_double);
     printf("{\"requests\":%ld,\"p50us\":%.1f,\"p95us\":%.1f,\"p99us\":%.1f,\"p999us\":%.1f,\"maxus\":%.1f,"
            "\"serverP50us\":%.0f,\"serverP99us\":%.0f,\"model\":%ld,\"timeouts\":%ld,\"errors\":%ld,"
-           "\"byReason\":[%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld]}\n",
+           "\"byReason\":[%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld],\"modelVersion\":\"%s\"}\n",
            n, quantile(rtt, n, 0.5), quantile(rtt, n, 0.95), quantile(rtt, n, 0.99), quantile(rtt, n, 0.999), rtt[n - 1],
            quantile(srv, n, 0.5), quantile(srv, n, 0.99), model, timeouts, errors,
-           by_reason[0], by_reason[1], by_reason[2], by_reason[3], by_reason[4], by_reason[5], by_reason[6], by_reason[7]);
+           by_reason[0], by_reason[1], by_reason[2], by_reason[3], by_reason[4], by_reason[5], by_reason[6], by_reason[7],
+           version);
     (void) answered;
     return 0;
 }

@@ -174,7 +174,7 @@ function runCClient(exe: string, socket: string, bodies: string, total: number, 
   const r = spawnSync(exe, [socket, bodies, String(total), String(rate), String(WARMUP), '1000000'], { encoding: 'utf8' });
   if (r.status !== 0) throw new ColdrlError('COLDRL_ERR_USAGE', `bench sidecar: the C client failed: ${r.stderr.trim()}`);
   const o = JSON.parse(r.stdout.trim()) as { requests: number; p50us: number; p95us: number; p99us: number; p999us: number; maxus: number;
-    serverP50us: number; serverP99us: number; model: number; timeouts: number; errors: number; byReason: number[] };
+    serverP50us: number; serverP99us: number; model: number; timeouts: number; errors: number; byReason: number[]; modelVersion: string };
   const n = o.requests;
   const byReason: Record<string, number> = {};
   REASONS.forEach((name, i) => { byReason[name] = i === 0 ? o.byReason[0]! : o.byReason[i]!; });
@@ -184,7 +184,7 @@ function runCClient(exe: string, socket: string, bodies: string, total: number, 
   return {
     transport: 'framed', client: 'c', requests: n, rate, k, p50us: o.p50us, p95us: o.p95us, p99us: o.p99us, p999us: o.p999us, maxus: o.maxus,
     serverP50us: o.serverP50us, serverP99us: o.serverP99us, fallbackRate: n ? fallbacks / n : 0, deadlineRate: n ? byReason.deadline! / n : 0,
-    byReason, modelVersion: '',
+    byReason, modelVersion: o.modelVersion,
   };
 }
 
