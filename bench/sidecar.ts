@@ -29,7 +29,7 @@ export const summary = 'sidecar round-trip latency and fallback rate, framed soc
 export function help(): string {
   return `coldrl bench sidecar [--socket PATH] [--grpc ADDR] [--model FILE] [--k 16] [--requests N] [--rate R]
                      [--concurrency C] [--deadline-us 500] [--transport both|framed|grpc] [--client c|node]
-                     [--no-inline] [--busy-poll-ms N] [--json]
+                     [--no-inline] [--busy-poll-ms N] [--no-model] [--json]
 
 Starts a sidecar in another process (or uses a running one: --socket, with --grpc for its gRPC address)
 and sends N requests per transport at R requests/s. Prints p50/p95/p99/p99.9 round trip (client clock,
@@ -39,6 +39,10 @@ microseconds), server time, and the fallback rate by reason.
   uses the Node client. --client node: sidecar/client.ts, pipelined, at most C outstanding; its own event
   loop adds to the round trip (see sidecar/README.md). gRPC always uses grpc-js.
 --no-inline, --busy-poll-ms N: passed to coldrl serve (see serve --help).
+--no-model: start the sidecar without a model, so every answer is an immediate NO_MODEL fallback: the round
+  trip of the transport, the decoder and the event loop alone (the floor under any model's figures).
+Before the framed run it prints a control (sidecar/README.md): the same model in this process, one
+inference per request interval for 5 s, and the share of those inferences slower than the deadline.
 Without --model: a random-weight model of the trainer's architecture (hidden 64), written to a temp dir.
 --json: one JSON object per transport; the last line is the framed transport's object with the gRPC one
 nested under "grpc".
@@ -207,7 +211,7 @@ export async function run(argv: string[]): Promise<number> {
       socket: { type: 'string' }, grpc: { type: 'string' }, model: { type: 'string' }, k: { type: 'string', default: '16' },
       requests: { type: 'string', default: '10000' }, rate: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '8' },
       'deadline-us': { type: 'string', default: '500' }, transport: { type: 'string', default: 'both' },
-      'no-inline': { type: 'boolean', default: false }, 'busy-poll-ms': { type: 'string', default: '0' },
+      'no-inline': { type: 'boolean', default: false }, 'no-model': { type: 'boolean', default: false }, 'busy-poll-ms': { type: 'string', default: '0' },
       client: { type: 'string', default: 'c' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -227,7 +231,9 @@ export async function run(argv: string[]): Promise<number> {
     let modelFile: string | null = null;
     if (!socket) {
       let model = v.model;
-      if (!model) {
+      if (v['no-model']) {
+        if (model) throw new ColdrlError('COLDRL_ERR_USAGE', 'bench sidecar: --model and --no-model exclude each other');
+      } else if (!model) {
         model = join(dir, 'random-h64.onnx');
         writeOnnx(model, initWeights(FEATURE_COUNT, 64, new Rng(1)), {
           'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION), 'coldrl.feature_count': String(FEATURE_COUNT),
@@ -235,10 +241,10 @@ export async function run(argv: string[]): Promise<number> {
           'coldrl.hidden': '64', 'coldrl.trace': 'random weights (bench)', 'coldrl.seed': '1',
         });
       }
-      modelFile = model;
+      modelFile = model ?? null;
       socket = join(dir, 'sidecar.sock');
       grpcAddr = `unix://${join(dir, 'grpc.sock')}`;
-      const s = await startSidecar(['--model', model, '--socket', socket, '--grpc', grpcAddr, '--deadline-us', v['deadline-us']!, '--db', 'none', '--quiet', '--no-watch',
+      const s = await startSidecar([...(model ? ['--model', model] : []), '--socket', socket, '--grpc', grpcAddr, '--deadline-us', v['deadline-us']!, '--db', 'none', '--quiet', '--no-watch',
         '--busy-poll-ms', v['busy-poll-ms']!, ...(v['no-inline'] ? ['--no-inline'] : [])]);
       child = s.child;
     }
