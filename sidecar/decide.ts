@@ -9,8 +9,8 @@
  * (max-inflight + 1); a request that finds the pool empty is answered at once from a scratch slot.
  */
 import { selectVictims } from '../replay/candidates.js';
-import type { BusyPoller } from './busy-poll.js';
 import { MAX_CANDIDATES } from '../replay/features.js';
+import type { BusyPoller } from './busy-poll.js';
 import { Bad, DecideSlot, Reason, Source } from './codec.js';
 import { DeadlineScheduler } from './deadline.js';
 import type { DecisionStats } from './metrics.js';
