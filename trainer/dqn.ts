@@ -47,7 +47,7 @@ import type { Trace } from '../replay/trace.js';
 import type { HParams } from './hparams.js';
 import { createLearner } from './learner.js';
 import type { Minibatch } from './model.js';
-import { Forward, initWeights, weightsFromJSON, weightsToJSON, type NetworkWeights } from './network.js';
+import { cloneWeights, Forward, initWeights, WEIGHT_NAMES, weightsFromJSON, weightsToJSON, type NetworkWeights } from './network.js';
 
 const F = FEATURE_COUNT;
 
@@ -230,6 +230,10 @@ export interface TrainHooks {
 
 export interface TrainResult {
   online: NetworkWeights;
+  /** The mean of the online weights over the last hp.averageFraction of the run; null when off (or no snapshot). */
+  averaged: NetworkWeights | null;
+  /** How many snapshots `averaged` is the mean of. */
+  averagedSnapshots: number;
   target: NetworkWeights;
   /** Which learner took the gradient steps (trainer/learner.ts). */
   learner: string;
@@ -239,6 +243,15 @@ export interface TrainResult {
   interrupted: boolean;
   seconds: number;
   last: TrainProgress;
+}
+
+/** The weights a run exports: the averaged ones when weight averaging ran, else the final online ones. */
+export function exportedWeights(r: TrainResult): NetworkWeights { return r.averaged ?? r.online; }
+
+function zeroWeights(w: NetworkWeights): NetworkWeights {
+  const z = cloneWeights(w);
+  for (const name of WEIGHT_NAMES) z[name].fill(0);
+  return z;
 }
 
 export function checkpointOf(hp: HParams, r: TrainResult, run: number | null): Checkpoint {
@@ -263,6 +276,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   let loss = NaN, interrupted = false, lastLogAt = decisions, lastLogTime = t0, lastLogSteps = gradSteps, lastRewardSum = 0;
   let last: TrainProgress = { decisions, gradSteps, pass: passes, loss, epsilon: epsAt(decisions), hitRatio: 0, meanReward: 0, stepsPerSecond: 0, decisionsPerSecond: 0 };
   let trainedUpTo = decisions;
+  let avg: NetworkWeights | null = null, avgN = 0;
   let lastCache: Cache | null = null;
   const log = (cache: Cache) => {
     const t = Date.now(), dt = Math.max(1e-3, (t - lastLogTime) / 1000);
@@ -301,7 +315,15 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
           gradSteps++;
           if (warm && trainedUpTo + hp.trainFrequency > hp.warmStartDecisions) learner.syncTarget();
           if (gradSteps % hp.targetNetworkFrequency === 0) learner.syncTarget();
-          if (gradSteps % hp.actSyncFrequency === 0) agent.forward = new Forward(await learner.read(), hp.k);
+          if (gradSteps % hp.actSyncFrequency === 0) {
+            const w = await learner.read();
+            agent.forward = new Forward(w, hp.k);
+            if (hp.averageFraction > 0 && decisions >= (1 - hp.averageFraction) * hp.totalDecisions) {
+              avg ??= zeroWeights(w);
+              avgN++;
+              for (const name of WEIGHT_NAMES) { const a = avg[name], x = w[name]; for (let j = 0; j < a.length; j++) a[j]! += (x[j]! - a[j]!) / avgN; }
+            }
+          }
           if (keepLoss) loss = await learner.loss();
         }
         if (decisions - lastLogAt >= hp.logFrequency) log(cache);
@@ -315,7 +337,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   }
   if (lastCache && decisions > lastLogAt) log(lastCache);
   const result: TrainResult = {
-    online: await learner.read(), target: await learner.readTarget(), learner: learner.name, decisions, gradSteps, passes, interrupted, seconds: (Date.now() - t0) / 1000, last,
+    online: await learner.read(), averaged: avg, averagedSnapshots: avgN, target: await learner.readTarget(), learner: learner.name, decisions, gradSteps, passes, interrupted, seconds: (Date.now() - t0) / 1000, last,
   };
   learner.dispose();
   return result;

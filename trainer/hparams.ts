@@ -51,6 +51,8 @@ export interface HParams {
   perByteCap: number;
   /** Full-information warm start: while fewer decisions than this have been made, gradient steps regress every candidate's Q on its own one-step reward (trainer/model.ts regressStep); the Double-DQN step takes over after it. 0 = plain DQN throughout; the default (MAX_SAFE_INTEGER) = the whole run, which measured best (docs/training.md). */
   warmStartDecisions: number;
+  /** Weight averaging (SWA): the exported model is the mean of the online weights taken at every acting sync over the last this fraction of the run (0 = the final online weights). Checkpoints keep the online weights. */
+  averageFraction: number;
   /** Decisions between metric rows in the store and progress updates. */
   logFrequency: number;
   /** Requests per window when streaming a trace (next uses are computed within a window). */
@@ -84,6 +86,7 @@ export const DEFAULT_HPARAMS: HParams = {
   rewardPerByte: true,
   perByteCap: 8,
   warmStartDecisions: Number.MAX_SAFE_INTEGER,
+  averageFraction: 0,
   logFrequency: 1_000,
   window: 1 << 20,
   gpuStep: 'fused',

@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FEATURE_COUNT } from '../../replay/features.js';
 import { trap } from '../../replay/workloads/trap.js';
 import { resolveBackend } from '../../trainer/backend.js';
-import { newMinibatch, train } from '../../trainer/dqn.js';
+import { exportedWeights, newMinibatch, train } from '../../trainer/dqn.js';
 import { DEFAULT_HPARAMS } from '../../trainer/hparams.js';
 import { QNetwork, regressStep } from '../../trainer/model.js';
 import { initWeights } from '../../trainer/network.js';
@@ -119,4 +119,20 @@ test('the warm start regression pulls every candidate toward its label; train() 
   const r = await train(hp, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } });
   assert.equal(r.decisions, 800);
   assert.ok(r.gradSteps >= 140 && Number.isFinite(r.last.loss), `gradSteps ${r.gradSteps} loss ${r.last.loss}`);
+});
+
+test('weight averaging: the average of the late online snapshots is exported; off, the final weights', async () => {
+  await resolveBackend('wasm');
+  const hp = { ...DEFAULT_HPARAMS, k: 8, hidden: 16, totalDecisions: 800, learningStarts: 200, logFrequency: 400, actSyncFrequency: 5, averageFraction: 0.5 };
+  const t = trap(1, 3000);
+  const r = await train(hp, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } });
+  // gradient steps every 4 decisions from decision 200: ~150 steps, a snapshot every 5, half of them in the last 400 decisions
+  assert.ok(r.averaged !== null && r.averagedSnapshots >= 10, `${r.averagedSnapshots} snapshots`);
+  let diff = 0;
+  for (let i = 0; i < r.online.w1.length; i++) diff = Math.max(diff, Math.abs(r.averaged!.w1[i]! - r.online.w1[i]!));
+  assert.ok(diff > 0, 'the average differs from the final weights');
+  assert.equal(exportedWeights(r), r.averaged);
+  const off = await train({ ...hp, averageFraction: 0 }, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } });
+  assert.equal(off.averaged, null);
+  assert.equal(exportedWeights(off), off.online);
 });

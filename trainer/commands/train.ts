@@ -16,7 +16,7 @@ import { parseCacheSize, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB, Store } from '../../replay/store.js';
 import { loadTrace, RequestBatch, Trace, type TraceSource } from '../../replay/trace.js';
 import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from '../backend.js';
-import { checkpointOf, train, type Checkpoint, type TrainEnv, type TrainProgress, type TrainResult } from '../dqn.js';
+import { checkpointOf, exportedWeights, train, type Checkpoint, type TrainEnv, type TrainProgress, type TrainResult } from '../dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { writeOnnx } from '../onnx-export.js';
 
@@ -189,7 +189,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
       ...(run !== null ? { 'coldrl.run': String(run) } : {}),
     });
-    const bytes = writeOnnx(spec.out, result.online, metadata);
+    const bytes = writeOnnx(spec.out, exportedWeights(result), metadata);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (store && run !== null) {
       store.addModel({ run, path: resolve(spec.out), sha256, metadata });
