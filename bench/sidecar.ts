@@ -181,7 +181,8 @@ function runCClient(exe: string, socket: string, bodies: string, total: number, 
     serverP50us: number; serverP99us: number; model: number; timeouts: number; errors: number; byReason: number[]; modelVersion: string };
   const n = o.requests;
   const byReason: Record<string, number> = {};
-  REASONS.forEach((name, i) => { byReason[name] = i === 0 ? o.byReason[0]! : o.byReason[i]!; });
+  // as summarise(): every answer under its reason's name, model answers under 'none'
+  REASONS.forEach((name, i) => { byReason[name] = i === 0 ? o.model + o.byReason[0]! : o.byReason[i]!; });
   if (o.timeouts) byReason.timeout = o.timeouts;
   if (o.errors) byReason.error = o.errors;
   const fallbacks = n - o.model;
