@@ -41,7 +41,7 @@ Starts without a model, or with a bad one, and answers NO_MODEL fallbacks until 
   --no-watch            do not watch the model file for changes
   --no-inline           never run the model on the socket thread: every request goes to the inference
                         thread and is raced against its deadline, so no answer is ever later than its budget
-                        (by default the model runs inline when its median run time fits 3x into the time
+                        (by default the model runs inline when its median run time fits 1.5x into the time
                         left, which is faster, and a late inline answer is replaced by the DEADLINE fallback)
   --busy-poll-ms N      keep the socket thread polling for N ms after each answer instead of sleeping: lower
                         latency, one CPU busy while requests keep coming (default 0 = off; see sidecar/README.md)
