@@ -196,6 +196,13 @@ export class ColdrlModel {
     }
   }
 
+  /** Checks n and copies the n candidates' features into the input tensors' buffer (both score paths). */
+  private setInput(features: Float32Array, n: number): void {
+    if (!(n >= 1 && n <= MAX_CANDIDATES)) throw new ColdrlError('COLDRL_ERR_USAGE', `score: n must be in 1..${MAX_CANDIDATES} (got ${n})`);
+    const input = this.input;
+    for (let i = 0, m = n * FEATURE_COUNT; i < m; i++) input[i] = features[i]!;
+  }
+
   /** True when scoreSync can run. */
   get hasSync(): boolean { return this.nativeSession !== null; }
 
@@ -206,9 +213,7 @@ export class ColdrlModel {
   scoreSync(features: Float32Array, n: number, out: Float32Array): void {
     const s = this.nativeSession;
     if (!s) throw new ColdrlError('COLDRL_ERR_MODEL', `${this.path}: no synchronous session`);
-    if (!(n >= 1 && n <= MAX_CANDIDATES)) throw new ColdrlError('COLDRL_ERR_USAGE', `score: n must be in 1..${MAX_CANDIDATES} (got ${n})`);
-    const input = this.input;
-    for (let i = 0, m = n * FEATURE_COUNT; i < m; i++) input[i] = features[i]!;
+    this.setInput(features, n);
     s.run(this.feeds[n]!, this.fetches[n]!, NO_RUN_OPTIONS);
     const o = this.output;
     for (let i = 0; i < n; i++) out[i] = o[i]!;
@@ -216,8 +221,7 @@ export class ColdrlModel {
 
   /** Scores n candidates (features[0 .. n*FEATURE_COUNT)) into out[0..n): higher = evict first. */
   async score(features: Float32Array, n: number, out: Float32Array): Promise<void> {
-    if (!(n >= 1 && n <= MAX_CANDIDATES)) throw new ColdrlError('COLDRL_ERR_USAGE', `score: n must be in 1..${MAX_CANDIDATES} (got ${n})`);
-    this.input.set(features.subarray(0, n * FEATURE_COUNT));
+    this.setInput(features, n);
     const r = await this.session.run(this.feeds[n]!, this.fetches[n]!);
     const s = r.scores!.data as Float32Array;
     for (let i = 0; i < n; i++) out[i] = s[i]!;
