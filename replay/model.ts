@@ -4,8 +4,10 @@
  * optimisation 'all'), refuses another feature spec (COLDRL_ERR_FEATURE_SPEC) or a file that is not a
  * usable model (COLDRL_ERR_MODEL), and runs a probe inference that must give finite scores.
  * Per request nothing is allocated on our side: input tensors for batch 1 and every n in 1..64 are built at
- * load time over one reused Float32Array, and the output goes into a pre-allocated tensor. scoreSync runs
- * the same model in onnxruntime-node's native session without the event-loop turn of the public API.
+ * load time over one reused Float32Array, and the output goes into a pre-allocated tensor. One session per
+ * model: onnxruntime-node's native session when its binding loads (scoreSync runs it without the
+ * event-loop turn of the public API, and score is the same run behind a promise), else the public
+ * InferenceSession (score only).
  * Never imports tfjs or trainer/ (the sidecar must not pull them in).
  */
 import { createHash } from 'node:crypto';
@@ -33,6 +35,8 @@ export function loadOrt(): Promise<Ort> {
 interface NativeSession {
   loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
   run(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>, options: object): Record<string, unknown>;
+  readonly inputMetadata: readonly { name: string }[];
+  readonly outputMetadata: readonly { name: string }[];
   dispose(): void;
 }
 interface NativeBinding { binding: { InferenceSession: new () => NativeSession }; initOrt(): void }
@@ -107,22 +111,10 @@ export class ColdrlModel {
   private readonly output = new Float32Array(MAX_CANDIDATES);
   private readonly feeds: Record<string, ort.Tensor>[] = [];
   private readonly fetches: Record<string, ort.Tensor>[] = [];
-  /** The same model in a native session for scoreSync (null: not available). */
-  private readonly nativeSession: NativeSession | null;
 
+  /** Exactly one of nativeSession (scoreSync and score) and session (score only) is set. */
   private constructor(readonly path: string, readonly metadata: Readonly<Record<string, string>>, bytes: Uint8Array,
-    private readonly session: ort.InferenceSession, o: Ort) {
-    const b = native();
-    let ns: NativeSession | null = null;
-    if (b) {
-      try {
-        ns = new b.binding.InferenceSession();
-        ns.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, SESSION_OPTIONS);
-      } catch {
-        ns = null;
-      }
-    }
-    this.nativeSession = ns;
+    private readonly nativeSession: NativeSession | null, private readonly session: ort.InferenceSession | null, o: Ort) {
     this.sha256 = createHash('sha256').update(bytes).digest('hex');
     this.version = this.sha256.slice(0, 12);
     this.k = Number(metadata['coldrl.k'] ?? 16);
@@ -138,8 +130,11 @@ export class ColdrlModel {
     }
   }
 
-  /** Loads, validates and probes a model file. */
-  static async load(path: string): Promise<ColdrlModel> {
+  /**
+   * Loads, validates and probes a model file. opts.native = false takes the public InferenceSession even
+   * where the native binding loads (tests compare the two; the sidecar and replay never set it).
+   */
+  static async load(path: string, opts: { native?: boolean } = {}): Promise<ColdrlModel> {
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(path);
@@ -161,19 +156,38 @@ export class ColdrlModel {
     const k = Number(meta['coldrl.k'] ?? 16);
     if (!Number.isInteger(k) || k < 1 || k > MAX_CANDIDATES) throw new ColdrlError('COLDRL_ERR_MODEL', `${path}: coldrl.k ${meta['coldrl.k']} is not in 1..${MAX_CANDIDATES}`);
     const o = await loadOrt();
-    let session: ort.InferenceSession;
+    const b = opts.native === false ? null : native();
+    let ns: NativeSession | null = null;
+    let session: ort.InferenceSession | null = null;
+    let inputs: string[], outputs: string[];
     try {
-      session = await o.InferenceSession.create(bytes, SESSION_OPTIONS);
+      if (b) {
+        ns = new b.binding.InferenceSession();
+        ns.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, SESSION_OPTIONS);
+        inputs = ns.inputMetadata.map((m) => m.name);
+        outputs = ns.outputMetadata.map((m) => m.name);
+      } else {
+        session = await o.InferenceSession.create(bytes, SESSION_OPTIONS);
+        inputs = [...session.inputNames];
+        outputs = [...session.outputNames];
+      }
     } catch (e) {
+      ns?.dispose();
       throw new ColdrlError('COLDRL_ERR_MODEL', `${path}: onnxruntime cannot load it (${String((e as Error).message).split('\n')[0]})`);
     }
-    const names = [...session.inputNames].sort().join(',');
-    if (names !== 'features,mask' || !session.outputNames.includes('scores')) {
-      await session.release();
-      throw new ColdrlError('COLDRL_ERR_MODEL', `${path}: inputs ${names} / outputs ${session.outputNames.join(',')}; expected features,mask -> scores`);
+    const names = inputs.sort().join(',');
+    if (names !== 'features,mask' || !outputs.includes('scores')) {
+      ns?.dispose();
+      await session?.release();
+      throw new ColdrlError('COLDRL_ERR_MODEL', `${path}: inputs ${names} / outputs ${outputs.join(',')}; expected features,mask -> scores`);
     }
-    const m = new ColdrlModel(path, Object.freeze(meta), bytes, session, o);
-    await m.probe();
+    const m = new ColdrlModel(path, Object.freeze(meta), bytes, ns, session, o);
+    try {
+      await m.probe();
+    } catch (e) {
+      await m.close();
+      throw e;
+    }
     return m;
   }
 
@@ -189,11 +203,6 @@ export class ColdrlModel {
       throw new ColdrlError('COLDRL_ERR_MODEL', `${this.path}: probe inference failed (${String((e as Error).message).split('\n')[0]})`);
     }
     for (let i = 0; i < n; i++) if (!Number.isFinite(out[i]!)) throw new ColdrlError('COLDRL_ERR_MODEL', `${this.path}: probe inference gave a non-finite score`);
-    if (this.nativeSession) {
-      const again = new Float32Array(n);
-      this.scoreSync(f, n, again);
-      for (let i = 0; i < n; i++) if (again[i] !== out[i]) throw new ColdrlError('COLDRL_ERR_MODEL', `${this.path}: the native session disagrees with the public one`);
-    }
   }
 
   /** Checks n and copies the n candidates' features into the input tensors' buffer (both score paths). */
@@ -219,17 +228,21 @@ export class ColdrlModel {
     for (let i = 0; i < n; i++) out[i] = o[i]!;
   }
 
-  /** Scores n candidates (features[0 .. n*FEATURE_COUNT)) into out[0..n): higher = evict first. */
+  /**
+   * Scores n candidates (features[0 .. n*FEATURE_COUNT)) into out[0..n): higher = evict first. With the
+   * native session this is scoreSync's run (done before the promise resolves); else the public API's.
+   */
   async score(features: Float32Array, n: number, out: Float32Array): Promise<void> {
+    if (this.nativeSession) { this.scoreSync(features, n, out); return; }
     this.setInput(features, n);
-    const r = await this.session.run(this.feeds[n]!, this.fetches[n]!);
+    const r = await this.session!.run(this.feeds[n]!, this.fetches[n]!);
     const s = r.scores!.data as Float32Array;
     for (let i = 0; i < n; i++) out[i] = s[i]!;
   }
 
   async close(): Promise<void> {
     this.nativeSession?.dispose();
-    await this.session.release();
+    await this.session?.release();
   }
 }
 

@@ -92,12 +92,19 @@ test('onnxruntime equals tfjs and the plain forward pass (random and real inputs
   const plain = new Float32Array(64);
   const sync = new Float32Array(64);
   assert.equal(model.hasSync, true, 'the native synchronous session loads');
+  // The same file through onnxruntime-node's public API: the native path must give the same bits.
+  const pub = await ColdrlModel.load(file, { native: false });
+  t.after(() => pub.close());
+  assert.equal(pub.hasSync, false);
+  assert.throws(() => pub.scoreSync(new Float32Array(F), 1, out), /no synchronous session/);
   let maxReal = 0, maxPlain = 0, decisions = 0;
   for (const k of [16, 64]) {
     for (const c of realCandidates(k, 40)) {
-      await model.score(c.features, c.n, out);
+      await pub.score(c.features, c.n, out);
       model.scoreSync(c.features, c.n, sync);
-      for (let i = 0; i < c.n; i++) assert.equal(sync[i], out[i], 'scoreSync gives the same bits as score');
+      for (let i = 0; i < c.n; i++) assert.equal(sync[i], out[i], 'the native session gives the same bits as the public one');
+      await model.score(c.features, c.n, sync);
+      for (let i = 0; i < c.n; i++) assert.equal(sync[i], out[i], 'score (native) gives the same bits as the public one');
       const padded = new Float32Array(K * F); padded.set(c.features);
       const m = new Float32Array(K); m.fill(1, 0, c.n);
       const q = net.apply(tf.tensor3d(padded, [1, K, F]), tf.tensor2d(m, [1, K]));
