@@ -199,6 +199,9 @@ export interface Checkpoint {
   run: number | null;
   online: Record<string, number | number[]>;
   target: Record<string, number | number[]>;
+  /** Weight averaging in progress (hp.averageFraction): the running mean and how many snapshots it holds. */
+  averaged?: Record<string, number | number[]>;
+  averagedSnapshots?: number;
 }
 
 export interface TrainProgress {
@@ -256,7 +259,8 @@ function zeroWeights(w: NetworkWeights): NetworkWeights {
 
 export function checkpointOf(hp: HParams, r: TrainResult, run: number | null): Checkpoint {
   return { format: 'coldrl-checkpoint-1', hparams: hp, decisions: r.decisions, gradSteps: r.gradSteps, passes: r.passes, run,
-    online: weightsToJSON(r.online), target: weightsToJSON(r.target) };
+    online: weightsToJSON(r.online), target: weightsToJSON(r.target),
+    ...(r.averaged ? { averaged: weightsToJSON(r.averaged), averagedSnapshots: r.averagedSnapshots } : {}) };
 }
 
 /** Trains until hp.totalDecisions decisions (counting those of a resumed checkpoint) or a stop request. */
@@ -276,7 +280,8 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   let loss = NaN, interrupted = false, lastLogAt = decisions, lastLogTime = t0, lastLogSteps = gradSteps, lastRewardSum = 0;
   let last: TrainProgress = { decisions, gradSteps, pass: passes, loss, epsilon: epsAt(decisions), hitRatio: 0, meanReward: 0, stepsPerSecond: 0, decisionsPerSecond: 0 };
   let trainedUpTo = decisions;
-  let avg: NetworkWeights | null = null, avgN = 0;
+  // a resumed run continues the checkpoint's running mean (snapshots of the run's last averageFraction)
+  let avg: NetworkWeights | null = ck?.averaged ? weightsFromJSON(ck.averaged) : null, avgN = avg ? ck?.averagedSnapshots ?? 0 : 0;
   let lastCache: Cache | null = null;
   const log = (cache: Cache) => {
     const t = Date.now(), dt = Math.max(1e-3, (t - lastLogTime) / 1000);

@@ -51,7 +51,7 @@ export interface HParams {
   perByteCap: number;
   /** Full-information warm start: while fewer decisions than this have been made, gradient steps regress every candidate's Q on its own one-step reward (trainer/model.ts regressStep); the Double-DQN step takes over after it. 0 = plain DQN throughout; the default (MAX_SAFE_INTEGER) = the whole run, which measured best (docs/training.md). */
   warmStartDecisions: number;
-  /** Weight averaging (SWA): the exported model is the mean of the online weights taken at every acting sync over the last this fraction of the run (0 = the final online weights). Checkpoints keep the online weights. */
+  /** Weight averaging (SWA): the exported model is the mean of the online weights taken at every acting sync over the last this fraction of the run (0 = the final online weights). Checkpoints keep the online weights and the running mean, so --resume continues it. */
   averageFraction: number;
   /** Decisions between metric rows in the store and progress updates. */
   logFrequency: number;

@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FEATURE_COUNT } from '../../replay/features.js';
 import { trap } from '../../replay/workloads/trap.js';
 import { resolveBackend } from '../../trainer/backend.js';
-import { exportedWeights, newMinibatch, train } from '../../trainer/dqn.js';
+import { checkpointOf, exportedWeights, newMinibatch, train, type Checkpoint } from '../../trainer/dqn.js';
 import { DEFAULT_HPARAMS } from '../../trainer/hparams.js';
 import { QNetwork, regressStep } from '../../trainer/model.js';
 import { initWeights } from '../../trainer/network.js';
@@ -123,9 +123,9 @@ test('the warm start regression pulls every candidate toward its label; train() 
 
 test('weight averaging: the average of the late online snapshots is exported; off, the final weights', async () => {
   await resolveBackend('wasm');
-  const hp = { ...DEFAULT_HPARAMS, k: 8, hidden: 16, totalDecisions: 800, learningStarts: 200, logFrequency: 400, actSyncFrequency: 5, averageFraction: 0.5 };
+  const hp = { ...DEFAULT_HPARAMS, k: 8, hidden: 16, totalDecisions: 800, learningStarts: 200, logFrequency: 100, actSyncFrequency: 5, averageFraction: 0.5 };
   const t = trap(1, 3000);
-  const r = await train(hp, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } });
+  const r = await train({ ...hp, logFrequency: 400 }, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } });
   // gradient steps every 4 decisions from decision 200: ~150 steps, a snapshot every 5, half of them in the last 400 decisions
   assert.ok(r.averaged !== null && r.averagedSnapshots >= 10, `${r.averagedSnapshots} snapshots`);
   let diff = 0;
@@ -135,4 +135,19 @@ test('weight averaging: the average of the late online snapshots is exported; of
   const off = await train({ ...hp, averageFraction: 0 }, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } });
   assert.equal(off.averaged, null);
   assert.equal(exportedWeights(off), off.online);
+
+  // Stopped inside the averaged part and resumed: the checkpoint carries the running mean on.
+  // (the replay buffer is not checkpointed: it refills over learningStarts decisions after the resume)
+  const hpR = { ...hp, learningStarts: 100 };
+  let late = false;
+  const part = await train(hpR, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } },
+    { onLog: (p) => { late ||= p.decisions >= 500; }, shouldStop: () => late });
+  assert.ok(part.interrupted && part.decisions > 400 && part.decisions < 800 && part.averagedSnapshots > 0, `stopped at ${part.decisions}, ${part.averagedSnapshots} snapshots`);
+  const ck = JSON.parse(JSON.stringify(checkpointOf(hpR, part, null))) as Checkpoint;
+  assert.equal(ck.averagedSnapshots, part.averagedSnapshots);
+  const rest = await train(hpR, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } }, { resume: ck });
+  assert.equal(rest.decisions, 800);
+  assert.ok(rest.averagedSnapshots > part.averagedSnapshots, `${part.averagedSnapshots} -> ${rest.averagedSnapshots} snapshots`);
+  const fresh = await train(hpR, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } }, { resume: { ...ck, averaged: undefined, averagedSnapshots: undefined } });
+  assert.equal(rest.averagedSnapshots, part.averagedSnapshots + fresh.averagedSnapshots, 'the resumed mean counts the snapshots taken before the stop');
 });
