@@ -18,7 +18,7 @@ import { HybridPolicy } from './policies/hybrid.js';
 import { BeladyPolicy } from './policies/belady.js';
 import { BeladySizePolicy } from './policies/belady-size.js';
 import { KCandidatePolicy, parseKParam } from './policies/ktail.js';
-import { lruScorer, oracleScorer, oracleSizeScorer, ruleScorer } from './scorer.js';
+import { idleSizeScorer, lruScorer, oracleScorer, oracleSizeScorer, ruleScorer } from './scorer.js';
 import { modelKParam, modelScorer, prepareModel, preparedModel } from './model.js';
 
 const POLICIES: PolicyInfo[] = [
@@ -44,6 +44,8 @@ const POLICIES: PolicyInfo[] = [
     factory: (ctx, o) => new KCandidatePolicy(ctx, oracleSizeScorer, { ...parseKParam(o.param), seed: o.seed }) },
   { name: 'ktail-rule', summary: 'K-candidate hand-written rule: evict lowest lifetime requests/(size x idle) (ablation baseline)', hidden: true,
     factory: (ctx, o) => new KCandidatePolicy(ctx, ruleScorer, { ...parseKParam(o.param), seed: o.seed }) },
+  { name: 'ktail-idle-size', summary: 'K-candidate hand-written rule without frequency: evict max size x idle (hybrid over the candidates)', hidden: true,
+    factory: (ctx, o) => new KCandidatePolicy(ctx, idleSizeScorer, { ...parseKParam(o.param), seed: o.seed }) },
   // the learned policy: coldrl:FILE[:K[:SOURCE]] (K and source default to the model's metadata); loaded by prepare()
   { name: 'coldrl', summary: 'learned policy: ONNX model from `coldrl train` over K candidates (coldrl:FILE[:K[:SOURCE]])', hidden: true,
     prepare: async (p) => { await prepareModel(p); },

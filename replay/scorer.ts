@@ -53,3 +53,20 @@ export const ruleScorer: Scorer = {
     }
   },
 };
+
+/**
+ * The rule without frequency: evict the largest size x (idle + 1 s) first (hybrid's score, over the
+ * candidates). On a trace whose future depends only on recency and size (tragen_cdn: docs/training.md) this
+ * is the online reference the learned policy is measured against.
+ */
+export const idleSizeScorer: Scorer = {
+  name: 'idle-size',
+  score(ctx, ids, _f, n, out) {
+    const o = ctx.objects;
+    const now = ctx.now;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
+      out[i] = o.size[id]! * (now - o.last[id]! + 1);
+    }
+  },
+};

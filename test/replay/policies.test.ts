@@ -109,6 +109,13 @@ test('hybrid evicts the largest idle x size among the size-class LRU tails', () 
   assert.deepEqual(run('hybrid', trace(reqs), 160).resident, ['big', 'x']);
 });
 
+test('ktail-idle-size evicts the largest size x (idle + 1) whatever the frequency; ktail-rule divides by it', () => {
+  // at the insertion of x (t = 6): pop 50 B x (3 + 1) = 200 over 4 requests, a 40 x 3 = 120, b 40 x 2 = 80
+  const t = trace([['pop', 50], ['pop', 50], ['pop', 50], ['pop', 50], ['a', 40], ['b', 40], ['x', 60]]);
+  assert.deepEqual(run('ktail-idle-size:16:tail', t, 160).resident, ['a', 'b', 'x']);
+  assert.deepEqual(run('ktail-rule:16:tail', t, 160).resident, ['b', 'pop', 'x']);
+});
+
 test('S3-FIFO: one-hit objects leave through the small queue into the ghost; a ghost hit goes to main', () => {
   // Capacity 100 B: small 10 B, main 90 B, ghost 90 B; 10 B objects. k0..k9 fill the cache (all in small).
   // k2 is hit twice (count 2). k10: small's oldest k0 (count 0) -> ghost. k0: ghost hit -> main, after
