@@ -5,9 +5,10 @@
  * candidates (ktail-rule: the ablation). Prints the share of the LRU -> oracle gap the model closes.
  *   trap     trained on trap seed 1, evaluated on trap seed 2, one model per cache size (25m, 100m, 400m)
  *   tragen   ../shared/traces/tragen_cdn.csv: trained on the first half, evaluated on the second, 1% and 5%
+ *   trace    any trace or log archive given with --trace (yours): the same half split, --trace-sizes
  * Replays use nginx semantics, the training environment's. Long-running: a benchmark, never a test.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ColdrlError } from '../replay/errors.js';
 import { openSource } from '../replay/formats/index.js';
@@ -25,15 +26,20 @@ export const summary = 'train and evaluate the learned policy on the reference w
 export function help(): string {
   return `coldrl bench learn [options]
 
-  --only LIST       trap, tragen (default: both)
+  --only LIST       trap, tragen, trace (default: trap,tragen; with --trace: trace)
   --trap-sizes L    trap cache sizes (default 25m,100m,400m)
   --tragen-sizes L  tragen cache sizes, of the evaluation half's unique bytes (default 1%,5%)
   --traces DIR      folder holding tragen_cdn.csv (default ../shared/traces)
+  --trace FILE      also (or, without --only, only) this trace or log archive: trained on its first half of
+                    requests, evaluated on the second, like tragen
+  --format NAME     its format (as coldrl replay --format; default: by file name)
+  --trace-sizes L   its cache sizes, of the evaluation half's unique bytes or absolute (default 1%,5%)
   --steps N         decisions per training run (default ${DEFAULT_HPARAMS.totalDecisions})
   --k K             candidates (default ${DEFAULT_HPARAMS.k})
   --candidates SRC  candidate source (default ${DEFAULT_HPARAMS.candidates}); the rule and the oracle use it too
   --set LIST        other hyperparameters, name=value,... (trainer/hparams.ts names, e.g. gamma=0,hidden=32)
-  --policies LIST   policies evaluated beside the model (default ${BASELINES.join(',')},rule,oracle)
+  --policies LIST   policies evaluated beside the model (default ${BASELINES.join(',')},rule,oracle);
+                    rule, idle-size and oracle name the K-candidate ones over the model's K and source
   --seed S          training seed (default 1)
   --reward R        horizon (default) or paper; --ablate-reward also trains the other one
   --out DIR         where models go (default .)
@@ -65,7 +71,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      only: { type: 'string', default: 'trap,tragen' }, 'trap-sizes': { type: 'string', default: '25m,100m,400m' },
+      only: { type: 'string' }, trace: { type: 'string' }, format: { type: 'string' }, 'trace-sizes': { type: 'string', default: '1%,5%' }, 'trap-sizes': { type: 'string', default: '25m,100m,400m' },
       'tragen-sizes': { type: 'string', default: '1%,5%' }, traces: { type: 'string', default: '../shared/traces' },
       steps: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' }, set: { type: 'string', default: '' },
       policies: { type: 'string', default: [...BASELINES, 'rule', 'oracle'].join(',') }, seed: { type: 'string', default: '1' }, reward: { type: 'string', default: 'horizon' },
@@ -83,7 +89,11 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.candidates ? { candidates: values.candidates } : {}),
   }, values.set!);
   const kSpec = `${base.k}:${base.candidates}`;
-  const others = values.policies!.split(',').filter(Boolean).map((p) => p === 'rule' ? `ktail-rule:${kSpec}` : p === 'oracle' ? `ktail-oracle:${kSpec}` : p);
+  const named: Record<string, string> = { rule: `ktail-rule:${kSpec}`, 'idle-size': `ktail-idle-size:${kSpec}`, oracle: `ktail-oracle:${kSpec}` };
+  const others = values.policies!.split(',').filter(Boolean).map((p) => named[p] ?? p);
+  const only = new Set((values.only ?? (values.trace ? 'trace' : 'trap,tragen')).split(','));
+  for (const w of only) if (w !== 'trap' && w !== 'tragen' && w !== 'trace') throw new ColdrlError('COLDRL_ERR_USAGE', `bench learn: --only ${w}: trap, tragen or trace`);
+  if (only.has('trace') && !values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'bench learn: --only trace needs --trace FILE');
   const backend = await resolveBackend(values.backend as BackendName);
   const rows: Row[] = [];
   const store = new Store(values.db!);
@@ -116,7 +126,13 @@ export async function run(argv: string[]): Promise<number> {
     }
   };
 
-  const only = new Set(values.only!.split(','));
+  /** First half of the requests to train, second half to evaluate (the tragen protocol). */
+  const halves = async (file: string, format?: string): Promise<[Trace, Trace]> => {
+    const all = await loadTrace(openSource(file, format));
+    const half = Math.floor(all.length / 2);
+    if (half < 1) throw new ColdrlError('COLDRL_ERR_USAGE', `bench learn: ${file}: too few requests to split in two halves`);
+    return [all.slice(0, half), all.slice(half, all.length)];
+  };
   try {
     if (only.has('trap')) {
       const tr = trap(1), te = trap(2);
@@ -124,10 +140,13 @@ export async function run(argv: string[]): Promise<number> {
       for (const s of values['trap-sizes']!.split(',')) await evaluate('trap', tr, te, s);
     }
     if (only.has('tragen')) {
-      const all = await loadTrace(openSource(join(values.traces!, 'tragen_cdn.csv'), undefined));
-      const half = Math.floor(all.length / 2);
-      const tr = all.slice(0, half), te = all.slice(half, all.length);
+      const [tr, te] = await halves(join(values.traces!, 'tragen_cdn.csv'));
       for (const s of values['tragen-sizes']!.split(',')) await evaluate('tragen', tr, te, s);
+    }
+    if (only.has('trace')) {
+      const [tr, te] = await halves(values.trace!, values.format);
+      const name = basename(values.trace!).replace(/[^A-Za-z0-9_.-]/g, '_');
+      for (const s of values['trace-sizes']!.split(',')) await evaluate(name, tr, te, s);
     }
   } finally {
     store.close();

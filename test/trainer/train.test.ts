@@ -151,3 +151,26 @@ test('weight averaging: the average of the late online snapshots is exported; of
   const fresh = await train(hpR, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } }, { resume: { ...ck, averaged: undefined, averagedSnapshots: undefined } });
   assert.equal(rest.averagedSnapshots, part.averagedSnapshots + fresh.averagedSnapshots, 'the resumed mean counts the snapshots taken before the stop');
 });
+
+test('bench learn --trace: trains on the first half of any trace, evaluates on the second beside the baselines', (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  const db = join(dir, 'coldrl.db');
+  const r = runCli(['bench', 'learn', '--trace', trace, '--trace-sizes', '1m', '--steps', '300', '--k', '8',
+    '--set', 'hidden=16,learningStarts=100', '--policies', 'lru,gdsf,idle-size,oracle', '--out', dir, '--db', db, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { workload: string; size: string; policy: string; hitRatio: number });
+  assert.deepEqual(rows.map((x) => x.policy), ['coldrl(horizon)', 'lru', 'gdsf', 'ktail-idle-size:8:large', 'ktail-oracle:8:large']);
+  for (const x of rows) {
+    assert.equal(x.workload, 'small.csv');
+    assert.ok(x.hitRatio > 0 && x.hitRatio < 1, `${x.policy} ${x.hitRatio}`);
+  }
+  assert.ok(existsSync(join(dir, 'learn-small.csv-1m-horizon-s1.onnx')));
+  const store = new Store(db);
+  assert.equal(store.db.prepare('SELECT COUNT(*) FROM evaluations').pluck().get(), 5);
+  store.close();
+  const bad = runCli(['bench', 'learn', '--only', 'trace']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--only trace needs --trace FILE/);
+});
