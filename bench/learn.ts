@@ -145,7 +145,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (only.has('trace')) {
       const [tr, te] = await halves(values.trace!, values.format);
-      const name = basename(values.trace!).replace(/[^A-Za-z0-9_.-]/g, '_');
+      const name = basename(values.trace!).replace(/[*?[\]]/g, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'trace';
       for (const s of values['trace-sizes']!.split(',')) await evaluate(name, tr, te, s);
     }
   } finally {
@@ -164,7 +164,7 @@ function printSummary(rows: Row[], kSpec: string): void {
     console.log(`\n${key}  (share of the LRU -> K=${kSpec} oracle gap closed; nginx semantics)`);
     for (const r of rs) {
       const gap = oracle > lru ? ((r.hitRatio - lru) / (oracle - lru) * 100).toFixed(1) + '%' : '-';
-      console.log(`  ${r.policy.padEnd(22)} hit ${r.hitRatio.toFixed(4)}  byte ${r.byteHitRatio.toFixed(4)}  gap ${gap.padStart(7)}${r.trainSeconds !== undefined ? `  trained in ${r.trainSeconds.toFixed(0)} s` : ''}`);
+      console.log(`  ${r.policy.padEnd(26)} hit ${r.hitRatio.toFixed(4)}  byte ${r.byteHitRatio.toFixed(4)}  gap ${gap.padStart(7)}${r.trainSeconds !== undefined ? `  trained in ${r.trainSeconds.toFixed(0)} s` : ''}`);
     }
   }
 }
