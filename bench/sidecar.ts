@@ -8,7 +8,7 @@
  * (256 distinct requests, cycled). The first 500 requests of each transport are warm-up and not counted.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -164,7 +164,6 @@ async function modelAlone(file: string, k: number, rate: number, deadlineUs: num
 function compileClient(dir: string): string | null {
   const src = join(dirname(fileURLToPath(import.meta.url)), '../../bench/sidecar-client.c');
   const exe = join(dir, 'sidecar-client');
-  if (existsSync(exe)) return exe;
   const r = spawnSync(process.env.CC ?? 'cc', ['-O2', '-o', exe, src], { encoding: 'utf8' });
   if (r.status !== 0) {
     console.error(`bench sidecar: cannot compile ${src} (${r.error?.message ?? r.stderr.trim().split('\n')[0]}); using the Node client`);

@@ -37,6 +37,11 @@ export const oracleSizeScorer: Scorer = {
   },
 };
 
+/** size x (idle + 1 s): the score both hand-written rules below start from. */
+function sizeIdle(o: SimContext['objects'], id: number, now: number): number {
+  return o.size[id]! * (now - o.last[id]! + 1);
+}
+
 /**
  * The best simple hand-written rule over the same candidates (../shared/reference/learning-facts.md): evict
  * the lowest lifetime requests / (size x idle) first, i.e. score = size x (idle + 1 s) / requests. The
@@ -46,11 +51,7 @@ export const ruleScorer: Scorer = {
   name: 'rule',
   score(ctx, ids, _f, n, out) {
     const o = ctx.objects;
-    const now = ctx.now;
-    for (let i = 0; i < n; i++) {
-      const id = ids[i]!;
-      out[i] = o.size[id]! * (now - o.last[id]! + 1) / Math.max(1, o.requests[id]!);
-    }
+    for (let i = 0; i < n; i++) { const id = ids[i]!; out[i] = sizeIdle(o, id, ctx.now) / Math.max(1, o.requests[id]!); }
   },
 };
 
@@ -62,11 +63,6 @@ export const ruleScorer: Scorer = {
 export const idleSizeScorer: Scorer = {
   name: 'idle-size',
   score(ctx, ids, _f, n, out) {
-    const o = ctx.objects;
-    const now = ctx.now;
-    for (let i = 0; i < n; i++) {
-      const id = ids[i]!;
-      out[i] = o.size[id]! * (now - o.last[id]! + 1);
-    }
+    for (let i = 0; i < n; i++) out[i] = sizeIdle(ctx.objects, ids[i]!, ctx.now);
   },
 };

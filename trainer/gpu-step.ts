@@ -2,8 +2,9 @@
  * The DQN training step built for the GPU (issue 7), on any tfjs backend, with trainer/model.ts's maths:
  * the network of trainer/network.ts (per-candidate dueling MLP, masked mean value head),
  *   Double-DQN target  y = r + gamma * (1 - done) * Q_target(s', argmax_{i in mask'} Q_online(s', i)),
- *   Huber loss (delta 1, mean over the batch) on Q_online(s, a), gradients clipped to a global norm
- *   (maxGradNorm), Adam with tfjs's AdamOptimizer arithmetic (m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps));
+ *   Huber loss (delta cfg.huberDelta = hp.huberDelta, default 1; mean over the batch) on Q_online(s, a),
+ *   gradients clipped to a global norm (maxGradNorm), Adam with tfjs's AdamOptimizer arithmetic
+ *   (m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps));
  *   and the warm start's regression step (model.ts regressStep): every present candidate's Q pulled to its
  *   label, Huber summed over present candidates / their count.
  * test/gpu/webgpu.test.ts checks it number for number against model.ts (trainer/learner.ts), so a change of

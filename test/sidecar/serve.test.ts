@@ -15,7 +15,7 @@ import { selectVictims } from '../../replay/candidates.js';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../../replay/features.js';
 import { ColdrlModel } from '../../replay/model.js';
 import { Rng } from '../../replay/rng.js';
-import { SidecarClient, encodeDecideRequest, type DecideInput } from '../../sidecar/client.js';
+import { SidecarClient, encodeDecideRequest, frame, type DecideInput } from '../../sidecar/client.js';
 import { loadProtos, serviceOf } from '../../sidecar/grpc.js';
 import { initWeights } from '../../trainer/network.js';
 import { writeOnnx } from '../../trainer/onnx-export.js';
@@ -208,12 +208,8 @@ test('sidecar: model decisions, fallbacks, malformed frames, reload, gRPC, metri
     const head: number[] = [0x08];
     for (let x = probeId; ; x >>= 7n) { if (x < 128n) { head.push(Number(x)); break; } head.push(Number(x & 0x7fn) | 0x80); }
     const body = encodeDecideRequest({ ...req(rng, 1), id: 0 }).subarray(4);
-    const frame = Buffer.alloc(4 + head.length + body.length);
-    frame.writeUInt32BE(head.length + body.length, 0);
-    frame.set(head, 4);
-    frame.set(body, 4 + head.length);
     const p = await SidecarClient.connect(socket);
-    p.writeRaw(frame);
+    p.writeRaw(frame(Uint8Array.from([...head, ...body])));
     for (let i = 0; i < 200 && p.unmatched.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     p.close();
     assert.equal(p.unmatched.length, 1, 'the probe is answered');
