@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 
     long n = total - warmup;
     double *rtt = malloc(sizeof(double) * (size_t) n), *srv = malloc(sizeof(double) * (size_t) n);
-    long by_reason[8] = {0}, model = 0, timeouts = 0, errors = 0, answered = 0;
+    long by_reason[8] = {0}, model = 0, timeouts = 0, errors = 0;
     char version[64] = "";
     static unsigned char tx[1 << 16], rx[1 << 16];
     size_t rxl = 0;
@@ -168,7 +168,6 @@ int main(int argc, char **argv)
                     long k = i - warmup;
                     rtt[k] = (double) (now_ns() - sent) / 1e3;
                     srv[k] = a.server_us;
-                    answered++;
                     if (a.error) errors++;
                     else if (a.source == 1) { model++; memcpy(version, a.version, sizeof version); }
                     else by_reason[a.reason & 7]++;
@@ -182,7 +181,7 @@ int main(int argc, char **argv)
                 break;
             }
             struct pollfd pfd = { fd, POLLIN, 0 };
-            struct timespec wait = { 0, (long) (deadline - now) };
+            struct timespec wait = { (time_t) ((deadline - now) / 1000000000ull), (long) ((deadline - now) % 1000000000ull) };
             int rc = ppoll(&pfd, 1, &wait, NULL);
             if (rc < 0 && errno != EINTR) { perror("ppoll"); return 1; }
             if (rc <= 0) continue;
@@ -201,6 +200,5 @@ int main(int argc, char **argv)
            quantile(srv, n, 0.5), quantile(srv, n, 0.99), model, timeouts, errors,
            by_reason[0], by_reason[1], by_reason[2], by_reason[3], by_reason[4], by_reason[5], by_reason[6], by_reason[7],
            version);
-    (void) answered;
     return 0;
 }
