@@ -8,7 +8,9 @@
  *   benchmarks   one benchmark result (name, JSON of its figures), e.g. the demo's sidecar latency run
  * Errors opening or writing it are ColdrlError COLDRL_ERR_STORE.
  */
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ColdrlError } from './errors.js';
 
@@ -46,6 +48,8 @@ export class Store {
   constructor(readonly path: string = DEFAULT_DB) {
     try {
       const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+      // a store in a folder that does not exist yet (e.g. --db runs/today/coldrl.db) gets its folder
+      if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
       this.db = new Database(path);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('busy_timeout = 5000');

@@ -21,8 +21,10 @@
  *                     returns weigh more). hp.rewardPerByte: the points lost are multiplied by
  *                     min(perByteCap, mean candidate size / bytes the victims free): GDSF's frequency/size
  *                     trade, so that evicting one large object can beat evicting several small ones.
- *   labels            every candidate's own one-step reward, as if it alone were evicted (hit_j x its weight),
- *                     stored with the decision. Next uses do not depend on the action, so they are known for
+ *   labels            objective 'q': every candidate's own one-step reward, as if it alone were evicted
+ *                     (-hit_j x its weight); objective 'hit-logit' (the default): hit_j itself, the soft hit
+ *                     the network's logit is fitted to (no weight: the head divides by size, trainer/network.ts).
+ *                     Stored with the decision. Next uses do not depend on the action, so they are known for
  *                     every candidate, not only the chosen one.
  * Warm start (hp.warmStartDecisions): until then, gradient steps regress all K candidates' Q on their labels
  *   (trainer/model.ts regressStep: K targets per decision instead of one, no target network); then the
@@ -47,7 +49,7 @@ import type { Trace } from '../replay/trace.js';
 import type { HParams } from './hparams.js';
 import { createLearner } from './learner.js';
 import type { Minibatch } from './model.js';
-import { cloneWeights, Forward, initWeights, WEIGHT_NAMES, weightsFromJSON, weightsToJSON, type NetworkWeights } from './network.js';
+import { cloneWeights, Forward, HEADS, initWeights, WEIGHT_NAMES, weightsFromJSON, weightsToJSON, type NetworkWeights } from './network.js';
 
 const F = FEATURE_COUNT;
 
@@ -135,7 +137,7 @@ class Agent implements Scorer {
   private readonly hits = new Float32Array(64);
   private readonly labels = new Float32Array(64);
   constructor(w: NetworkWeights, private readonly rng: Rng, private readonly hp: HParams, private readonly buffer: ReplayBuffer) {
-    this.forward = new Forward(w, hp.k);
+    this.forward = new Forward(w, hp.k, hp.objective);
   }
 
   score(_ctx: SimContext, _ids: Int32Array, f: Float32Array, n: number, out: Float32Array): void {
@@ -173,7 +175,8 @@ class Agent implements Scorer {
     // per-byte weight: points lost per byte freed, in units of the candidates' mean size (capped)
     const mean = sizeSum / n;
     const r = horizon ? -evicted * this.weight(mean, freed) : retained / n;
-    for (let j = 0; j < n; j++) labels[j] = horizon ? -hits[j]! * this.weight(mean, o.size[ids[j]!]!) : (retained + evicted - hits[j]!) / n;
+    if (this.hp.objective === 'hit-logit') labels.set(hits.subarray(0, n));
+    else for (let j = 0; j < n; j++) labels[j] = horizon ? -hits[j]! * this.weight(mean, o.size[ids[j]!]!) : (retained + evicted - hits[j]!) / n;
     this.rewardSum += r;
     this.buffer.push(f, n, this.action, r, labels);
     this.decisions++;
@@ -265,6 +268,10 @@ export function checkpointOf(hp: HParams, r: TrainResult, run: number | null): C
 
 /** Trains until hp.totalDecisions decisions (counting those of a resumed checkpoint) or a stop request. */
 export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}): Promise<TrainResult> {
+  if (!HEADS.includes(hp.objective)) throw new ColdrlError('COLDRL_ERR_USAGE', `objective must be one of ${HEADS.join(', ')} (got ${hp.objective})`);
+  if (hp.objective === 'hit-logit' && hp.warmStartDecisions < hp.totalDecisions) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', 'objective hit-logit is fitted by regression only: warmStartDecisions must be at least totalDecisions (or use objective q for Double-DQN steps)');
+  }
   const ck = hooks.resume;
   let decisions = ck?.decisions ?? 0, gradSteps = ck?.gradSteps ?? 0, passes = ck?.passes ?? 0;
   // A resumed run reseeds from (seed, decisions): deterministic given the checkpoint, not bit-identical to an uninterrupted run.
@@ -322,7 +329,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
           if (gradSteps % hp.targetNetworkFrequency === 0) learner.syncTarget();
           if (gradSteps % hp.actSyncFrequency === 0) {
             const w = await learner.read();
-            agent.forward = new Forward(w, hp.k);
+            agent.forward = new Forward(w, hp.k, hp.objective);
             if (hp.averageFraction > 0 && decisions >= (1 - hp.averageFraction) * hp.totalDecisions) {
               avg ??= zeroWeights(w);
               avgN++;

@@ -5,8 +5,9 @@
  *   Huber loss (delta cfg.huberDelta = hp.huberDelta, default 1; mean over the batch) on Q_online(s, a),
  *   gradients clipped to a global norm (maxGradNorm), Adam with tfjs's AdamOptimizer arithmetic
  *   (m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps));
- *   and the warm start's regression step (model.ts regressStep): every present candidate's Q pulled to its
- *   label, Huber summed over present candidates / their count.
+ *   and the warm start's regression step (model.ts regressStep): every present candidate's output pulled to
+ *   its label, summed over present candidates / their count: Huber for head 'q', logistic loss (the output as
+ *   a logit, dLoss/dQ = sigmoid(Q) - label) for head 'hit-logit' (cfg.head = hp.objective).
  * test/gpu/webgpu.test.ts checks it number for number against model.ts (trainer/learner.ts), so a change of
  * the trainer's loss that is not made here fails there.
  *
@@ -31,7 +32,7 @@
 import type * as tfNs from '@tensorflow/tfjs';
 import type { Tf } from './backend.js';
 import type { ReplayBuffer } from './dqn.js';
-import { WEIGHT_NAMES, weightShapes, type NetworkWeights, type WeightName } from './network.js';
+import { WEIGHT_NAMES, weightShapes, type Head, type NetworkWeights, type WeightName } from './network.js';
 
 type T = tfNs.Tensor;
 type T2 = tfNs.Tensor2D;
@@ -51,6 +52,8 @@ export interface StepConfig {
   epsilon: number;
   /** Huber threshold of the TD error (tf.losses.huberLoss's default 1). */
   huberDelta: number;
+  /** What the regression step fits (trainer/network.ts Head): Huber on Q ('q') or logistic loss on a logit ('hit-logit'). */
+  head: Head;
   /** Global-norm gradient clip (model.ts applyClipped); 0 = none. */
   maxGradNorm: number;
   /** Copy the online weights to the target network every this many steps (0: only when syncTarget() is called). */
@@ -63,7 +66,7 @@ export interface StepConfig {
 }
 
 export const DEFAULT_STEP_CONFIG: StepConfig = {
-  k: 32, batch: 4096, gamma: 0.9, lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, huberDelta: 1, maxGradNorm: 10,
+  k: 32, batch: 4096, gamma: 0.9, lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, huberDelta: 1, head: 'q', maxGradNorm: 10,
   targetSync: 250, lossEvery: 50, splitK: 32,
 };
 
@@ -286,6 +289,12 @@ export class GpuStep {
     return tf.add(tf.mul(tf.square(quad), this.c.half), tf.mul(tf.sub(ad, quad), dl));
   }
 
+  /** Element-wise logistic loss of logit q against label y in [0, 1]: softplus(q) - y q, in a stable form. */
+  private logistic(q: T, y: T): T {
+    const tf = this.tf;
+    return tf.sub(tf.add(tf.relu(q), tf.log1p(tf.exp(tf.neg(tf.abs(q))))), tf.mul(y, q));
+  }
+
   /** sum over rows of a^T b for a [N, P], b [N, Q] -> [P, Q], split into splitK partial products. */
   private matMulTN(a: T2, b: T2): T2 {
     const tf = this.tf;
@@ -333,11 +342,13 @@ export class GpuStep {
     const fw = this.forward(w, tf.gather(rp.x, idx) as T2, mask);
     let loss: T | undefined, dV: T2, dA: T2;
     if (!nidx) {
-      // regression (model.ts regressStep): Huber on every present candidate, summed / count of present ones
-      const d = tf.sub(fw.q, tf.gather(rp.labels!, idx));
+      // regression (model.ts regressStep): Huber (or logistic) loss on every present candidate, summed / count of present ones
+      const y = tf.gather(rp.labels!, idx);
       const invCnt = tf.div(c.one, tf.maximum(tf.sum(mask), c.one));
-      if (keep) loss = tf.mul(tf.sum(tf.mul(this.huber(d), mask)), invCnt);
-      const dQ = tf.mul(tf.mul(tf.clipByValue(d, -dl, dl), mask), invCnt) as T2;
+      const logit = this.cfg.head === 'hit-logit';
+      const d = logit ? tf.sub(tf.sigmoid(fw.q), y) : tf.sub(fw.q, y);
+      if (keep) loss = tf.mul(tf.sum(tf.mul(logit ? this.logistic(fw.q, y) : this.huber(d), mask)), invCnt);
+      const dQ = tf.mul(tf.mul(logit ? d : tf.clipByValue(d, -dl, dl), mask), invCnt) as T2;
       dV = tf.sum(dQ, 1, true) as T2;
       dA = tf.sub(dQ, tf.mul(fw.wmask, dV)) as T2;
     } else {
@@ -363,8 +374,9 @@ export class GpuStep {
         const mask = tf.gather(rp.mask, idx) as T2;
         const q = this.forward(vars, tf.gather(rp.x, idx) as T2, mask).q;
         if (!y) {
-          const d = tf.sub(q, tf.gather(rp.labels!, idx));
-          return tf.div(tf.sum(tf.mul(this.huber(d), mask)), tf.maximum(tf.sum(mask), 1)) as tfNs.Scalar;
+          const labels = tf.gather(rp.labels!, idx);
+          const l = this.cfg.head === 'hit-logit' ? this.logistic(q, labels) : this.huber(tf.sub(q, labels));
+          return tf.div(tf.sum(tf.mul(l, mask)), tf.maximum(tf.sum(mask), 1)) as tfNs.Scalar;
         }
         return tf.mean(this.huber(tf.sub(tf.sum(tf.mul(q, tf.gather(rp.onehot, idx)), 1, true), y))) as tfNs.Scalar;
       }, WEIGHT_NAMES.map((n) => vars[n]));

@@ -39,6 +39,8 @@ export interface HParams {
   maxGradNorm: number;
   /** Huber threshold of both steps' loss (squared error below it, absolute above; a large value is plain squared error). */
   huberDelta: number;
+  /** What the network learns (trainer/network.ts Head): 'hit-logit' = the logit of each candidate's soft hit under logistic loss, ranked by expected hits per byte in log space; 'q' = Q regressed on the per-byte one-step reward (Huber). 'hit-logit' is a regression target only: it needs warmStartDecisions >= totalDecisions (no Double-DQN step). */
+  objective: 'q' | 'hit-logit';
   /** Reward: 'paper' or 'horizon' (see trainer/dqn.ts). */
   reward: 'paper' | 'horizon';
   /** 'horizon' reward: a candidate counts as "hit again" only within this many times the victims' mean idle time. */
@@ -80,8 +82,9 @@ export const DEFAULT_HPARAMS: HParams = {
   explorationFraction: 0.4,
   maxGradNorm: 10,
   huberDelta: 1,
+  objective: 'hit-logit',
   reward: 'horizon',
-  horizonFactor: 1,
+  horizonFactor: 0.1,
   softHorizon: true,
   rewardPerByte: true,
   perByteCap: 8,

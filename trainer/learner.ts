@@ -65,7 +65,7 @@ export class TfjsLearner implements Learner {
   step(buffer: ReplayBuffer, rng: Rng, regress: boolean, keepLoss: boolean): void {
     const hp = this.hp, mb = this.mb;
     buffer.sample(rng, mb);
-    const l = regress ? regressStep(this.online, this.optimizer, mb, hp.maxGradNorm, hp.huberDelta)
+    const l = regress ? regressStep(this.online, this.optimizer, mb, hp.maxGradNorm, hp.huberDelta, hp.objective)
       : trainStep(this.online, this.target, this.optimizer, mb, { gamma: hp.gamma, maxGradNorm: hp.maxGradNorm, huberDelta: hp.huberDelta });
     if (keepLoss) { this.lossT?.dispose(); this.lossT = l; } else l.dispose();
   }
@@ -90,7 +90,7 @@ export class GpuLearner implements Learner {
   /** uploadRows: upload when at least this many rows are pending (default: the chunk rule of the file comment). */
   constructor(hp: HParams, w: NetworkWeights, targetW: NetworkWeights, private readonly uploadRows = 0) {
     this.gpu = new GpuStep(tf, w, {
-      k: hp.k, batch: hp.batchSize, gamma: hp.gamma, lr: hp.learningRate, maxGradNorm: hp.maxGradNorm, huberDelta: hp.huberDelta, targetSync: 0, lossEvery: 0,
+      k: hp.k, batch: hp.batchSize, gamma: hp.gamma, lr: hp.learningRate, maxGradNorm: hp.maxGradNorm, huberDelta: hp.huberDelta, head: hp.objective, targetSync: 0, lossEvery: 0,
     }, 'fused', targetW);
     this.name = `gpu fused (trainer/gpu-step.ts, splitK ${this.gpu.cfg.splitK})`;
     this.rows = new Int32Array(hp.batchSize);

@@ -4,7 +4,7 @@
  * Shapes: features [B, K, F], mask [B, K] (1 = present), scores [B, K] (padded slots PADDED_SCORE).
  */
 import * as tf from '@tensorflow/tfjs';
-import { PADDED_SCORE, WEIGHT_NAMES, weightShapes, type NetworkWeights, type WeightName } from './network.js';
+import { LOG_SIZE_CAP, PADDED_SCORE, SIZE_FEATURE, WEIGHT_NAMES, weightShapes, type Head, type NetworkWeights, type WeightName } from './network.js';
 
 /**
  * x W with a hand-written gradient that transposes explicitly: tfjs-wasm's transposed matMul (the default
@@ -51,6 +51,17 @@ export class QNetwork {
       const aMean = tf.div(tf.sum(tf.mul(a, mask), 1, true), cnt);
       const q = tf.sub(tf.add(a, val), aMean);
       return tf.where(tf.greater(mask, 0.5), q, tf.fill([b, k], PADDED_SCORE)) as tf.Tensor2D;
+    });
+  }
+
+  /** The eviction scores [B, K] of `head` (trainer/network.ts Head): apply() itself for 'q'. */
+  scores(x: tf.Tensor3D, mask: tf.Tensor2D, head: Head): tf.Tensor2D {
+    if (head === 'q') return this.apply(x, mask);
+    return tf.tidy(() => {
+      const [b, k] = x.shape;
+      const size = tf.reshape(tf.slice(x, [0, 0, SIZE_FEATURE], [b, k, 1]), [b, k]);
+      const s = tf.add(tf.softplus(tf.neg(this.apply(x, mask))), tf.mul(size, LOG_SIZE_CAP));
+      return tf.where(tf.greater(mask, 0.5), s, tf.fill([b, k], PADDED_SCORE)) as tf.Tensor2D;
     });
   }
 
@@ -116,17 +127,21 @@ export function trainStep(online: QNetwork, target: QNetwork, optimizer: tf.Opti
 
 /**
  * One full-information regression step (the warm start of trainer/dqn.ts, hp.warmStartDecisions): every
- * present candidate's Q is pulled toward its own one-step reward (mb.labels), Huber loss averaged over the
- * present candidates. With gamma = 0 this is the fixed point trainStep aims at, reached with K labels per
- * decision instead of one; no target network. Returns the loss as a scalar tensor.
+ * present candidate's output is pulled toward its own label (mb.labels), the loss averaged over the present
+ * candidates. head 'q': Huber on Q against the one-step reward; with gamma = 0 this is the fixed point
+ * trainStep aims at, reached with K labels per decision instead of one. head 'hit-logit': logistic loss
+ * (sigmoid cross-entropy) of the output as a logit against the soft hit in [0, 1]. No target network.
+ * Returns the loss as a scalar tensor.
  */
-export function regressStep(online: QNetwork, optimizer: tf.Optimizer, mb: Minibatch, maxGradNorm: number, huberDelta = 1): tf.Scalar {
+export function regressStep(online: QNetwork, optimizer: tf.Optimizer, mb: Minibatch, maxGradNorm: number, huberDelta = 1, head: Head = 'q'): tf.Scalar {
   return tf.tidy(() => {
     const { b, k, f } = mb;
     const s = tf.tensor3d(mb.s, [b, k, f]);
     const m = tf.tensor2d(mb.mask, [b, k]);
     const y = tf.tensor2d(mb.labels, [b, k]);
-    const { value, grads } = tf.variableGrads(() => tf.losses.huberLoss(y, online.apply(s, m), m, huberDelta) as tf.Scalar, online.varList);
+    const { value, grads } = tf.variableGrads(() => (head === 'hit-logit'
+      ? tf.losses.sigmoidCrossEntropy(y, online.apply(s, m), m)
+      : tf.losses.huberLoss(y, online.apply(s, m), m, huberDelta)) as tf.Scalar, online.varList);
     applyClipped(optimizer, grads, maxGradNorm);
     return value;
   });

@@ -7,12 +7,36 @@
  *   A_i   = h_i . wa + ba                                advantage head, per candidate      (H -> 1)
  *   V     = mean_{i in mask}(h_i) . wv + bv              value head on the masked mean      (H -> 1)
  *   Q_i   = V + A_i - mean_{i in mask}(A_i)              masked slots: -1e9 (PADDED_SCORE)
- * Q_i is the value of evicting candidate i; higher = evict first (replay/candidates.ts selectVictims).
- * Matrices are row-major: w1[f * H + j] maps input f to hidden unit j.
+ * Q_i is the network's output for candidate i. What it means is the head (hp.objective, below); the score
+ * the policy ranks by is Q_i itself or a fixed function of it: higher = evict first (replay/candidates.ts
+ * selectVictims). Matrices are row-major: w1[f * H + j] maps input f to hidden unit j.
  */
+import { FEATURE_CAPS, FEATURE_NAMES } from '../replay/features.js';
 import type { Rng } from '../replay/rng.js';
 
 export const PADDED_SCORE = -1e9;
+
+/**
+ * What the output Q_i is, and so how it becomes the eviction score (trainer/hparams.ts objective):
+ *   'q'          the score itself: the value of evicting candidate i.
+ *   'hit-logit'  the logit z_i of candidate i's (soft) hit: p_i = sigmoid(z_i). The score is the expected
+ *                hits per byte in log space, negated: -log p_i + log(1 + size_i) = softplus(-z_i) + f_size x
+ *                log1p(SIZE_CAP), with f_size the size feature (replay/features.ts). Log space keeps the
+ *                ranking of unlikely, large objects as precise as that of likely, small ones.
+ * The ONNX file (trainer/onnx-export.ts) and the acting path (Forward) apply the same function.
+ */
+export type Head = 'q' | 'hit-logit';
+export const HEADS: readonly Head[] = ['q', 'hit-logit'];
+
+/** Index of the size feature and log1p of its cap: log1p(size) = f_size x LOG_SIZE_CAP below the cap. */
+export const SIZE_FEATURE = FEATURE_NAMES.indexOf('size');
+export const LOG_SIZE_CAP = Math.log1p(FEATURE_CAPS[SIZE_FEATURE]!);
+
+/** The 'hit-logit' head's score of output z for a candidate whose size feature is fSize (float64). */
+export function hitLogitScore(z: number, fSize: number): number {
+  const x = -z; // softplus(x) = max(x, 0) + log1p(exp(-|x|)), stable for any x
+  return (x > 0 ? x : 0) + Math.log1p(Math.exp(-Math.abs(x))) + fSize * LOG_SIZE_CAP;
+}
 
 export interface NetworkWeights {
   /** Features per candidate (FEATURE_COUNT of the spec it was trained on). */
@@ -79,14 +103,14 @@ export function weightsFromJSON(o: Record<string, unknown>): NetworkWeights {
 
 /**
  * Plain TypeScript forward pass over n candidates in features[0 .. n*F) (all present, no padding), writing
- * Q into out[0..n). Allocation-free with a Forward scratch object. Used by the trainer to act between
- * weight syncs (5-30x slower than onnxruntime, but no async hop per decision); float64 accumulation.
+ * the scores of `head` into out[0..n). Allocation-free with a Forward scratch object. Used by the trainer to
+ * act between weight syncs (5-30x slower than onnxruntime, but no async hop per decision); float64 accumulation.
  */
 export class Forward {
   private readonly h1: Float64Array;
   private readonly h2: Float64Array;
   private readonly mean: Float64Array;
-  constructor(readonly w: NetworkWeights, maxK = 64) {
+  constructor(readonly w: NetworkWeights, maxK = 64, readonly head: Head = 'q') {
     this.h1 = new Float64Array(w.h);
     this.h2 = new Float64Array(maxK * w.h);
     this.mean = new Float64Array(w.h);
@@ -128,6 +152,7 @@ export class Forward {
     let v = bv[0]!;
     for (let j = 0; j < h; j++) v += (mean[j]! / n) * wv[j]!;
     const shift = v - sumA / n;
-    for (let c = 0; c < n; c++) out[c] = out[c]! + shift;
+    if (this.head === 'hit-logit') for (let c = 0; c < n; c++) out[c] = hitLogitScore(out[c]! + shift, features[c * f + SIZE_FEATURE]!);
+    else for (let c = 0; c < n; c++) out[c] = out[c]! + shift;
   }
 }

@@ -2,12 +2,13 @@
  * Builds the model file (proto/README.md, "The model file") from plain weights with onnx-proto: opset 13,
  * inputs `features` [batch, K, F] and `mask` [batch, K], output `scores` [batch, K]; the graph is the one of
  * trainer/network.ts, op for op (MatMul, Add, Relu, Mul, ReduceSum, Max, Div, Sub, Squeeze, Unsqueeze,
- * Greater, Where). Batch and K are symbolic: one file serves any K up to 64.
+ * Greater, Where; with the 'hit-logit' head also Neg, Softplus, Gather). Batch and K are symbolic: one file
+ * serves any K up to 64.
  */
 import { writeFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import type { onnx as O } from 'onnx-proto';
-import { PADDED_SCORE, weightShapes, WEIGHT_NAMES, type NetworkWeights } from './network.js';
+import { LOG_SIZE_CAP, PADDED_SCORE, SIZE_FEATURE, weightShapes, WEIGHT_NAMES, type Head, type NetworkWeights } from './network.js';
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -36,8 +37,11 @@ function node(op: string, inputs: string[], outputs: string[], attrs: O.IAttribu
 
 const keepdims = (v: number): O.IAttributeProto => ({ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: v });
 
-/** The ONNX model as bytes. metadata: string key/values (proto/README.md lists the keys). */
-export function buildOnnx(w: NetworkWeights, metadata: Record<string, string>): Uint8Array {
+/**
+ * The ONNX model as bytes. metadata: string key/values (proto/README.md lists the keys). head: what the
+ * network's output is (trainer/network.ts Head); the graph ends with the same score function as Forward.
+ */
+export function buildOnnx(w: NetworkWeights, metadata: Record<string, string>, head: Head = 'q'): Uint8Array {
   const shapes = weightShapes(w.f, w.h);
   const init: O.ITensorProto[] = WEIGHT_NAMES.map((k) => floatTensor(k, shapes[k], w[k]));
   init.push(
@@ -71,8 +75,22 @@ export function buildOnnx(w: NetworkWeights, metadata: Record<string, string>): 
     node('Add', ['adv', 'value'], ['q_plus']),
     node('Sub', ['q_plus', 'adv_mean'], ['q']),
     node('Greater', ['mask', 'half'], ['present']),
-    node('Where', ['present', 'q', 'padded'], ['scores']),
   ];
+  if (head === 'hit-logit') {
+    // score = softplus(-q) + features[:, :, size] x log1p(SIZE_CAP)
+    init.push(int64Tensor('size_index', [SIZE_FEATURE]), floatTensor('log_size_cap', [], new Float32Array([LOG_SIZE_CAP])));
+    nodes.push(
+      node('Neg', ['q'], ['neg_q']),
+      node('Softplus', ['neg_q'], ['neg_log_p']),
+      node('Gather', ['features', 'size_index'], ['size3'], [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 2 }]), // [B, K, 1]
+      node('Squeeze', ['size3', 'axis2'], ['size_f']),
+      node('Mul', ['size_f', 'log_size_cap'], ['log_size']),
+      node('Add', ['neg_log_p', 'log_size'], ['per_byte']),
+      node('Where', ['present', 'per_byte', 'padded'], ['scores']),
+    );
+  } else {
+    nodes.push(node('Where', ['present', 'q', 'padded'], ['scores']));
+  }
   const model: O.IModelProto = {
     irVersion: 7,
     producerName: 'coldrl',
@@ -90,8 +108,8 @@ export function buildOnnx(w: NetworkWeights, metadata: Record<string, string>): 
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
 }
 
-export function writeOnnx(path: string, w: NetworkWeights, metadata: Record<string, string>): Uint8Array {
-  const bytes = buildOnnx(w, metadata);
+export function writeOnnx(path: string, w: NetworkWeights, metadata: Record<string, string>, head: Head = 'q'): Uint8Array {
+  const bytes = buildOnnx(w, metadata, head);
   writeFileSync(path, bytes);
   return bytes;
 }

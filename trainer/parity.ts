@@ -11,7 +11,7 @@ import { KCandidatePolicy, parseKParam } from '../replay/policies/ktail.js';
 import { Rng } from '../replay/rng.js';
 import { lruScorer, type Scorer } from '../replay/scorer.js';
 import type { Trace } from '../replay/trace.js';
-import type { NetworkWeights } from './network.js';
+import type { Head, NetworkWeights } from './network.js';
 import { QNetwork } from './model.js';
 
 export interface CandidateSet { features: Float32Array; n: number }
@@ -41,7 +41,7 @@ export function recordCandidates(trace: Trace, capacity: number, kParam: string,
 }
 
 /** Compares tfjs (the trainer's network) and onnxruntime (the served file) on random and recorded inputs. */
-export async function checkParity(onnxPath: string, w: NetworkWeights, real: CandidateSet[], randomCases = 32, seed = 1): Promise<ParityReport> {
+export async function checkParity(onnxPath: string, w: NetworkWeights, real: CandidateSet[], head: Head = 'q', randomCases = 32, seed = 1): Promise<ParityReport> {
   const rng = new Rng(seed);
   const cases: CandidateSet[] = [...real];
   for (let c = 0; c < randomCases; c++) {
@@ -54,7 +54,7 @@ export async function checkParity(onnxPath: string, w: NetworkWeights, real: Can
   let maxAbsError = 0;
   try {
     for (const c of cases) {
-      const want = tf.tidy(() => net.apply(tf.tensor3d(c.features, [1, c.n, FEATURE_COUNT]), tf.ones([1, c.n]) as tf.Tensor2D).dataSync());
+      const want = tf.tidy(() => net.scores(tf.tensor3d(c.features, [1, c.n, FEATURE_COUNT]), tf.ones([1, c.n]) as tf.Tensor2D, head).dataSync());
       await model.score(c.features, c.n, got);
       for (let i = 0; i < c.n; i++) maxAbsError = Math.max(maxAbsError, Math.abs(got[i]! - want[i]!));
     }

@@ -71,7 +71,8 @@ export function filledBuffer(hp: HParams, pushes: number): ReplayBuffer {
   for (let i = 0; i < pushes; i++) {
     const n = rng.next() < 0.3 ? 1 + rng.int(hp.k) : hp.k;
     for (let j = 0; j < n * FEATURE_COUNT; j++) f[j] = rng.next();
-    for (let j = 0; j < n; j++) labels[j] = rng.next() < 0.4 ? -1 : 0;
+    // labels as the trainer writes them: a lost point (-1) for objective q, a hit (1) for hit-logit
+    for (let j = 0; j < n; j++) labels[j] = rng.next() < 0.4 ? (hp.objective === 'hit-logit' ? 1 : -1) : 0;
     buf.push(f, n, rng.int(n), rng.next() < 0.3 ? -1 : 0, labels);
     if (i === Math.floor(pushes / 2)) buf.markDone();
   }

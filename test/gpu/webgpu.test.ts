@@ -19,6 +19,7 @@ import { trap } from '../../replay/workloads/trap.js';
 import { newMinibatch, train } from '../../trainer/dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../../trainer/hparams.js';
 import { GpuLearner, TfjsLearner } from '../../trainer/learner.js';
+import { HEADS } from '../../trainer/network.js';
 
 process.env.EGL_PLATFORM ??= 'surfaceless';
 const skip = process.env.COLDRL_SKIP_WEBGPU === '1' ? 'COLDRL_SKIP_WEBGPU=1' : false;
@@ -63,19 +64,23 @@ test('webgpu (Dawn OpenGL ES on Mesa) trains the same numbers as wasm', { skip }
 });
 
 test('the GPU learner on webgpu takes the same steps as trainer/model.ts on wasm; train() uses it', { skip }, async () => {
-  const hp: HParams = { ...DEFAULT_HPARAMS, k: 8, hidden: 16, batchSize: 16, bufferSize: 96, maxGradNorm: 0.5, gamma: 0.9 };
-  const buf = filledBuffer(hp, 150);
-  assert.equal(buf.pushed, 150);
   const wasm = await resolveBackend('wasm');
-  const ref = await learnerRun((w) => new TfjsLearner(hp, w, w, newMinibatch(hp.batchSize, hp.k)), hp, buf);
-  assert.ok(ref.losses.every((x) => Number.isFinite(x) && x > 0), `model.ts losses ${ref.losses}`);
-  assert.notDeepEqual(Array.from(ref.weights), Array.from((await learnerRun((w) => new TfjsLearner({ ...hp, learningRate: 0 }, w, w, newMinibatch(hp.batchSize, hp.k)), hp, buf)).weights), 'the steps moved the weights');
-  await resolveBackend('webgpu');
-  let gl: GpuLearner | null = null;
-  const got = await learnerRun((w) => (gl = new GpuLearner(hp, w, w, 1)), hp, buf);
-  assert.equal(gl!.uploads, 1, 'one upload of the whole ring, none while nothing new was pushed');
-  const a = learnerAgreement(got, ref);
-  assert.ok(Math.max(a.losses, a.weights, a.target) < 1e-3, `GPU learner vs model.ts relative errors ${JSON.stringify(a)}; losses ${got.losses} vs ${ref.losses}`);
+  for (const objective of HEADS) {
+    // both regression losses (Huber on Q, logistic on a logit), then Double-DQN steps
+    const hp: HParams = { ...DEFAULT_HPARAMS, objective, k: 8, hidden: 16, batchSize: 16, bufferSize: 96, maxGradNorm: 0.5, gamma: 0.9 };
+    const buf = filledBuffer(hp, 150);
+    assert.equal(buf.pushed, 150);
+    await wasm.tf.setBackend('wasm');
+    const ref = await learnerRun((w) => new TfjsLearner(hp, w, w, newMinibatch(hp.batchSize, hp.k)), hp, buf);
+    assert.ok(ref.losses.every((x) => Number.isFinite(x) && x > 0), `${objective}: model.ts losses ${ref.losses}`);
+    assert.notDeepEqual(Array.from(ref.weights), Array.from((await learnerRun((w) => new TfjsLearner({ ...hp, learningRate: 0 }, w, w, newMinibatch(hp.batchSize, hp.k)), hp, buf)).weights), 'the steps moved the weights');
+    await resolveBackend('webgpu');
+    let gl: GpuLearner | null = null;
+    const got = await learnerRun((w) => (gl = new GpuLearner(hp, w, w, 1)), hp, buf);
+    assert.equal(gl!.uploads, 1, 'one upload of the whole ring, none while nothing new was pushed');
+    const a = learnerAgreement(got, ref);
+    assert.ok(Math.max(a.losses, a.weights, a.target) < 1e-3, `${objective}: GPU learner vs model.ts relative errors ${JSON.stringify(a)}; losses ${got.losses} vs ${ref.losses}`);
+  }
 
   // the real trainer on webgpu: GPU learner, chunked uploads, finite loss
   const small: HParams = { ...DEFAULT_HPARAMS, k: 8, hidden: 16, batchSize: 32, totalDecisions: 900, learningStarts: 200, logFrequency: 300, trainFrequency: 8, targetNetworkFrequency: 20 };

@@ -9,16 +9,17 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ColdrlModel } from '../../replay/model.js';
+import { isColdrlError } from '../../replay/errors.js';
 import { Rng, Zipf } from '../../replay/rng.js';
 import { Store } from '../../replay/store.js';
 import * as tf from '@tensorflow/tfjs';
-import { FEATURE_COUNT } from '../../replay/features.js';
+import { FEATURE_COUNT, unscaleFeature } from '../../replay/features.js';
 import { trap } from '../../replay/workloads/trap.js';
 import { resolveBackend } from '../../trainer/backend.js';
 import { checkpointOf, exportedWeights, newMinibatch, train, type Checkpoint } from '../../trainer/dqn.js';
 import { DEFAULT_HPARAMS } from '../../trainer/hparams.js';
 import { QNetwork, regressStep } from '../../trainer/model.js';
-import { initWeights } from '../../trainer/network.js';
+import { hitLogitScore, initWeights } from '../../trainer/network.js';
 import { runCli, tempDir } from '../helpers.js';
 
 function writeTrace(path: string): void {
@@ -88,16 +89,23 @@ test('coldrl train writes a loadable ONNX model and the run rows; --resume conti
   assert.match(bad.stderr, /--k must be/);
 });
 
+/** b decisions of k candidates with uniform random features and label(features); the last candidate padded in every row. */
+function syntheticMinibatch(rng: Rng, b: number, k: number, label: (x: Float32Array) => number) {
+  const mb = newMinibatch(b, k);
+  for (let i = 0; i < b * k; i++) {
+    const x = mb.s.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT);
+    for (let f = 0; f < FEATURE_COUNT; f++) x[f] = rng.next();
+    const present = i % k < k - 1;
+    mb.mask[i] = present ? 1 : 0;
+    mb.labels[i] = present ? label(x) : 0;
+  }
+  return mb;
+}
+
 test('the warm start regression pulls every candidate toward its label; train() runs both phases', async () => {
   await resolveBackend('wasm');
   const rng = new Rng(7);
-  const k = 6, mb = newMinibatch(16, k);
-  // label = -(feature 1) for present candidates: a rule the net can represent; candidate 5 padded in every row
-  for (let b = 0; b < mb.b; b++) for (let c = 0; c < k; c++) {
-    for (let f = 0; f < FEATURE_COUNT; f++) mb.s[(b * k + c) * FEATURE_COUNT + f] = rng.next();
-    mb.mask[b * k + c] = c < k - 1 ? 1 : 0;
-    mb.labels[b * k + c] = c < k - 1 ? -mb.s[(b * k + c) * FEATURE_COUNT + 1]! : 0;
-  }
+  const k = 6, mb = syntheticMinibatch(rng, 16, k, (x) => -x[1]!); // label = -(feature 1): a rule the net can represent
   const net = new QNetwork(initWeights(FEATURE_COUNT, 16, rng));
   const opt = tf.train.adam(1e-2);
   const first = (await regressStep(net, opt, mb, 10).data())[0]!;
@@ -114,11 +122,44 @@ test('the warm start regression pulls every candidate toward its label; train() 
   assert.ok(agree >= 12, `argmax Q = argmax label in ${agree}/16 rows`);
   net.dispose(); opt.dispose();
 
-  const hp = { ...DEFAULT_HPARAMS, k: 8, hidden: 16, totalDecisions: 800, learningStarts: 200, warmStartDecisions: 400, logFrequency: 200 };
+  const hp = { ...DEFAULT_HPARAMS, objective: 'q' as const, k: 8, hidden: 16, totalDecisions: 800, learningStarts: 200, warmStartDecisions: 400, logFrequency: 200 };
   const t = trap(1, 3000);
   const r = await train(hp, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } });
   assert.equal(r.decisions, 800);
   assert.ok(r.gradSteps >= 140 && Number.isFinite(r.last.loss), `gradSteps ${r.gradSteps} loss ${r.last.loss}`);
+  // the hit-logit objective is a regression target only: a Double-DQN phase is refused up front
+  await assert.rejects(train({ ...hp, objective: 'hit-logit' }, { capacity: 3 * 1024 * 1024, pass: async function* () { yield t; } }),
+    (e: Error) => isColdrlError(e) && e.code === 'COLDRL_ERR_USAGE' && /warmStartDecisions/.test(e.message));
+});
+
+test('the hit-logit objective: logistic regression of soft hits; the head ranks expected hits per byte', async () => {
+  await resolveBackend('wasm');
+  const rng = new Rng(8);
+  const k = 6, mb = syntheticMinibatch(rng, 32, k, (x) => 1 - x[6]!); // soft hit = 1 - idle feature: recent candidates come back
+  const net = new QNetwork(initWeights(FEATURE_COUNT, 16, rng));
+  const opt = tf.train.adam(1e-2);
+  const first = (await regressStep(net, opt, mb, 10, 1, 'hit-logit').data())[0]!;
+  let last = first;
+  for (let i = 0; i < 200; i++) { const l = regressStep(net, opt, mb, 10, 1, 'hit-logit'); if (i === 199) last = (await l.data())[0]!; l.dispose(); }
+  // the logistic loss of a soft label y cannot go below its entropy: compare the excess over it
+  let entropy = 0, present = 0;
+  for (let i = 0; i < mb.b * k; i++) if (mb.mask[i] === 1) { const y = mb.labels[i]!; entropy -= (y > 0 ? y * Math.log(y) : 0) + (y < 1 ? (1 - y) * Math.log(1 - y) : 0); present++; }
+  entropy /= present;
+  assert.ok(last - entropy < (first - entropy) / 5, `logistic loss ${first} -> ${last} (entropy ${entropy})`);
+  const x = tf.tensor3d(mb.s, [mb.b, k, FEATURE_COUNT]), m = tf.tensor2d(mb.mask, [mb.b, k]);
+  const z = tf.tidy(() => net.apply(x, m).arraySync()), s = tf.tidy(() => net.scores(x, m, 'hit-logit').arraySync());
+  let err = 0;
+  for (let b = 0; b < mb.b; b++) for (let c = 0; c < k - 1; c++) {
+    const i = b * k + c;
+    err = Math.max(err, Math.abs(1 / (1 + Math.exp(-z[b]![c]!)) - mb.labels[i]!));
+    // score = -log p + log(1 + size): the expected hits per byte, negated, in log space
+    const size = unscaleFeature(1, mb.s[i * FEATURE_COUNT + 1]!);
+    assert.ok(Math.abs(s[b]![c]! - (-Math.log(1 / (1 + Math.exp(-z[b]![c]!))) + Math.log1p(size))) < 1e-3 * Math.max(1, Math.abs(s[b]![c]!)));
+    assert.equal(hitLogitScore(z[b]![c]!, mb.s[i * FEATURE_COUNT + 1]!) > hitLogitScore(z[b]![c]!, mb.s[i * FEATURE_COUNT + 1]! / 2), true, 'larger = evict first at equal hit chance');
+  }
+  assert.ok(err < 0.15, `fitted hit chance within ${err} of the label`);
+  assert.equal(s[0]![k - 1], -1e9, 'padded slots keep PADDED_SCORE');
+  x.dispose(); m.dispose(); net.dispose(); opt.dispose();
 });
 
 test('weight averaging: the average of the late online snapshots is exported; off, the final weights', async () => {
@@ -156,7 +197,7 @@ test('bench learn --trace: trains on the first half of any trace, evaluates on t
   const dir = tempDir(t);
   const trace = join(dir, 'small.csv');
   writeTrace(trace);
-  const db = join(dir, 'coldrl.db');
+  const db = join(dir, 'runs', 'new', 'coldrl.db'); // the store makes its folder
   const r = runCli(['bench', 'learn', '--trace', trace, '--trace-sizes', '1m', '--steps', '300', '--k', '8',
     '--set', 'hidden=16,learningStarts=100', '--policies', 'lru,gdsf,idle-size,oracle', '--out', dir, '--db', db, '--json']);
   assert.equal(r.code, 0, r.stderr);

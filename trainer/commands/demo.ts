@@ -145,7 +145,7 @@ export async function run(argv: string[]): Promise<number> {
     // 4. parity between the trainer's network and the exported file
     done = step(4, T, 'check the ONNX export against the trainer (onnxruntime-node vs tfjs)');
     const real = recordCandidates(evalFromLog, parseCacheSize(trainSize).bytes, `${hp.k}:${hp.candidates}`, 64);
-    const parity = await checkParity(outcome.out, exportedWeights(outcome.result), real);
+    const parity = await checkParity(outcome.out, exportedWeights(outcome.result), real, hp.objective);
     store.addBenchmark('parity', parity);
     if (!(parity.maxAbsError <= 1e-5)) throw new ColdrlError('COLDRL_ERR_MODEL', `parity check failed: max abs error ${parity.maxAbsError}`);
     done();

@@ -27,7 +27,8 @@ export function help(): string {
   return `coldrl train --trace FILE --cache-size SIZE --out model.onnx [options]
 
 Trains the learned eviction policy offline, by replaying the trace in nginx semantics (TTL, expiry) with a
-K-candidate policy whose scorer is the agent (Double DQN, dueling head), and writes an ONNX model that
+K-candidate policy whose scorer is the agent (dueling network fitted to every candidate's label each
+decision; trainer/dqn.ts), and writes an ONNX model that
 \`coldrl replay --policy coldrl:model.onnx\` and \`coldrl serve\` load.
 
   --trace FILE        trace or log archive (csv, or FORMAT:FILE); gzip is read transparently
@@ -39,6 +40,8 @@ K-candidate policy whose scorer is the agent (Double DQN, dueling head), and wri
   --k K               candidates per decision, 1..${MAX_CANDIDATES} (default ${d.k})
   --candidates NAME   candidate source (default ${d.candidates})
   --hidden H          hidden width (default ${d.hidden})
+  --objective NAME    what the network learns: hit-logit (default: each candidate's chance of a hit, ranked
+                      per byte) or q (the per-byte reward, Huber); docs/training.md
   --reward NAME       horizon (default, shaped) or paper (see docs/training.md)
   --window N          requests per window when streaming (default ${d.window})
   --db FILE           store (default ./${DEFAULT_DB}); runs, metrics every ${d.logFrequency} decisions, the model
@@ -145,6 +148,7 @@ export function modelMetadata(hp: HParams, traceName: string, extra: Record<stri
     'coldrl.created': new Date().toISOString(),
     'coldrl.hidden': String(hp.hidden),
     'coldrl.reward': hp.reward,
+    'coldrl.objective': hp.objective,
     ...extra,
   };
 }
@@ -189,7 +193,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
       ...(run !== null ? { 'coldrl.run': String(run) } : {}),
     });
-    const bytes = writeOnnx(spec.out, exportedWeights(result), metadata);
+    const bytes = writeOnnx(spec.out, exportedWeights(result), metadata, hp.objective);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (store && run !== null) {
       store.addModel({ run, path: resolve(spec.out), sha256, metadata });
@@ -207,7 +211,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
-      hidden: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
+      hidden: { type: 'string' }, objective: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
       backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, 'skip-bad': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
@@ -230,7 +234,8 @@ export async function run(argv: string[]): Promise<number> {
     if (!existsSync(ckPath)) throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `train --resume: no checkpoint ${ckPath}`);
     try { resume = JSON.parse(readFileSync(ckPath, 'utf8')) as Checkpoint; } catch { throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: ${ckPath} is not a checkpoint`); }
     if (resume.format !== 'coldrl-checkpoint-1') throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: ${ckPath} is not a checkpoint`);
-    hp = { ...resume.hparams };
+    // a checkpoint from before `objective` existed trained Q ('q')
+    hp = { ...resume.hparams, objective: resume.hparams.objective ?? 'q' };
   }
   const set = <K extends keyof HParams>(k: K, v: HParams[K] | undefined) => { if (v !== undefined) hp[k] = v; };
   set('totalDecisions', int('steps', values.steps, 1, 1e12));
@@ -240,6 +245,10 @@ export async function run(argv: string[]): Promise<number> {
     set('hidden', int('hidden', values.hidden, 1, 4096));
     set('window', int('window', values.window, 1024, 2 ** 30));
     set('candidates', values.candidates);
+    if (values.objective !== undefined) {
+      if (values.objective !== 'hit-logit' && values.objective !== 'q') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --objective must be hit-logit or q');
+      hp.objective = values.objective;
+    }
     if (values.reward !== undefined) {
       if (values.reward !== 'paper' && values.reward !== 'horizon') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --reward must be horizon or paper');
       hp.reward = values.reward;
