@@ -43,11 +43,11 @@ export interface HParams {
   objective: 'q' | 'hit-logit';
   /** Reward: 'paper' or 'horizon' (see trainer/dqn.ts). */
   reward: 'paper' | 'horizon';
-  /** 'horizon' reward: a candidate counts as "hit again" only within this many times the victims' mean idle time. */
+  /** 'horizon' reward: a candidate counts as "hit again" only within this many times the victims' mean idle time (0.1 measured best with 'hit-logit', 1 with 'q': docs/training.md). */
   horizonFactor: number;
   /** 'horizon' reward with a soft horizon: a point is worth exp(-(next request - now) / (horizonFactor x mean victim idle)) instead of 1 within the horizon. */
   softHorizon: boolean;
-  /** 'horizon' reward per byte: points lost are divided by the bytes the victims free, in units of the candidates' mean size (GDSF's frequency/size trade). */
+  /** 'horizon' reward per byte, objective 'q' only: points lost are divided by the bytes the victims free, in units of the candidates' mean size (GDSF's frequency/size trade; 'hit-logit' divides by size in its head instead). */
   rewardPerByte: boolean;
   /** Cap of that per-byte weight (a tiny object's point counts at most this many times). */
   perByteCap: number;

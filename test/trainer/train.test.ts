@@ -52,6 +52,7 @@ test('coldrl train writes a loadable ONNX model and the run rows; --resume conti
   assert.equal(m.k, 8);
   assert.equal(m.metadata['coldrl.trace'], trace);
   assert.equal(m.metadata['coldrl.seed'], '3');
+  assert.equal(m.metadata['coldrl.objective'], 'hit-logit');
   assert.equal(m.sha256, j1.sha256);
 
   const store = new Store(db);
@@ -87,6 +88,19 @@ test('coldrl train writes a loadable ONNX model and the run rows; --resume conti
   const bad = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'x.onnx'), '--db', db, '--k', '65']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--k must be/);
+  for (const [flag, value, msg] of [['--objective', 'dqn', /--objective must be/], ['--horizon', '0', /--horizon must be/]] as const) {
+    const b = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'x.onnx'), '--db', db, flag, value]);
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, msg);
+  }
+  // the previous objective, as the help says to ask for it
+  const qOut = join(dir, 'q.onnx');
+  const rq = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', qOut, '--db', db, '--k', '8', '--hidden', '16', '--steps', '300', '--objective', 'q', '--horizon', '1', '--json']);
+  assert.equal(rq.code, 0, rq.stderr);
+  assert.deepEqual((JSON.parse(rq.stdout.trim().split('\n').pop()!) as { hparams: { objective: string; horizonFactor: number } }).hparams.horizonFactor, 1);
+  const mq = await ColdrlModel.load(qOut);
+  t.after(() => mq.close());
+  assert.equal(mq.metadata['coldrl.objective'], 'q');
 });
 
 /** b decisions of k candidates with uniform random features and label(features); the last candidate padded in every row. */

@@ -41,7 +41,8 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --candidates NAME   candidate source (default ${d.candidates})
   --hidden H          hidden width (default ${d.hidden})
   --objective NAME    what the network learns: hit-logit (default: each candidate's chance of a hit, ranked
-                      per byte) or q (the per-byte reward, Huber); docs/training.md
+                      per byte) or q (the per-byte reward, Huber; the previous default, with --horizon 1)
+  --horizon F         horizon of a hit, in running mean victim idle times (default ${d.horizonFactor}); docs/training.md
   --reward NAME       horizon (default, shaped) or paper (see docs/training.md)
   --window N          requests per window when streaming (default ${d.window})
   --db FILE           store (default ./${DEFAULT_DB}); runs, metrics every ${d.logFrequency} decisions, the model
@@ -211,7 +212,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
-      hidden: { type: 'string' }, objective: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
+      hidden: { type: 'string' }, objective: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
       backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, 'skip-bad': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
@@ -248,6 +249,11 @@ export async function run(argv: string[]): Promise<number> {
     if (values.objective !== undefined) {
       if (values.objective !== 'hit-logit' && values.objective !== 'q') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --objective must be hit-logit or q');
       hp.objective = values.objective;
+    }
+    if (values.horizon !== undefined) {
+      const f = Number(values.horizon);
+      if (!(f > 0 && f < 1e6)) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --horizon must be a positive number (got ${values.horizon})`);
+      hp.horizonFactor = f;
     }
     if (values.reward !== undefined) {
       if (values.reward !== 'paper' && values.reward !== 'horizon') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --reward must be horizon or paper');
