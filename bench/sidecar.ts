@@ -4,7 +4,7 @@
  *
  * Starts `coldrl serve` in another process (or measures a running one with --socket / --grpc). Without
  * --model it writes a random-weight model of the trainer's architecture (trainer/network.ts, hidden 64,
- * seed 1) with trainer/onnx-export.ts. Requests carry K candidates with features drawn uniformly in [0, 1]
+ * default objective, seed 1) with trainer/onnx-export.ts. Requests carry K candidates with features drawn uniformly in [0, 1]
  * (256 distinct requests, cycled). The first 500 requests of each transport are warm-up and not counted.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -23,6 +23,7 @@ import { SidecarClient, encodeDecideRequest, type DecideOutput } from '../sideca
 import { loadProtos, serviceOf } from '../sidecar/grpc.js';
 import { initWeights } from '../trainer/network.js';
 import { writeOnnx } from '../trainer/onnx-export.js';
+import { DEFAULT_HPARAMS } from '../trainer/hparams.js';
 
 export const summary = 'sidecar round-trip latency and fallback rate, framed socket and gRPC';
 
@@ -43,7 +44,8 @@ microseconds), server time, and the fallback rate by reason.
   trip of the transport, the decoder and the event loop alone (the floor under any model's figures).
 Before the framed run it prints a control (sidecar/README.md): the same model in this process, one
 inference per request interval for 5 s, and the share of those inferences slower than the deadline.
-Without --model: a random-weight model of the trainer's architecture (hidden 64), written to a temp dir.
+Without --model: a random-weight model of the trainer's architecture (hidden 64) and default objective
+(the graph coldrl train exports), written to a temp dir.
 --json: one JSON object per transport; the last line is the framed transport's object with the gRPC one
 nested under "grpc".
 
@@ -238,8 +240,9 @@ export async function run(argv: string[]): Promise<number> {
         writeOnnx(model, initWeights(FEATURE_COUNT, 64, new Rng(1)), {
           'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION), 'coldrl.feature_count': String(FEATURE_COUNT),
           'coldrl.feature_names': FEATURE_NAMES.join(','), 'coldrl.feature_caps': FEATURE_CAPS.join(','), 'coldrl.k': String(k),
-          'coldrl.hidden': '64', 'coldrl.trace': 'random weights (bench)', 'coldrl.seed': '1',
-        });
+          'coldrl.hidden': '64', 'coldrl.trace': 'random weights (bench)', 'coldrl.seed': '1', 'coldrl.objective': DEFAULT_HPARAMS.objective,
+        }, DEFAULT_HPARAMS.objective); // the graph the trainer exports by default
+
       }
       modelFile = model ?? null;
       socket = join(dir, 'sidecar.sock');
