@@ -22,6 +22,8 @@ export interface ParityReport {
   /** Of which recorded from a real replay. */
   realCases: number;
   maxAbsError: number;
+  /** Largest |onnx - tfjs| / max(1, |tfjs|): float32 carries about 7 digits, and scores reach ~25 (log size). */
+  maxRelError: number;
 }
 
 /** Records up to `max` candidate sets (features) met while replaying `trace` with K candidates from `source`. */
@@ -51,16 +53,20 @@ export async function checkParity(onnxPath: string, w: NetworkWeights, real: Can
   const model = await ColdrlModel.load(onnxPath);
   const net = new QNetwork(w, false);
   const got = new Float32Array(MAX_CANDIDATES);
-  let maxAbsError = 0;
+  let maxAbsError = 0, maxRelError = 0;
   try {
     for (const c of cases) {
       const want = tf.tidy(() => net.scores(tf.tensor3d(c.features, [1, c.n, FEATURE_COUNT]), tf.ones([1, c.n]) as tf.Tensor2D, head).dataSync());
       await model.score(c.features, c.n, got);
-      for (let i = 0; i < c.n; i++) maxAbsError = Math.max(maxAbsError, Math.abs(got[i]! - want[i]!));
+      for (let i = 0; i < c.n; i++) {
+        const e = Math.abs(got[i]! - want[i]!);
+        maxAbsError = Math.max(maxAbsError, e);
+        maxRelError = Math.max(maxRelError, e / Math.max(1, Math.abs(want[i]!)));
+      }
     }
   } finally {
     net.dispose();
     await model.close();
   }
-  return { cases: cases.length, realCases: real.length, maxAbsError };
+  return { cases: cases.length, realCases: real.length, maxAbsError, maxRelError };
 }

@@ -41,8 +41,9 @@ test('coldrl train writes a loadable ONNX model and the run rows; --resume conti
   const args = ['train', '--trace', trace, '--cache-size', '2m', '--out', out, '--db', db, '--k', '8', '--hidden', '16', '--seed', '3', '--json'];
   const r1 = runCli([...args, '--steps', '600']);
   assert.equal(r1.code, 0, r1.stderr);
-  const j1 = JSON.parse(r1.stdout.trim().split('\n').pop()!) as { decisions: number; gradientSteps: number; run: number; sha256: string; interrupted: boolean };
+  const j1 = JSON.parse(r1.stdout.trim().split('\n').pop()!) as { decisions: number; gradientSteps: number; run: number; sha256: string; interrupted: boolean; parity: { cases: number; maxRelError: number } };
   assert.equal(j1.decisions, 600);
+  assert.ok(j1.parity.cases >= 32 && j1.parity.maxRelError <= 1e-5, `export parity ${JSON.stringify(j1.parity)}`);
   assert.ok(j1.gradientSteps > 0, 'some gradient steps ran');
   assert.equal(j1.interrupted, false);
   assert.ok(existsSync(`${out}.ckpt.json`));

@@ -147,7 +147,7 @@ export async function run(argv: string[]): Promise<number> {
     const real = recordCandidates(evalFromLog, parseCacheSize(trainSize).bytes, `${hp.k}:${hp.candidates}`, 64);
     const parity = await checkParity(outcome.out, exportedWeights(outcome.result), real, hp.objective);
     store.addBenchmark('parity', parity);
-    if (!(parity.maxAbsError <= 1e-5)) throw new ColdrlError('COLDRL_ERR_MODEL', `parity check failed: max abs error ${parity.maxAbsError}`);
+    if (!(parity.maxRelError <= 1e-5)) throw new ColdrlError('COLDRL_ERR_MODEL', `parity check failed: max relative error ${parity.maxRelError}`);
     done();
 
     // 5. evaluation of the learned policy
@@ -191,7 +191,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const p of show) {
       console.log(`${(p === learned ? 'coldrl (learned)' : p).padEnd(w)}  ${sizes.map((s) => { const v = at(p, s); return (v === undefined ? '-' : v.toFixed(4)).padStart(7); }).join('  ')}`);
     }
-    console.log(`\nparity: max abs error ${parity.maxAbsError.toExponential(2)} over ${parity.cases} candidate sets (${parity.realCases} from the replay)`);
+    console.log(`\nparity: max relative error ${parity.maxRelError.toExponential(2)} (abs ${parity.maxAbsError.toExponential(2)}) over ${parity.cases} candidate sets (${parity.realCases} from the replay)`);
     const b = bench as { p50us?: number; p99us?: number; fallbackRate?: number; requests?: number };
     console.log(`sidecar (framed Unix socket, K=${hp.k}): p50 ${b.p50us?.toFixed(0)} us, p99 ${b.p99us?.toFixed(0)} us, fallback rate ${((b.fallbackRate ?? NaN) * 100).toFixed(2)}% over ${b.requests} requests`);
     console.log(`model ${outcome.out} (sha256 ${outcome.sha256.slice(0, 12)}), store ${dbPath}, report ${report.html}`);

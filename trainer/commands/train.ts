@@ -19,6 +19,7 @@ import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from
 import { checkpointOf, exportedWeights, train, type Checkpoint, type TrainEnv, type TrainProgress, type TrainResult } from '../dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { writeOnnx } from '../onnx-export.js';
+import { checkParity, type ParityReport } from '../parity.js';
 
 export const summary = 'train the dueling DQN on a trace or log archive and export it to ONNX';
 
@@ -82,6 +83,8 @@ export interface TrainingOutcome {
   sha256: string;
   result: TrainResult;
   metadata: Record<string, string>;
+  /** The written file against the trainer's network on random candidate sets (trainer/parity.ts). */
+  parity: ParityReport;
 }
 
 function gitCommit(): string {
@@ -196,11 +199,17 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     });
     const bytes = writeOnnx(spec.out, exportedWeights(result), metadata, hp.objective);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets)
+    const parity = await checkParity(spec.out, exportedWeights(result), [], hp.objective);
+    if (!(parity.maxRelError <= 1e-5)) {
+      if (store && run !== null) store.endRun(run, 'failed');
+      throw new ColdrlError('COLDRL_ERR_MODEL', `${spec.out}: the exported model does not score as the trainer's network (max relative error ${parity.maxRelError})`);
+    }
     if (store && run !== null) {
       store.addModel({ run, path: resolve(spec.out), sha256, metadata });
       store.endRun(run, result.interrupted ? 'interrupted' : 'done');
     }
-    return { run, out: spec.out, sha256, result, metadata };
+    return { run, out: spec.out, sha256, result, metadata, parity };
   } finally {
     store?.close();
   }
@@ -286,10 +295,10 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json) {
     console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db: values.db,
       backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
-      seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, hparams: hp }));
+      seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, hparams: hp }));
   } else {
     console.log(`${r.interrupted ? 'interrupted' : 'trained'}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
-    console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${values.db}` : ''}`);
+    console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${values.db}` : ''}`);
     if (r.interrupted) console.log(`continue with: coldrl train --trace ${values.trace} --cache-size ${values['cache-size']} --out ${out} --resume`);
   }
   return r.interrupted ? 130 : 0;
