@@ -4,8 +4,8 @@
  *
  * Starts `coldrl serve` in another process (or measures a running one with --socket / --grpc). Without
  * --model it writes a random-weight model of the trainer's architecture (trainer/network.ts, hidden 64,
- * default objective, seed 1) with trainer/onnx-export.ts. Requests carry K candidates with features drawn uniformly in [0, 1]
- * (256 distinct requests, cycled). The first 500 requests of each transport are warm-up and not counted.
+ * default objective, seed 1) with trainer/onnx-export.ts. Requests carry K candidates with features drawn
+ * uniformly in [0, 1] (256 distinct requests, cycled). The first 500 requests of each transport are warm-up and not counted.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -242,7 +242,6 @@ export async function run(argv: string[]): Promise<number> {
           'coldrl.feature_names': FEATURE_NAMES.join(','), 'coldrl.feature_caps': FEATURE_CAPS.join(','), 'coldrl.k': String(k),
           'coldrl.hidden': '64', 'coldrl.trace': 'random weights (bench)', 'coldrl.seed': '1', 'coldrl.objective': DEFAULT_HPARAMS.objective,
         }, DEFAULT_HPARAMS.objective); // the graph the trainer exports by default
-
       }
       modelFile = model ?? null;
       socket = join(dir, 'sidecar.sock');
