@@ -56,7 +56,10 @@ export async function checkParity(onnxPath: string, w: NetworkWeights, real: Can
   let maxAbsError = 0, maxRelError = 0;
   try {
     for (const c of cases) {
-      const want = tf.tidy(() => net.scores(tf.tensor3d(c.features, [1, c.n, FEATURE_COUNT]), tf.ones([1, c.n]) as tf.Tensor2D, head).dataSync());
+      // data(), not dataSync(): a synchronous read-back is not available on every backend (webgpu in Node)
+      const t = tf.tidy(() => net.scores(tf.tensor3d(c.features, [1, c.n, FEATURE_COUNT]), tf.ones([1, c.n]) as tf.Tensor2D, head));
+      const want = await t.data();
+      t.dispose();
       await model.score(c.features, c.n, got);
       for (let i = 0; i < c.n; i++) {
         const e = Math.abs(got[i]! - want[i]!);

@@ -20,6 +20,8 @@ import { newMinibatch, train } from '../../trainer/dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../../trainer/hparams.js';
 import { GpuLearner, TfjsLearner } from '../../trainer/learner.js';
 import { HEADS } from '../../trainer/network.js';
+import { join } from 'node:path';
+import { runCli, tempDir } from '../helpers.js';
 
 process.env.EGL_PLATFORM ??= 'surfaceless';
 const skip = process.env.COLDRL_SKIP_WEBGPU === '1' ? 'COLDRL_SKIP_WEBGPU=1' : false;
@@ -91,4 +93,18 @@ test('the GPU learner on webgpu takes the same steps as trainer/model.ts on wasm
   await wasm.tf.setBackend('wasm');
   const r2 = await train(small, { capacity: 4 * 1024 * 1024, pass: async function* () { yield t; } });
   assert.match(r2.learner, /^tfjs autodiff/);
+});
+
+test('coldrl train --backend webgpu: the exported model scores as the trainer network (read back without dataSync)', { skip }, (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'trap.csv');
+  const w = runCli(['workload', 'trap', '--seed', '1', '--out', trace]);
+  assert.equal(w.code, 0, w.stderr);
+  const r = runCli(['train', '--trace', trace, '--cache-size', '25m', '--steps', '600', '--k', '16', '--hidden', '16', '--backend', 'webgpu',
+    '--out', join(dir, 'm.onnx'), '--db', join(dir, 'c.db'), '--json'], { env: { EGL_PLATFORM: process.env.EGL_PLATFORM } });
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { backend: string; learner: string; parity: { cases: number; maxRelError: number } };
+  assert.match(j.backend, /^webgpu/);
+  assert.match(j.learner, /^gpu fused/);
+  assert.ok(j.parity.cases >= 32 && j.parity.maxRelError <= 1e-5, JSON.stringify(j.parity));
 });
