@@ -65,10 +65,10 @@ export class QNetwork {
     });
   }
 
-  /** Copies the current weights out (one download per tensor). */
-  read(): NetworkWeights {
+  /** Copies the current weights out (one download per tensor; asynchronous: webgpu in Node has no synchronous read-back). */
+  async read(): Promise<NetworkWeights> {
     const w = { f: this.f, h: this.h } as NetworkWeights;
-    for (const k of WEIGHT_NAMES) w[k] = Float32Array.from(this.vars[k].dataSync() as Float32Array);
+    for (const k of WEIGHT_NAMES) w[k] = Float32Array.from(await this.vars[k].data() as Float32Array);
     return w;
   }
 
@@ -150,7 +150,8 @@ export function regressStep(online: QNetwork, optimizer: tf.Optimizer, mb: Minib
 /** Scales gradients to a global norm of at most maxGradNorm and applies them. */
 function applyClipped(optimizer: tf.Optimizer, grads: tf.NamedTensorMap, maxGradNorm: number): void {
   const names = Object.keys(grads);
-  const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))));
+  // pairwise adds, not addN: an 8-input addN needs 9 storage buffers, more than Dawn's OpenGL ES path allows
+  const norm = tf.sqrt(names.map((n) => tf.sum(tf.square(grads[n]!))).reduce((a, b) => tf.add(a, b)));
   const scale = tf.minimum(1, tf.div(maxGradNorm, tf.add(norm, 1e-6)));
   const clipped: tf.NamedTensorMap = {};
   for (const n of names) clipped[n] = tf.mul(grads[n]!, scale);
