@@ -4,7 +4,7 @@
  */
 import { ColdrlError } from '../replay/errors.js';
 
-export const summary = 'benchmarks: replay, logs, sidecar, nginx, gpu, candidates (prints figures)';
+export const summary = 'benchmarks: replay, logs, sidecar, nginx, learn, candidates, target, gpu (prints figures)';
 
 const BENCHES: Record<string, [string, string]> = {
   replay: ['./replay.js', 'requests/s per policy on a generated 2-million-request trace'],
@@ -13,6 +13,7 @@ const BENCHES: Record<string, [string, string]> = {
   nginx: ['./nginx.js', 'proxy requests/s and p99 with the module on and off'],
   learn: ['./learn.js', 'train and evaluate the learned policy on the reference workloads'],
   candidates: ['./candidates.js', 'oracle bound and learned policy for each candidate source and K'],
+  target: ['./target.js', 'how well a training label ranks candidates when known exactly (no network)'],
   gpu: ['./gpu.js', 'trainer steps/s on webgpu vs wasm, and the packing for an offline GPU machine'],
 };
 
