@@ -128,10 +128,9 @@ export async function run(argv: string[]): Promise<number> {
 
   /** First half of the requests to train, second half to evaluate (the tragen protocol). */
   const halves = async (file: string, format?: string): Promise<[Trace, Trace]> => {
-    const all = await loadTrace(openSource(file, format));
-    const half = Math.floor(all.length / 2);
-    if (half < 1) throw new ColdrlError('COLDRL_ERR_USAGE', `bench learn: ${file}: too few requests to split in two halves`);
-    return [all.slice(0, half), all.slice(half, all.length)];
+    const h = (await loadTrace(openSource(file, format))).halves();
+    if (!h) throw new ColdrlError('COLDRL_ERR_USAGE', `bench learn: ${file}: too few requests to split in two halves`);
+    return h;
   };
   try {
     if (only.has('trap')) {

@@ -139,10 +139,9 @@ export async function run(argv: string[]): Promise<number> {
   if (horizons.length === 0 || !horizons.every((h) => h > 0 && Number.isFinite(h))) throw new ColdrlError('COLDRL_ERR_USAGE', 'bench target: --horizons must be positive numbers');
   const labels = list(v.labels!, ['soft', 'hard'] as const, '--labels');
   const weights = list(v.weights!, ['capped', 'size'] as const, '--weights');
-  const all = await loadTrace(openSource(v.trace!, v.format));
-  const half = Math.floor(all.length / 2);
-  if (half < 1) throw new ColdrlError('COLDRL_ERR_USAGE', `bench target: ${v.trace}: too few requests to split in two halves`);
-  const train = all.slice(0, half), test = all.slice(half, all.length);
+  const h = (await loadTrace(openSource(v.trace!, v.format))).halves();
+  if (!h) throw new ColdrlError('COLDRL_ERR_USAGE', `bench target: ${v.trace}: too few requests to split in two halves`);
+  const [train, test] = h;
   const size = parseCacheSize(v['cache-size']!);
   const capTrain = resolveCacheSize(size, train.uniqueBytes), capTest = resolveCacheSize(size, test.uniqueBytes);
 

@@ -107,6 +107,15 @@ export class Trace extends RequestBatch {
     return nu;
   }
 
+  /**
+   * The first and the second half of the requests (the tragen protocol: train on the first, evaluate on the
+   * second); null when there are too few requests to split.
+   */
+  halves(): [Trace, Trace] | null {
+    const half = Math.floor(this.length / 2);
+    return half < 1 ? null : [this.slice(0, half), this.slice(half, this.length)];
+  }
+
   /** Requests [from, to) as a new trace with ids re-densified (e.g. "second half" evaluations). */
   slice(from: number, to: number): Trace {
     const n = Math.max(0, Math.min(to, this.length) - from);

@@ -125,3 +125,14 @@ test('--policy all over several sizes gives the same numbers in worker threads a
   assert.ok(a.length >= 3 * 12, `expected every policy at every size, got ${a.length} rows`);
   assert.deepEqual(b, a);
 });
+
+test('halves: the first and second half of the requests, ids re-densified; too short to split = null', () => {
+  const t = traceFromArrays('five', ['a', 'b', 'a', 'c', 'b'].map((key, i) => ({ time: i, key, size: 10 + i })));
+  const h = t.halves();
+  assert.ok(h);
+  const [first, second] = h;
+  assert.deepEqual([first.length, second.length], [2, 3]);
+  assert.deepEqual(Array.from(second.time), [2, 3, 4]);
+  assert.deepEqual(Array.from(second.id), [0, 1, 2], 'a, c, b get fresh dense ids in the second half');
+  assert.equal(traceFromArrays('one', [{ time: 0, key: 'a', size: 1 }]).halves(), null);
+});

@@ -18,6 +18,7 @@ import { loadTrace, RequestBatch, Trace, type TraceSource } from '../../replay/t
 import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from '../backend.js';
 import { checkpointOf, exportedWeights, train, type Checkpoint, type TrainEnv, type TrainProgress, type TrainResult } from '../dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
+import { HEADS } from '../network.js';
 import { writeOnnx } from '../onnx-export.js';
 import { checkParity, type ParityReport } from '../parity.js';
 
@@ -256,8 +257,9 @@ export async function run(argv: string[]): Promise<number> {
     set('window', int('window', values.window, 1024, 2 ** 30));
     set('candidates', values.candidates);
     if (values.objective !== undefined) {
-      if (values.objective !== 'hit-logit' && values.objective !== 'q') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --objective must be hit-logit or q');
-      hp.objective = values.objective;
+      const objective = HEADS.find((h) => h === values.objective);
+      if (!objective) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --objective must be ${HEADS.join(' or ')}`);
+      hp.objective = objective;
     }
     if (values.horizon !== undefined) {
       const f = Number(values.horizon);
