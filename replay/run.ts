@@ -4,7 +4,7 @@
 import { Cache, type Semantics } from './cache.js';
 import { policyFactory } from './registry.js';
 import { Progress } from './progress.js';
-import { RequestBatch, type Trace, type TraceSource } from './trace.js';
+import { RequestBatch, Trace, type TraceSource } from './trace.js';
 
 export interface ReplayOptions {
   semantics?: Semantics;
@@ -109,4 +109,18 @@ export async function replayStream(src: TraceSource, policy: string, capacity: n
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   bar?.done();
   return result(src.name, policy, cacheSize, cache, seconds);
+}
+
+/**
+ * Replays the same requests under each policy in turn; `open` gives them afresh for each: a Trace in
+ * memory, or a new streaming source (then online policies only).
+ */
+export async function replayEach(open: () => Trace | TraceSource, policies: readonly string[], capacity: number, cacheSize: string,
+  opts: ReplayOptions = {}): Promise<ReplayResult[]> {
+  const out: ReplayResult[] = [];
+  for (const policy of policies) {
+    const t = open();
+    out.push(t instanceof Trace ? await replayTrace(t, policy, capacity, cacheSize, opts) : await replayStream(t, policy, capacity, cacheSize, opts));
+  }
+  return out;
 }

@@ -8,6 +8,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { Holdout } from '../replay/holdout.js';
 import { REASON_COUNT, REASON_NAMES } from './codec.js';
 
 /** Fine latency histogram: bucket i = [i, i+1) microseconds, the last one holds everything above. */
@@ -82,6 +83,8 @@ export const LATENCY_BUCKETS_US = [10, 25, 50, 75, 100, 150, 200, 300, 400, 500,
 export interface MetricsSource {
   stats: DecisionStats;
   modelVersion(): string;
+  /** The serving model's held-out check (replay/holdout.ts), if it has one. */
+  modelHoldout(): Holdout | null;
   inflight(): number;
   connections(): number;
 }
@@ -109,6 +112,12 @@ export function buildRegistry(src: MetricsSource): Registry {
     name: 'coldrl_sidecar_model_info', help: 'The model serving (1), labelled by version; absent when none is loaded',
     labelNames: ['version'], registers: [reg],
     collect() { this.reset(); const v = src.modelVersion(); if (v) this.set({ version: v }, 1); },
+  });
+  new Gauge({
+    name: 'coldrl_sidecar_model_holdout_hit_ratio',
+    help: 'Hit ratio on the requests held out of the serving model\'s training (coldrl train --holdout), by policy: model, lru, gdsf',
+    labelNames: ['policy'], registers: [reg],
+    collect() { this.reset(); const h = src.modelHoldout(); if (h) for (const [p, r] of Object.entries(h.hitRatio)) this.set({ policy: p }, r); },
   });
   new Gauge({ name: 'coldrl_sidecar_inflight', help: 'Requests waiting for or in inference', registers: [reg], collect() { this.set(src.inflight()); } });
   new Gauge({ name: 'coldrl_sidecar_connections', help: 'Open framed-socket connections', registers: [reg], collect() { this.set(src.connections()); } });

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { belowLru, describeHoldout, holdoutOf, type Holdout } from '../replay/holdout.js';
 import { ColdrlModel } from '../replay/model.js';
 import type { Decider } from './decide.js';
 import { ModelWorker } from './model-worker.js';
@@ -31,6 +32,12 @@ export class ModelManager {
   }
 
   get version(): string { return this.decider.model?.version ?? ''; }
+
+  /** The serving model's held-out check (`coldrl train --holdout`, replay/holdout.ts); null without one. */
+  get holdout(): Holdout | null {
+    const m = this.decider.model;
+    return m ? holdoutOf(m.metadata) : null;
+  }
 
   /** Loads the first model; a missing or bad one is logged and the sidecar serves NO_MODEL fallbacks. */
   async start(): Promise<ReloadResult> {
@@ -74,6 +81,9 @@ export class ModelManager {
     const old = this.decider.setModel(w);
     if (counted) stats.reloads++;
     this.log(`serving model ${w.version} from ${path} (inference ${w.inferUs.toFixed(0)} us median at start${w.inline ? ', inline runs on' : ''})${old ? `, replacing ${old.version}` : ''}`);
+    const h = holdoutOf(w.metadata);
+    if (!h) this.log(`model ${w.version} carries no held-out check (coldrl train --holdout writes one)`);
+    else this.log(`${belowLru(h) ? 'warning: ' : ''}model ${w.version}: ${describeHoldout(h)}${belowLru(h) ? '; it lost to LRU there' : ''}`);
     return { ok: true, version: w.version, error: '' };
   }
 

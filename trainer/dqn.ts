@@ -205,6 +205,8 @@ export interface Checkpoint {
   /** Weight averaging in progress (hp.averageFraction): the running mean and how many snapshots it holds. */
   averaged?: Record<string, number | number[]>;
   averagedSnapshots?: number;
+  /** Share of the trace's last requests held out of training (`coldrl train --holdout`); kept by --resume. */
+  holdout?: number;
 }
 
 export interface TrainProgress {

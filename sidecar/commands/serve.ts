@@ -110,7 +110,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     if (grpcService) grpcPort = await grpcService.listen(v.grpc!);
     if (metricsAt) {
-      const reg = buildRegistry({ stats, modelVersion: () => models.version, inflight: () => decider.scheduler.pending, connections: () => conns.size });
+      const reg = buildRegistry({ stats, modelVersion: () => models.version, modelHoldout: () => models.holdout, inflight: () => decider.scheduler.pending, connections: () => conns.size });
       metricsServer = await serveMetrics(reg, metricsAt[0], metricsAt[1]);
     }
     if (v.db !== 'none') {

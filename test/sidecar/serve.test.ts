@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { selectVictims } from '../../replay/candidates.js';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../../replay/features.js';
+import { HOLDOUT_KEY, type Holdout } from '../../replay/holdout.js';
 import { ColdrlModel } from '../../replay/model.js';
 import { Rng } from '../../replay/rng.js';
 import { SidecarClient, encodeDecideRequest, frame, type DecideInput } from '../../sidecar/client.js';
@@ -24,9 +25,9 @@ import { CLI, runCli, tempDir } from '../helpers.js';
 const MODEL = 1, FALLBACK = 2;
 const R = { NONE: 0, DEADLINE: 1, NO_MODEL: 2, MODEL_ERROR: 3, OVERLOAD: 4, BAD_REQUEST: 5 };
 
-function makeModel(path: string, seed: number, hidden = 32): void {
+function makeModel(path: string, seed: number, hidden = 32, extra: Record<string, string> = {}): void {
   writeOnnx(path, initWeights(FEATURE_COUNT, hidden, new Rng(seed)), {
-    'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION), 'coldrl.feature_count': String(FEATURE_COUNT), 'coldrl.k': '16',
+    'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION), 'coldrl.feature_count': String(FEATURE_COUNT), 'coldrl.k': '16', ...extra,
   });
 }
 
@@ -281,10 +282,12 @@ test('sidecar without a model answers NO_MODEL; overload answers OVERLOAD; socke
   assert.equal(await s2.exited, 0);
 });
 
-test('sidecar with --no-inline: every inference on the model thread, same decisions', async (t) => {
+test('sidecar with --no-inline: every inference on the model thread, same decisions; a held-out check is reported', async (t) => {
   const dir = tempDir(t);
   const model = join(dir, 'm.onnx');
-  makeModel(model, 4);
+  // a model whose held-out check (coldrl train --holdout) lost to LRU
+  const holdout: Holdout = { fraction: 0.1, from: 900, requests: 100, hitRatio: { model: 0.31, lru: 0.33, gdsf: 0.35 }, hitsOverLru: -2 };
+  makeModel(model, 4, 32, { [HOLDOUT_KEY]: JSON.stringify(holdout) });
   const socket = join(dir, 's.sock');
   const sc = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--metrics', '127.0.0.1:0', '--no-inline']);
   const m = await ColdrlModel.load(model);
@@ -304,6 +307,8 @@ test('sidecar with --no-inline: every inference on the model thread, same decisi
   const text = await (await fetch(sc.ready.metrics!)).text();
   assert.match(text, /coldrl_sidecar_inline_runs_total 0/);
   assert.doesNotMatch(sc.stderr(), /inline runs on/);
+  for (const [p, r] of [['model', 0.31], ['lru', 0.33], ['gdsf', 0.35]] as const) assert.match(text, new RegExp(`coldrl_sidecar_model_holdout_hit_ratio\\{policy="${p}"\\} ${r}\n`));
+  assert.match(sc.stderr(), /warning: model [0-9a-f]{12}: held-out hit ratio 0\.3100 \(LRU 0\.3300, GDSF 0\.3500; -2 hits over LRU in the last 100 requests\); it lost to LRU there/);
   sc.child.kill('SIGTERM');
   assert.equal(await sc.exited, 0);
 });

@@ -10,6 +10,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ColdrlModel } from '../../replay/model.js';
 import { isColdrlError } from '../../replay/errors.js';
+import { openSource } from '../../replay/formats/index.js';
+import { HOLDOUT_KEY, holdoutOf, type Holdout } from '../../replay/holdout.js';
+import { replayTrace } from '../../replay/run.js';
+import { parseCacheSize, resolveCacheSize } from '../../replay/size.js';
+import { loadTrace } from '../../replay/trace.js';
 import { Rng, Zipf } from '../../replay/rng.js';
 import { Store } from '../../replay/store.js';
 import * as tf from '@tensorflow/tfjs';
@@ -54,6 +59,7 @@ test('coldrl train writes a loadable ONNX model and the run rows; --resume conti
   assert.equal(m.metadata['coldrl.trace'], trace);
   assert.equal(m.metadata['coldrl.seed'], '3');
   assert.equal(m.metadata['coldrl.objective'], 'hit-logit');
+  assert.equal(holdoutOf(m.metadata)?.from, 4500, 'the last tenth held out by default');
   assert.equal(m.sha256, j1.sha256);
 
   const store = new Store(db);
@@ -96,12 +102,16 @@ test('coldrl train writes a loadable ONNX model and the run rows; --resume conti
   }
   // the previous objective, as the help says to ask for it
   const qOut = join(dir, 'q.onnx');
-  const rq = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', qOut, '--db', db, '--k', '8', '--hidden', '16', '--steps', '300', '--objective', 'q', '--horizon', '1', '--json']);
+  // (and without a held-out check: none in the output nor in the model)
+  const rq = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', qOut, '--db', db, '--k', '8', '--hidden', '16', '--steps', '300', '--objective', 'q', '--horizon', '1', '--holdout', '0', '--json']);
   assert.equal(rq.code, 0, rq.stderr);
-  assert.deepEqual((JSON.parse(rq.stdout.trim().split('\n').pop()!) as { hparams: { objective: string; horizonFactor: number } }).hparams.horizonFactor, 1);
+  const jq = JSON.parse(rq.stdout.trim().split('\n').pop()!) as { hparams: { objective: string; horizonFactor: number }; holdout: unknown };
+  assert.equal(jq.hparams.horizonFactor, 1);
+  assert.equal(jq.holdout, null);
   const mq = await ColdrlModel.load(qOut);
   t.after(() => mq.close());
   assert.equal(mq.metadata['coldrl.objective'], 'q');
+  assert.equal(mq.metadata[HOLDOUT_KEY], undefined);
 });
 
 /** b decisions of k candidates with uniform random features and label(features); the last candidate padded in every row. */
@@ -229,4 +239,46 @@ test('bench learn --trace: trains on the first half of any trace, evaluates on t
   const bad = runCli(['bench', 'learn', '--only', 'trace']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--only trace needs --trace FILE/);
+});
+
+test('coldrl train --holdout: trains on the first requests, checks the model on the rest beside LRU and GDSF', async (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  const db = join(dir, 'coldrl.db');
+  const whole = await loadTrace(openSource(trace, 'csv'));
+  const tail = whole.slice(4000, 5000);
+  // a size in bytes streams the file; a percentage loads it (both splits are checked)
+  for (const [size, name] of [['2m', 'streamed.onnx'], ['2%', 'loaded.onnx']] as const) {
+    const out = join(dir, name);
+    const r = runCli(['train', '--trace', trace, '--cache-size', size, '--out', out, '--db', db, '--k', '8', '--hidden', '16', '--steps', '400', '--holdout', '0.2', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { holdout: Holdout; requestsRead: number };
+    assert.equal(j.requestsRead, 4000, 'the trainer read the first 4000 requests only');
+    assert.equal(j.holdout.from, 4000);
+    assert.equal(j.holdout.requests, 1000);
+    assert.equal(j.holdout.fraction, 0.2);
+    assert.ok(!existsSync(`${out}.tmp.onnx`));
+    const cap = resolveCacheSize(parseCacheSize(size), whole.uniqueBytes);
+    // the same figures from replays of the last 1000 requests made here, the model's from the written file
+    for (const [policy, key] of [['lru', 'lru'], ['gdsf', 'gdsf'], [`coldrl:${out}`, 'model']] as const) {
+      const e = await replayTrace(tail, policy, cap, size, { semantics: 'nginx' });
+      assert.equal(j.holdout.hitRatio[key], e.hitRatio, `${size} ${key}`);
+    }
+    const m = await ColdrlModel.load(out);
+    t.after(() => m.close());
+    assert.deepEqual(holdoutOf(m.metadata), j.holdout);
+  }
+  const store = new Store(db);
+  const ev = store.evaluations();
+  store.close();
+  assert.deepEqual(ev.map((e) => e.policy), ['model', 'lru', 'gdsf', 'model', 'lru', 'gdsf']);
+  assert.match(ev[0]!.trace, /held out from request 4000/);
+
+  const over = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'x.onnx'), '--db', db, '--holdout', '0.6']);
+  assert.equal(over.code, 2);
+  assert.match(over.stderr, /--holdout must be a share in 0\.\.0\.5/);
+  const changed = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'streamed.onnx'), '--db', db, '--resume', '--steps', '500', '--holdout', '0']);
+  assert.equal(changed.code, 2);
+  assert.match(changed.stderr, /--holdout cannot change on resume/);
 });

@@ -5,13 +5,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../../replay/features.js';
 import { openSource } from '../../replay/formats/index.js';
+import { belowLru, countRequests, describeHoldout, HOLDOUT_BASELINES, HOLDOUT_KEY, holdoutOfResults, holdoutStart, sliceSource, type Holdout } from '../../replay/holdout.js';
 import { Progress } from '../../replay/progress.js';
+import { replayEach } from '../../replay/run.js';
 import { parseCacheSize, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB, Store } from '../../replay/store.js';
 import { loadTrace, RequestBatch, Trace, type TraceSource } from '../../replay/trace.js';
@@ -21,6 +23,9 @@ import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { HEADS } from '../network.js';
 import { writeOnnx } from '../onnx-export.js';
 import { checkParity, type ParityReport } from '../parity.js';
+
+/** Share of the last requests `coldrl train` holds out by default. */
+export const DEFAULT_HOLDOUT = 0.1;
 
 export const summary = 'train the dueling DQN on a trace or log archive and export it to ONNX';
 
@@ -51,6 +56,9 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --backend B         ${BACKEND_NAMES.join('|')} (default wasm), resolved by trainer/backend.ts
   --gpu-step S        fused (default: GPU-built step, docs/gpu.md) or autodiff (tfjs autodiff): the step on webgpu
   --resume            continue from FILE.ckpt.json (written on Ctrl-C and at the end); --steps then is the new total
+  --holdout F         share of the trace's last requests kept out of training (default ${DEFAULT_HOLDOUT}; 0 = none):
+                      they are replayed under the model, LRU and GDSF before the model is written, the
+                      figures go into its metadata and the store, and \`coldrl serve\` warns if it lost to LRU
   --skip-bad          count and skip malformed lines
   --json              print the result as one JSON object
 
@@ -66,7 +74,7 @@ export interface TrainingSpec {
   /** Name recorded with the run and in the model (a path or a generated workload's name). */
   traceName: string;
   /** Either a file to stream (with format) or a trace in memory. */
-  trace: Trace | { path: string; format?: string; skipBad?: boolean };
+  trace: Trace | { path: string; format?: string; skipBad?: boolean; /** Requests to train on (default all). */ limit?: number };
   capacity: number;
   cacheSizeText: string;
   out: string;
@@ -74,6 +82,11 @@ export interface TrainingSpec {
   /** Stored with the run and in the model: the backend, with the adapter for webgpu (describeBackend). */
   backend: string;
   resume?: Checkpoint;
+  /**
+   * Requests held out of `trace` (which then holds only the rest): replayed under the finished model, LRU and
+   * GDSF before the model is written for good (replay/holdout.ts); `open` gives them afresh per replay.
+   */
+  holdout?: { fraction: number; from: number; open: () => Trace | TraceSource };
   progress?: boolean;
   shouldStop?: () => boolean;
 }
@@ -86,6 +99,10 @@ export interface TrainingOutcome {
   metadata: Record<string, string>;
   /** The written file against the trainer's network on random candidate sets (trainer/parity.ts). */
   parity: ParityReport;
+  /** The held-out check, when spec.holdout was given and the run was not interrupted. */
+  holdout: Holdout | null;
+  /** Requests of the trace the trainer read (the most of any pass: the training part, once a pass completes). */
+  requestsRead: number;
 }
 
 function gitCommit(): string {
@@ -113,12 +130,15 @@ async function readWindow(src: TraceSource, max: number, chunk: RequestBatch): P
   return t;
 }
 
-/** Passes over a file in windows; a file that fits in one window is kept in memory after the first pass. */
-function fileEnv(path: string, format: string | undefined, skipBad: boolean, window: number): TrainEnv['pass'] {
+/**
+ * Passes over a file's first `limit` requests in windows; a file that fits in one window is kept in memory
+ * after the first pass.
+ */
+function fileEnv(path: string, format: string | undefined, skipBad: boolean, window: number, limit: number): TrainEnv['pass'] {
   let whole: Trace | null = null;
   return async function* () {
     if (whole) { yield whole; return; }
-    const src = openSource(path, format, { skipBad });
+    const src = sliceSource(openSource(path, format, { skipBad }), 0, limit);
     const chunk = new RequestBatch(Math.min(1 << 15, window));
     let count = 0;
     let first: Trace | null = null;
@@ -170,9 +190,17 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       if (run !== null && store.runs().some((r) => r.id === run)) store.resumeRun(run);
       else run = store.startRun({ name: `${basename(spec.traceName)}__dqn__${hp.seed}__${Date.now()}`, hparams: hp, trace: spec.traceName, seed: hp.seed, backend: spec.backend });
     }
+    const windows: TrainEnv['pass'] = spec.trace instanceof Trace
+      ? (async function* (t: Trace) { yield t; }).bind(null, spec.trace)
+      : fileEnv(spec.trace.path, spec.trace.format, spec.trace.skipBad ?? false, hp.window, spec.trace.limit ?? Infinity);
+    // the most requests one pass read: what the trainer saw of the trace (all of it, once a pass completes)
+    let requestsRead = 0;
     const env: TrainEnv = {
       capacity: spec.capacity,
-      pass: spec.trace instanceof Trace ? (async function* (t: Trace) { yield t; }).bind(null, spec.trace) : fileEnv(spec.trace.path, spec.trace.format, spec.trace.skipBad ?? false, hp.window),
+      async *pass() {
+        let n = 0;
+        for await (const w of windows()) { n += w.length; requestsRead = Math.max(requestsRead, n); yield w; }
+      },
     };
     const bar = spec.progress ? new Progress(`train ${basename(spec.traceName)} ${spec.cacheSizeText}`, hp.totalDecisions) : null;
     const onLog = (p: TrainProgress) => {
@@ -192,25 +220,49 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       bar?.done();
     }
     const ckPath = `${spec.out}.ckpt.json`;
-    writeFileSync(`${ckPath}.tmp`, JSON.stringify(checkpointOf(hp, result, run)));
+    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}) }));
     renameSync(`${ckPath}.tmp`, ckPath);
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
       ...(run !== null ? { 'coldrl.run': String(run) } : {}),
     });
-    const bytes = writeOnnx(spec.out, exportedWeights(result), metadata, hp.objective);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets)
-    const parity = await checkParity(spec.out, exportedWeights(result), [], hp.objective);
-    if (!(parity.maxRelError <= 1e-5)) {
+    // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets);
+    // it is written beside `out` and renamed over it only when checked (and, with a holdout, evaluated), so
+    // a sidecar watching `out` never loads a half-written or unchecked file
+    const tmp = `${spec.out}.tmp.onnx`;
+    const writeChecked = async (): Promise<{ bytes: Uint8Array; parity: ParityReport }> => {
+      const bytes = writeOnnx(tmp, exportedWeights(result), metadata, hp.objective);
+      const parity = await checkParity(tmp, exportedWeights(result), [], hp.objective);
+      if (!(parity.maxRelError <= 1e-5)) throw new ColdrlError('COLDRL_ERR_MODEL', `${spec.out}: the exported model does not score as the trainer's network (max relative error ${parity.maxRelError})`);
+      return { bytes, parity };
+    };
+    try {
+      let written = await writeChecked();
+      let holdout: Holdout | null = null;
+      if (spec.holdout && !result.interrupted) {
+        const h = spec.holdout;
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx' });
+        holdout = holdoutOfResults(results, h.fraction, h.from);
+        metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
+        written = await writeChecked();
+        results.forEach((r, i) => store?.addEvaluation({
+          run, model: i === 0 ? resolve(spec.out) : null, policy: i === 0 ? 'model' : r.policy, trace: `${spec.traceName} [held out from request ${h.from}]`,
+          cacheSize: spec.cacheSizeText, cacheBytes: spec.capacity, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio,
+        }));
+      }
+      renameSync(tmp, spec.out);
+      const sha256 = createHash('sha256').update(written.bytes).digest('hex');
+      if (store && run !== null) {
+        store.addModel({ run, path: resolve(spec.out), sha256, metadata });
+        store.endRun(run, result.interrupted ? 'interrupted' : 'done');
+      }
+      return { run, out: spec.out, sha256, result, metadata, parity: written.parity, holdout, requestsRead };
+    } catch (e) {
       if (store && run !== null) store.endRun(run, 'failed');
-      throw new ColdrlError('COLDRL_ERR_MODEL', `${spec.out}: the exported model does not score as the trainer's network (max relative error ${parity.maxRelError})`);
+      throw e;
+    } finally {
+      rmSync(tmp, { force: true });
     }
-    if (store && run !== null) {
-      store.addModel({ run, path: resolve(spec.out), sha256, metadata });
-      store.endRun(run, result.interrupted ? 'interrupted' : 'done');
-    }
-    return { run, out: spec.out, sha256, result, metadata, parity };
   } finally {
     store?.close();
   }
@@ -223,7 +275,7 @@ export async function run(argv: string[]): Promise<number> {
       trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
       hidden: { type: 'string' }, objective: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
-      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, 'skip-bad': { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -281,13 +333,37 @@ export async function run(argv: string[]): Promise<number> {
   let trace: TrainingSpec['trace'] = { path: values.trace, format: values.format, skipBad: values['skip-bad'] };
   if (Number.isNaN(size.bytes)) trace = await loadTrace(openSource(values.trace, values.format, { skipBad: values['skip-bad'] }));
   const capacity = resolveCacheSize(size, trace instanceof Trace ? trace.uniqueBytes : 0);
+  let fraction = resume ? resume.holdout ?? 0 : DEFAULT_HOLDOUT;
+  if (values.holdout !== undefined) {
+    const f = Number(values.holdout);
+    if (!(f >= 0 && f <= 0.5)) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --holdout must be a share in 0..0.5 (got ${values.holdout})`);
+    if (resume && f !== fraction) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint held out ${fraction} of the trace; --holdout cannot change on resume`);
+    fraction = f;
+  }
+  let holdout: TrainingSpec['holdout'];
+  if (fraction > 0) {
+    if (trace instanceof Trace) {
+      const whole = trace;
+      const from = holdoutStart(whole.length, fraction);
+      const held = whole.slice(from, whole.length);
+      trace = whole.slice(0, from);
+      holdout = { fraction, from, open: () => held };
+    } else {
+      const file = trace;
+      const reopen = () => openSource(file.path, file.format, { skipBad: file.skipBad });
+      const from = holdoutStart(await countRequests(reopen()), fraction);
+      trace = { ...file, limit: from };
+      holdout = { fraction, from, open: () => sliceSource(reopen(), from, Infinity) };
+    }
+    if (!values.json) console.log(`training on requests 0..${holdout.from - 1}; the last ${fraction} (from request ${holdout.from}) held out to check the model against LRU and GDSF`);
+  }
   let stop = false;
   const onSigint = () => { stop = true; };
   process.on('SIGINT', onSigint);
   let o: TrainingOutcome;
   try {
     o = await runTraining({
-      hp, traceName: values.trace, trace, capacity, cacheSizeText: size.text, out, db: values.db!, backend: describeBackend(backend), resume,
+      hp, traceName: values.trace, trace, capacity, cacheSizeText: size.text, out, db: values.db!, backend: describeBackend(backend), resume, holdout,
       progress: !values.json, shouldStop: () => stop,
     });
   } finally {
@@ -296,12 +372,18 @@ export async function run(argv: string[]): Promise<number> {
   const r = o.result;
   if (values.json) {
     console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db: values.db,
-      backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
-      seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, hparams: hp }));
+      backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, requestsRead: o.requestsRead, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
+      seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, holdout: o.holdout, hparams: hp }));
   } else {
-    console.log(`${r.interrupted ? 'interrupted' : 'trained'}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
+    console.log(`${r.interrupted ? 'interrupted' : 'trained'} on ${o.requestsRead} requests: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
     console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${values.db}` : ''}`);
+    if (o.holdout) console.log(describeHoldout(o.holdout));
+    if (r.interrupted && holdout) console.log('held-out check skipped (interrupted): it runs when a --resume completes');
     if (r.interrupted) console.log(`continue with: coldrl train --trace ${values.trace} --cache-size ${values['cache-size']} --out ${out} --resume`);
+  }
+  if (o.holdout && belowLru(o.holdout)) {
+    console.error(`warning: ${out} lost to LRU on the held-out requests (${o.holdout.hitsOverLru} hits); serving it would lose hits on traffic like them. `
+      + 'Try more --steps or another --candidates source, or keep NGINX on LRU (docs/training.md).');
   }
   return r.interrupted ? 130 : 0;
 }

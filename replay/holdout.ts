@@ -1,0 +1,112 @@
+/**
+ * The held-out check of a model: `coldrl train --holdout F` trains on the first 1 - F of the requests and,
+ * before the model is written for good, replays the last F under the model, LRU and GDSF (replay/run.ts
+ * replayEach; nginx semantics, the training environment's; a cold cache, as `coldrl bench learn`
+ * evaluates). The figures go into the model's metadata (HOLDOUT_KEY, JSON) and the store; `coldrl serve`
+ * reports them when it loads the model and warns when the model lost to LRU there. The sidecar imports this
+ * file: it must not import the simulator.
+ */
+import { ColdrlError } from './errors.js';
+import type { ReplayResult } from './run.js';
+import { RequestBatch, type TraceSource } from './trace.js';
+
+/** The model metadata key holding a Holdout as JSON. */
+export const HOLDOUT_KEY = 'coldrl.holdout';
+
+/** The baselines every held-out check replays beside the model. */
+export const HOLDOUT_BASELINES = ['lru', 'gdsf'] as const;
+
+export interface Holdout {
+  /** Share of the requests held out, and the first held-out request's index (0-based). */
+  fraction: number;
+  from: number;
+  requests: number;
+  /** Hit ratios on the held-out requests: `model` and each of HOLDOUT_BASELINES. */
+  hitRatio: Record<string, number>;
+  /** Hits of the model minus hits of LRU on the held-out requests (a count: small ones are noise). */
+  hitsOverLru: number;
+}
+
+/**
+ * A source that yields only requests [from, to) of `inner` (0-based, counted over everything `inner`
+ * yields). Ids stay `inner`'s, so an object keeps its id on both sides of `from`.
+ */
+export function sliceSource(inner: TraceSource, from: number, to: number): TraceSource {
+  let pos = 0;
+  return {
+    name: inner.name,
+    interner: inner.interner,
+    stats: inner.stats,
+    async read(b: RequestBatch): Promise<number> {
+      while (pos < to) {
+        const got = await inner.read(b);
+        if (got === 0) return 0;
+        const start = pos;
+        pos += got;
+        const lo = Math.max(from, start) - start, hi = Math.min(to, pos) - start;
+        if (hi <= lo) continue;
+        if (lo > 0) {
+          b.time.copyWithin(0, lo, hi); b.id.copyWithin(0, lo, hi); b.size.copyWithin(0, lo, hi);
+          b.ttl.copyWithin(0, lo, hi); b.rtt.copyWithin(0, lo, hi); b.flags.copyWithin(0, lo, hi);
+        }
+        b.length = hi - lo;
+        return hi - lo;
+      }
+      return 0;
+    },
+    close() { inner.close(); },
+  };
+}
+
+/** Counts the requests of a source (reading it to the end) and closes it. */
+export async function countRequests(src: TraceSource): Promise<number> {
+  const b = new RequestBatch(1 << 15);
+  let n = 0;
+  try {
+    for (let got; (got = await src.read(b)) > 0;) n += got;
+  } finally {
+    src.close();
+  }
+  return n;
+}
+
+/** Where the held-out part of `total` requests starts: at least one request on each side. */
+export function holdoutStart(total: number, fraction: number): number {
+  if (!(fraction > 0 && fraction < 1)) throw new ColdrlError('COLDRL_ERR_USAGE', `holdout: the fraction must be in (0, 1) (got ${fraction})`);
+  const from = Math.round(total * (1 - fraction));
+  if (total < 2 || from < 1 || from >= total) throw new ColdrlError('COLDRL_ERR_USAGE', `holdout: ${total} requests cannot be split ${1 - fraction} / ${fraction}`);
+  return from;
+}
+
+/** The Holdout record of replays of the held-out requests: `model` first, then HOLDOUT_BASELINES in order. */
+export function holdoutOfResults(results: readonly ReplayResult[], fraction: number, from: number): Holdout {
+  const [model, lru] = results as [ReplayResult, ReplayResult];
+  const hitRatio: Record<string, number> = { model: model.hitRatio };
+  HOLDOUT_BASELINES.forEach((p, i) => { hitRatio[p] = results[i + 1]!.hitRatio; });
+  return { fraction, from, requests: model.requests, hitRatio, hitsOverLru: model.hits - lru.hits };
+}
+
+/** The Holdout in a model's metadata; null when it has none or it is unreadable (older models). */
+export function holdoutOf(metadata: Readonly<Record<string, string>>): Holdout | null {
+  const s = metadata[HOLDOUT_KEY];
+  if (s === undefined) return null;
+  try {
+    const h = JSON.parse(s) as Holdout;
+    if (typeof h.requests !== 'number' || typeof h.hitRatio?.model !== 'number' || typeof h.hitRatio.lru !== 'number') return null;
+    return h;
+  } catch {
+    return null;
+  }
+}
+
+/** One line: the model's held-out hit ratio beside the baselines'. */
+export function describeHoldout(h: Holdout): string {
+  const others = Object.entries(h.hitRatio).filter(([p]) => p !== 'model').map(([p, r]) => `${p.toUpperCase()} ${r.toFixed(4)}`).join(', ');
+  const sign = h.hitsOverLru >= 0 ? '+' : '';
+  return `held-out hit ratio ${h.hitRatio.model!.toFixed(4)} (${others}; ${sign}${h.hitsOverLru} hits over LRU in the last ${h.requests} requests)`;
+}
+
+/** True when the model lost hits to LRU on its held-out requests. */
+export function belowLru(h: Holdout): boolean {
+  return h.hitsOverLru < 0;
+}

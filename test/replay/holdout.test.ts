@@ -1,0 +1,63 @@
+/**
+ * replay/holdout.ts: the split `coldrl train --holdout` makes (sliceSource over a streamed file gives exactly
+ * the requests asked for, whatever the batch size, with the ids of the whole file), and the Holdout record
+ * in a model's metadata (built from replays, read back, refused when malformed).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSource } from '../../replay/formats/index.js';
+import { belowLru, countRequests, describeHoldout, HOLDOUT_KEY, holdoutOf, holdoutOfResults, holdoutStart, sliceSource } from '../../replay/holdout.js';
+import { isColdrlError } from '../../replay/errors.js';
+import type { ReplayResult } from '../../replay/run.js';
+import { loadTrace, RequestBatch } from '../../replay/trace.js';
+import { tempDir } from '../helpers.js';
+
+test('sliceSource yields exactly requests [from, to) of a streamed file, ids as in the whole file', async (t) => {
+  const dir = tempDir(t);
+  const csv = join(dir, 't.csv');
+  const lines = ['timestamp,obj_id,size'];
+  for (let i = 0; i < 1000; i++) lines.push(`${i},k${(i * 7) % 83},${100 + i}`);
+  writeFileSync(csv, lines.join('\n') + '\n');
+  const whole = await loadTrace(openSource(csv, 'csv'));
+  assert.equal(whole.length, 1000);
+  assert.equal(await countRequests(openSource(csv, 'csv')), 1000);
+  for (const [from, to, cap] of [[0, 300, 64], [300, Infinity, 64], [301, 302, 7], [999, Infinity, 1000], [0, 1000, 1 << 15], [1000, Infinity, 50]] as const) {
+    const src = sliceSource(openSource(csv, 'csv'), from, to);
+    const b = new RequestBatch(cap);
+    const got: { time: number; id: number; size: number }[] = [];
+    for (let n; (n = await src.read(b)) > 0;) for (let i = 0; i < n; i++) got.push({ time: b.time[i]!, id: b.id[i]!, size: b.size[i]! });
+    src.close();
+    const end = Math.min(to, 1000);
+    assert.equal(got.length, end - from, `[${from}, ${to}) in batches of ${cap}`);
+    got.forEach((r, j) => {
+      const i = from + j;
+      assert.deepEqual(r, { time: whole.time[i], id: whole.id[i], size: whole.size[i] }, `request ${i}`);
+    });
+  }
+});
+
+test('holdoutStart: the last share of the requests, at least one on each side', () => {
+  assert.equal(holdoutStart(1000, 0.1), 900);
+  assert.equal(holdoutStart(5000, 0.2), 4000);
+  assert.equal(holdoutStart(2, 0.5), 1);
+  for (const [n, f] of [[1, 0.1], [1000, 0], [1000, 1], [5, 0.01]] as const) {
+    assert.throws(() => holdoutStart(n, f), (e: Error) => isColdrlError(e) && e.code === 'COLDRL_ERR_USAGE', `${n} x ${f}`);
+  }
+});
+
+test('the Holdout record: from replays, into metadata and back; malformed or absent reads as none', () => {
+  const r = (policy: string, hits: number): ReplayResult => ({ policy, requests: 500, hits, hitRatio: hits / 500 }) as ReplayResult;
+  const h = holdoutOfResults([r('coldrl:m.onnx', 210), r('lru', 200), r('gdsf', 220)], 0.1, 4500);
+  assert.deepEqual(h, { fraction: 0.1, from: 4500, requests: 500, hitRatio: { model: 0.42, lru: 0.4, gdsf: 0.44 }, hitsOverLru: 10 });
+  assert.equal(belowLru(h), false);
+  assert.deepEqual(holdoutOf({ [HOLDOUT_KEY]: JSON.stringify(h) }), h);
+  assert.equal(describeHoldout(h), 'held-out hit ratio 0.4200 (LRU 0.4000, GDSF 0.4400; +10 hits over LRU in the last 500 requests)');
+  const worse = holdoutOfResults([r('coldrl:m.onnx', 190), r('lru', 200), r('gdsf', 220)], 0.1, 4500);
+  assert.equal(belowLru(worse), true);
+  assert.match(describeHoldout(worse), /-10 hits over LRU/);
+  assert.equal(holdoutOf({}), null);
+  assert.equal(holdoutOf({ [HOLDOUT_KEY]: 'not json' }), null);
+  assert.equal(holdoutOf({ [HOLDOUT_KEY]: '{"requests":5}' }), null);
+});
