@@ -1,8 +1,8 @@
 /**
  * The held-out check of a model: `coldrl train --holdout F` trains on the first 1 - F of the requests and,
- * before the model is written for good, replays the last F under the model, LRU and GDSF (replay/run.ts
- * replayEach; nginx semantics, the training environment's; a cold cache, as `coldrl bench learn`
- * evaluates). The figures go into the model's metadata (HOLDOUT_KEY, JSON) and the store; `coldrl serve`
+ * before the model is written for good, replays the trace under the model, LRU and GDSF and counts the last
+ * F only (replay/run.ts replayEach with warmUp: nginx semantics, the training environment's; each policy's
+ * cache as its own decisions left it at the split, so a large cache is full when the count starts). The figures go into the model's metadata (HOLDOUT_KEY, JSON) and the store; `coldrl serve`
  * reports them when it loads the model and warns when the model lost to LRU there. The sidecar imports this
  * file: it must not import the simulator.
  */
@@ -25,6 +25,8 @@ export interface Holdout {
   hitRatio: Record<string, number>;
   /** Hits of the model minus hits of LRU on the held-out requests (a count: small ones are noise). */
   hitsOverLru: number;
+  /** The model's evictions during the held-out requests: with none, the check says nothing. */
+  evictions: number;
 }
 
 /**
@@ -78,12 +80,15 @@ export function holdoutStart(total: number, fraction: number): number {
   return from;
 }
 
-/** The Holdout record of replays of the held-out requests: `model` first, then HOLDOUT_BASELINES in order. */
+/**
+ * The Holdout record of replays that counted the held-out requests only: `model` first, then
+ * HOLDOUT_BASELINES in order.
+ */
 export function holdoutOfResults(results: readonly ReplayResult[], fraction: number, from: number): Holdout {
   const [model, lru] = results as [ReplayResult, ReplayResult];
   const hitRatio: Record<string, number> = { model: model.hitRatio };
   HOLDOUT_BASELINES.forEach((p, i) => { hitRatio[p] = results[i + 1]!.hitRatio; });
-  return { fraction, from, requests: model.requests, hitRatio, hitsOverLru: model.hits - lru.hits };
+  return { fraction, from, requests: model.requests, hitRatio, hitsOverLru: model.hits - lru.hits, evictions: model.evictions };
 }
 
 /** The Holdout in a model's metadata; null when it has none or it is unreadable (older models). */
@@ -92,7 +97,7 @@ export function holdoutOf(metadata: Readonly<Record<string, string>>): Holdout |
   if (s === undefined) return null;
   try {
     const h = JSON.parse(s) as Holdout;
-    if (typeof h.requests !== 'number' || typeof h.hitRatio?.model !== 'number' || typeof h.hitRatio.lru !== 'number') return null;
+    if (typeof h.requests !== 'number' || typeof h.evictions !== 'number' || typeof h.hitRatio?.model !== 'number' || typeof h.hitRatio.lru !== 'number') return null;
     return h;
   } catch {
     return null;
@@ -103,7 +108,8 @@ export function holdoutOf(metadata: Readonly<Record<string, string>>): Holdout |
 export function describeHoldout(h: Holdout): string {
   const others = Object.entries(h.hitRatio).filter(([p]) => p !== 'model').map(([p, r]) => `${p.toUpperCase()} ${r.toFixed(4)}`).join(', ');
   const sign = h.hitsOverLru >= 0 ? '+' : '';
-  return `held-out hit ratio ${h.hitRatio.model!.toFixed(4)} (${others}; ${sign}${h.hitsOverLru} hits over LRU in the last ${h.requests} requests)`;
+  const what = h.evictions === 0 ? 'no evictions there: the check says nothing about eviction choices' : `${h.evictions} evictions`;
+  return `held-out hit ratio ${h.hitRatio.model!.toFixed(4)} (${others}; ${sign}${h.hitsOverLru} hits over LRU in the last ${h.requests} requests, ${what})`;
 }
 
 /** True when the model lost hits to LRU on its held-out requests. */

@@ -12,6 +12,8 @@ export interface ReplayOptions {
   seed?: number;
   /** Show a progress bar (on a terminal, after 2 s). */
   progress?: boolean;
+  /** Replay this many leading requests without counting them: the counts start on a warm cache. */
+  warmUp?: number;
 }
 
 /** One line of a replay report (the --json fields). */
@@ -55,37 +57,48 @@ export function makeCache(trace: Trace, policy: string, capacity: number, opts: 
   }, { ...popts, seed: opts.seed });
 }
 
-/** Replays an in-memory trace. */
 /** Runs a policy's async set-up (PolicyInfo.prepare, e.g. loading a model) before its caches are built. */
 export async function preparePolicy(policy: string): Promise<void> {
   const { info, opts } = policyFactory(policy);
   if (info.prepare) await info.prepare(opts.param);
 }
 
+/** Replays an in-memory trace. */
 export async function replayTrace(trace: Trace, policy: string, capacity: number, cacheSize: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
   await preparePolicy(policy);
   const cache = makeCache(trace, policy, capacity, opts);
   const n = trace.length;
   const bar = opts.progress ? new Progress(`${policy} ${cacheSize}`, n) : null;
+  const warmUp = Math.min(n, opts.warmUp ?? 0);
   const t0 = process.hrtime.bigint();
-  if (cache.policy.async) {
-    for (let i = 0; i < n; i++) {
-      await cache.accessAsync(trace, i);
-      if (bar && (i & 1023) === 0) bar.update(i);
+  // two stretches: the warm-up (not counted), then the rest
+  for (const [from, to] of [[0, warmUp], [warmUp, n]] as const) {
+    if (from === warmUp && warmUp > 0) cache.startCounting();
+    if (cache.policy.async) {
+      for (let i = from; i < to; i++) {
+        await cache.accessAsync(trace, i);
+        if (bar && (i & 1023) === 0) bar.update(i);
+      }
+    } else if (bar) {
+      const step = 1 << 16;
+      for (let s = from; s < to; s += step) {
+        const e = Math.min(to, s + step);
+        for (let i = s; i < e; i++) cache.access(trace, i);
+        bar.update(e);
+      }
+    } else {
+      for (let i = from; i < to; i++) cache.access(trace, i);
     }
-  } else if (bar) {
-    const step = 1 << 16;
-    for (let s = 0; s < n; s += step) {
-      const e = Math.min(n, s + step);
-      for (let i = s; i < e; i++) cache.access(trace, i);
-      bar.update(e);
-    }
-  } else {
-    for (let i = 0; i < n; i++) cache.access(trace, i);
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   bar?.done();
   return result(trace.name, policy, cacheSize, cache, seconds);
+}
+
+/** Requests [from, to) of a batch through the cache. */
+async function accessRange(cache: Cache, b: RequestBatch, from: number, to: number): Promise<void> {
+  if (cache.policy.async) for (let i = from; i < to; i++) await cache.accessAsync(b, i);
+  else for (let i = from; i < to; i++) cache.access(b, i);
 }
 
 /** Replays a streaming source in constant memory (online policies only). */
@@ -96,12 +109,16 @@ export async function replayStream(src: TraceSource, policy: string, capacity: n
   const b = new RequestBatch(1 << 15);
   const bar = opts.progress ? new Progress(`${policy} ${cacheSize}`, 0) : null;
   const t0 = process.hrtime.bigint();
+  const warmUp = opts.warmUp ?? 0;
   let total = 0;
   for (;;) {
     const got = await src.read(b);
     if (got === 0) break;
-    if (cache.policy.async) for (let i = 0; i < got; i++) await cache.accessAsync(b, i);
-    else for (let i = 0; i < got; i++) cache.access(b, i);
+    // the warm-up ends inside this batch: count from there
+    const cut = warmUp > total && warmUp < total + got ? warmUp - total : 0;
+    if (cut > 0) await accessRange(cache, b, 0, cut);
+    if (total + cut === warmUp && warmUp > 0) cache.startCounting();
+    await accessRange(cache, b, cut, got);
     total += got;
     bar?.update(total);
   }

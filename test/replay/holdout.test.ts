@@ -1,7 +1,8 @@
 /**
  * replay/holdout.ts: the split `coldrl train --holdout` makes (sliceSource over a streamed file gives exactly
- * the requests asked for, whatever the batch size, with the ids of the whole file), and the Holdout record
- * in a model's metadata (built from replays, read back, refused when malformed).
+ * the requests asked for, whatever the batch size, with the ids of the whole file), the uncounted warm-up
+ * its replays use (replay/run.ts), and the Holdout record in a model's metadata (built from replays, read
+ * back, refused when malformed).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,8 @@ import { join } from 'node:path';
 import { openSource } from '../../replay/formats/index.js';
 import { belowLru, countRequests, describeHoldout, HOLDOUT_KEY, holdoutOf, holdoutOfResults, holdoutStart, sliceSource } from '../../replay/holdout.js';
 import { isColdrlError } from '../../replay/errors.js';
-import type { ReplayResult } from '../../replay/run.js';
+import { Rng } from '../../replay/rng.js';
+import { replayStream, replayTrace, type ReplayResult } from '../../replay/run.js';
 import { loadTrace, RequestBatch } from '../../replay/trace.js';
 import { tempDir } from '../helpers.js';
 
@@ -38,6 +40,29 @@ test('sliceSource yields exactly requests [from, to) of a streamed file, ids as 
   }
 });
 
+test('a warm-up is replayed but not counted: the counts are the whole replay minus the warm-up alone', async (t) => {
+  const dir = tempDir(t);
+  const csv = join(dir, 't.csv');
+  const rng = new Rng(9);
+  const lines = ['timestamp,obj_id,size'];
+  for (let i = 0; i < 3000; i++) lines.push(`${i},k${Math.floor(rng.next() ** 2 * 400)},${1000 + Math.floor(rng.next() * 9000)}`);
+  writeFileSync(csv, lines.join('\n') + '\n');
+  const whole = await loadTrace(openSource(csv, 'csv'));
+  for (const policy of ['lru', 'gdsf']) {
+    for (const warmUp of [1, 1234, 2999]) {
+      const all = await replayTrace(whole, policy, 400_000, '400k');
+      const head = await replayTrace(whole.slice(0, warmUp), policy, 400_000, '400k');
+      const warm = await replayTrace(whole, policy, 400_000, '400k', { warmUp });
+      const what = `${policy} warm-up ${warmUp}`;
+      assert.deepEqual([warm.requests, warm.hits, warm.evictions, warm.byteHits], [3000 - warmUp, all.hits - head.hits, all.evictions - head.evictions, all.byteHits - head.byteHits], what);
+      assert.ok(head.evictions > 0 || warmUp < 1000, `${what}: the cache fills during the warm-up`);
+      // streamed in batches of 32768 read by the source: the same counts
+      const streamed = await replayStream(openSource(csv, 'csv'), policy, 400_000, '400k', { warmUp });
+      assert.deepEqual([streamed.requests, streamed.hits, streamed.evictions], [warm.requests, warm.hits, warm.evictions], `${what}, streamed`);
+    }
+  }
+});
+
 test('holdoutStart: the last share of the requests, at least one on each side', () => {
   assert.equal(holdoutStart(1000, 0.1), 900);
   assert.equal(holdoutStart(5000, 0.2), 4000);
@@ -48,16 +73,18 @@ test('holdoutStart: the last share of the requests, at least one on each side', 
 });
 
 test('the Holdout record: from replays, into metadata and back; malformed or absent reads as none', () => {
-  const r = (policy: string, hits: number): ReplayResult => ({ policy, requests: 500, hits, hitRatio: hits / 500 }) as ReplayResult;
-  const h = holdoutOfResults([r('coldrl:m.onnx', 210), r('lru', 200), r('gdsf', 220)], 0.1, 4500);
-  assert.deepEqual(h, { fraction: 0.1, from: 4500, requests: 500, hitRatio: { model: 0.42, lru: 0.4, gdsf: 0.44 }, hitsOverLru: 10 });
+  const r = (policy: string, hits: number, evictions = 30): ReplayResult => ({ policy, requests: 500, hits, hitRatio: hits / 500, evictions }) as ReplayResult;
+  const h = holdoutOfResults([r('coldrl:m.onnx', 210, 25), r('lru', 200), r('gdsf', 220)], 0.1, 4500);
+  assert.deepEqual(h, { fraction: 0.1, from: 4500, requests: 500, hitRatio: { model: 0.42, lru: 0.4, gdsf: 0.44 }, hitsOverLru: 10, evictions: 25 });
   assert.equal(belowLru(h), false);
   assert.deepEqual(holdoutOf({ [HOLDOUT_KEY]: JSON.stringify(h) }), h);
-  assert.equal(describeHoldout(h), 'held-out hit ratio 0.4200 (LRU 0.4000, GDSF 0.4400; +10 hits over LRU in the last 500 requests)');
+  assert.equal(describeHoldout(h), 'held-out hit ratio 0.4200 (LRU 0.4000, GDSF 0.4400; +10 hits over LRU in the last 500 requests, 25 evictions)');
+  assert.match(describeHoldout(holdoutOfResults([r('coldrl:m.onnx', 200, 0), r('lru', 200, 0), r('gdsf', 200, 0)], 0.1, 4500)), /no evictions there: the check says nothing/);
   const worse = holdoutOfResults([r('coldrl:m.onnx', 190), r('lru', 200), r('gdsf', 220)], 0.1, 4500);
   assert.equal(belowLru(worse), true);
   assert.match(describeHoldout(worse), /-10 hits over LRU/);
   assert.equal(holdoutOf({}), null);
   assert.equal(holdoutOf({ [HOLDOUT_KEY]: 'not json' }), null);
   assert.equal(holdoutOf({ [HOLDOUT_KEY]: '{"requests":5}' }), null);
+  assert.equal(holdoutOf({ [HOLDOUT_KEY]: JSON.stringify({ ...h, evictions: undefined }) }), null);
 });

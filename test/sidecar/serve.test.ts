@@ -286,7 +286,7 @@ test('sidecar with --no-inline: every inference on the model thread, same decisi
   const dir = tempDir(t);
   const model = join(dir, 'm.onnx');
   // a model whose held-out check (coldrl train --holdout) lost to LRU
-  const holdout: Holdout = { fraction: 0.1, from: 900, requests: 100, hitRatio: { model: 0.31, lru: 0.33, gdsf: 0.35 }, hitsOverLru: -2 };
+  const holdout: Holdout = { fraction: 0.1, from: 900, requests: 100, hitRatio: { model: 0.31, lru: 0.33, gdsf: 0.35 }, hitsOverLru: -2, evictions: 40 };
   makeModel(model, 4, 32, { [HOLDOUT_KEY]: JSON.stringify(holdout) });
   const socket = join(dir, 's.sock');
   const sc = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--metrics', '127.0.0.1:0', '--no-inline']);
@@ -308,7 +308,7 @@ test('sidecar with --no-inline: every inference on the model thread, same decisi
   assert.match(text, /coldrl_sidecar_inline_runs_total 0/);
   assert.doesNotMatch(sc.stderr(), /inline runs on/);
   for (const [p, r] of [['model', 0.31], ['lru', 0.33], ['gdsf', 0.35]] as const) assert.match(text, new RegExp(`coldrl_sidecar_model_holdout_hit_ratio\\{policy="${p}"\\} ${r}\n`));
-  assert.match(sc.stderr(), /warning: model [0-9a-f]{12}: held-out hit ratio 0\.3100 \(LRU 0\.3300, GDSF 0\.3500; -2 hits over LRU in the last 100 requests\); it lost to LRU there/);
+  assert.match(sc.stderr(), /warning: model [0-9a-f]{12}: held-out hit ratio 0\.3100 \(LRU 0\.3300, GDSF 0\.3500; -2 hits over LRU in the last 100 requests, 40 evictions\); it lost to LRU there/);
   sc.child.kill('SIGTERM');
   assert.equal(await sc.exited, 0);
 });

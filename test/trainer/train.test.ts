@@ -247,7 +247,6 @@ test('coldrl train --holdout: trains on the first requests, checks the model on 
   writeTrace(trace);
   const db = join(dir, 'coldrl.db');
   const whole = await loadTrace(openSource(trace, 'csv'));
-  const tail = whole.slice(4000, 5000);
   // a size in bytes streams the file; a percentage loads it (both splits are checked)
   for (const [size, name] of [['2m', 'streamed.onnx'], ['2%', 'loaded.onnx']] as const) {
     const out = join(dir, name);
@@ -260,11 +259,14 @@ test('coldrl train --holdout: trains on the first requests, checks the model on 
     assert.equal(j.holdout.fraction, 0.2);
     assert.ok(!existsSync(`${out}.tmp.onnx`));
     const cap = resolveCacheSize(parseCacheSize(size), whole.uniqueBytes);
-    // the same figures from replays of the last 1000 requests made here, the model's from the written file
+    // the same figures from replays made here, counting the last 1000 requests; the model's from the written file
     for (const [policy, key] of [['lru', 'lru'], ['gdsf', 'gdsf'], [`coldrl:${out}`, 'model']] as const) {
-      const e = await replayTrace(tail, policy, cap, size, { semantics: 'nginx' });
+      const e = await replayTrace(whole, policy, cap, size, { semantics: 'nginx', warmUp: 4000 });
+      assert.equal(e.requests, 1000);
       assert.equal(j.holdout.hitRatio[key], e.hitRatio, `${size} ${key}`);
+      if (key === 'model') assert.equal(j.holdout.evictions, e.evictions);
     }
+    assert.ok(j.holdout.evictions > 0, 'the cache is full when the held-out requests start');
     const m = await ColdrlModel.load(out);
     t.after(() => m.close());
     assert.deepEqual(holdoutOf(m.metadata), j.holdout);

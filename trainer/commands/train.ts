@@ -83,8 +83,9 @@ export interface TrainingSpec {
   backend: string;
   resume?: Checkpoint;
   /**
-   * Requests held out of `trace` (which then holds only the rest): replayed under the finished model, LRU and
-   * GDSF before the model is written for good (replay/holdout.ts); `open` gives them afresh per replay.
+   * Requests [from, end) held out of `trace` (which then holds only the ones before): the whole trace is
+   * replayed under the finished model, LRU and GDSF, counting from `from`, before the model is written for
+   * good (replay/holdout.ts); `open` gives the whole trace afresh per replay.
    */
   holdout?: { fraction: number; from: number; open: () => Trace | TraceSource };
   progress?: boolean;
@@ -241,7 +242,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       let holdout: Holdout | null = null;
       if (spec.holdout && !result.interrupted) {
         const h = spec.holdout;
-        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx' });
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', warmUp: h.from });
         holdout = holdoutOfResults(results, h.fraction, h.from);
         metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
         written = await writeChecked();
@@ -345,15 +346,14 @@ export async function run(argv: string[]): Promise<number> {
     if (trace instanceof Trace) {
       const whole = trace;
       const from = holdoutStart(whole.length, fraction);
-      const held = whole.slice(from, whole.length);
       trace = whole.slice(0, from);
-      holdout = { fraction, from, open: () => held };
+      holdout = { fraction, from, open: () => whole };
     } else {
       const file = trace;
       const reopen = () => openSource(file.path, file.format, { skipBad: file.skipBad });
       const from = holdoutStart(await countRequests(reopen()), fraction);
       trace = { ...file, limit: from };
-      holdout = { fraction, from, open: () => sliceSource(reopen(), from, Infinity) };
+      holdout = { fraction, from, open: reopen };
     }
     if (!values.json) console.log(`training on requests 0..${holdout.from - 1}; the last ${fraction} (from request ${holdout.from}) held out to check the model against LRU and GDSF`);
   }
