@@ -1,10 +1,11 @@
 /**
  * The held-out check of a model: `coldrl train --holdout F` trains on the first 1 - F of the requests and,
  * before the model is written for good, replays the trace under the model, LRU and GDSF and counts the last
- * F only (replay/run.ts replayEach with warmUp: nginx semantics, the training environment's; each policy's
- * cache as its own decisions left it at the split, so a large cache is full when the count starts). The figures go into the model's metadata (HOLDOUT_KEY, JSON) and the store; `coldrl serve`
- * reports them when it loads the model and warns when the model lost to LRU there. The sidecar imports this
- * file: it must not import the simulator.
+ * F only (replay/run.ts replayEach with warmUp; nginx semantics, the training environment's). Each policy's
+ * cache is as its own decisions left it at the split, so a large cache is full when the count starts. The
+ * figures go into the model's metadata (HOLDOUT_KEY, JSON) and the store; `coldrl serve` reports them when
+ * it loads the model and warns when the model lost to LRU there. The sidecar imports this file: it must not
+ * import the simulator.
  */
 import { ColdrlError } from './errors.js';
 import type { ReplayResult } from './run.js';

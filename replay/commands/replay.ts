@@ -31,6 +31,8 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
   --semantics MODE    plain (default) or nginx (TTL, expiry, uncacheable responses)
   --default-ttl SEC   nginx semantics: TTL of responses that carry none (default: no expiry)
   --inactive SEC      nginx semantics: remove objects idle this long (proxy_cache_path inactive=)
+  --warm-up N         replay the first N requests without counting them (the counts start on a warm cache;
+                      \`coldrl train --holdout\` checks its model this way, N = its held-out "from")
   --skip-bad          count and skip malformed lines instead of failing
   --threads N         worker threads for several runs (default: cores, at most 2)
   --seed N            seed for randomised policies (default 1)
@@ -54,6 +56,8 @@ export interface ReplayJobSpec {
   semantics: 'plain' | 'nginx';
   inactive?: number;
   seed: number;
+  /** Leading requests replayed without being counted (ReplayOptions.warmUp). */
+  warmUp?: number;
   /** NGINX log reader options (replay/formats/nginx-source.ts). */
   log?: Omit<LogReadOptions, keyof ReadOptions>;
 }
@@ -66,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         trace: { type: 'string' }, format: { type: 'string' }, policy: { type: 'string', default: 'all' },
         'cache-size': { type: 'string' }, semantics: { type: 'string', default: 'plain' },
-        'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
+        'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'warm-up': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
         threads: { type: 'string' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' },
         'log-format-name': { type: 'string' }, 'key-from': { type: 'string' },
@@ -89,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     defaultTtl: optionalNumber('default-ttl', values['default-ttl'], 0, false),
     semantics: values.semantics, inactive: optionalNumber('inactive', values.inactive, 0, false),
     seed: optionalNumber('seed', values.seed, 0, true)!,
+    warmUp: optionalNumber('warm-up', values['warm-up'], 0, true),
     log: {
       strict: values.strict, logFormat: values['log-format'], nginxConf: values['nginx-conf'],
       logFormatName: values['log-format-name'], keyFrom: values['key-from'] as KeyFrom | undefined,
@@ -145,7 +150,7 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
     trace = await loadTrace(src);
     if (report && reportStats(src.stats)) process.stderr.write(`${spec.trace}: ${src.stats.summary()}\n${src.stats.examples.join('\n')}\n`);
   }
-  const ropts = { semantics: spec.semantics, inactive: spec.inactive, seed: spec.seed, progress };
+  const ropts = { semantics: spec.semantics, inactive: spec.inactive, seed: spec.seed, warmUp: spec.warmUp, progress };
   let reported = trace !== null || !report;
   for (const j of jobs) {
     if (trace) {
@@ -153,7 +158,7 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
     } else {
       const src = open();
       const r = await replayStream(src, j.policy, resolveCacheSize(j.size, 0), j.size.text, ropts);
-      if (r.requests === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${spec.trace}: the trace holds no requests`);
+      if (r.requests === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${spec.trace}: the trace holds no requests${spec.warmUp ? ` after the ${spec.warmUp} of --warm-up` : ''}`);
       // Every streamed job re-reads the file; its skipped lines are reported once.
       if (!reported && reportStats(src.stats)) process.stderr.write(`${spec.trace}: ${src.stats.summary()}\n${src.stats.examples.join('\n')}\n`);
       reported = true;

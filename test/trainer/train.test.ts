@@ -267,6 +267,11 @@ test('coldrl train --holdout: trains on the first requests, checks the model on 
       if (key === 'model') assert.equal(j.holdout.evictions, e.evictions);
     }
     assert.ok(j.holdout.evictions > 0, 'the cache is full when the held-out requests start');
+    // and from the command line, as docs/training.md tells an operator to reproduce it
+    const rep = runCli(['replay', '--trace', trace, '--cache-size', size, '--semantics', 'nginx', '--warm-up', '4000', '--policy', `coldrl:${out},lru,gdsf`, '--json', '--threads', '1']);
+    assert.equal(rep.code, 0, rep.stderr);
+    const got = rep.stdout.trim().split('\n').map((l) => JSON.parse(l) as { requests: number; hitRatio: number });
+    assert.deepEqual(got.map((x) => [x.requests, x.hitRatio]), [[1000, j.holdout.hitRatio.model], [1000, j.holdout.hitRatio.lru], [1000, j.holdout.hitRatio.gdsf]]);
     const m = await ColdrlModel.load(out);
     t.after(() => m.close());
     assert.deepEqual(holdoutOf(m.metadata), j.holdout);
