@@ -49,6 +49,8 @@
 #define COLDRL_SRC_SAMPLE            1
 #define COLDRL_SRC_MIXED             2
 #define COLDRL_SRC_LARGE             3
+/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... CANDIDATES_LARGE = 4, in the order above */
+#define COLDRL_WIRE_SOURCE(src)      ((src) + 1)
 
 /* uniform draws per candidate for the biased source (replay/candidates.ts OVERSAMPLE) */
 #define COLDRL_OVERSAMPLE            4
@@ -2041,6 +2043,8 @@ ngx_http_coldrl_encode(u_char *buf, uint64_t id, ngx_uint_t n, uint64_t need,
     p = ngx_http_coldrl_varint(p, budget_us);
     *p++ = 0x28;                                  /* 5: feature_spec_version */
     p = ngx_http_coldrl_varint(p, COLDRL_FEATURE_SPEC_VERSION);
+    *p++ = 0x30;                                  /* 6: candidate_source */
+    *p++ = (u_char) COLDRL_WIRE_SOURCE(ngx_http_coldrl_mcf->source);
 
     len = p - buf - 4;
     buf[0] = (u_char) (len >> 24);

@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION } from '../replay/features.js';
+import { CANDIDATE_SOURCE_IDS } from './codec.js';
 import { FrameReader, type FrameSink } from './framing.js';
 
 export interface DecideInput {
@@ -23,6 +24,8 @@ export interface DecideInput {
   specVersion?: number;
   /** Features per candidate written to the wire (default FEATURE_COUNT; tests send others). */
   featureCount?: number;
+  /** Source that picked the candidates, a replay/candidates.ts name (default: not sent, not checked). */
+  candidateSource?: string;
 }
 
 export interface DecideOutput {
@@ -70,6 +73,11 @@ export function encodeDecideRequest(r: DecideInput): Buffer {
   if (r.budgetUs) { body.push(0x20); varint(body, r.budgetUs); }
   const spec = r.specVersion ?? FEATURE_SPEC_VERSION;
   if (spec) { body.push(0x28); varint(body, spec); }
+  if (r.candidateSource) {
+    const id = CANDIDATE_SOURCE_IDS[r.candidateSource];
+    if (id === undefined) throw new Error(`unknown candidate source ${r.candidateSource}`);
+    body.push(0x30); varint(body, id);
+  }
   return frame(Uint8Array.from(body));
 }
 

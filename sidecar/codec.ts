@@ -13,6 +13,10 @@ import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../replay/f
 /** Source and FallbackReason enum values of proto/coldrl.proto. */
 export const Source = { MODEL: 1, FALLBACK: 2 } as const;
 export const Reason = { NONE: 0, DEADLINE: 1, NO_MODEL: 2, MODEL_ERROR: 3, OVERLOAD: 4, BAD_REQUEST: 5 } as const;
+/** CandidateSource enum values of proto/coldrl.proto, by replay/candidates.ts source name. */
+export const CANDIDATE_SOURCE_IDS: Readonly<Record<string, number>> = { tail: 1, sample: 2, mixed: 3, large: 4, rare: 5 };
+/** Source names indexed by CandidateSource value ('' = unspecified). */
+export const CANDIDATE_SOURCE_NAMES = ['', 'tail', 'sample', 'mixed', 'large', 'rare'] as const;
 /** Reason names indexed by enum value (metrics labels, Stats map keys). */
 export const REASON_NAMES = ['NONE', 'DEADLINE', 'NO_MODEL', 'MODEL_ERROR', 'OVERLOAD', 'BAD_REQUEST'] as const;
 export const REASON_COUNT = REASON_NAMES.length;
@@ -36,6 +40,8 @@ export class DecideSlot {
   bytesNeeded = 0;
   budgetUs = 0;
   specVersion = 0;
+  /** CandidateSource the client named (0 = unspecified). */
+  candidateSource = 0;
   /** Bad.* */
   bad = 0;
   /** performance.now() when the request was read, and its deadline, in milliseconds. */
@@ -131,7 +137,7 @@ function readCandidate(b: Uint8Array, end: number, s: DecideSlot, keep: boolean)
  * read before the failure. A parsable but wrong request returns true with s.bad set.
  */
 export function decodeDecideRequest(b: Uint8Array, start: number, end: number, s: DecideSlot): boolean {
-  s.idLo = 0; s.idHi = 0; s.n = 0; s.seen = 0; s.bytesNeeded = 0; s.budgetUs = 0; s.specVersion = 0; s.bad = Bad.OK;
+  s.idLo = 0; s.idHi = 0; s.n = 0; s.seen = 0; s.bytesNeeded = 0; s.budgetUs = 0; s.specVersion = 0; s.candidateSource = 0; s.bad = Bad.OK;
   pos = start;
   while (pos < end) {
     if (!readVarint(b, end)) return false;
@@ -143,6 +149,7 @@ export function decodeDecideRequest(b: Uint8Array, start: number, end: number, s
       else if (field === 3) s.bytesNeeded = vLo + vHi * 4294967296;
       else if (field === 4) s.budgetUs = vLo;
       else if (field === 5) s.specVersion = vLo;
+      else if (field === 6) s.candidateSource = vLo;
     } else if (field === 2 && wire === 2) {
       if (!readVarint(b, end) || vHi !== 0) return false;
       const stop = pos + vLo;

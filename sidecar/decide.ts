@@ -11,7 +11,7 @@
 import { selectVictims } from '../replay/candidates.js';
 import { MAX_CANDIDATES } from '../replay/features.js';
 import type { BusyPoller } from './busy-poll.js';
-import { Bad, DecideSlot, Reason, Source } from './codec.js';
+import { Bad, CANDIDATE_SOURCE_NAMES, DecideSlot, Reason, Source } from './codec.js';
 import { DeadlineScheduler } from './deadline.js';
 import type { DecisionStats } from './metrics.js';
 import type { ModelWorker } from './model-worker.js';
@@ -39,6 +39,8 @@ export interface DeciderOptions {
   inline: boolean;
   /** Keeps the socket thread polling after each answer (busy-poll.ts); null: off. */
   poller?: BusyPoller | null;
+  /** Where a one-off warning goes (a request's candidate source differs from the model's). */
+  log?: (line: string) => void;
 }
 
 export class Decider {
@@ -87,7 +89,22 @@ export class Decider {
     if (slot.bad !== Bad.OK) { this.fallback(slot, Reason.BAD_REQUEST); return; }
     const w = this.scheduler.worker;
     if (!w || !w.alive) { this.fallback(slot, Reason.NO_MODEL); return; }
+    if (slot.candidateSource !== 0 && w.candidateSource !== 0 && slot.candidateSource !== w.candidateSource) this.sourceMismatch(slot, w);
     if (slot.index < 0 || !this.scheduler.enqueue(slot)) this.fallback(slot, Reason.OVERLOAD);
+  }
+
+  /**
+   * The request's candidates were picked by another source than the model was trained on: it is still
+   * answered by the model (the ranking may suit them or not), but counted, and logged once per model.
+   */
+  private sourceMismatch(slot: DecideSlot, w: ModelWorker): void {
+    if ((slot.idHi & PROBE_BIT_HI) !== 0) return;
+    this.stats.sourceMismatches++;
+    if (w.mismatchLogged) return;
+    w.mismatchLogged = true;
+    const got = CANDIDATE_SOURCE_NAMES[slot.candidateSource] ?? `#${slot.candidateSource}`, want = CANDIDATE_SOURCE_NAMES[w.candidateSource]!;
+    this.opts.log?.(`warning: requests carry candidates from source ${got}, model ${w.version} was trained on ${want}: `
+      + `set coldrl_candidates ${want} in nginx.conf, or retrain with --candidates ${got}`);
   }
 
   /** Answers with LRU over the candidates (index order) and releases the slot. */

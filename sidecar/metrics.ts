@@ -65,6 +65,8 @@ export class DecisionStats {
   inlineRuns = 0;
   /** Keep-alive probes answered (request_id bit 62, proto/README.md): not decisions, not in the rates. */
   probes = 0;
+  /** Requests whose candidate_source differs from the serving model's (decide.ts). */
+  sourceMismatches = 0;
 
   record(reason: number, us: number): void {
     this.byReason[reason]!++;
@@ -107,6 +109,10 @@ export function buildRegistry(src: MetricsSource): Registry {
   new Counter({ name: 'coldrl_sidecar_reload_failures_total', help: 'Model reloads refused (the old model kept serving)', registers: [reg], collect() { this.reset(); this.inc(s.failedReloads); } });
   new Counter({ name: 'coldrl_sidecar_late_model_answers_total', help: 'Model answers that came after the deadline and were dropped', registers: [reg], collect() { this.reset(); this.inc(s.lateAnswers); } });
   new Counter({ name: 'coldrl_sidecar_probes_total', help: 'Keep-alive probes answered (request_id bit 62); not counted as decisions', registers: [reg], collect() { this.reset(); this.inc(s.probes); } });
+  new Counter({
+    name: 'coldrl_sidecar_candidate_source_mismatches_total', help: 'Requests whose candidates came from another source than the serving model was trained on',
+    registers: [reg], collect() { this.reset(); this.inc(s.sourceMismatches); },
+  });
   new Counter({ name: 'coldrl_sidecar_inline_runs_total', help: 'Inferences run on the socket thread instead of the model thread', registers: [reg], collect() { this.reset(); this.inc(s.inlineRuns); } });
   new Gauge({
     name: 'coldrl_sidecar_model_info', help: 'The model serving (1), labelled by version; absent when none is loaded',

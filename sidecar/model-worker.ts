@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { ColdrlError, type ErrorCode } from '../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../replay/features.js';
 import type { ColdrlModel } from '../replay/model.js';
+import { CANDIDATE_SOURCE_IDS } from './codec.js';
 
 export const C = { SUBMIT: 0, DONE: 1, STATUS: 2, N: 3, STOP: 4, RUN_NS: 5 } as const;
 const CTRL_BYTES = 8 * 4;
@@ -40,6 +41,10 @@ export class ModelWorker {
   metadata: Record<string, string> = {};
   /** Median inference time measured by the worker at start, microseconds. */
   inferUs = 0;
+  /** proto CandidateSource the model was trained on (coldrl.candidates; 0 = not recorded, not checked). */
+  candidateSource = 0;
+  /** A request naming another source was logged for this model (once per model). */
+  mismatchLogged = false;
   /** Sequence of the last job submitted; the worker is busy while DONE != submitted. */
   submitted = 0;
   /** False after the thread died or was stopped. */
@@ -72,6 +77,7 @@ export class ModelWorker {
         settled = true;
         if (m.type === 'ready') {
           w.version = m.version; w.k = m.k; w.metadata = m.metadata; w.inferUs = m.inferUs;
+          w.candidateSource = CANDIDATE_SOURCE_IDS[m.metadata['coldrl.candidates'] ?? ''] ?? 0;
           resolve(w);
         } else {
           w.alive = false;

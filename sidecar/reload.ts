@@ -80,7 +80,7 @@ export class ModelManager {
     if (this.closed) { await w.stop(); return { ok: false, version: this.version, error: 'shutting down' }; }
     const old = this.decider.setModel(w);
     if (counted) stats.reloads++;
-    this.log(`serving model ${w.version} from ${path} (inference ${w.inferUs.toFixed(0)} us median at start${w.inline ? ', inline runs on' : ''})${old ? `, replacing ${old.version}` : ''}`);
+    this.log(`serving model ${w.version} from ${path} (trained on candidates ${w.metadata['coldrl.candidates'] ?? '(not recorded)'}, K ${w.k}; inference ${w.inferUs.toFixed(0)} us median at start${w.inline ? ', inline runs on' : ''})${old ? `, replacing ${old.version}` : ''}`);
     const h = holdoutOf(w.metadata);
     if (!h) this.log(`model ${w.version} carries no held-out check (coldrl train --holdout writes one)`);
     else this.log(`${belowLru(h) ? 'warning: ' : ''}model ${w.version}: ${describeHoldout(h)}${belowLru(h) ? '; it lost to LRU there' : ''}`);

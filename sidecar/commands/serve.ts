@@ -90,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
   const log = v.quiet ? () => undefined : (line: string) => process.stderr.write(`coldrl serve: ${line}\n`);
 
   const stats = new DecisionStats();
-  const decider = new Decider(stats, { deadlineUs, maxInflight, inline: v['no-inline'] !== true, poller });
+  const decider = new Decider(stats, { deadlineUs, maxInflight, inline: v['no-inline'] !== true, poller, log });
   const models = new ModelManager(decider, v.model ?? '', log, spinUs);
   await models.start();
 

@@ -121,8 +121,14 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
   const model = join(root, 'size.onnx');
   writeSizeModel(model);
   const socket = join(root, 'sidecar.sock');
-  const sidecar = await Sidecar.start(model, socket);
+  const metricsPort = await freePort();
+  const sidecar = await Sidecar.start(model, socket, ['--metrics', `127.0.0.1:${metricsPort}`]);
   t.after(() => sidecar.stop());
+  /** The sidecar's count of requests whose candidate source differs from the model's (`tail`, writeSizeModel). */
+  const mismatches = async () => {
+    const m = /coldrl_sidecar_candidate_source_mismatches_total (\d+)/.exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    return Number(m![1]);
+  };
 
   async function proxy(name: string, coldrl: ColdrlDirectives): Promise<Proxy> {
     const dir = join(root, name);
@@ -227,8 +233,11 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
   for (const source of ['tail', 'sample', 'mixed', 'large'] as const) {
     await t.test(`candidates ${source}: all nine residents are candidates, the index stays in step with deletions`, async () => {
       const p = await proxy(source, { socket, timeout: '100ms', candidates: source });
+      const before = await mismatches();
       const { s, kept } = await oneEviction(p);
       assert.equal(s.candidates_source, source);
+      // the module names its source in each request (candidate_source); the model was trained on `tail`
+      assert.equal(await mismatches() - before, source === 'tail' ? 0 : 1, 'the sidecar counts a request from another source');
       assert.deepEqual(kept, MODEL_KEEPS);
       assert.deepEqual(s.evictions, { model: 1, lru: 0 });
       const line = p.ngx.errorLog().split('\n').find((l) => /coldrl decision \d+: live outcome:model/.test(l)) ?? '';

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { FEATURE_COUNT } from '../../replay/features.js';
-import { Bad, DecideSlot, decodeDecideRequest, encodeDecideResponse, maxResponseSize, Reason, Source } from '../../sidecar/codec.js';
+import { SOURCES } from '../../replay/candidates.js';
+import { Bad, CANDIDATE_SOURCE_IDS, CANDIDATE_SOURCE_NAMES, DecideSlot, decodeDecideRequest, encodeDecideResponse, maxResponseSize, Reason, Source } from '../../sidecar/codec.js';
 import { decodeDecideResponse, encodeDecideRequest } from '../../sidecar/client.js';
 import { FrameReader } from '../../sidecar/framing.js';
 import { PROTO_DIR } from '../../sidecar/grpc.js';
@@ -26,11 +27,16 @@ test('decodes what the client encodes, and what protobufjs encodes', async () =>
   assert.equal(s.budgetUs, 300);
   assert.equal(s.sizes[15], 1015);
   assert.equal(s.features[3 * FEATURE_COUNT + 2], Math.fround(((3 * FEATURE_COUNT + 2) % 13) / 13));
+  assert.equal(s.candidateSource, 0, 'not sent: unspecified');
+  const named = encodeDecideRequest(request(2, 9, { candidateSource: 'sample' }));
+  assert.ok(decodeDecideRequest(named, 4, named.length, s));
+  assert.equal(CANDIDATE_SOURCE_NAMES[s.candidateSource], 'sample');
+  assert.throws(() => encodeDecideRequest(request(2, 9, { candidateSource: 'lru' })), /unknown candidate source/);
 
   const root = await protobuf.load(join(PROTO_DIR, 'coldrl.proto'));
   const Req = root.lookupType('coldrl.v1.DecideRequest');
   const msg = Req.encode(Req.fromObject({
-    requestId: '18446744073709551615', bytesNeeded: 9, featureSpecVersion: 1, unknownField: 3,
+    requestId: '18446744073709551615', bytesNeeded: 9, featureSpecVersion: 1, unknownField: 3, candidateSource: 'CANDIDATES_LARGE',
     candidates: [{ keyHash: '123', size: 77, features: Array(FEATURE_COUNT).fill(0.5) }],
   })).finish();
   const s2 = new DecideSlot(0);
@@ -40,6 +46,11 @@ test('decodes what the client encodes, and what protobufjs encodes', async () =>
   assert.equal(s2.n, 1);
   assert.equal(s2.sizes[0], 77);
   assert.equal(s2.bad, Bad.OK);
+  assert.equal(s2.candidateSource, CANDIDATE_SOURCE_IDS.large, 'the proto enum and CANDIDATE_SOURCE_IDS agree');
+  // every source name of the simulator has its proto enum value, and the names agree
+  const Enum = root.lookupEnum('coldrl.v1.CandidateSource');
+  for (const name of Object.keys(SOURCES)) assert.equal(Enum.values[`CANDIDATES_${name.toUpperCase()}`], CANDIDATE_SOURCE_IDS[name], name);
+  assert.deepEqual(Object.keys(CANDIDATE_SOURCE_IDS).sort(), Object.keys(SOURCES).sort());
 });
 
 test('flags wrong requests and refuses unparsable ones', () => {

@@ -282,12 +282,12 @@ test('sidecar without a model answers NO_MODEL; overload answers OVERLOAD; socke
   assert.equal(await s2.exited, 0);
 });
 
-test('sidecar with --no-inline: every inference on the model thread, same decisions; a held-out check is reported', async (t) => {
+test('sidecar with --no-inline: every inference on the model thread, same decisions; a held-out check and a candidate source mismatch are reported', async (t) => {
   const dir = tempDir(t);
   const model = join(dir, 'm.onnx');
   // a model whose held-out check (coldrl train --holdout) lost to LRU
   const holdout: Holdout = { fraction: 0.1, from: 900, requests: 100, hitRatio: { model: 0.31, lru: 0.33, gdsf: 0.35 }, hitsOverLru: -2, evictions: 40 };
-  makeModel(model, 4, 32, { [HOLDOUT_KEY]: JSON.stringify(holdout) });
+  makeModel(model, 4, 32, { [HOLDOUT_KEY]: JSON.stringify(holdout), 'coldrl.candidates': 'large' });
   const socket = join(dir, 's.sock');
   const sc = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--metrics', '127.0.0.1:0', '--no-inline']);
   const m = await ColdrlModel.load(model);
@@ -297,7 +297,8 @@ test('sidecar with --no-inline: every inference on the model thread, same decisi
   const rng = new Rng(11);
   let byModel = 0;
   for (let i = 0; i < 12; i++) {
-    const r = req(rng, 1 + ((i * 5) % MAX_CANDIDATES));
+    // a third of the requests name another candidate source than the model's, a third its own, a third none
+    const r = req(rng, 1 + ((i * 5) % MAX_CANDIDATES), i % 3 === 2 ? {} : { candidateSource: i % 3 === 0 ? 'sample' : 'large' });
     const o = await c.decide(r);
     if (o.source === FALLBACK) { assert.equal(o.victims, lruMask(r)); continue; }
     byModel++;
@@ -306,6 +307,9 @@ test('sidecar with --no-inline: every inference on the model thread, same decisi
   assert.ok(byModel >= 9, `${byModel} of 12 answered by the model`);
   const text = await (await fetch(sc.ready.metrics!)).text();
   assert.match(text, /coldrl_sidecar_inline_runs_total 0/);
+  assert.match(text, /coldrl_sidecar_candidate_source_mismatches_total 4\n/);
+  assert.equal(sc.stderr().match(/requests carry candidates from source sample, model [0-9a-f]{12} was trained on large: set coldrl_candidates large/g)?.length, 1, 'logged once');
+  assert.match(sc.stderr(), /trained on candidates large, K 16/);
   assert.doesNotMatch(sc.stderr(), /inline runs on/);
   for (const [p, r] of [['model', 0.31], ['lru', 0.33], ['gdsf', 0.35]] as const) assert.match(text, new RegExp(`coldrl_sidecar_model_holdout_hit_ratio\\{policy="${p}"\\} ${r}\n`));
   assert.match(sc.stderr(), /warning: model [0-9a-f]{12}: held-out hit ratio 0\.3100 \(LRU 0\.3300, GDSF 0\.3500; -2 hits over LRU in the last 100 requests, 40 evictions\); it lost to LRU there/);
