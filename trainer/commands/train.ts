@@ -269,6 +269,21 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
   }
 }
 
+/**
+ * Splits a trace for `--holdout`: the training part (a Trace's first requests, or a file read up to
+ * `limit`) and the held-out check's spec, whose `open` gives the WHOLE trace (its replays warm up on the
+ * training part and count from `from`). A streamed file is read once to count its requests.
+ */
+async function splitHoldout(trace: TrainingSpec['trace'], fraction: number): Promise<{ trace: TrainingSpec['trace']; holdout: NonNullable<TrainingSpec['holdout']> }> {
+  if (trace instanceof Trace) {
+    const from = holdoutStart(trace.length, fraction);
+    return { trace: trace.slice(0, from), holdout: { fraction, from, open: () => trace } };
+  }
+  const reopen = () => openSource(trace.path, trace.format, { skipBad: trace.skipBad });
+  const from = holdoutStart(await countRequests(reopen()), fraction);
+  return { trace: { ...trace, limit: from }, holdout: { fraction, from, open: reopen } };
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -343,18 +358,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   let holdout: TrainingSpec['holdout'];
   if (fraction > 0) {
-    if (trace instanceof Trace) {
-      const whole = trace;
-      const from = holdoutStart(whole.length, fraction);
-      trace = whole.slice(0, from);
-      holdout = { fraction, from, open: () => whole };
-    } else {
-      const file = trace;
-      const reopen = () => openSource(file.path, file.format, { skipBad: file.skipBad });
-      const from = holdoutStart(await countRequests(reopen()), fraction);
-      trace = { ...file, limit: from };
-      holdout = { fraction, from, open: reopen };
-    }
+    ({ trace, holdout } = await splitHoldout(trace, fraction));
     if (!values.json) console.log(`training on requests 0..${holdout.from - 1}; the last ${fraction} (from request ${holdout.from}) held out to check the model against LRU and GDSF`);
   }
   let stop = false;
