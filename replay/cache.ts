@@ -253,13 +253,13 @@ export class Cache implements SimContext {
     this.rNext[id] = -1;
   }
 
-  /** End-of-run invariants: used bytes within capacity and equal to the recomputed resident total. */
   /** Zeroes the counts: the requests after this one are counted alone (the end of a warm-up). */
   startCounting(): void {
     this.stats.reset();
     this.countedFrom = this.index;
   }
 
+  /** End-of-run invariants: used bytes within capacity and equal to the recomputed resident total. */
   check(): void {
     const o = this.objects;
     let bytes = 0;

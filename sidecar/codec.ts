@@ -13,10 +13,10 @@ import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../replay/f
 /** Source and FallbackReason enum values of proto/coldrl.proto. */
 export const Source = { MODEL: 1, FALLBACK: 2 } as const;
 export const Reason = { NONE: 0, DEADLINE: 1, NO_MODEL: 2, MODEL_ERROR: 3, OVERLOAD: 4, BAD_REQUEST: 5 } as const;
-/** CandidateSource enum values of proto/coldrl.proto, by replay/candidates.ts source name. */
-export const CANDIDATE_SOURCE_IDS: Readonly<Record<string, number>> = { tail: 1, sample: 2, mixed: 3, large: 4, rare: 5 };
-/** Source names indexed by CandidateSource value ('' = unspecified). */
+/** replay/candidates.ts source names indexed by proto/coldrl.proto CandidateSource value ('' = unspecified). */
 export const CANDIDATE_SOURCE_NAMES = ['', 'tail', 'sample', 'mixed', 'large', 'rare'] as const;
+/** CandidateSource enum values by source name. */
+export const CANDIDATE_SOURCE_IDS: Readonly<Record<string, number>> = Object.fromEntries(CANDIDATE_SOURCE_NAMES.map((name, id) => [name, id]).slice(1));
 /** Reason names indexed by enum value (metrics labels, Stats map keys). */
 export const REASON_NAMES = ['NONE', 'DEADLINE', 'NO_MODEL', 'MODEL_ERROR', 'OVERLOAD', 'BAD_REQUEST'] as const;
 export const REASON_COUNT = REASON_NAMES.length;
