@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ColdrlModel } from '../../replay/model.js';
 import { isColdrlError } from '../../replay/errors.js';
@@ -22,6 +22,7 @@ import { FEATURE_COUNT, unscaleFeature } from '../../replay/features.js';
 import { trap } from '../../replay/workloads/trap.js';
 import { resolveBackend } from '../../trainer/backend.js';
 import { checkpointOf, exportedWeights, newMinibatch, train, type Checkpoint } from '../../trainer/dqn.js';
+import { AUTO_SOURCES, type SourceChoice } from '../../trainer/commands/train.js';
 import { DEFAULT_HPARAMS } from '../../trainer/hparams.js';
 import { QNetwork, regressStep } from '../../trainer/model.js';
 import { hitLogitScore, initWeights } from '../../trainer/network.js';
@@ -288,4 +289,33 @@ test('coldrl train --holdout: trains on the first requests, checks the model on 
   const changed = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'streamed.onnx'), '--db', db, '--resume', '--steps', '500', '--holdout', '0']);
   assert.equal(changed.code, 2);
   assert.match(changed.stderr, /--holdout cannot change on resume/);
+});
+
+test('coldrl train --candidates auto: picks the source on the training part\'s last tenth, never on the held-out requests', async (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  const out = join(dir, 'auto.onnx');
+  const r = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', out, '--db', join(dir, 'coldrl.db'), '--k', '8', '--hidden', '16', '--steps', '400',
+    '--holdout', '0.2', '--candidates', 'auto', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { candidatesAuto: SourceChoice; hparams: { candidates: string }; holdout: Holdout; decisions: number };
+  const c = j.candidatesAuto;
+  assert.deepEqual(Object.keys(c.hitRatio), [...AUTO_SOURCES]);
+  assert.equal(c.from, 3600, 'the validation requests are the last tenth of the 4000 trained on');
+  assert.equal(c.decisions, 200);
+  assert.equal(j.decisions, 400);
+  const other = AUTO_SOURCES.find((x) => x !== c.chosen)!;
+  assert.ok(c.hitRatio[c.chosen]! >= c.hitRatio[other]!, JSON.stringify(c));
+  assert.equal(j.hparams.candidates, c.chosen);
+  // the validation figures replay requests 3600..3999 only (warmed up on 0..3599): LRU's, made here
+  const whole = await loadTrace(openSource(trace, 'csv'));
+  const lru = await replayTrace(whole.slice(0, 4000), 'lru', parseCacheSize('2m').bytes, '2m', { semantics: 'nginx', warmUp: 3600 });
+  assert.equal(c.lru, lru.hitRatio);
+  const m = await ColdrlModel.load(out);
+  t.after(() => m.close());
+  assert.equal(m.metadata['coldrl.candidates'], c.chosen);
+  assert.deepEqual(JSON.parse(m.metadata['coldrl.candidates_auto']!), c);
+  assert.equal(holdoutOf(m.metadata)?.from, 4000);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.auto-')), [], 'the trial models are removed');
 });

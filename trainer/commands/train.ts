@@ -27,6 +27,12 @@ import { checkParity, type ParityReport } from '../parity.js';
 /** Share of the last requests `coldrl train` holds out by default. */
 export const DEFAULT_HOLDOUT = 0.1;
 
+/**
+ * The sources `--candidates auto` chooses between: `large` is best on tragen and bursty traffic, `sample`
+ * on the trap workload (docs/candidates.md); no single one is best everywhere.
+ */
+export const AUTO_SOURCES = ['large', 'sample'] as const;
+
 export const summary = 'train the dueling DQN on a trace or log archive and export it to ONNX';
 
 export function help(): string {
@@ -45,7 +51,9 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --steps N           eviction decisions to train for (default ${d.totalDecisions}), over as many passes as needed
   --seed S            seed of every random source (default ${d.seed})
   --k K               candidates per decision, 1..${MAX_CANDIDATES} (default ${d.k})
-  --candidates NAME   candidate source (default ${d.candidates})
+  --candidates NAME   candidate source (default ${d.candidates}), or auto: ${AUTO_SOURCES.join(' and ')} each trained for half of
+                      --steps on the training part less its last tenth, which picks the source (the one whose
+                      model gets the more hits there); then the full training with it. About twice the time.
   --hidden H          hidden width (default ${d.hidden})
   --objective NAME    what the network learns: hit-logit (default: each candidate's chance of a hit, ranked
                       per byte) or q (the per-byte reward, Huber; the previous default, with --horizon 1)
@@ -90,6 +98,8 @@ export interface TrainingSpec {
   holdout?: { fraction: number; from: number; open: () => Trace | TraceSource };
   progress?: boolean;
   shouldStop?: () => boolean;
+  /** Added to the model's metadata. */
+  metadata?: Record<string, string>;
 }
 
 export interface TrainingOutcome {
@@ -225,7 +235,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     renameSync(`${ckPath}.tmp`, ckPath);
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
-      ...(run !== null ? { 'coldrl.run': String(run) } : {}),
+      ...(run !== null ? { 'coldrl.run': String(run) } : {}), ...spec.metadata,
     });
     // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets);
     // it is written beside `out` and renamed over it only when checked (and, with a holdout, evaluated), so
@@ -279,10 +289,49 @@ async function splitHoldout(trace: TrainingSpec['trace'], fraction: number): Pro
     const from = holdoutStart(trace.length, fraction);
     return { trace: trace.slice(0, from), holdout: { fraction, from, open: () => trace } };
   }
-  const reopen = () => openSource(trace.path, trace.format, { skipBad: trace.skipBad });
+  const limit = trace.limit ?? Infinity;
+  const reopen = () => sliceSource(openSource(trace.path, trace.format, { skipBad: trace.skipBad }), 0, limit);
   const from = holdoutStart(await countRequests(reopen()), fraction);
   return { trace: { ...trace, limit: from }, holdout: { fraction, from, open: reopen } };
 }
+
+/** What `--candidates auto` measured: each source's model on the validation requests, and the pick. */
+export interface SourceChoice {
+  chosen: string;
+  from: number;
+  decisions: number;
+  hitRatio: Record<string, number>;
+  lru: number;
+}
+
+/**
+ * `--candidates auto`: trains one model per AUTO_SOURCES on `trace` less its last tenth (half the
+ * decisions each, no store, files removed), replays that tenth under each (warmed up, as the held-out check
+ * does) and picks the source with the more hits (ties: the first, `large`). The held-out requests of
+ * `--holdout` are not in `trace`, so they play no part in the choice. Null when interrupted (Ctrl-C).
+ */
+async function chooseSource(spec: Omit<TrainingSpec, 'holdout' | 'resume'>, log: (line: string) => void): Promise<SourceChoice | null> {
+  const { trace: part, holdout: validation } = await splitHoldout(spec.trace, DEFAULT_HOLDOUT);
+  const decisions = Math.max(1, Math.floor(spec.hp.totalDecisions / 2));
+  const hitRatio: Record<string, number> = {};
+  let lru = NaN, chosen: string = AUTO_SOURCES[0], best = -1;
+  for (const source of AUTO_SOURCES) {
+    const out = `${spec.out}.auto-${source}.onnx`;
+    try {
+      const o = await runTraining({ ...spec, hp: { ...spec.hp, candidates: source, totalDecisions: decisions }, trace: part, out, db: null, holdout: validation });
+      if (o.result.interrupted || !o.holdout) return null;
+      hitRatio[source] = o.holdout.hitRatio.model!;
+      lru = o.holdout.hitRatio.lru!;
+      log(`candidates ${source}: ${describeHoldout(o.holdout).replace('held-out', 'validation')}`);
+      if (o.holdout.hitsOverLru > best) { best = o.holdout.hitsOverLru; chosen = source; }
+    } finally {
+      rmSync(out, { force: true });
+      rmSync(`${out}.ckpt.json`, { force: true });
+    }
+  }
+  return { chosen, from: validation.from, decisions, hitRatio, lru };
+}
+
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -365,11 +414,17 @@ export async function run(argv: string[]): Promise<number> {
   const onSigint = () => { stop = true; };
   process.on('SIGINT', onSigint);
   let o: TrainingOutcome;
+  let choice: SourceChoice | null = null;
   try {
-    o = await runTraining({
-      hp, traceName: values.trace, trace, capacity, cacheSizeText: size.text, out, db: values.db!, backend: describeBackend(backend), resume, holdout,
-      progress: !values.json, shouldStop: () => stop,
-    });
+    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, out, backend: describeBackend(backend), progress: !values.json, shouldStop: () => stop };
+    if (hp.candidates === 'auto') {
+      choice = await chooseSource({ ...common, hp, trace, db: null }, values.json ? () => undefined : (line) => console.log(line));
+      if (!choice) { console.error('interrupted while choosing the candidate source: no model written'); return 130; }
+      hp.candidates = choice.chosen;
+      if (!values.json) console.log(`candidates ${choice.chosen} chosen; training with it`);
+    }
+    o = await runTraining({ ...common, hp, trace, db: values.db!, resume, holdout,
+      ...(choice ? { metadata: { 'coldrl.candidates_auto': JSON.stringify(choice) } } : {}) });
   } finally {
     process.off('SIGINT', onSigint);
   }
@@ -377,7 +432,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json) {
     console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db: values.db,
       backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, requestsRead: o.requestsRead, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
-      seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, holdout: o.holdout, hparams: hp }));
+      seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, holdout: o.holdout, candidatesAuto: choice, hparams: hp }));
   } else {
     console.log(`${r.interrupted ? 'interrupted' : 'trained'} on ${o.requestsRead} requests: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
     console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${values.db}` : ''}`);
