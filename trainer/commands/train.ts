@@ -314,7 +314,7 @@ async function chooseSource(spec: Omit<TrainingSpec, 'holdout' | 'resume'>, log:
   const { trace: part, holdout: validation } = await splitHoldout(spec.trace, DEFAULT_HOLDOUT);
   const decisions = Math.max(1, Math.floor(spec.hp.totalDecisions / 2));
   const hitRatio: Record<string, number> = {};
-  let lru = NaN, chosen: string = AUTO_SOURCES[0], best = -1;
+  let lru = NaN, chosen: string = AUTO_SOURCES[0], best = -Infinity;
   for (const source of AUTO_SOURCES) {
     const out = `${spec.out}.auto-${source}.onnx`;
     try {
