@@ -22,7 +22,7 @@ import { FEATURE_COUNT, unscaleFeature } from '../../replay/features.js';
 import { trap } from '../../replay/workloads/trap.js';
 import { resolveBackend } from '../../trainer/backend.js';
 import { checkpointOf, exportedWeights, newMinibatch, train, type Checkpoint } from '../../trainer/dqn.js';
-import { AUTO_SOURCES, type SourceChoice } from '../../trainer/commands/train.js';
+import { AUTO_SOURCES, bestSource, type SourceChoice } from '../../trainer/commands/train.js';
 import { DEFAULT_HPARAMS } from '../../trainer/hparams.js';
 import { QNetwork, regressStep } from '../../trainer/model.js';
 import { hitLogitScore, initWeights } from '../../trainer/network.js';
@@ -318,4 +318,8 @@ test('coldrl train --candidates auto: picks the source on the training part\'s l
   assert.deepEqual(JSON.parse(m.metadata['coldrl.candidates_auto']!), c);
   assert.equal(holdoutOf(m.metadata)?.from, 4000);
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.auto-')), [], 'the trial models are removed');
+  // the pick, also when every model is below LRU
+  assert.equal(bestSource({ large: -30, sample: -10 }), 'sample');
+  assert.equal(bestSource({ large: 12, sample: 12 }), 'large', 'a tie keeps the first');
+  assert.equal(bestSource({ large: 5, sample: -1 }), 'large');
 });

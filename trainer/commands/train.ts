@@ -314,7 +314,8 @@ async function chooseSource(spec: Omit<TrainingSpec, 'holdout' | 'resume'>, log:
   const { trace: part, holdout: validation } = await splitHoldout(spec.trace, DEFAULT_HOLDOUT);
   const decisions = Math.max(1, Math.floor(spec.hp.totalDecisions / 2));
   const hitRatio: Record<string, number> = {};
-  let lru = NaN, chosen: string = AUTO_SOURCES[0], best = -Infinity;
+  const overLru: Record<string, number> = {};
+  let lru = NaN;
   for (const source of AUTO_SOURCES) {
     const out = `${spec.out}.auto-${source}.onnx`;
     try {
@@ -323,13 +324,20 @@ async function chooseSource(spec: Omit<TrainingSpec, 'holdout' | 'resume'>, log:
       hitRatio[source] = o.holdout.hitRatio.model!;
       lru = o.holdout.hitRatio.lru!;
       log(`candidates ${source}: ${describeHoldout(o.holdout).replace('held-out', 'validation')}`);
-      if (o.holdout.hitsOverLru > best) { best = o.holdout.hitsOverLru; chosen = source; }
+      overLru[source] = o.holdout.hitsOverLru;
     } finally {
       rmSync(out, { force: true });
       rmSync(`${out}.ckpt.json`, { force: true });
     }
   }
-  return { chosen, from: validation.from, decisions, hitRatio, lru };
+  return { chosen: bestSource(overLru), from: validation.from, decisions, hitRatio, lru };
+}
+
+/** The source with the most hits over LRU (ties: the earlier one), whatever their signs. */
+export function bestSource(hitsOverLru: Readonly<Record<string, number>>): string {
+  let chosen = '', best = -Infinity;
+  for (const [source, h] of Object.entries(hitsOverLru)) if (h > best) { best = h; chosen = source; }
+  return chosen;
 }
 
 
