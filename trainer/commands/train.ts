@@ -340,7 +340,6 @@ export function bestSource(hitsOverLru: Readonly<Record<string, number>>): strin
   return chosen;
 }
 
-
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
