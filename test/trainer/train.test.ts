@@ -96,7 +96,7 @@ test('coldrl train writes a loadable ONNX model and the run rows; --resume conti
   const bad = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'x.onnx'), '--db', db, '--k', '65']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--k must be/);
-  for (const [flag, value, msg] of [['--objective', 'dqn', /--objective must be/], ['--horizon', '0', /--horizon must be/]] as const) {
+  for (const [flag, value, msg] of [['--objective', 'dqn', /--objective must be/], ['--horizon', '0', /--horizon must be/], ['--candidates', 'lru', /--candidates must be auto or one of tail, sample/]] as const) {
     const b = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'x.onnx'), '--db', db, flag, value]);
     assert.equal(b.code, 2);
     assert.match(b.stderr, msg);

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../../replay/features.js';
 import { openSource } from '../../replay/formats/index.js';
@@ -379,6 +380,9 @@ export async function run(argv: string[]): Promise<number> {
     set('k', int('k', values.k, 1, MAX_CANDIDATES));
     set('hidden', int('hidden', values.hidden, 1, 4096));
     set('window', int('window', values.window, 1024, 2 ** 30));
+    if (values.candidates !== undefined && values.candidates !== 'auto' && !(values.candidates in SOURCES)) {
+      throw new ColdrlError('COLDRL_ERR_USAGE', `train: --candidates must be auto or one of ${Object.keys(SOURCES).join(', ')} (got ${values.candidates})`);
+    }
     set('candidates', values.candidates);
     if (values.objective !== undefined) {
       const objective = HEADS.find((h) => h === values.objective);
@@ -449,7 +453,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (o.holdout && belowLru(o.holdout)) {
     console.error(`warning: ${out} lost to LRU on the held-out requests (${o.holdout.hitsOverLru} hits); serving it would lose hits on traffic like them. `
-      + 'Try more --steps or another --candidates source, or keep NGINX on LRU (docs/training.md).');
+      + 'Try --candidates auto (or another source), more --steps, or keep NGINX on LRU (docs/training.md).');
   }
   return r.interrupted ? 130 : 0;
 }
