@@ -105,12 +105,12 @@ export function holdoutOf(metadata: Readonly<Record<string, string>>): Holdout |
   }
 }
 
-/** One line: the model's held-out hit ratio beside the baselines'. */
-export function describeHoldout(h: Holdout): string {
+/** One line: the model's held-out hit ratio beside the baselines' (`counted` names the requests counted). */
+export function describeHoldout(h: Holdout, counted = 'held-out'): string {
   const others = Object.entries(h.hitRatio).filter(([p]) => p !== 'model').map(([p, r]) => `${p.toUpperCase()} ${r.toFixed(4)}`).join(', ');
   const sign = h.hitsOverLru >= 0 ? '+' : '';
-  const what = h.evictions === 0 ? 'no evictions there: the check says nothing about eviction choices' : `${h.evictions} evictions`;
-  return `held-out hit ratio ${h.hitRatio.model!.toFixed(4)} (${others}; ${sign}${h.hitsOverLru} hits over LRU in the last ${h.requests} requests, ${what})`;
+  const evictions = h.evictions === 0 ? 'no evictions there: the check says nothing about eviction choices' : `${h.evictions} evictions`;
+  return `${counted} hit ratio ${h.hitRatio.model!.toFixed(4)} (${others}; ${sign}${h.hitsOverLru} hits over LRU in the last ${h.requests} requests, ${evictions})`;
 }
 
 /** True when the model lost hits to LRU on its held-out requests. */

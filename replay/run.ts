@@ -71,9 +71,7 @@ export async function replayTrace(trace: Trace, policy: string, capacity: number
   const bar = opts.progress ? new Progress(`${policy} ${cacheSize}`, n) : null;
   const warmUp = Math.min(n, opts.warmUp ?? 0);
   const t0 = process.hrtime.bigint();
-  // two stretches: the warm-up (not counted), then the rest
-  for (const [from, to] of [[0, warmUp], [warmUp, n]] as const) {
-    if (from === warmUp && warmUp > 0) cache.startCounting();
+  const range = async (from: number, to: number): Promise<void> => {
     if (cache.policy.async) {
       for (let i = from; i < to; i++) {
         await cache.accessAsync(trace, i);
@@ -89,7 +87,11 @@ export async function replayTrace(trace: Trace, policy: string, capacity: number
     } else {
       for (let i = from; i < to; i++) cache.access(trace, i);
     }
-  }
+  };
+  // the warm-up (not counted), then the rest
+  await range(0, warmUp);
+  if (warmUp > 0) cache.startCounting();
+  await range(warmUp, n);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   bar?.done();
   return result(trace.name, policy, cacheSize, cache, seconds);
@@ -114,11 +116,14 @@ export async function replayStream(src: TraceSource, policy: string, capacity: n
   for (;;) {
     const got = await src.read(b);
     if (got === 0) break;
-    // the warm-up ends inside this batch: count from there
-    const cut = warmUp > total && warmUp < total + got ? warmUp - total : 0;
-    if (cut > 0) await accessRange(cache, b, 0, cut);
-    if (total + cut === warmUp && warmUp > 0) cache.startCounting();
-    await accessRange(cache, b, cut, got);
+    if (warmUp > total && warmUp <= total + got) {
+      // the warm-up ends in this batch: count from there
+      await accessRange(cache, b, 0, warmUp - total);
+      cache.startCounting();
+      await accessRange(cache, b, warmUp - total, got);
+    } else {
+      await accessRange(cache, b, 0, got);
+    }
     total += got;
     bar?.update(total);
   }

@@ -283,7 +283,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
 /**
  * Splits a trace for `--holdout`: the training part (a Trace's first requests, or a file read up to
  * `limit`) and the held-out check's spec, whose `open` gives the WHOLE trace (its replays warm up on the
- * training part and count from `from`). A streamed file is read once to count its requests.
+ * training part and count from `from`). A streamed file without a limit is read once to count its requests.
  */
 async function splitHoldout(trace: TrainingSpec['trace'], fraction: number): Promise<{ trace: TrainingSpec['trace']; holdout: NonNullable<TrainingSpec['holdout']> }> {
   if (trace instanceof Trace) {
@@ -292,7 +292,8 @@ async function splitHoldout(trace: TrainingSpec['trace'], fraction: number): Pro
   }
   const limit = trace.limit ?? Infinity;
   const reopen = () => sliceSource(openSource(trace.path, trace.format, { skipBad: trace.skipBad }), 0, limit);
-  const from = holdoutStart(await countRequests(reopen()), fraction);
+  // a limit comes from an earlier split, which counted the file: it holds more requests than that
+  const from = holdoutStart(Number.isFinite(limit) ? limit : await countRequests(reopen()), fraction);
   return { trace: { ...trace, limit: from }, holdout: { fraction, from, open: reopen } };
 }
 
@@ -324,7 +325,7 @@ async function chooseSource(spec: Omit<TrainingSpec, 'holdout' | 'resume'>, log:
       if (o.result.interrupted || !o.holdout) return null;
       hitRatio[source] = o.holdout.hitRatio.model!;
       lru = o.holdout.hitRatio.lru!;
-      log(`candidates ${source}: ${describeHoldout(o.holdout).replace('held-out', 'validation')}`);
+      log(`candidates ${source}: ${describeHoldout(o.holdout, 'validation')}`);
       overLru[source] = o.holdout.hitsOverLru;
     } finally {
       rmSync(out, { force: true });
@@ -453,7 +454,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (o.holdout && belowLru(o.holdout)) {
     console.error(`warning: ${out} lost to LRU on the held-out requests (${o.holdout.hitsOverLru} hits); serving it would lose hits on traffic like them. `
-      + 'Try --candidates auto (or another source), more --steps, or keep NGINX on LRU (docs/training.md).');
+      + `Try ${choice ? '' : '--candidates auto (or another source), '}more --steps, or keep NGINX on LRU (docs/training.md).`);
   }
   return r.interrupted ? 130 : 0;
 }
