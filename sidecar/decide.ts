@@ -100,6 +100,7 @@ export class Decider {
   private sourceMismatch(slot: DecideSlot, w: ModelWorker): void {
     if ((slot.idHi & PROBE_BIT_HI) !== 0) return;
     this.stats.sourceMismatches++;
+    this.stats.minuteSourceMismatches++;
     if (w.mismatchLogged) return;
     w.mismatchLogged = true;
     const got = CANDIDATE_SOURCE_NAMES[slot.candidateSource] ?? `#${slot.candidateSource}`, want = CANDIDATE_SOURCE_NAMES[w.candidateSource]!;

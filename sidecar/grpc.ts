@@ -122,6 +122,7 @@ export class GrpcService {
       fallbacks_by_reason: byReason, fallback_rate: decisions > 0 ? s.fallbacks / decisions : 0,
       model_version: this.deps.models.version, reloads: String(s.reloads), failed_reloads: String(s.failedReloads),
       p50_us: s.latency.quantile(0.5), p99_us: s.latency.quantile(0.99),
+      candidate_source_mismatches: String(s.sourceMismatches), probes: String(s.probes),
     };
   }
 

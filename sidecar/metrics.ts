@@ -67,6 +67,8 @@ export class DecisionStats {
   probes = 0;
   /** Requests whose candidate_source differs from the serving model's (decide.ts). */
   sourceMismatches = 0;
+  /** The same, since the last per-minute flush. */
+  minuteSourceMismatches = 0;
 
   record(reason: number, us: number): void {
     this.byReason[reason]!++;

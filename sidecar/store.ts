@@ -2,7 +2,8 @@
  * Per-minute aggregates of the sidecar in the shared SQLite store (replay/store.ts opens the file; this
  * module adds its own table). One row per (minute, socket): decisions by source and reason, and server
  * latency quantiles of that minute. Written at every minute boundary and at shutdown; a minute split by a
- * restart is merged (counts added, quantiles: the larger of the two, an upper bound).
+ * restart is merged (counts added, quantiles: the larger of the two, an upper bound). A store written before
+ * source_mismatches existed gains the column (0 for its old minutes) when it is opened.
  */
 import { Store } from '../replay/store.js';
 import { ColdrlError } from '../replay/errors.js';
@@ -14,18 +15,27 @@ CREATE TABLE IF NOT EXISTS sidecar_minutes (
   minute INTEGER NOT NULL, socket TEXT NOT NULL, decisions INTEGER NOT NULL, model INTEGER NOT NULL,
   deadline INTEGER NOT NULL, no_model INTEGER NOT NULL, model_error INTEGER NOT NULL, overload INTEGER NOT NULL,
   bad_request INTEGER NOT NULL, p50_us REAL NOT NULL, p99_us REAL NOT NULL, max_us REAL NOT NULL,
-  model_version TEXT NOT NULL, PRIMARY KEY (minute, socket));
+  model_version TEXT NOT NULL, source_mismatches INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (minute, socket));
 `;
+const COLUMNS = ['minute', 'socket', 'decisions', 'model', 'deadline', 'no_model', 'model_error', 'overload', 'bad_request',
+  'p50_us', 'p99_us', 'max_us', 'model_version', 'source_mismatches'] as const;
+
 
 export interface MinuteRow {
   minute: number; socket: string; decisions: number; model: number; deadline: number; no_model: number;
   model_error: number; overload: number; bad_request: number; p50_us: number; p99_us: number; max_us: number;
   model_version: string;
+  /** Requests from another candidate source than the serving model's (decide.ts). */
+  source_mismatches: number;
 }
 
 export function openSidecarStore(path: string): Store {
   const s = new Store(path);
-  try { s.db.exec(SCHEMA); } catch (e) { throw new ColdrlError('COLDRL_ERR_STORE', `${path}: cannot create sidecar_minutes (${(e as Error).message})`); }
+  try {
+    s.db.exec(SCHEMA);
+    const have = new Set((s.db.prepare('PRAGMA table_info(sidecar_minutes)').all() as { name: string }[]).map((c) => c.name));
+    if (!have.has('source_mismatches')) s.db.exec('ALTER TABLE sidecar_minutes ADD COLUMN source_mismatches INTEGER NOT NULL DEFAULT 0');
+  } catch (e) { throw new ColdrlError('COLDRL_ERR_STORE', `${path}: cannot create sidecar_minutes (${(e as Error).message})`); }
   return s;
 }
 
@@ -36,13 +46,12 @@ export class MinuteRecorder {
 
   constructor(store: Store, private readonly stats: DecisionStats, private readonly socket: string,
     private readonly version: () => string) {
-    this.upsert = store.db.prepare(`INSERT INTO sidecar_minutes VALUES
-      (@minute, @socket, @decisions, @model, @deadline, @no_model, @model_error, @overload, @bad_request, @p50_us, @p99_us, @max_us, @model_version)
+    this.upsert = store.db.prepare(`INSERT INTO sidecar_minutes (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})
       ON CONFLICT (minute, socket) DO UPDATE SET decisions = decisions + excluded.decisions, model = model + excluded.model,
       deadline = deadline + excluded.deadline, no_model = no_model + excluded.no_model, model_error = model_error + excluded.model_error,
       overload = overload + excluded.overload, bad_request = bad_request + excluded.bad_request,
       p50_us = max(p50_us, excluded.p50_us), p99_us = max(p99_us, excluded.p99_us), max_us = max(max_us, excluded.max_us),
-      model_version = excluded.model_version`);
+      source_mismatches = source_mismatches + excluded.source_mismatches, model_version = excluded.model_version`);
   }
 
   start(): void {
@@ -65,10 +74,11 @@ export class MinuteRecorder {
         minute: Math.floor(at / 60_000), socket: this.socket, decisions, model: r[Reason.NONE]!, deadline: r[Reason.DEADLINE]!,
         no_model: r[Reason.NO_MODEL]!, model_error: r[Reason.MODEL_ERROR]!, overload: r[Reason.OVERLOAD]!,
         bad_request: r[Reason.BAD_REQUEST]!, p50_us: h.quantile(0.5), p99_us: h.quantile(0.99), max_us: h.maxUs,
-        model_version: this.version(),
+        model_version: this.version(), source_mismatches: this.stats.minuteSourceMismatches,
       });
     }
     r.fill(0);
+    this.stats.minuteSourceMismatches = 0;
     this.stats.minuteLatency.reset();
   }
 

@@ -1,7 +1,8 @@
 /**
  * `coldrl monitor`: the sidecar's fallback rate and server p99 latency per minute, from the per-minute
  * aggregates in the store (sidecar/store.ts), as a terminal chart; warns (and exits 1) when the fallback
- * rate is above the threshold, so it can run from cron.
+ * rate is above the threshold, or when requests came from another candidate source than the model was
+ * trained on, so it can run from cron.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -16,7 +17,9 @@ export function help(): string {
 
 Per minute: decisions, fallback rate (bar; "|" marks the threshold) and server p99 latency (bar), summed
 over every sidecar socket that wrote to the store. Exit status 1 when the fallback rate over the window,
-or of any minute, is above the threshold.
+or of any minute, is above the threshold, or when any request in the window came from another candidate
+source than the serving model was trained on (nginx.conf's coldrl_candidates against coldrl train
+--candidates; coldrl serve logs both).
 
   --db FILE         the store (default ${DEFAULT_DB})
   --threshold R     fallback rate that triggers the warning (default 0.01)
@@ -24,15 +27,16 @@ or of any minute, is above the threshold.
   --json            one JSON object per minute, then a summary object`;
 }
 
-interface Minute { minute: number; decisions: number; fallbacks: number; deadline: number; p99: number }
+interface Minute { minute: number; decisions: number; fallbacks: number; deadline: number; p99: number; mismatches: number }
 
 function merge(rows: MinuteRow[]): Minute[] {
   const by = new Map<number, Minute>();
   for (const r of rows) {
-    const m = by.get(r.minute) ?? { minute: r.minute, decisions: 0, fallbacks: 0, deadline: 0, p99: 0 };
+    const m = by.get(r.minute) ?? { minute: r.minute, decisions: 0, fallbacks: 0, deadline: 0, p99: 0, mismatches: 0 };
     m.decisions += r.decisions;
     m.fallbacks += r.decisions - r.model;
     m.deadline += r.deadline;
+    m.mismatches += r.source_mismatches;
     m.p99 = Math.max(m.p99, r.p99_us);
     by.set(r.minute, m);
   }
@@ -63,11 +67,12 @@ export async function run(argv: string[]): Promise<number> {
   const fallbacks = rows.reduce((s, r) => s + r.fallbacks, 0);
   const rate = total > 0 ? fallbacks / total : 0;
   const hot = rows.filter((r) => r.fallbacks / r.decisions > threshold);
-  const warn = total > 0 && (rate > threshold || hot.length > 0);
-  const summaryObj = { minutes: rows.length, decisions: total, fallbacks, fallbackRate: rate, threshold, minutesAbove: hot.length, warning: warn };
+  const mismatches = rows.reduce((s, r) => s + r.mismatches, 0);
+  const warn = total > 0 && (rate > threshold || hot.length > 0 || mismatches > 0);
+  const summaryObj = { minutes: rows.length, decisions: total, fallbacks, fallbackRate: rate, threshold, minutesAbove: hot.length, sourceMismatches: mismatches, warning: warn };
 
   if (v.json) {
-    for (const r of rows) console.log(JSON.stringify({ minute: new Date(r.minute * 60_000).toISOString(), decisions: r.decisions, fallbackRate: r.fallbacks / r.decisions, deadline: r.deadline, p99us: r.p99 }));
+    for (const r of rows) console.log(JSON.stringify({ minute: new Date(r.minute * 60_000).toISOString(), decisions: r.decisions, fallbackRate: r.fallbacks / r.decisions, deadline: r.deadline, p99us: r.p99, sourceMismatches: r.mismatches }));
     console.log(JSON.stringify(summaryObj));
     return warn ? 1 : 0;
   }
@@ -84,6 +89,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`${new Date(r.minute * 60_000).toISOString().slice(0, 16).replace('T', ' ')}  ${String(r.decisions).padStart(10)}  ${(fr * 100).toFixed(2).padStart(7)}%  ${withMark}  ${r.p99.toFixed(0).padStart(6)}  ${bar(r.p99, p99Max, 20)}`);
   }
   console.log(`\n${rows.length} minutes, ${total} decisions, fallback rate ${(rate * 100).toFixed(2)}%`);
-  if (warn) console.log(`WARNING: fallback rate above ${(threshold * 100).toFixed(2)}%${rate > threshold ? ` over the window (${(rate * 100).toFixed(2)}%)` : ''}; ${hot.length} of ${rows.length} minutes above it`);
+  if (rate > threshold || hot.length > 0) console.log(`WARNING: fallback rate above ${(threshold * 100).toFixed(2)}%${rate > threshold ? ` over the window (${(rate * 100).toFixed(2)}%)` : ''}; ${hot.length} of ${rows.length} minutes above it`);
+  if (mismatches > 0) console.log(`WARNING: ${mismatches} of ${total} requests came from another candidate source than the serving model was trained on: coldrl_candidates in nginx.conf must name the model's source (coldrl serve logs both)`);
   return warn ? 1 : 0;
 }

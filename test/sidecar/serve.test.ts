@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
+import Database from 'better-sqlite3';
 import { selectVictims } from '../../replay/candidates.js';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../../replay/features.js';
 import { HOLDOUT_KEY, type Holdout } from '../../replay/holdout.js';
@@ -284,12 +285,19 @@ test('sidecar without a model answers NO_MODEL; overload answers OVERLOAD; socke
 
 test('sidecar with --no-inline: every inference on the model thread, same decisions; a held-out check and a candidate source mismatch are reported', async (t) => {
   const dir = tempDir(t);
-  const model = join(dir, 'm.onnx');
+  const model = join(dir, 'm.onnx'), db = join(dir, 'old.db');
+  // a store written before source_mismatches existed: opening it adds the column, its old minute reads 0
+  const old = new Database(db);
+  old.exec(`CREATE TABLE sidecar_minutes (minute INTEGER NOT NULL, socket TEXT NOT NULL, decisions INTEGER NOT NULL, model INTEGER NOT NULL,
+    deadline INTEGER NOT NULL, no_model INTEGER NOT NULL, model_error INTEGER NOT NULL, overload INTEGER NOT NULL, bad_request INTEGER NOT NULL,
+    p50_us REAL NOT NULL, p99_us REAL NOT NULL, max_us REAL NOT NULL, model_version TEXT NOT NULL, PRIMARY KEY (minute, socket));
+    INSERT INTO sidecar_minutes VALUES (${Math.floor(Date.now() / 60_000) - 2}, 'old.sock', 10, 10, 0, 0, 0, 0, 0, 50, 90, 100, 'v0');`);
+  old.close();
   // a model whose held-out check (coldrl train --holdout) lost to LRU
   const holdout: Holdout = { fraction: 0.1, from: 900, requests: 100, hitRatio: { model: 0.31, lru: 0.33, gdsf: 0.35 }, hitsOverLru: -2, evictions: 40 };
   makeModel(model, 4, 32, { [HOLDOUT_KEY]: JSON.stringify(holdout), 'coldrl.candidates': 'large' });
   const socket = join(dir, 's.sock');
-  const sc = await serve(t, ['--socket', socket, '--db', 'none', '--model', model, '--metrics', '127.0.0.1:0', '--no-inline']);
+  const sc = await serve(t, ['--socket', socket, '--db', db, '--model', model, '--metrics', '127.0.0.1:0', '--grpc', `unix://${join(dir, 'g.sock')}`, '--no-inline']);
   const m = await ColdrlModel.load(model);
   t.after(() => { void m.close(); });
   const c = await SidecarClient.connect(socket);
@@ -313,6 +321,21 @@ test('sidecar with --no-inline: every inference on the model thread, same decisi
   assert.doesNotMatch(sc.stderr(), /inline runs on/);
   for (const [p, r] of [['model', 0.31], ['lru', 0.33], ['gdsf', 0.35]] as const) assert.match(text, new RegExp(`coldrl_sidecar_model_holdout_hit_ratio\\{policy="${p}"\\} ${r}\n`));
   assert.match(sc.stderr(), /warning: model [0-9a-f]{12}: held-out hit ratio 0\.3100 \(LRU 0\.3300, GDSF 0\.3500; -2 hits over LRU in the last 100 requests, 40 evictions\); it lost to LRU there/);
+  const g = new (serviceOf(loadProtos(), 'coldrl.v1.Eviction'))(sc.ready.grpc!, grpc.credentials.createInsecure());
+  const stats = await rpc(g, 'Stats', {});
+  g.close();
+  assert.deepEqual([stats.decisions, stats.candidate_source_mismatches, stats.probes], ['12', '4', '0']);
   sc.child.kill('SIGTERM');
   assert.equal(await sc.exited, 0);
+  // the minute written at shutdown carries the 4; coldrl monitor counts them and warns (exit 1) at any threshold
+  const mon = runCli(['monitor', '--db', db, '--threshold', '1', '--json']);
+  assert.equal(mon.code, 1, mon.stdout + mon.stderr);
+  const lines = mon.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const minutes = lines.slice(0, -1).map((l) => l.sourceMismatches as number);
+  // the old minute first; this run's 4 in one minute, or two if a minute boundary fell inside the test
+  assert.deepEqual([minutes[0], minutes.slice(1).reduce((a, b) => a + b, 0)], [0, 4], String(minutes));
+  assert.deepEqual([lines.at(-1)!.decisions, lines.at(-1)!.sourceMismatches, lines.at(-1)!.warning], [22, 4, true]);
+  const text2 = runCli(['monitor', '--db', db, '--threshold', '1']);
+  assert.match(text2.stdout, /WARNING: 4 of 22 requests came from another candidate source/);
+  assert.doesNotMatch(text2.stdout, /fallback rate above/);
 });
