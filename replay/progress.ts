@@ -1,38 +1,49 @@
 /**
- * A progress bar on stderr, shown only when stderr is a terminal and the work has run for more than
- * `delayMs` (2 s by default), redrawn at most 10 times a second. Costs one Date.now() per update() call:
- * call it every few thousand requests, not per request.
+ * Progress of long work on stderr. On a terminal: a bar, shown once the work has run for more than
+ * `delayMs` (2 s by default), redrawn at most 10 times a second. Elsewhere (a log file, cron, systemd, CI):
+ * one plain line every `lineEveryMs` (30 s by default), so that a long run is seen to move. Costs one
+ * Date.now() per update() call: call it every few thousand requests, not per request.
  */
 export class Progress {
   private readonly start = Date.now();
   private lastDraw = 0;
   private drawn = false;
-  private readonly enabled: boolean;
-  constructor(private readonly label: string, private readonly total: number, opts: { delayMs?: number; force?: boolean } = {}) {
-    this.enabled = opts.force ?? (process.stderr.isTTY === true && !process.env.CI);
-    this.delay = opts.delayMs ?? 2000;
-  }
+  private readonly tty: boolean;
   private readonly delay: number;
+  private readonly lineEvery: number;
+  constructor(private readonly label: string, private readonly total: number, opts: { delayMs?: number; lineEveryMs?: number; force?: boolean } = {}) {
+    this.tty = opts.force ?? (process.stderr.isTTY === true && !process.env.CI);
+    this.delay = opts.delayMs ?? 2000;
+    this.lineEvery = opts.lineEveryMs ?? 30_000;
+    this.lastDraw = this.tty ? 0 : this.start;
+  }
 
   update(done: number, extra = ''): void {
-    if (!this.enabled) return;
     const t = Date.now();
-    if (t - this.start < this.delay || t - this.lastDraw < 100) return;
+    if (this.tty ? t - this.start < this.delay || t - this.lastDraw < 100 : t - this.lastDraw < this.lineEvery) return;
     this.lastDraw = t;
-    this.drawn = true;
     const frac = this.total > 0 ? Math.min(1, done / this.total) : 0;
+    const rate = done / Math.max(1e-3, (t - this.start) / 1000);
+    const eta = rate > 0 && this.total > 0 ? ` eta ${((this.total - done) / rate).toFixed(0)}s` : '';
+    const pct = this.total > 0 ? ` ${(frac * 100).toFixed(0)}%` : '';
+    if (!this.tty) {
+      process.stderr.write(`${this.label}:${pct} ${fmtCount(done)}${this.total > 0 ? `/${fmtCount(this.total)}` : ''}, ${fmtRate(rate)}/s${eta}, ${((t - this.start) / 1000).toFixed(0)}s${extra ? `, ${extra}` : ''}\n`);
+      return;
+    }
+    this.drawn = true;
     const width = 24;
     const fill = Math.round(frac * width);
-    const rate = done / ((t - this.start) / 1000);
-    const eta = rate > 0 && this.total > 0 ? (this.total - done) / rate : 0;
-    const line = `${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(0)}% ` +
-      `${fmtRate(rate)}/s eta ${eta.toFixed(0)}s ${extra}`;
+    const line = `${this.label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}]${pct} ${fmtRate(rate)}/s${eta} ${extra}`;
     process.stderr.write(`\r${line.slice(0, (process.stderr.columns || 100) - 1)}\x1b[K`);
   }
 
   done(): void {
     if (this.drawn) process.stderr.write('\r\x1b[K');
   }
+}
+
+function fmtCount(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(0)}k` : String(Math.round(n));
 }
 
 function fmtRate(r: number): string {

@@ -253,7 +253,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       let holdout: Holdout | null = null;
       if (spec.holdout && !result.interrupted) {
         const h = spec.holdout;
-        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', warmUp: h.from });
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', warmUp: h.from, progress: spec.progress });
         holdout = holdoutOfResults(results, h.fraction, h.from);
         metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
         written = await writeChecked();
