@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { SOURCES } from '../replay/candidates.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
 import { writeOnnx } from '../trainer/onnx-export.js';
@@ -69,7 +70,7 @@ export interface ColdrlDirectives {
   timeout?: string;
   k?: number;
   /** coldrl_candidates; unset: the directive is not written (the module's default, large). */
-  candidates?: 'tail' | 'sample' | 'mixed' | 'large';
+  candidates?: string;
   logFeatures?: boolean;
   interval?: string;
   keepalive?: string;
@@ -307,7 +308,7 @@ the cache's size on disk, the module's decisions and its mean time collecting th
   --objects N       distinct objects, requested uniformly at random (default 400)
   --size BYTES      mean object size, sizes vary 0.5x..1.5x (default 16384)
   --timeout T       coldrl_timeout (default 500us)
-  --candidates SRC  coldrl_candidates tail|sample|mixed|large (default: the module's, large)
+  --candidates SRC  coldrl_candidates ${Object.keys(SOURCES).join('|')} (default: the module's, large)
   --k N             coldrl_k (default 16)
   --model FILE      ONNX model for the sidecar (default: the hand-set size model)
   --json            one JSON line instead of the table`;
@@ -357,10 +358,9 @@ export async function run(argv: string[]): Promise<number> {
   const objects = Math.floor(num(v.objects!, '--objects'));
   const size = Math.floor(num(v.size!, '--size'));
   const k = Math.floor(num(v.k!, '--k'));
-  const SOURCES = ['tail', 'sample', 'mixed', 'large'] as const;
-  const candidates = SOURCES.find((x) => x === v.candidates);
-  if (v.candidates !== undefined && !candidates) {
-    throw new ColdrlError('COLDRL_ERR_USAGE', `--candidates: expected one of ${SOURCES.join(', ')}, got "${v.candidates}"`);
+  const candidates = v.candidates;
+  if (candidates !== undefined && !SOURCES[candidates]) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', `--candidates: expected one of ${Object.keys(SOURCES).join(', ')}, got "${candidates}"`);
   }
   if (spawnSync('wrk', ['--version']).error) {
     const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-upgrade', 'wrk'], { stdio: 'inherit' });

@@ -6,8 +6,9 @@
  * manager of every file cache path (ngx_path_t->manager) is replaced by ngx_http_coldrl_manager, which
  * runs in the cache manager process: while the cache is over max_size (or its node watermark) it
  *   1. snapshots K deletable candidates (count == 0, exists, !deleting) under the cache mutex,
- *      from the LRU tail, a uniform sample of the module's resident index, a mix of both, or the largest
- *      of a 4K uniform sample (coldrl_candidates; default large, as replay/candidates.ts DEFAULT_SOURCE),
+ *      from the LRU tail, a uniform sample of the module's resident index, a mix of both, or the K
+ *      best of a 4K uniform sample by one key: largest, fewest lifetime requests, or fewest requests per
+ *      byte (coldrl_candidates; default large, as replay/candidates.ts DEFAULT_SOURCE),
  *   2. UNLOCKS, computes the features of replay/features.ts (spec 1) from the node plus the module's
  *      side table, sends one framed DecideRequest (proto/README.md) over a persistent Unix socket and
  *      waits with a microsecond deadline (ppoll),
@@ -49,10 +50,14 @@
 #define COLDRL_SRC_SAMPLE            1
 #define COLDRL_SRC_MIXED             2
 #define COLDRL_SRC_LARGE             3
-/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... CANDIDATES_LARGE = 4, in the order above */
+#define COLDRL_SRC_RARE              4
+#define COLDRL_SRC_PERBYTE           5
+/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... CANDIDATES_PERBYTE = 6, in the order above */
 #define COLDRL_WIRE_SOURCE(src)      ((src) + 1)
+/* the sources that keep the K best of 4K uniform draws */
+#define COLDRL_SRC_BIASED(src)       ((src) >= COLDRL_SRC_LARGE)
 
-/* uniform draws per candidate for the biased source (replay/candidates.ts OVERSAMPLE) */
+/* uniform draws per candidate for the biased sources (replay/candidates.ts OVERSAMPLE) */
 #define COLDRL_OVERSAMPLE            4
 
 /* outcomes of one sidecar round trip */
@@ -188,11 +193,11 @@ static ngx_uint_t ngx_http_coldrl_collect_tail(ngx_http_file_cache_t *cache,
     ngx_uint_t k, ngx_uint_t n);
 static ngx_uint_t ngx_http_coldrl_collect_index(
     ngx_http_file_cache_t *cache, ngx_uint_t k, ngx_uint_t n,
-    ngx_uint_t large);
+    ngx_uint_t source);
 static ngx_uint_t ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh,
     ngx_uint_t d, ngx_uint_t n);
-static ngx_uint_t ngx_http_coldrl_keep_largest(ngx_http_coldrl_shctx_t *sh,
-    ngx_uint_t m, ngx_uint_t want);
+static ngx_uint_t ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh,
+    ngx_uint_t m, ngx_uint_t want, ngx_uint_t source);
 static void ngx_http_coldrl_features(ngx_http_file_cache_t *cache,
     ngx_uint_t n, double now);
 static ngx_uint_t ngx_http_coldrl_delete(ngx_http_file_cache_t *cache,
@@ -224,11 +229,13 @@ static ngx_conf_enum_t  ngx_http_coldrl_sources[] = {
     { ngx_string("sample"), COLDRL_SRC_SAMPLE },
     { ngx_string("mixed"), COLDRL_SRC_MIXED },
     { ngx_string("large"), COLDRL_SRC_LARGE },
+    { ngx_string("rare"), COLDRL_SRC_RARE },
+    { ngx_string("perbyte"), COLDRL_SRC_PERBYTE },
     { ngx_null_string, 0 }
 };
 
 static const char  *ngx_http_coldrl_source_names[] = {
-    "tail", "sample", "mixed", "large"
+    "tail", "sample", "mixed", "large", "rare", "perbyte"
 };
 
 /* by COLDRL_ASK_*: the name in the decision log line and the counter it adds to */
@@ -1504,15 +1511,36 @@ ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d, ngx_uint_t n)
 
 
 /*
- * Keeps in ngx_http_coldrl_drawn[0..want) the want largest of the m drawn entries (side-table size;
- * ties: older last access, then draw order), largest first: replay/candidates.ts keepBest with sign -1.
- * Insertion into a sorted prefix: O(m x want) compares at most. The side mutex is held.
+ * The key a biased source keeps the lowest of (replay/candidates.ts largeSource, rareSource,
+ * perbyteSource): minus the size, the lifetime requests, or the lifetime requests per byte.
+ */
+static ngx_inline double
+ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source)
+{
+    switch (source) {
+
+    case COLDRL_SRC_RARE:
+        return e->requests;
+
+    case COLDRL_SRC_PERBYTE:
+        return e->requests / (e->size > 1 ? e->size : 1);
+
+    default: /* COLDRL_SRC_LARGE */
+        return -e->size;
+    }
+}
+
+
+/*
+ * Keeps in ngx_http_coldrl_drawn[0..want) the want drawn entries (of m) with the lowest key (ties: older
+ * last access, then draw order), lowest first: replay/candidates.ts keepBest. Insertion into a sorted
+ * prefix: O(m x want) compares at most. The side mutex is held.
  */
 static ngx_uint_t
-ngx_http_coldrl_keep_largest(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
-    ngx_uint_t want)
+ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
+    ngx_uint_t want, ngx_uint_t source)
 {
-    double                    size, last;
+    double                    key, last, ku;
     uint32_t                  v, u;
     ngx_uint_t                i, kept, j;
     ngx_http_coldrl_entry_t  *e;
@@ -1526,13 +1554,14 @@ ngx_http_coldrl_keep_largest(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
 
     for (i = 0; i < m; i++) {
         v = ngx_http_coldrl_drawn[i];
-        size = sh->table[v].size;
+        key = ngx_http_coldrl_key(&sh->table[v], source);
         last = sh->table[v].last;
 
         if (kept == want) {
             e = &sh->table[ngx_http_coldrl_drawn[want - 1]];
+            ku = ngx_http_coldrl_key(e, source);
 
-            if (size < e->size || (size == e->size && last >= e->last)) {
+            if (key > ku || (key == ku && last >= e->last)) {
                 continue;
             }
 
@@ -1542,8 +1571,9 @@ ngx_http_coldrl_keep_largest(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
         for (j = kept; j > 0; j--) {
             u = ngx_http_coldrl_drawn[j - 1];
             e = &sh->table[u];
+            ku = ngx_http_coldrl_key(e, source);
 
-            if (e->size > size || (e->size == size && e->last <= last)) {
+            if (ku < key || (ku == key && e->last <= last)) {
                 break;
             }
 
@@ -1559,15 +1589,15 @@ ngx_http_coldrl_keep_largest(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
 
 
 /*
- * Candidates from the module's resident index. sample: want = k - n uniform draws; large: want x
- * OVERSAMPLE uniform draws, of which the want largest are kept. Both run under the side mutex only
- * (O(1) per draw, plus O(4K x K) compares for large); then one O(log n) rbtree lookup per kept entry
+ * Candidates from the module's resident index. sample: want = k - n uniform draws; large, rare,
+ * perbyte: want x OVERSAMPLE uniform draws, of which the want with the lowest key are kept. Both run under
+ * the side mutex only (O(1) per draw, plus O(4K x K) compares to keep); then one O(log n) rbtree lookup per kept entry
  * under the cache mutex. Entries no longer in the cache leave the index (there may then be fewer than
  * k candidates: evictions by the stock paths are only seen here).
  */
 static ngx_uint_t
 ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
-    ngx_uint_t n, ngx_uint_t large)
+    ngx_uint_t n, ngx_uint_t source)
 {
     ngx_uint_t                   want, picked, i, stale;
     ngx_slab_pool_t             *shpool;
@@ -1583,9 +1613,9 @@ ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    if (large) {
+    if (COLDRL_SRC_BIASED(source)) {
         picked = ngx_http_coldrl_draw(sh, COLDRL_OVERSAMPLE * want, n);
-        picked = ngx_http_coldrl_keep_largest(sh, picked, want);
+        picked = ngx_http_coldrl_keep_best(sh, picked, want, source);
 
     } else {
         picked = ngx_http_coldrl_draw(sh, want, n);
@@ -1650,16 +1680,18 @@ ngx_http_coldrl_collect(ngx_http_file_cache_t *cache, ngx_uint_t k,
     switch (source) {
 
     case COLDRL_SRC_SAMPLE:
-        n = ngx_http_coldrl_collect_index(cache, k, 0, 0);
+        n = ngx_http_coldrl_collect_index(cache, k, 0, source);
         break;
 
     case COLDRL_SRC_MIXED:
         n = ngx_http_coldrl_collect_tail(cache, (k + 1) / 2, 0);
-        n = ngx_http_coldrl_collect_index(cache, k, n, 0);
+        n = ngx_http_coldrl_collect_index(cache, k, n, source);
         break;
 
     case COLDRL_SRC_LARGE:
-        n = ngx_http_coldrl_collect_index(cache, k, 0, 1);
+    case COLDRL_SRC_RARE:
+    case COLDRL_SRC_PERBYTE:
+        n = ngx_http_coldrl_collect_index(cache, k, 0, source);
         break;
 
     default: /* COLDRL_SRC_TAIL */

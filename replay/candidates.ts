@@ -18,6 +18,8 @@
  *  - large   size-biased: 4K distinct uniform draws, keep the K largest. O(4K) draws + O(4K x K) selection.
  *  - rare    frequency-biased: 4K distinct uniform draws, keep the K with the fewest lifetime requests
  *            (ties: older last access). O(4K) draws + O(4K x K) selection.
+ *  - perbyte 4K distinct uniform draws, keep the K with the fewest lifetime requests per byte (requests /
+ *            max(1, size): GDSF's key without its clock; ties: older last access). Same cost as large.
  * Every source is seeded through view.random() and allocates nothing (module-level scratch of 4 x 64).
  *
  * The exact sampling rule (the NGINX module copies it): partial Fisher-Yates over pool[0..N):
@@ -61,6 +63,8 @@ export const OVERSAMPLE = 4;
 // Scratch shared by all sources (collect is never re-entered; each worker thread has its own module).
 const swaps = new Int32Array(OVERSAMPLE * MAX_CANDIDATES);
 const drawn = new Int32Array(OVERSAMPLE * MAX_CANDIDATES);
+const keys = new Float64Array(OVERSAMPLE * MAX_CANDIDATES);
+const kept = new Int32Array(MAX_CANDIDATES);
 
 /** Writes up to k ids from the recency tail (oldest first) into out[from..]; returns the new end. */
 function walkTail(view: CandidateView, k: number, out: Int32Array, from: number): number {
@@ -112,39 +116,50 @@ function sortByLast(ids: Int32Array, n: number, last: Float64Array): void {
 }
 
 /**
- * Keeps the k ids of src[0..n) with the lowest key (ties: older last access, then draw order) in out[0..k),
- * oldest last access first. key is read as sign * keyArray[id], so sign -1 keeps the largest.
+ * Keeps the k of the n drawn ids (drawn[0..n)) with the lowest key (keys[i] is drawn[i]'s; ties: older
+ * last access, then draw order) and writes them to out[0..k), oldest last access first.
  */
-function keepBest(src: Int32Array, n: number, k: number, keys: Float64Array, sign: number, last: Float64Array, out: Int32Array): number {
+function keepBest(n: number, k: number, keys: Float64Array, last: Float64Array, out: Int32Array): number {
   if (n <= k) {
-    for (let i = 0; i < n; i++) out[i] = src[i]!;
+    for (let i = 0; i < n; i++) out[i] = drawn[i]!;
     sortByLast(out, n, last);
     return n;
   }
-  // out[0..m) kept sorted by (key, last) ascending; insert each drawn id, dropping the worst past k.
+  // kept[0..m): draw positions sorted by (key, last) ascending; insert each one, dropping the worst past k.
   let m = 0;
   for (let i = 0; i < n; i++) {
-    const v = src[i]!;
-    const kv = sign * keys[v]!;
-    const lv = last[v]!;
+    const kv = keys[i]!;
+    const lv = last[drawn[i]!]!;
     if (m === k) {
-      const w = out[k - 1]!;
-      const kw = sign * keys[w]!;
-      if (kv > kw || (kv === kw && lv >= last[w]!)) continue;
+      const w = kept[k - 1]!;
+      if (kv > keys[w]! || (kv === keys[w]! && lv >= last[drawn[w]!]!)) continue;
       m--;
     }
     let j = m - 1;
     for (; j >= 0; j--) {
-      const u = out[j]!;
-      const ku = sign * keys[u]!;
-      if (ku < kv || (ku === kv && last[u]! <= lv)) break;
-      out[j + 1] = u;
+      const u = kept[j]!;
+      if (keys[u]! < kv || (keys[u]! === kv && last[drawn[u]!]! <= lv)) break;
+      kept[j + 1] = u;
     }
-    out[j + 1] = v;
+    kept[j + 1] = i;
     m++;
   }
+  for (let i = 0; i < m; i++) out[i] = drawn[kept[i]!]!;
   sortByLast(out, m, last);
   return m;
+}
+
+/** A source that keeps the K lowest keys of 4K uniform draws; key(view, id) is read once per draw. */
+function biasedSource(name: string, summary: string, key: (view: CandidateView, id: number) => number): CandidateSource {
+  return {
+    name,
+    summary,
+    collect(view, k, out) {
+      const d = drawUniform(view, OVERSAMPLE * k, drawn, 0);
+      for (let i = 0; i < d; i++) keys[i] = key(view, drawn[i]!);
+      return keepBest(d, k, keys, view.last, out);
+    },
+  };
 }
 
 /** The K least-recently-used objects: walk the recency list from its tail. */
@@ -178,27 +193,22 @@ export const mixedSource: CandidateSource = {
 };
 
 /** Size-biased: the K largest of 4K uniform draws. */
-export const largeSource: CandidateSource = {
-  name: 'large',
-  summary: 'size-biased: the K largest of 4K uniform residents; O(4K) draws + O(4K x K) selection',
-  collect(view, k, out) {
-    const d = drawUniform(view, OVERSAMPLE * k, drawn, 0);
-    return keepBest(drawn, d, k, view.size, -1, view.last, out);
-  },
-};
+export const largeSource = biasedSource('large', 'size-biased: the K largest of 4K uniform residents; O(4K) draws + O(4K x K) selection',
+  (view, id) => -view.size[id]!);
 
 /** Frequency-biased: the K with the fewest lifetime requests among 4K uniform draws. */
-export const rareSource: CandidateSource = {
-  name: 'rare',
-  summary: 'frequency-biased: fewest lifetime requests among 4K uniform residents; O(4K) draws + O(4K x K)',
-  collect(view, k, out) {
-    const d = drawUniform(view, OVERSAMPLE * k, drawn, 0);
-    return keepBest(drawn, d, k, view.requests, 1, view.last, out);
-  },
-};
+export const rareSource = biasedSource('rare', 'frequency-biased: fewest lifetime requests among 4K uniform residents; O(4K) draws + O(4K x K)',
+  (view, id) => view.requests[id]!);
+
+/**
+ * Biased to large AND rarely requested objects: the K with the fewest lifetime requests per byte among 4K
+ * uniform draws (GDSF's frequency / size, without its clock).
+ */
+export const perbyteSource = biasedSource('perbyte', 'fewest lifetime requests per byte among 4K uniform residents; O(4K) draws + O(4K x K)',
+  (view, id) => view.requests[id]! / Math.max(1, view.size[id]!));
 
 export const SOURCES: Record<string, CandidateSource> = {
-  tail: tailSource, sample: sampleSource, mixed: mixedSource, large: largeSource, rare: rareSource,
+  tail: tailSource, sample: sampleSource, mixed: mixedSource, large: largeSource, rare: rareSource, perbyte: perbyteSource,
 };
 
 /**

@@ -11,8 +11,9 @@
  * -> LRU; shadow mode -> LRU plus a log line naming the model's choice. Counters, feature parity with
  * replay/ (same access log, read with the nginx-json format) and the training loop are checked too.
  * Those run with the module's default candidate source, `large` (the nine residents are fewer than 4K, so
- * all of them are candidates); each source is then checked on its own, `large` at K = 4 (4K >= 9: exactly
- * the four largest) and K = 2 (8 of the 9 residents drawn: two of the three large objects).
+ * all of them are candidates); each source is then checked on its own, `large`, `rare` and `perbyte` at
+ * K = 4 (4K >= 9: exactly the four lowest keys) and `large` at K = 2 (8 of the 9 residents drawn: two of
+ * the three large objects).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -230,7 +231,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     for (const n of [...SMALL, 'L2']) assert.ok(line.includes(keyOf(shadow, n)), `LRU victim ${n} logged`);
   });
 
-  for (const source of ['tail', 'sample', 'mixed', 'large'] as const) {
+  for (const source of ['tail', 'sample', 'mixed', 'large', 'rare', 'perbyte'] as const) {
     await t.test(`candidates ${source}: all nine residents are candidates, the index stays in step with deletions`, async () => {
       const p = await proxy(source, { socket, timeout: '100ms', candidates: source });
       const before = await mismatches();
@@ -256,6 +257,19 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     assert.deepEqual(kept, MODEL_KEEPS);
     assert.deepEqual(s.evictions, { model: 1, lru: 0 });
     assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
+  });
+
+  await t.test('candidates rare and perbyte, 4K >= residents: the K fewest lifetime requests / requests per byte', async () => {
+    // lifetime requests: L1 2 (it had a hit), every other object 1; per byte: L2 < T < L1 < S1 = ... = S6
+    const expected = { rare: ['S1', 'S2', 'S3', 'S4'], perbyte: ['S1', 'L2', 'L1', 'T'] };
+    for (const [source, names] of Object.entries(expected)) {
+      const p = await proxy(`${source}4`, { socket, timeout: '100ms', candidates: source, k: 4, logFeatures: true });
+      await fillAndTrigger(p);
+      const s = await decisions(p, 1);
+      assert.equal(s.candidates_source, source);
+      assert.deepEqual(sentKeys(p), names.map((n) => keyOf(p, n)), `${source}: ${names.join(', ')}, oldest last access first`);
+      assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
+    }
   });
 
   await t.test('candidates large, 4K < residents: the K largest of the drawn, two of the three large objects', async () => {

@@ -128,7 +128,7 @@ test('mixed: the LRU half always, the other half uniform over the rest', () => {
   assert.ok(x < 160 && x > 25, `chi-square ${x.toFixed(1)} over the ${rest.length} non-tail ids`);
 });
 
-test('large and rare: with every resident drawn they keep exactly the K largest / least requested', () => {
+test('large, rare and perbyte: with every resident drawn they keep exactly the K largest / least requested / least requested per byte', () => {
   const K = 8, N = OVERSAMPLE * K; // N <= 4K: every resident is drawn
   const out = new Int32Array(MAX_CANDIDATES);
   // sizes 1000 + 37 i mod N (distinct, not in key order), requests 1 + (i * 7) mod 5
@@ -145,6 +145,15 @@ test('large and rare: with every resident drawn they keep exactly the K largest 
   const maxPicked = Math.max(...picked.map(reqs));
   for (let i = 0; i < N; i++) if (!picked.includes(i)) assert.ok(reqs(i) >= maxPicked, `rare left out ${i} with ${reqs(i)} requests`);
   for (let i = 1; i < nr; i++) assert.ok(pr.last[picked[i - 1]!]! <= pr.last[picked[i]!]!);
+  // requests per byte: distinct keys here (sizes and counts co-prime enough), so the K lowest are one set
+  const perByte = (i: number) => reqs(i) / size(i);
+  const pb = filled(t, K, 'perbyte');
+  const nb = pb.source.collect(pb, K, out);
+  const lowest = Array.from({ length: N }, (_, i) => i).sort((a, b) => perByte(a) - perByte(b)).slice(0, K);
+  assert.equal(new Set(lowest.map(perByte)).size, K);
+  assert.deepEqual(new Set(out.subarray(0, nb)), new Set(lowest));
+  assert.notDeepEqual(new Set(lowest), new Set(largest), 'the test tells perbyte from large');
+  for (let i = 1; i < nb; i++) assert.ok(pb.last[out[i - 1]!]! <= pb.last[out[i]!]!, 'oldest last access first');
 });
 
 test('large and rare: biased towards big / rarely requested objects on a large pool', () => {
@@ -163,6 +172,8 @@ test('large and rare: biased towards big / rarely requested objects on a large p
   assert.ok(Math.abs(uniformSize - (1000 + (N - 1) / 2)) < 30, `sample mean size ${uniformSize}`);
   assert.ok(mean('large', size) > uniformSize + 500, 'large is not size-biased');
   assert.ok(mean('rare', reqs) < 1.3, 'rare is not biased towards few requests');
+  const perByte = (i: number) => reqs(i) / size(i);
+  assert.ok(mean('perbyte', perByte) < 0.7 * mean('sample', perByte), 'perbyte is not biased towards few requests per byte');
 });
 
 test('parseKParam: every source by name, K bounds, unknown names refused', () => {
