@@ -103,10 +103,11 @@ test('coldrl train writes a loadable ONNX model and the run rows; --resume conti
   }
   // the previous objective, as the help says to ask for it
   const qOut = join(dir, 'q.onnx');
-  // (and without a held-out check: none in the output nor in the model)
-  const rq = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', qOut, '--db', db, '--k', '8', '--hidden', '16', '--steps', '300', '--objective', 'q', '--horizon', '1', '--holdout', '0', '--json']);
+  // (and without a held-out check: none in the output nor in the model; and without a store, as serve's --db none)
+  const rq = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', qOut, '--db', 'none', '--k', '8', '--hidden', '16', '--steps', '300', '--objective', 'q', '--horizon', '1', '--holdout', '0', '--json'], { cwd: dir });
   assert.equal(rq.code, 0, rq.stderr);
-  const jq = JSON.parse(rq.stdout.trim().split('\n').pop()!) as { hparams: { objective: string; horizonFactor: number }; holdout: unknown };
+  const jq = JSON.parse(rq.stdout.trim().split('\n').pop()!) as { hparams: { objective: string; horizonFactor: number }; holdout: unknown; db: unknown; run: unknown };
+  assert.deepEqual([jq.db, jq.run, existsSync(join(dir, 'none'))], [null, null, false], '--db none writes no store');
   assert.equal(jq.hparams.horizonFactor, 1);
   assert.equal(jq.holdout, null);
   const mq = await ColdrlModel.load(qOut);

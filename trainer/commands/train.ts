@@ -61,7 +61,7 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --horizon F         horizon of a hit, in running mean victim idle times (default ${d.horizonFactor}); docs/training.md
   --reward NAME       horizon (default, shaped) or paper (see docs/training.md)
   --window N          requests per window when streaming (default ${d.window})
-  --db FILE           store (default ./${DEFAULT_DB}); runs, metrics every ${d.logFrequency} decisions, the model
+  --db FILE           store (default ./${DEFAULT_DB}; none: no store); runs, metrics every ${d.logFrequency} decisions, the model
   --backend B         ${BACKEND_NAMES.join('|')} (default wasm), resolved by trainer/backend.ts
   --gpu-step S        fused (default: GPU-built step, docs/gpu.md) or autodiff (tfjs autodiff): the step on webgpu
   --resume            continue from FILE.ckpt.json (written on Ctrl-C and at the end); --steps then is the new total
@@ -422,6 +422,7 @@ export async function run(argv: string[]): Promise<number> {
     ({ trace, holdout } = await splitHoldout(trace, fraction));
     if (!values.json) console.log(`training on requests 0..${holdout.from - 1}; the last ${fraction} (from request ${holdout.from}) held out to check the model against LRU and GDSF`);
   }
+  const db = values.db === 'none' ? null : values.db!;
   let stop = false;
   const onSigint = () => { stop = true; };
   process.on('SIGINT', onSigint);
@@ -435,19 +436,19 @@ export async function run(argv: string[]): Promise<number> {
       hp.candidates = choice.chosen;
       if (!values.json) console.log(`candidates ${choice.chosen} chosen; training with it`);
     }
-    o = await runTraining({ ...common, hp, trace, db: values.db!, resume, holdout,
+    o = await runTraining({ ...common, hp, trace, db, resume, holdout,
       ...(choice ? { metadata: { 'coldrl.candidates_auto': JSON.stringify(choice) } } : {}) });
   } finally {
     process.off('SIGINT', onSigint);
   }
   const r = o.result;
   if (values.json) {
-    console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db: values.db,
+    console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db,
       backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, requestsRead: o.requestsRead, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
       seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, holdout: o.holdout, candidatesAuto: choice, hparams: hp }));
   } else {
     console.log(`${r.interrupted ? 'interrupted' : 'trained'} on ${o.requestsRead} requests: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
-    console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${values.db}` : ''}`);
+    console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${db}` : ''}`);
     if (o.holdout) console.log(describeHoldout(o.holdout));
     if (r.interrupted && holdout) console.log('held-out check skipped (interrupted): it runs when a --resume completes');
     if (r.interrupted) console.log(`continue with: coldrl train --trace ${values.trace} --cache-size ${values['cache-size']} --out ${out} --resume`);
