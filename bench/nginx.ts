@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SOURCES } from '../replay/candidates.js';
+import { DEFAULT_SOURCE, SOURCES } from '../replay/candidates.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
 import { writeOnnx } from '../trainer/onnx-export.js';
@@ -69,7 +69,7 @@ export interface ColdrlDirectives {
   /** e.g. "500us", "100ms". */
   timeout?: string;
   k?: number;
-  /** coldrl_candidates; unset: the directive is not written (the module's default, large). */
+  /** coldrl_candidates; unset: the directive is not written (the module's default, DEFAULT_SOURCE). */
   candidates?: string;
   logFeatures?: boolean;
   interval?: string;
@@ -308,7 +308,7 @@ the cache's size on disk, the module's decisions and its mean time collecting th
   --objects N       distinct objects, requested uniformly at random (default 400)
   --size BYTES      mean object size, sizes vary 0.5x..1.5x (default 16384)
   --timeout T       coldrl_timeout (default 500us)
-  --candidates SRC  coldrl_candidates ${Object.keys(SOURCES).join('|')} (default: the module's, large)
+  --candidates SRC  coldrl_candidates ${Object.keys(SOURCES).join('|')} (default: the module's, ${DEFAULT_SOURCE})
   --k N             coldrl_k (default 16)
   --model FILE      ONNX model for the sidecar (default: the hand-set size model)
   --json            one JSON line instead of the table`;
@@ -421,7 +421,7 @@ export async function run(argv: string[]): Promise<number> {
         stops.pop();
       }
     }
-    const source = candidates ?? 'large (default)';
+    const source = candidates ?? `${DEFAULT_SOURCE} (default)`;
     if (v.json) console.log(JSON.stringify({ duration, connections: Number(v.connections), objects, workingSetBytes: total, timeout: v.timeout, k, candidates: source, rows }));
     else {
       console.log(`coldrl bench nginx: ${objects} objects, working set ${(total / 1024).toFixed(0)} KiB, wrk -c ${v.connections} -t ${v.threads} -d ${duration}s, coldrl_timeout ${v.timeout}, coldrl_k ${k}, candidates ${source}`);

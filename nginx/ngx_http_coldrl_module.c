@@ -8,7 +8,7 @@
  *   1. snapshots K deletable candidates (count == 0, exists, !deleting) under the cache mutex,
  *      from the LRU tail, a uniform sample of the module's resident index, a mix of both, or the K
  *      best of a 4K uniform sample by one key: largest, fewest lifetime requests, or fewest requests per
- *      byte (coldrl_candidates; default large, as replay/candidates.ts DEFAULT_SOURCE),
+ *      byte (coldrl_candidates; default perbyte, as replay/candidates.ts DEFAULT_SOURCE),
  *   2. UNLOCKS, computes the features of replay/features.ts (spec 1) from the node plus the module's
  *      side table, sends one framed DecideRequest (proto/README.md) over a persistent Unix socket and
  *      waits with a microsecond deadline (ppoll),
@@ -443,7 +443,7 @@ ngx_http_coldrl_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->log_features, 0);
     ngx_conf_init_uint_value(mcf->k, 16);
     ngx_conf_init_uint_value(mcf->timeout_us, 500);
-    ngx_conf_init_uint_value(mcf->source, COLDRL_SRC_LARGE);
+    ngx_conf_init_uint_value(mcf->source, COLDRL_SRC_PERBYTE);
     ngx_conf_init_msec_value(mcf->interval, 200);
     ngx_conf_init_msec_value(mcf->keepalive, 1000);
     ngx_conf_init_size_value(mcf->zone_size, 8 * 1024 * 1024);

@@ -212,12 +212,13 @@ export const SOURCES: Record<string, CandidateSource> = {
 };
 
 /**
- * The source a K parameter without one gets (parseKParam). `large`: it gave the highest oracle bound on
- * tragen_cdn's second half and the bursty workload at every K, and the best learned policy on trap 25 MiB
- * and tragen 1% at K=64 (docs/candidates.md has the table and the command). `sample` is the runner-up and
- * wins on trap 100 MiB; `tail` (the paper's) is last or next to last everywhere.
+ * The source a K parameter without one gets (parseKParam), and the trainer's and the NGINX module's
+ * default. `perbyte`: at K=64 its oracle bound is at or above `large`'s on trap 25/100 MiB and bursty (level
+ * on tragen), and the learned policy over it beat the one over `large` on trap 25 and 100 MiB, bursty, scan
+ * and CloudPhysics 5%, by up to .023, and lost on tragen 1% and CloudPhysics 1% by under .005
+ * (docs/candidates.md). `tail` (the paper's) is last or next to last everywhere.
  */
-export const DEFAULT_SOURCE = 'large';
+export const DEFAULT_SOURCE = 'perbyte';
 
 /**
  * Applies the victim rule. scores may be null (fallback: index order). sizes[i] = bytes of candidate i.

@@ -2,6 +2,8 @@
  * Hyperparameters of the trainer: one typed object, one line per field, recommended defaults (CleanRL's
  * dqn.py layout). The whole object is logged to the store at the start of a run and into checkpoints.
  */
+import { DEFAULT_SOURCE } from '../replay/candidates.js';
+
 export interface HParams {
   /** Seed of every random source: weights, exploration, replay sampling, the candidate source, tfjs. */
   seed: number;
@@ -67,7 +69,7 @@ export const DEFAULT_HPARAMS: HParams = {
   seed: 1,
   totalDecisions: 20_000,
   k: 64,
-  candidates: 'large',
+  candidates: DEFAULT_SOURCE,
   hidden: 64,
   learningRate: 5e-4,
   bufferSize: 50_000,

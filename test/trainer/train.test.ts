@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_SOURCE } from '../../replay/candidates.js';
 import { ColdrlModel } from '../../replay/model.js';
 import { isColdrlError } from '../../replay/errors.js';
 import { openSource } from '../../replay/formats/index.js';
@@ -229,7 +230,7 @@ test('bench learn --trace: trains on the first half of any trace, evaluates on t
     '--set', 'hidden=16,learningStarts=100', '--policies', 'lru,gdsf,idle-size,oracle', '--out', dir, '--db', db, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { workload: string; size: string; policy: string; hitRatio: number });
-  assert.deepEqual(rows.map((x) => x.policy), ['coldrl(horizon)', 'lru', 'gdsf', 'ktail-idle-size:8:large', 'ktail-oracle:8:large']);
+  assert.deepEqual(rows.map((x) => x.policy), ['coldrl(horizon)', 'lru', 'gdsf', `ktail-idle-size:8:${DEFAULT_SOURCE}`, `ktail-oracle:8:${DEFAULT_SOURCE}`]);
   for (const x of rows) {
     assert.equal(x.workload, 'small.csv');
     assert.ok(x.hitRatio > 0 && x.hitRatio < 1, `${x.policy} ${x.hitRatio}`);

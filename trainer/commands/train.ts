@@ -29,10 +29,10 @@ import { checkParity, type ParityReport } from '../parity.js';
 export const DEFAULT_HOLDOUT = 0.1;
 
 /**
- * The sources `--candidates auto` chooses between: `large` is best on tragen and bursty traffic, `sample`
- * on the trap workload (docs/candidates.md); no single one is best everywhere.
+ * The sources `--candidates auto` chooses between: `perbyte` (the default) is best on most traffic measured,
+ * `large` on tragen (docs/candidates.md); no single one is best everywhere.
  */
-export const AUTO_SOURCES = ['large', 'sample'] as const;
+export const AUTO_SOURCES = ['perbyte', 'large'] as const;
 
 export const summary = 'train the dueling DQN on a trace or log archive and export it to ONNX';
 
@@ -309,7 +309,7 @@ export interface SourceChoice {
 /**
  * `--candidates auto`: trains one model per AUTO_SOURCES on `trace` less its last tenth (half the
  * decisions each, no store, files removed), replays that tenth under each (warmed up, as the held-out check
- * does) and picks the source with the more hits (ties: the first, `large`). The held-out requests of
+ * does) and picks the source with the more hits (ties: the first, `perbyte`). The held-out requests of
  * `--holdout` are not in `trace`, so they play no part in the choice. Null when interrupted (Ctrl-C).
  */
 async function chooseSource(spec: Omit<TrainingSpec, 'holdout' | 'resume'>, log: (line: string) => void): Promise<SourceChoice | null> {
