@@ -31,7 +31,7 @@ import { trap } from '../replay/workloads/trap.js';
 import { bursty } from '../replay/workloads/bursty.js';
 import type { Semantics } from '../replay/cache.js';
 import { resolveBackend, type BackendName } from '../trainer/backend.js';
-import { runTraining } from '../trainer/commands/train.js';
+import { runTraining } from '../trainer/training.js';
 import { DEFAULT_HPARAMS } from '../trainer/hparams.js';
 
 export const summary = 'oracle bound and learned policy for each candidate source and K';

@@ -18,7 +18,7 @@ import { DEFAULT_DB, Store } from '../replay/store.js';
 import { loadTrace, type Trace } from '../replay/trace.js';
 import { trap } from '../replay/workloads/trap.js';
 import { resolveBackend, type BackendName } from '../trainer/backend.js';
-import { runTraining } from '../trainer/commands/train.js';
+import { runTraining } from '../trainer/training.js';
 import { DEFAULT_HPARAMS, type HParams } from '../trainer/hparams.js';
 
 export const summary = 'train and evaluate the learned policy on the reference workloads';

@@ -11,7 +11,7 @@ import { parseCacheSize } from '../../replay/size.js';
 import { trap } from '../../replay/workloads/trap.js';
 import type { ResolvedBackend } from '../../trainer/backend.js';
 import { describeBackend } from '../../trainer/backend.js';
-import { runTraining } from '../../trainer/commands/train.js';
+import { runTraining } from '../../trainer/training.js';
 import type { HParams } from '../../trainer/hparams.js';
 
 export const TRAP_SIZE = '25m';

@@ -23,7 +23,7 @@ import { FEATURE_COUNT, unscaleFeature } from '../../replay/features.js';
 import { trap } from '../../replay/workloads/trap.js';
 import { resolveBackend } from '../../trainer/backend.js';
 import { checkpointOf, exportedWeights, newMinibatch, train, type Checkpoint } from '../../trainer/dqn.js';
-import { AUTO_SOURCES, bestSource, type SourceChoice } from '../../trainer/commands/train.js';
+import { AUTO_SOURCES, bestSource, type SourceChoice } from '../../trainer/source-choice.js';
 import { DEFAULT_HPARAMS } from '../../trainer/hparams.js';
 import { QNetwork, regressStep } from '../../trainer/model.js';
 import { hitLogitScore, initWeights } from '../../trainer/network.js';

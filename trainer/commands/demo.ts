@@ -30,7 +30,7 @@ import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { checkParity, recordCandidates } from '../parity.js';
 import { writeReport } from '../report/html.js';
 import { exportedWeights } from '../dqn.js';
-import { runTraining } from './train.js';
+import { runTraining } from '../training.js';
 
 export const summary = 'run the whole loop on a generated workload and report it';
 

@@ -1,0 +1,58 @@
+/**
+ * `coldrl train --candidates auto`: the candidate source chosen on the operator's own requests, by training
+ * one short model per source and comparing them on the last tenth of the training part.
+ */
+import { rmSync } from 'node:fs';
+import { describeHoldout } from '../replay/holdout.js';
+import { DEFAULT_HOLDOUT, runTraining, splitHoldout, type TrainingSpec } from './training.js';
+
+/**
+ * The sources `--candidates auto` chooses between: `perbyte` (the default) is best on most traffic measured,
+ * `large` on tragen (docs/candidates.md); no single one is best everywhere.
+ */
+export const AUTO_SOURCES = ['perbyte', 'large'] as const;
+
+/** What `--candidates auto` measured: each source's model on the validation requests, and the pick. */
+export interface SourceChoice {
+  chosen: string;
+  from: number;
+  decisions: number;
+  hitRatio: Record<string, number>;
+  lru: number;
+}
+
+/**
+ * `--candidates auto`: trains one model per AUTO_SOURCES on `trace` less its last tenth (half the
+ * decisions each, no store, files removed), replays that tenth under each (warmed up, as the held-out check
+ * does) and picks the source with the more hits (ties: the first, `perbyte`). The held-out requests of
+ * `--holdout` are not in `trace`, so they play no part in the choice. Null when interrupted (Ctrl-C).
+ */
+export async function chooseSource(spec: Omit<TrainingSpec, 'holdout' | 'resume'>, log: (line: string) => void): Promise<SourceChoice | null> {
+  const { trace: part, holdout: validation } = await splitHoldout(spec.trace, DEFAULT_HOLDOUT);
+  const decisions = Math.max(1, Math.floor(spec.hp.totalDecisions / 2));
+  const hitRatio: Record<string, number> = {};
+  const overLru: Record<string, number> = {};
+  let lru = NaN;
+  for (const source of AUTO_SOURCES) {
+    const out = `${spec.out}.auto-${source}.onnx`;
+    try {
+      const o = await runTraining({ ...spec, hp: { ...spec.hp, candidates: source, totalDecisions: decisions }, trace: part, out, db: null, holdout: validation });
+      if (o.result.interrupted || !o.holdout) return null;
+      hitRatio[source] = o.holdout.hitRatio.model!;
+      lru = o.holdout.hitRatio.lru!;
+      log(`candidates ${source}: ${describeHoldout(o.holdout, 'validation')}`);
+      overLru[source] = o.holdout.hitsOverLru;
+    } finally {
+      rmSync(out, { force: true });
+      rmSync(`${out}.ckpt.json`, { force: true });
+    }
+  }
+  return { chosen: bestSource(overLru), from: validation.from, decisions, hitRatio, lru };
+}
+
+/** The source with the most hits over LRU (ties: the earlier one), whatever their signs. */
+export function bestSource(hitsOverLru: Readonly<Record<string, number>>): string {
+  let chosen = '', best = -Infinity;
+  for (const [source, h] of Object.entries(hitsOverLru)) if (h > best) { best = h; chosen = source; }
+  return chosen;
+}

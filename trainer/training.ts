@@ -1,0 +1,244 @@
+/**
+ * One training run as an API: trains the dueling DQN (trainer/dqn.ts) on a trace or log archive, exports it
+ * to ONNX (trainer/onnx-export.ts) through a checked temporary file, runs the held-out check
+ * (replay/holdout.ts) and records the run, its metrics, the model and the evaluations in the store
+ * (replay/store.ts). `coldrl train` (commands/train.ts), the demo and the benchmarks call runTraining().
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { ColdrlError } from '../replay/errors.js';
+import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
+import { openSource } from '../replay/formats/index.js';
+import { countRequests, HOLDOUT_BASELINES, HOLDOUT_KEY, holdoutOfResults, holdoutStart, sliceSource, type Holdout } from '../replay/holdout.js';
+import { Progress } from '../replay/progress.js';
+import { replayEach } from '../replay/run.js';
+import { Store } from '../replay/store.js';
+import { RequestBatch, Trace, type TraceSource } from '../replay/trace.js';
+import { checkpointOf, exportedWeights, train, type Checkpoint, type TrainEnv, type TrainProgress, type TrainResult } from './dqn.js';
+import type { HParams } from './hparams.js';
+import { writeOnnx } from './onnx-export.js';
+import { checkParity, type ParityReport } from './parity.js';
+
+/** Share of the last requests `coldrl train` holds out by default. */
+export const DEFAULT_HOLDOUT = 0.1;
+
+export interface TrainingSpec {
+  hp: HParams;
+  /** Name recorded with the run and in the model (a path or a generated workload's name). */
+  traceName: string;
+  /** Either a file to stream (with format) or a trace in memory. */
+  trace: Trace | { path: string; format?: string; skipBad?: boolean; /** Requests to train on (default all). */ limit?: number };
+  capacity: number;
+  cacheSizeText: string;
+  out: string;
+  db: string | null;
+  /** Stored with the run and in the model: the backend, with the adapter for webgpu (describeBackend). */
+  backend: string;
+  resume?: Checkpoint;
+  /**
+   * Requests [from, end) held out of `trace` (which then holds only the ones before): the whole trace is
+   * replayed under the finished model, LRU and GDSF, counting from `from`, before the model is written for
+   * good (replay/holdout.ts); `open` gives the whole trace afresh per replay.
+   */
+  holdout?: { fraction: number; from: number; open: () => Trace | TraceSource };
+  progress?: boolean;
+  shouldStop?: () => boolean;
+  /** Added to the model's metadata. */
+  metadata?: Record<string, string>;
+}
+
+export interface TrainingOutcome {
+  run: number | null;
+  out: string;
+  sha256: string;
+  result: TrainResult;
+  metadata: Record<string, string>;
+  /** The written file against the trainer's network on random candidate sets (trainer/parity.ts). */
+  parity: ParityReport;
+  /** The held-out check, when spec.holdout was given and the run was not interrupted. */
+  holdout: Holdout | null;
+  /** Requests of the trace the trainer read (the most of any pass: the training part, once a pass completes). */
+  requestsRead: number;
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: new URL('../../..', import.meta.url), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch { return 'unknown'; }
+}
+
+/** Reads at most `max` requests of a source into a new in-memory trace (ids stay the source's); null at the end. */
+async function readWindow(src: TraceSource, max: number, chunk: RequestBatch): Promise<Trace | null> {
+  const t = new Trace(max);
+  let n = 0;
+  while (n < max) {
+    const got = await src.read(chunk);
+    if (got === 0) break;
+    for (const k of ['time', 'id', 'size', 'ttl', 'rtt', 'flags'] as const) (t[k] as Float64Array).set((chunk[k] as Float64Array).subarray(0, got), n);
+    n += got;
+    if (n + chunk.capacity > max) break;
+  }
+  if (n === 0) return null;
+  t.length = n;
+  t.name = src.name;
+  t.objects = src.interner.count;
+  t.uniqueBytes = src.interner.uniqueBytes;
+  return t;
+}
+
+/**
+ * Passes over a file's first `limit` requests in windows; a file that fits in one window is kept in memory
+ * after the first pass.
+ */
+function fileEnv(path: string, format: string | undefined, skipBad: boolean, window: number, limit: number): TrainEnv['pass'] {
+  let whole: Trace | null = null;
+  return async function* () {
+    if (whole) { yield whole; return; }
+    const src = sliceSource(openSource(path, format, { skipBad }), 0, limit);
+    const chunk = new RequestBatch(Math.min(1 << 15, window));
+    let count = 0;
+    let first: Trace | null = null;
+    try {
+      for (;;) {
+        const w = await readWindow(src, window, chunk);
+        if (!w) break;
+        count++;
+        if (count === 1) { first = w; continue; }
+        if (count === 2) yield first!;
+        yield w;
+      }
+      if (count === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${path}: the trace holds no requests`);
+      if (count === 1) { whole = first; yield first!; }
+    } finally {
+      src.close();
+    }
+  };
+}
+
+export function modelMetadata(hp: HParams, traceName: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION),
+    'coldrl.feature_count': String(FEATURE_COUNT),
+    'coldrl.feature_names': FEATURE_NAMES.join(','),
+    'coldrl.feature_caps': FEATURE_CAPS.join(','),
+    'coldrl.k': String(hp.k),
+    'coldrl.candidates': hp.candidates,
+    'coldrl.trace': traceName,
+    'coldrl.seed': String(hp.seed),
+    'coldrl.commit': gitCommit(),
+    'coldrl.created': new Date().toISOString(),
+    'coldrl.hidden': String(hp.hidden),
+    'coldrl.reward': hp.reward,
+    'coldrl.objective': hp.objective,
+    ...extra,
+  };
+}
+
+/** Trains, exports the model and the checkpoint, records everything in the store. */
+export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> {
+  const { hp } = spec;
+  // the model's folder first: a missing one must not cost the run at its end
+  mkdirSync(dirname(resolve(spec.out)), { recursive: true });
+  const store = spec.db ? new Store(spec.db) : null;
+  try {
+    let run: number | null = spec.resume?.run ?? null;
+    if (store) {
+      if (run !== null && store.runs().some((r) => r.id === run)) store.resumeRun(run);
+      else run = store.startRun({ name: `${basename(spec.traceName)}__dqn__${hp.seed}__${Date.now()}`, hparams: hp, trace: spec.traceName, seed: hp.seed, backend: spec.backend });
+    }
+    const windows: TrainEnv['pass'] = spec.trace instanceof Trace
+      ? (async function* (t: Trace) { yield t; }).bind(null, spec.trace)
+      : fileEnv(spec.trace.path, spec.trace.format, spec.trace.skipBad ?? false, hp.window, spec.trace.limit ?? Infinity);
+    // the most requests one pass read: what the trainer saw of the trace (all of it, once a pass completes)
+    let requestsRead = 0;
+    const env: TrainEnv = {
+      capacity: spec.capacity,
+      async *pass() {
+        let n = 0;
+        for await (const w of windows()) { n += w.length; requestsRead = Math.max(requestsRead, n); yield w; }
+      },
+    };
+    const bar = spec.progress ? new Progress(`train ${basename(spec.traceName)} ${spec.cacheSizeText}`, hp.totalDecisions) : null;
+    const onLog = (p: TrainProgress) => {
+      bar?.update(p.decisions, `${p.stepsPerSecond.toFixed(0)} steps/s loss ${p.loss.toFixed(4)} eps ${p.epsilon.toFixed(3)} hit ${p.hitRatio.toFixed(3)}`);
+      store?.metrics(run!, p.decisions, {
+        'losses/td_loss': p.loss, 'charts/epsilon': p.epsilon, 'charts/hit_ratio': p.hitRatio, 'charts/mean_reward': p.meanReward,
+        'charts/steps_per_second': p.stepsPerSecond, 'charts/decisions_per_second': p.decisionsPerSecond, 'charts/gradient_steps': p.gradSteps,
+      });
+    };
+    let result: TrainResult;
+    try {
+      result = await train(hp, env, { resume: spec.resume, onLog, shouldStop: spec.shouldStop });
+    } catch (e) {
+      if (store && run !== null) store.endRun(run, 'failed');
+      throw e;
+    } finally {
+      bar?.done();
+    }
+    const ckPath = `${spec.out}.ckpt.json`;
+    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}) }));
+    renameSync(`${ckPath}.tmp`, ckPath);
+    const metadata = modelMetadata(hp, spec.traceName, {
+      'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
+      ...(run !== null ? { 'coldrl.run': String(run) } : {}), ...spec.metadata,
+    });
+    // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets);
+    // it is written beside `out` and renamed over it only when checked (and, with a holdout, evaluated), so
+    // a sidecar watching `out` never loads a half-written or unchecked file
+    const tmp = `${spec.out}.tmp.onnx`;
+    const writeChecked = async (): Promise<{ bytes: Uint8Array; parity: ParityReport }> => {
+      const bytes = writeOnnx(tmp, exportedWeights(result), metadata, hp.objective);
+      const parity = await checkParity(tmp, exportedWeights(result), [], hp.objective);
+      if (!(parity.maxRelError <= 1e-5)) throw new ColdrlError('COLDRL_ERR_MODEL', `${spec.out}: the exported model does not score as the trainer's network (max relative error ${parity.maxRelError})`);
+      return { bytes, parity };
+    };
+    try {
+      let written = await writeChecked();
+      let holdout: Holdout | null = null;
+      if (spec.holdout && !result.interrupted) {
+        const h = spec.holdout;
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', warmUp: h.from, progress: spec.progress });
+        holdout = holdoutOfResults(results, h.fraction, h.from);
+        metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
+        written = await writeChecked();
+        results.forEach((r, i) => store?.addEvaluation({
+          run, model: i === 0 ? resolve(spec.out) : null, policy: i === 0 ? 'model' : r.policy, trace: `${spec.traceName} [held out from request ${h.from}]`,
+          cacheSize: spec.cacheSizeText, cacheBytes: spec.capacity, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio,
+        }));
+      }
+      renameSync(tmp, spec.out);
+      const sha256 = createHash('sha256').update(written.bytes).digest('hex');
+      if (store && run !== null) {
+        store.addModel({ run, path: resolve(spec.out), sha256, metadata });
+        store.endRun(run, result.interrupted ? 'interrupted' : 'done');
+      }
+      return { run, out: spec.out, sha256, result, metadata, parity: written.parity, holdout, requestsRead };
+    } catch (e) {
+      if (store && run !== null) store.endRun(run, 'failed');
+      throw e;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  } finally {
+    store?.close();
+  }
+}
+
+/**
+ * Splits a trace for `--holdout`: the training part (a Trace's first requests, or a file read up to
+ * `limit`) and the held-out check's spec, whose `open` gives the WHOLE trace (its replays warm up on the
+ * training part and count from `from`). A streamed file without a limit is read once to count its requests.
+ */
+export async function splitHoldout(trace: TrainingSpec['trace'], fraction: number): Promise<{ trace: TrainingSpec['trace']; holdout: NonNullable<TrainingSpec['holdout']> }> {
+  if (trace instanceof Trace) {
+    const from = holdoutStart(trace.length, fraction);
+    return { trace: trace.slice(0, from), holdout: { fraction, from, open: () => trace } };
+  }
+  const limit = trace.limit ?? Infinity;
+  const reopen = () => sliceSource(openSource(trace.path, trace.format, { skipBad: trace.skipBad }), 0, limit);
+  // a limit comes from an earlier split, which counted the file: it holds more requests than that
+  const from = holdoutStart(Number.isFinite(limit) ? limit : await countRequests(reopen()), fraction);
+  return { trace: { ...trace, limit: from }, holdout: { fraction, from, open: reopen } };
+}
