@@ -20,6 +20,7 @@ import { ColdrlModel } from '../replay/model.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
 import { Rng } from '../replay/rng.js';
 import { SidecarClient, encodeDecideRequest, type DecideOutput } from '../sidecar/client.js';
+import { CANDIDATE_SOURCE_IDS } from '../sidecar/codec.js';
 import { loadProtos, serviceOf } from '../sidecar/grpc.js';
 import { initWeights } from '../trainer/network.js';
 import { writeOnnx } from '../trainer/onnx-export.js';
@@ -134,6 +135,15 @@ interface Alone { runs: number; rate: number; p50us: number; p99us: number; over
  * the share of runs slower than the deadline here is the deadline-fallback rate that a sidecar with no
  * transport and no scheduling cost would still have.
  */
+/** The candidate source a model file was trained on (metadata coldrl.candidates), if it names a known one. */
+async function modelSource(file: string): Promise<string | undefined> {
+  const m = await ColdrlModel.load(file);
+  try {
+    const name = m.metadata['coldrl.candidates'];
+    return name !== undefined && CANDIDATE_SOURCE_IDS[name] !== undefined ? name : undefined;
+  } finally { await m.close(); }
+}
+
 async function modelAlone(file: string, k: number, rate: number, deadlineUs: number): Promise<Alone> {
   const m = await ColdrlModel.load(file);
   try {
@@ -241,6 +251,7 @@ export async function run(argv: string[]): Promise<number> {
           'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION), 'coldrl.feature_count': String(FEATURE_COUNT),
           'coldrl.feature_names': FEATURE_NAMES.join(','), 'coldrl.feature_caps': FEATURE_CAPS.join(','), 'coldrl.k': String(k),
           'coldrl.hidden': '64', 'coldrl.trace': 'random weights (bench)', 'coldrl.seed': '1', 'coldrl.objective': DEFAULT_HPARAMS.objective,
+          'coldrl.candidates': DEFAULT_HPARAMS.candidates,
         }, DEFAULT_HPARAMS.objective); // the graph the trainer exports by default
       }
       modelFile = model ?? null;
@@ -250,7 +261,9 @@ export async function run(argv: string[]): Promise<number> {
         '--busy-poll-ms', v['busy-poll-ms']!, ...(v['no-inline'] ? ['--no-inline'] : [])]);
       child = s.child;
     }
-    // the requests: features uniform in [0, 1], sizes 1 KiB .. 1 MiB, free 1.5 objects' worth
+    // the requests: features uniform in [0, 1], sizes 1 KiB .. 1 MiB, free 1.5 objects' worth; each names the
+    // model's candidate source, as the NGINX module names its own (so the sidecar checks it, as in production)
+    const candidateSource = modelFile ? await modelSource(modelFile) : undefined;
     const rng = new Rng(7);
     const frames: Buffer[] = [];
     const objs: Record<string, unknown>[] = [];
@@ -258,8 +271,9 @@ export async function run(argv: string[]): Promise<number> {
       const features = Array.from({ length: k * FEATURE_COUNT }, () => rng.uniform(0, 1));
       const sizes = Array.from({ length: k }, () => Math.floor(1024 * 2 ** rng.uniform(0, 10)));
       const need = Math.floor(sizes[0]! * 1.5);
-      frames.push(encodeDecideRequest({ id: 0, n: k, features, sizes, bytesNeeded: need }).subarray(4));
-      objs.push({ candidates: sizes.map((size, i) => ({ key_hash: String(i), size: String(size), features: features.slice(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT) })), bytes_needed: String(need), feature_spec_version: FEATURE_SPEC_VERSION });
+      frames.push(encodeDecideRequest({ id: 0, n: k, features, sizes, bytesNeeded: need, candidateSource }).subarray(4));
+      objs.push({ candidates: sizes.map((size, i) => ({ key_hash: String(i), size: String(size), features: features.slice(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT) })), bytes_needed: String(need), feature_spec_version: FEATURE_SPEC_VERSION,
+        ...(candidateSource ? { candidate_source: CANDIDATE_SOURCE_IDS[candidateSource] } : {}) });
     }
     const alone = modelFile ? await modelAlone(modelFile, k, rate, Number(v['deadline-us'])) : null;
     if (alone) {
