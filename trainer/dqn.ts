@@ -207,6 +207,8 @@ export interface Checkpoint {
   averagedSnapshots?: number;
   /** Share of the trace's last requests held out of training (`coldrl train --holdout`); kept by --resume. */
   holdout?: number;
+  /** Which requests before them were trained on (`coldrl train --train-on`); kept by --resume. */
+  trainOn?: 'recent' | 'all';
 }
 
 export interface TrainProgress {

@@ -8,11 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { Cache } from '../replay/cache.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
 import { openSource } from '../replay/formats/index.js';
 import { countRequests, HOLDOUT_BASELINES, HOLDOUT_KEY, holdoutOfResults, holdoutStart, sliceSource, type Holdout } from '../replay/holdout.js';
 import { Progress } from '../replay/progress.js';
+import { policyFactory } from '../replay/registry.js';
 import { replayEach } from '../replay/run.js';
 import { Store } from '../replay/store.js';
 import { RequestBatch, Trace, type TraceSource } from '../replay/trace.js';
@@ -23,6 +25,16 @@ import { checkParity, type ParityReport } from './parity.js';
 
 /** Share of the last requests `coldrl train` holds out by default. */
 export const DEFAULT_HOLDOUT = 0.1;
+
+/**
+ * With `recent`, the training stretch is the newest one in which LRU evicts this many times per decision
+ * to train for: a decision may evict more than one object, and a stretch with too few decisions is
+ * passed over again, so twice leaves room for a pass of fresh decisions.
+ */
+export const RECENT_EVICTIONS_PER_DECISION = 2;
+
+/** Requests between two samples of the eviction count: the granularity of the recent stretch's start. */
+const RECENT_BLOCK = 4096;
 
 export interface TrainingSpec {
   hp: HParams;
@@ -43,6 +55,13 @@ export interface TrainingSpec {
    * good (replay/holdout.ts); `open` gives the whole trace afresh per replay.
    */
   holdout?: { fraction: number; from: number; open: () => Trace | TraceSource };
+  /**
+   * Train on the newest requests of `trace` only (recentStart: the newest stretch in which LRU evicts
+   * RECENT_EVICTIONS_PER_DECISION x hp.totalDecisions times) rather than from its first request. A log
+   * archive holds far more evictions than a run's decisions, and without it the run would end within
+   * its oldest requests.
+   */
+  recent?: boolean;
   progress?: boolean;
   shouldStop?: () => boolean;
   /** Added to the model's metadata. */
@@ -61,6 +80,8 @@ export interface TrainingOutcome {
   holdout: Holdout | null;
   /** Requests of the trace the trainer read (the most of any pass: the training part, once a pass completes). */
   requestsRead: number;
+  /** Index of the first request trained on (0 unless spec.recent moved it). */
+  trainedFrom: number;
 }
 
 function gitCommit(): string {
@@ -89,14 +110,14 @@ async function readWindow(src: TraceSource, max: number, chunk: RequestBatch): P
 }
 
 /**
- * Passes over a file's first `limit` requests in windows; a file that fits in one window is kept in memory
- * after the first pass.
+ * Passes over a file's requests [start, limit) in windows; a stretch that fits in one window is kept in
+ * memory after the first pass.
  */
-function fileEnv(path: string, format: string | undefined, skipBad: boolean, window: number, limit: number): TrainEnv['pass'] {
+function fileEnv(path: string, format: string | undefined, skipBad: boolean, window: number, start: number, limit: number): TrainEnv['pass'] {
   let whole: Trace | null = null;
   return async function* () {
     if (whole) { yield whole; return; }
-    const src = sliceSource(openSource(path, format, { skipBad }), 0, limit);
+    const src = sliceSource(openSource(path, format, { skipBad }), start, limit);
     const chunk = new RequestBatch(Math.min(1 << 15, window));
     let count = 0;
     let first: Trace | null = null;
@@ -148,9 +169,10 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       if (run !== null && store.runs().some((r) => r.id === run)) store.resumeRun(run);
       else run = store.startRun({ name: `${basename(spec.traceName)}__dqn__${hp.seed}__${Date.now()}`, hparams: hp, trace: spec.traceName, seed: hp.seed, backend: spec.backend });
     }
+    const trainedFrom = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress) : 0;
     const windows: TrainEnv['pass'] = spec.trace instanceof Trace
-      ? (async function* (t: Trace) { yield t; }).bind(null, spec.trace)
-      : fileEnv(spec.trace.path, spec.trace.format, spec.trace.skipBad ?? false, hp.window, spec.trace.limit ?? Infinity);
+      ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.slice(trainedFrom, spec.trace.length) : spec.trace)
+      : fileEnv(spec.trace.path, spec.trace.format, spec.trace.skipBad ?? false, hp.window, trainedFrom, spec.trace.limit ?? Infinity);
     // the most requests one pass read: what the trainer saw of the trace (all of it, once a pass completes)
     let requestsRead = 0;
     const env: TrainEnv = {
@@ -178,10 +200,11 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       bar?.done();
     }
     const ckPath = `${spec.out}.ckpt.json`;
-    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}) }));
+    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all' }));
     renameSync(`${ckPath}.tmp`, ckPath);
     const metadata = modelMetadata(hp, spec.traceName, {
-      'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
+      'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),
+      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + requestsRead - 1}`, 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
       ...(run !== null ? { 'coldrl.run': String(run) } : {}), ...spec.metadata,
     });
     // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets);
@@ -214,7 +237,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
         store.addModel({ run, path: resolve(spec.out), sha256, metadata });
         store.endRun(run, result.interrupted ? 'interrupted' : 'done');
       }
-      return { run, out: spec.out, sha256, result, metadata, parity: written.parity, holdout, requestsRead };
+      return { run, out: spec.out, sha256, result, metadata, parity: written.parity, holdout, requestsRead, trainedFrom };
     } catch (e) {
       if (store && run !== null) store.endRun(run, 'failed');
       throw e;
@@ -224,6 +247,40 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
   } finally {
     store?.close();
   }
+}
+
+/**
+ * The first request of the newest stretch of `trace` in which LRU (nginx semantics, the training
+ * environment's) evicts at least `evictions` times, to RECENT_BLOCK requests; 0 when the whole trace holds
+ * fewer. One LRU pass over the trace (a streamed file is read once more).
+ */
+export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false): Promise<number> {
+  const { factory, opts } = policyFactory('lru');
+  const cache = new Cache(factory, { capacity, semantics: 'nginx' }, opts);
+  // before[b]: evictions before request b x RECENT_BLOCK
+  const before: number[] = [];
+  let n = 0;
+  const feed = (batch: Trace | RequestBatch, count: number): void => {
+    for (let i = 0; i < count; i++, n++) {
+      if (n % RECENT_BLOCK === 0) before.push(cache.stats.evictions);
+      cache.access(batch, i);
+    }
+  };
+  if (trace instanceof Trace) feed(trace, trace.length);
+  else {
+    const src = sliceSource(openSource(trace.path, trace.format, { skipBad: trace.skipBad }), 0, trace.limit ?? Infinity);
+    const bar = progress ? new Progress(`sizing the training stretch of ${basename(trace.path)}`, trace.limit ?? 0) : null;
+    const b = new RequestBatch(1 << 15);
+    try {
+      for (let got = await src.read(b); got > 0; got = await src.read(b)) { feed(b, got); bar?.update(n); }
+    } finally {
+      src.close();
+      bar?.done();
+    }
+  }
+  const total = cache.stats.evictions;
+  for (let k = before.length - 1; k >= 0; k--) if (total - before[k]! >= evictions) return k * RECENT_BLOCK;
+  return 0;
 }
 
 /**

@@ -24,6 +24,7 @@ import { trap } from '../../replay/workloads/trap.js';
 import { resolveBackend } from '../../trainer/backend.js';
 import { checkpointOf, exportedWeights, newMinibatch, train, type Checkpoint } from '../../trainer/dqn.js';
 import { AUTO_SOURCES, bestSource, type SourceChoice } from '../../trainer/source-choice.js';
+import { recentStart } from '../../trainer/training.js';
 import { DEFAULT_HPARAMS } from '../../trainer/hparams.js';
 import { QNetwork, regressStep } from '../../trainer/model.js';
 import { hitLogitScore, initWeights } from '../../trainer/network.js';
@@ -324,4 +325,48 @@ test('coldrl train --candidates auto: picks the source on the training part\'s l
   assert.equal(bestSource({ large: -30, sample: -10 }), 'sample');
   assert.equal(bestSource({ large: 12, sample: 12 }), 'large', 'a tie keeps the first');
   assert.equal(bestSource({ large: 5, sample: -1 }), 'large');
+});
+
+/** n requests of n distinct 100-byte objects: in a 1000-byte cache every request after the tenth evicts one. */
+function writeUniques(path: string, n: number): void {
+  const lines = ['timestamp,obj_id,size,ttl'];
+  for (let i = 0; i < n; i++) lines.push(`${i},u${i},100,86400`);
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
+test('recentStart: the newest stretch with the evictions asked for, to 4096 requests, in memory and streamed', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'uniques.csv');
+  writeUniques(file, 20_000);
+  const trace = await loadTrace(openSource(file, 'csv'));
+  // [s, 20000) holds 20000 - s evictions: the largest multiple of 4096 with 5000 of them is 12288
+  assert.equal(await recentStart(trace, 1000, 5000), 12_288);
+  assert.equal(await recentStart({ path: file }, 1000, 5000), 12_288);
+  assert.equal(await recentStart({ path: file, limit: 16_000 }, 1000, 5000), 8192, 'counted up to the limit only');
+  assert.equal(await recentStart(trace, 1000, 1e9), 0, 'too few evictions anywhere: from the first request');
+});
+
+test('coldrl train --train-on: recent (default) trains on the newest requests before the held-out ones; all from the first; kept by --resume', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'uniques.csv');
+  writeUniques(file, 30_000);
+  const out = join(dir, 'm.onnx');
+  const args = ['train', '--trace', file, '--cache-size', '1000', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8', '--steps', '300', '--json'];
+  const r = runCli(args);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { trainedFrom: number; requestsRead: number; holdout: Holdout };
+  // requests 0..26999 before the held-out tenth; 600 evictions (2 per decision) fit in the last block start, 24576
+  assert.deepEqual([j.holdout.from, j.trainedFrom, j.requestsRead], [27_000, 24_576, 2424]);
+  const m = await ColdrlModel.load(out);
+  t.after(() => m.close());
+  assert.equal(m.metadata['coldrl.trained_requests'], '24576..26999');
+  const resumed = runCli([...args, '--resume', '--steps', '400', '--train-on', 'all']);
+  assert.equal(resumed.code, 2);
+  assert.match(resumed.stderr, /--train-on cannot change on resume/);
+  const all = runCli([...args, '--train-on', 'all', '--out', join(dir, 'all.onnx')]);
+  assert.equal(all.code, 0, all.stderr);
+  assert.equal((JSON.parse(all.stdout.trim().split('\n').pop()!) as { trainedFrom: number }).trainedFrom, 0);
+  const bad = runCli([...args, '--train-on', 'oldest']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--train-on must be recent or all/);
 });

@@ -18,7 +18,7 @@ import type { Checkpoint } from '../dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { HEADS } from '../network.js';
 import { AUTO_SOURCES, chooseSource, type SourceChoice } from '../source-choice.js';
-import { DEFAULT_HOLDOUT, runTraining, splitHoldout, type TrainingOutcome, type TrainingSpec } from '../training.js';
+import { DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, splitHoldout, type TrainingOutcome, type TrainingSpec } from '../training.js';
 
 export const summary = 'train the dueling DQN on a trace or log archive and export it to ONNX';
 
@@ -54,6 +54,9 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --holdout F         share of the trace's last requests kept out of training (default ${DEFAULT_HOLDOUT}; 0 = none):
                       they are replayed under the model, LRU and GDSF before the model is written, the
                       figures go into its metadata and the store, and \`coldrl serve\` warns if it lost to LRU
+  --train-on WHICH    recent (default): the newest requests before the held-out ones, as many as give LRU
+                      ${RECENT_EVICTIONS_PER_DECISION} evictions per decision of --steps (one more LRU pass to size them); all: from the
+                      first request (a long archive then trains on its oldest requests only)
   --skip-bad          count and skip malformed lines
   --json              print the result as one JSON object
 
@@ -71,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
       trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
       hidden: { type: 'string' }, objective: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
-      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -139,10 +142,13 @@ export async function run(argv: string[]): Promise<number> {
     if (resume && f !== fraction) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint held out ${fraction} of the trace; --holdout cannot change on resume`);
     fraction = f;
   }
+  const trainOn = values['train-on'] ?? (resume ? resume.trainOn ?? 'all' : 'recent');
+  if (trainOn !== 'recent' && trainOn !== 'all') throw new ColdrlError('COLDRL_ERR_USAGE', `train: --train-on must be recent or all (got ${trainOn})`);
+  if (resume && trainOn !== (resume.trainOn ?? 'all')) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint trained on ${resume.trainOn ?? 'all'} requests; --train-on cannot change on resume`);
   let holdout: TrainingSpec['holdout'];
   if (fraction > 0) {
     ({ trace, holdout } = await splitHoldout(trace, fraction));
-    if (!values.json) console.log(`training on requests 0..${holdout.from - 1}; the last ${fraction} (from request ${holdout.from}) held out to check the model against LRU and GDSF`);
+    if (!values.json) console.log(`the last ${fraction} of the requests (from request ${holdout.from}) held out to check the model against LRU and GDSF; training on ${trainOn === 'recent' ? 'the newest of ' : ''}requests 0..${holdout.from - 1}`);
   }
   const db = values.db === 'none' ? null : values.db!;
   let stop = false;
@@ -151,7 +157,7 @@ export async function run(argv: string[]): Promise<number> {
   let o: TrainingOutcome;
   let choice: SourceChoice | null = null;
   try {
-    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, out, backend: describeBackend(backend), progress: !values.json, shouldStop: () => stop };
+    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
     if (hp.candidates === 'auto') {
       choice = await chooseSource({ ...common, hp, trace, db: null }, values.json ? () => undefined : (line) => console.log(line));
       if (!choice) { console.error('interrupted while choosing the candidate source: no model written'); return 130; }
@@ -165,11 +171,12 @@ export async function run(argv: string[]): Promise<number> {
   }
   const r = o.result;
   if (values.json) {
-    console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db,
+    console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db, trainedFrom: o.trainedFrom,
       backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, requestsRead: o.requestsRead, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
       seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, holdout: o.holdout, candidatesAuto: choice, hparams: hp }));
   } else {
-    console.log(`${r.interrupted ? 'interrupted' : 'trained'} on ${o.requestsRead} requests: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
+    const stretch = o.trainedFrom > 0 ? ` (the newest before ${holdout ? 'the held-out ones' : 'the end'}: --train-on recent)` : '';
+    console.log(`${r.interrupted ? 'interrupted' : 'trained'} on requests ${o.trainedFrom}..${o.trainedFrom + o.requestsRead - 1}${stretch}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
     console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${db}` : ''}`);
     if (o.holdout) console.log(describeHoldout(o.holdout));
     if (r.interrupted && holdout) console.log('held-out check skipped (interrupted): it runs when a --resume completes');
