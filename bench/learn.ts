@@ -6,7 +6,10 @@
  *   trap     trained on trap seed 1, evaluated on trap seed 2, one model per cache size (25m, 100m, 400m)
  *   tragen   ../shared/traces/tragen_cdn.csv: trained on the first half, evaluated on the second, 1% and 5%
  *   trace    any trace or log archive given with --trace (yours): the same half split, --trace-sizes
- * Replays use nginx semantics, the training environment's. Long-running: a benchmark, never a test.
+ * Training uses the whole training half (--train-on all; `coldrl train` defaults to its newest stretch,
+ * which measures better on the newest requests and worse on a whole second half: docs/training.md).
+ * Replays use nginx semantics, the training environment's.
+ * Long-running: a benchmark, never a test.
  */
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +21,7 @@ import { DEFAULT_DB, Store } from '../replay/store.js';
 import { loadTrace, type Trace } from '../replay/trace.js';
 import { trap } from '../replay/workloads/trap.js';
 import { resolveBackend, type BackendName } from '../trainer/backend.js';
-import { runTraining } from '../trainer/training.js';
+import { RECENT_EVICTIONS_PER_DECISION, runTraining } from '../trainer/training.js';
 import { DEFAULT_HPARAMS, type HParams } from '../trainer/hparams.js';
 
 export const summary = 'train and evaluate the learned policy on the reference workloads';
@@ -41,6 +44,8 @@ export function help(): string {
   --policies LIST   policies evaluated beside the model (default ${BASELINES.join(',')},rule,oracle);
                     rule, idle-size and oracle name the K-candidate ones over the model's K and source
   --seed S          training seed (default 1)
+  --train-on WHICH  all (default): the training half from its first request; recent (coldrl train's default):
+                    its newest stretch that gives LRU ${RECENT_EVICTIONS_PER_DECISION} evictions per decision (docs/training.md)
   --reward R        horizon (default) or paper; --ablate-reward also trains the other one
   --out DIR         where models go (default .)
   --db FILE         store for runs and evaluations (default ./${DEFAULT_DB})
@@ -76,13 +81,15 @@ export async function run(argv: string[]): Promise<number> {
       steps: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' }, set: { type: 'string', default: '' },
       policies: { type: 'string', default: [...BASELINES, 'rule', 'oracle'].join(',') }, seed: { type: 'string', default: '1' }, reward: { type: 'string', default: 'horizon' },
       'ablate-reward': { type: 'boolean', default: false }, out: { type: 'string', default: '.' }, db: { type: 'string', default: DEFAULT_DB },
-      backend: { type: 'string', default: 'wasm' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      backend: { type: 'string', default: 'wasm' }, 'train-on': { type: 'string', default: 'all' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) { console.log(help()); return 0; }
   const reward = values.reward as HParams['reward'];
   if (reward !== 'horizon' && reward !== 'paper') throw new ColdrlError('COLDRL_ERR_USAGE', 'bench learn: --reward must be horizon or paper');
+  const trainOn = values['train-on'];
+  if (trainOn !== 'recent' && trainOn !== 'all') throw new ColdrlError('COLDRL_ERR_USAGE', 'bench learn: --train-on must be recent or all');
   const base: HParams = applySets({
     ...DEFAULT_HPARAMS, seed: Number(values.seed), reward,
     ...(values.steps ? { totalDecisions: Number(values.steps) } : {}), ...(values.k ? { k: Number(values.k) } : {}),
@@ -115,7 +122,7 @@ export async function run(argv: string[]): Promise<number> {
       const hp = { ...base, reward: rw };
       const out = join(values.out!, `learn-${workload}-${sizeText.replace('%', 'pct')}-${rw}-s${hp.seed}.onnx`);
       process.stderr.write(`training ${workload} ${sizeText} (${rw}, ${hp.totalDecisions} decisions, K=${hp.k})...\n`);
-      const o = await runTraining({ hp, traceName: train.name, trace: train, capacity: capTrain, cacheSizeText: sizeText, out, db: values.db!, backend: backend.backend, progress: !values.json });
+      const o = await runTraining({ hp, traceName: train.name, trace: train, capacity: capTrain, cacheSizeText: sizeText, out, db: values.db!, backend: backend.backend, recent: trainOn === 'recent', progress: !values.json });
       policies.push([`coldrl:${out}`, `coldrl(${rw})`, o.result.seconds]);
     }
     for (const p of others) policies.push([p, p]);

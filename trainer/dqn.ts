@@ -250,6 +250,8 @@ export interface TrainResult {
   decisions: number;
   gradSteps: number;
   passes: number;
+  /** The most requests one pass replayed (all of the trace's once a pass completed; in this run, not a resumed one's). */
+  requests: number;
   interrupted: boolean;
   seconds: number;
   last: TrainProgress;
@@ -277,7 +279,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
     throw new ColdrlError('COLDRL_ERR_USAGE', 'objective hit-logit is fitted by regression only: warmStartDecisions must be at least totalDecisions (or use objective q for Double-DQN steps)');
   }
   const ck = hooks.resume;
-  let decisions = ck?.decisions ?? 0, gradSteps = ck?.gradSteps ?? 0, passes = ck?.passes ?? 0;
+  let decisions = ck?.decisions ?? 0, gradSteps = ck?.gradSteps ?? 0, passes = ck?.passes ?? 0, requests = 0;
   // A resumed run reseeds from (seed, decisions): deterministic given the checkpoint, not bit-identical to an uninterrupted run.
   const rng = new Rng(hp.seed + decisions * 7919);
   const w0 = ck ? weightsFromJSON(ck.online) : initWeights(F, hp.hidden, rng);
@@ -309,6 +311,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
     const cache = new Cache((ctx) => new AgentPolicy(ctx, agent, hp, hp.seed + passes), { capacity: env.capacity, semantics: 'nginx', inactive: env.inactive });
     lastCache = cache;
     const startDecisions = agent.decisions;
+    let offset = 0;
     for await (const win of env.pass()) {
       const nu = win.nextUse();
       if (agent.nextTime.length < win.objects) {
@@ -343,9 +346,14 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
           if (keepLoss) loss = await learner.loss();
         }
         if (decisions - lastLogAt >= hp.logFrequency) log(cache);
-        if (decisions >= hp.totalDecisions) break outer;
-        if ((i & 255) === 0 && hooks.shouldStop?.()) { interrupted = true; break outer; }
+        if (decisions >= hp.totalDecisions || ((i & 255) === 0 && hooks.shouldStop?.())) {
+          interrupted = decisions < hp.totalDecisions;
+          requests = Math.max(requests, offset + i + 1);
+          break outer;
+        }
       }
+      offset += win.length;
+      requests = Math.max(requests, offset);
     }
     buffer.markDone();
     if (agent.decisions === startDecisions) throw new ColdrlError('COLDRL_ERR_USAGE', 'a pass over the trace made no eviction decision: the cache holds the whole trace, nothing to learn');
@@ -353,7 +361,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   }
   if (lastCache && decisions > lastLogAt) log(lastCache);
   const result: TrainResult = {
-    online: await learner.read(), averaged: avg, averagedSnapshots: avgN, target: await learner.readTarget(), learner: learner.name, decisions, gradSteps, passes, interrupted, seconds: (Date.now() - t0) / 1000, last,
+    online: await learner.read(), averaged: avg, averagedSnapshots: avgN, target: await learner.readTarget(), learner: learner.name, decisions, gradSteps, passes, requests, interrupted, seconds: (Date.now() - t0) / 1000, last,
   };
   learner.dispose();
   return result;

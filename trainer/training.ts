@@ -78,7 +78,7 @@ export interface TrainingOutcome {
   parity: ParityReport;
   /** The held-out check, when spec.holdout was given and the run was not interrupted. */
   holdout: Holdout | null;
-  /** Requests of the trace the trainer read (the most of any pass: the training part, once a pass completes). */
+  /** Requests the trainer replayed, from trainedFrom: the most in one pass (the whole stretch once a pass completed). */
   requestsRead: number;
   /** Index of the first request trained on (0 unless spec.recent moved it). */
   trainedFrom: number;
@@ -86,7 +86,7 @@ export interface TrainingOutcome {
 
 function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: new URL('../../..', import.meta.url), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: new URL('../..', import.meta.url), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   } catch { return 'unknown'; }
 }
 
@@ -173,15 +173,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     const windows: TrainEnv['pass'] = spec.trace instanceof Trace
       ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.slice(trainedFrom, spec.trace.length) : spec.trace)
       : fileEnv(spec.trace.path, spec.trace.format, spec.trace.skipBad ?? false, hp.window, trainedFrom, spec.trace.limit ?? Infinity);
-    // the most requests one pass read: what the trainer saw of the trace (all of it, once a pass completes)
-    let requestsRead = 0;
-    const env: TrainEnv = {
-      capacity: spec.capacity,
-      async *pass() {
-        let n = 0;
-        for await (const w of windows()) { n += w.length; requestsRead = Math.max(requestsRead, n); yield w; }
-      },
-    };
+    const env: TrainEnv = { capacity: spec.capacity, pass: windows };
     const bar = spec.progress ? new Progress(`train ${basename(spec.traceName)} ${spec.cacheSizeText}`, hp.totalDecisions) : null;
     const onLog = (p: TrainProgress) => {
       bar?.update(p.decisions, `${p.stepsPerSecond.toFixed(0)} steps/s loss ${p.loss.toFixed(4)} eps ${p.epsilon.toFixed(3)} hit ${p.hitRatio.toFixed(3)}`);
@@ -202,6 +194,8 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     const ckPath = `${spec.out}.ckpt.json`;
     writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all' }));
     renameSync(`${ckPath}.tmp`, ckPath);
+    // the requests the trainer replayed: the most in one pass (all of the stretch once a pass completed)
+    const requestsRead = result.requests;
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),
       'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + requestsRead - 1}`, 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,

@@ -257,7 +257,7 @@ test('coldrl train --holdout: trains on the first requests, checks the model on 
     const r = runCli(['train', '--trace', trace, '--cache-size', size, '--out', out, '--db', db, '--k', '8', '--hidden', '16', '--steps', '400', '--holdout', '0.2', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { holdout: Holdout; requestsRead: number };
-    assert.equal(j.requestsRead, 4000, 'the trainer read the first 4000 requests only');
+    assert.ok(j.requestsRead > 0 && j.requestsRead <= 4000, `the trainer replayed ${j.requestsRead} of the first 4000 requests only`);
     assert.equal(j.holdout.from, 4000);
     assert.equal(j.holdout.requests, 1000);
     assert.equal(j.holdout.fraction, 0.2);
@@ -355,11 +355,13 @@ test('coldrl train --train-on: recent (default) trains on the newest requests be
   const r = runCli(args);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { trainedFrom: number; requestsRead: number; holdout: Holdout };
-  // requests 0..26999 before the held-out tenth; 600 evictions (2 per decision) fit in the last block start, 24576
-  assert.deepEqual([j.holdout.from, j.trainedFrom, j.requestsRead], [27_000, 24_576, 2424]);
+  // requests 0..26999 before the held-out tenth; 600 evictions (2 per decision) fit in the last block start,
+  // 24576; one decision per request once the cache is full, so 300 decisions end at its 310th request
+  assert.deepEqual([j.holdout.from, j.trainedFrom, j.requestsRead], [27_000, 24_576, 310]);
   const m = await ColdrlModel.load(out);
   t.after(() => m.close());
-  assert.equal(m.metadata['coldrl.trained_requests'], '24576..26999');
+  assert.equal(m.metadata['coldrl.trained_requests'], '24576..24885');
+  assert.match(m.metadata['coldrl.commit']!, /^[0-9a-f]{12}$/, 'the commit the model was trained at');
   const resumed = runCli([...args, '--resume', '--steps', '400', '--train-on', 'all']);
   assert.equal(resumed.code, 2);
   assert.match(resumed.stderr, /--train-on cannot change on resume/);
