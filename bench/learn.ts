@@ -6,9 +6,9 @@
  *   trap     trained on trap seed 1, evaluated on trap seed 2, one model per cache size (25m, 100m, 400m)
  *   tragen   ../shared/traces/tragen_cdn.csv: trained on the first half, evaluated on the second, 1% and 5%
  *   trace    any trace or log archive given with --trace (yours): the same half split, --trace-sizes
- * Training uses the whole training half (--train-on all; `coldrl train` defaults to its newest stretch,
- * which measures better on the newest requests and worse on a whole second half: docs/training.md).
- * Replays use nginx semantics, the training environment's.
+ * Training uses the newest stretch of the training half, as `coldrl train` does (--train-on recent; on
+ * trap, tragen and CloudPhysics that is the whole half). Replays use nginx semantics, the training
+ * environment's.
  * Long-running: a benchmark, never a test.
  */
 import { basename, join } from 'node:path';
@@ -44,8 +44,8 @@ export function help(): string {
   --policies LIST   policies evaluated beside the model (default ${BASELINES.join(',')},rule,oracle);
                     rule, idle-size and oracle name the K-candidate ones over the model's K and source
   --seed S          training seed (default 1)
-  --train-on WHICH  all (default): the training half from its first request; recent (coldrl train's default):
-                    its newest stretch that gives LRU ${RECENT_EVICTIONS_PER_DECISION} evictions per decision (docs/training.md)
+  --train-on WHICH  recent (default, as coldrl train): the newest stretch of the training half that gives LRU
+                    ${RECENT_EVICTIONS_PER_DECISION} evictions per decision; all: the whole half from its first request
   --reward R        horizon (default) or paper; --ablate-reward also trains the other one
   --out DIR         where models go (default .)
   --db FILE         store for runs and evaluations (default ./${DEFAULT_DB})
@@ -81,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
       steps: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' }, set: { type: 'string', default: '' },
       policies: { type: 'string', default: [...BASELINES, 'rule', 'oracle'].join(',') }, seed: { type: 'string', default: '1' }, reward: { type: 'string', default: 'horizon' },
       'ablate-reward': { type: 'boolean', default: false }, out: { type: 'string', default: '.' }, db: { type: 'string', default: DEFAULT_DB },
-      backend: { type: 'string', default: 'wasm' }, 'train-on': { type: 'string', default: 'all' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      backend: { type: 'string', default: 'wasm' }, 'train-on': { type: 'string', default: 'recent' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
