@@ -79,9 +79,7 @@ export interface TrainingOutcome {
   parity: ParityReport;
   /** The held-out check, when spec.holdout was given and the run was not interrupted. */
   holdout: Holdout | null;
-  /** Requests the trainer replayed, from trainedFrom: the most in one pass (the whole stretch once a pass completed). */
-  requestsRead: number;
-  /** Index of the first request trained on (0 unless spec.recent moved it). */
+  /** Index of the first request trained on (0 unless spec.recent moved it); result.requests follow it. */
   trainedFrom: number;
 }
 
@@ -195,11 +193,9 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     const ckPath = `${spec.out}.ckpt.json`;
     writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all' }));
     renameSync(`${ckPath}.tmp`, ckPath);
-    // the requests the trainer replayed: the most in one pass (all of the stretch once a pass completed)
-    const requestsRead = result.requests;
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),
-      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + requestsRead - 1}`, 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
+      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
       ...(run !== null ? { 'coldrl.run': String(run) } : {}), ...spec.metadata,
     });
     // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets);
@@ -232,7 +228,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
         store.addModel({ run, path: resolve(spec.out), sha256, metadata });
         store.endRun(run, result.interrupted ? 'interrupted' : 'done');
       }
-      return { run, out: spec.out, sha256, result, metadata, parity: written.parity, holdout, requestsRead, trainedFrom };
+      return { run, out: spec.out, sha256, result, metadata, parity: written.parity, holdout, trainedFrom };
     } catch (e) {
       if (store && run !== null) store.endRun(run, 'failed');
       throw e;

@@ -172,11 +172,11 @@ export async function run(argv: string[]): Promise<number> {
   const r = o.result;
   if (values.json) {
     console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db, trainedFrom: o.trainedFrom,
-      backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, requestsRead: o.requestsRead, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
+      backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, requestsRead: r.requests, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
       seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, holdout: o.holdout, candidatesAuto: choice, hparams: hp }));
   } else {
     const stretch = o.trainedFrom > 0 ? ` (the newest before ${holdout ? 'the held-out ones' : 'the end'}: --train-on recent)` : '';
-    console.log(`${r.interrupted ? 'interrupted' : 'trained'} on requests ${o.trainedFrom}..${o.trainedFrom + o.requestsRead - 1}${stretch}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
+    console.log(`${r.interrupted ? 'interrupted' : 'trained'} on requests ${o.trainedFrom}..${o.trainedFrom + r.requests - 1}${stretch}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
     console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${db}` : ''}`);
     if (o.holdout) console.log(describeHoldout(o.holdout));
     if (r.interrupted && holdout) console.log('held-out check skipped (interrupted): it runs when a --resume completes');
