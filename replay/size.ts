@@ -41,6 +41,26 @@ export function resolveCacheSize(spec: CacheSizeSpec, uniqueBytes: number): numb
   return bytes;
 }
 
+const SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/**
+ * Parses a time the way nginx writes it in its configuration (proxy_cache_path inactive=10m): plain
+ * seconds ("600", "0.5"), or number-unit parts with ms, s, m, h, d, w summed ("1h30m", "1h 30m"). Returns
+ * seconds. `what` names the option in the error.
+ */
+export function parseDuration(text: string, what: string): number {
+  const t = text.trim();
+  let total = 0;
+  if (/^\d+(?:\.\d+)?$/.test(t)) total = Number(t);
+  else {
+    const part = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*/gy;
+    let end = 0;
+    for (let m = part.exec(t); m; m = part.exec(t)) { total += Number(m[1]) * SECONDS[m[2]!]!; end = part.lastIndex; }
+    if (t === '' || end !== t.length) throw new ColdrlError('COLDRL_ERR_USAGE', `${what}: cannot parse the time "${text}" (examples: 600, 10m, 1h30m, 7d)`);
+  }
+  return total;
+}
+
 /** Human form: 25 MiB, 1.2 GiB, 512 B. */
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -209,6 +209,8 @@ export interface Checkpoint {
   holdout?: number;
   /** Which requests before them were trained on (`coldrl train --train-on`); kept by --resume. */
   trainOn?: 'recent' | 'all';
+  /** nginx's inactive= in seconds the run simulated (`coldrl train --inactive`; 0: none); kept by --resume. */
+  inactive?: number;
 }
 
 export interface TrainProgress {

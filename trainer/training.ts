@@ -45,6 +45,11 @@ export interface TrainingSpec {
   trace: Trace | { path: string; format?: string; skipBad?: boolean; /** Requests to train on (default all). */ limit?: number };
   capacity: number;
   cacheSizeText: string;
+  /**
+   * nginx's proxy_cache_path inactive= in seconds: objects idle this long are removed whatever the policy,
+   * in training, in the recent stretch's sizing and in the held-out check. 0 or absent: never.
+   */
+  inactive?: number;
   out: string;
   db: string | null;
   /** Stored with the run and in the model: the backend, with the adapter for webgpu (describeBackend). */
@@ -168,11 +173,12 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       if (run !== null && store.runs().some((r) => r.id === run)) store.resumeRun(run);
       else run = store.startRun({ name: `${basename(spec.traceName)}__dqn__${hp.seed}__${Date.now()}`, hparams: hp, trace: spec.traceName, seed: hp.seed, backend: spec.backend });
     }
-    const trainedFrom = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress) : 0;
+    const inactive = spec.inactive ?? 0;
+    const trainedFrom = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, inactive) : 0;
     const windows: TrainEnv['pass'] = spec.trace instanceof Trace
       ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.slice(trainedFrom, spec.trace.length) : spec.trace)
       : fileEnv(spec.trace.path, spec.trace.format, spec.trace.skipBad ?? false, hp.window, trainedFrom, spec.trace.limit ?? Infinity);
-    const env: TrainEnv = { capacity: spec.capacity, pass: windows };
+    const env: TrainEnv = { capacity: spec.capacity, inactive, pass: windows };
     const bar = spec.progress ? new Progress(`train ${basename(spec.traceName)} ${spec.cacheSizeText}`, hp.totalDecisions) : null;
     const onLog = (p: TrainProgress) => {
       bar?.update(p.decisions, `${p.stepsPerSecond.toFixed(0)} steps/s loss ${p.loss.toFixed(4)} eps ${p.epsilon.toFixed(3)} hit ${p.hitRatio.toFixed(3)}`);
@@ -191,11 +197,11 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       bar?.done();
     }
     const ckPath = `${spec.out}.ckpt.json`;
-    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all' }));
+    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all', inactive }));
     renameSync(`${ckPath}.tmp`, ckPath);
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),
-      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
+      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.inactive': String(inactive), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
       ...(run !== null ? { 'coldrl.run': String(run) } : {}), ...spec.metadata,
     });
     // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets);
@@ -213,7 +219,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       let holdout: Holdout | null = null;
       if (spec.holdout && !result.interrupted) {
         const h = spec.holdout;
-        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', warmUp: h.from, progress: spec.progress });
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', inactive, warmUp: h.from, progress: spec.progress });
         holdout = holdoutOfResults(results, h.fraction, h.from);
         metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
         written = await writeChecked();
@@ -245,9 +251,9 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
  * environment's) evicts at least `evictions` times, to RECENT_BLOCK requests; 0 when the whole trace holds
  * fewer. One LRU pass over the trace (a streamed file is read once more).
  */
-export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false): Promise<number> {
+export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, inactive = 0): Promise<number> {
   const { factory, opts } = policyFactory('lru');
-  const cache = new Cache(factory, { capacity, semantics: 'nginx' }, opts);
+  const cache = new Cache(factory, { capacity, semantics: 'nginx', inactive }, opts);
   // before[b]: evictions before request b x RECENT_BLOCK
   const before: number[] = [];
   let n = 0;

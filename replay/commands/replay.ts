@@ -5,7 +5,7 @@ import { ColdrlError } from '../errors.js';
 import { openSource } from '../formats/index.js';
 import { expandPolicies, findPolicy, listPolicies } from '../registry.js';
 import { replayStream, replayTrace, type ReplayResult } from '../run.js';
-import { parseCacheSize, resolveCacheSize, type CacheSizeSpec } from '../size.js';
+import { parseCacheSize, parseDuration, resolveCacheSize, type CacheSizeSpec } from '../size.js';
 import { loadTrace, type ReaderStats, type ReadOptions, type Trace } from '../trace.js';
 import { LogStats, type KeyFrom, type LogReadOptions } from '../formats/nginx-source.js';
 import { printTable } from '../table.js';
@@ -29,8 +29,8 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
   --policy LIST       comma list of policies, or "all" (default: all)
   --cache-size LIST   comma list: 25m, 1g (powers of 1024), plain bytes, or 1% of unique bytes
   --semantics MODE    plain (default) or nginx (TTL, expiry, uncacheable responses)
-  --default-ttl SEC   nginx semantics: TTL of responses that carry none (default: no expiry)
-  --inactive SEC      nginx semantics: remove objects idle this long (proxy_cache_path inactive=)
+  --default-ttl TIME  nginx semantics: TTL of responses that carry none (seconds, or 10m, 1h; default: no expiry)
+  --inactive TIME     nginx semantics: remove objects idle this long (proxy_cache_path inactive=; 600, 10m, 1d)
   --warm-up N         replay the first N requests without counting them (the counts start on a warm cache;
                       \`coldrl train --holdout\` checks its model this way, N = its held-out "from")
   --skip-bad          count and skip malformed lines instead of failing
@@ -90,8 +90,8 @@ export async function run(argv: string[]): Promise<number> {
   const sizes = values['cache-size'].split(',').map((s) => parseCacheSize(s));
   const spec: ReplayJobSpec = {
     trace: values.trace, format: values.format, skipBad: values['skip-bad']!,
-    defaultTtl: optionalNumber('default-ttl', values['default-ttl'], 0, false),
-    semantics: values.semantics, inactive: optionalNumber('inactive', values.inactive, 0, false),
+    defaultTtl: values['default-ttl'] === undefined ? undefined : parseDuration(values['default-ttl'], 'replay: --default-ttl'),
+    semantics: values.semantics, inactive: values.inactive === undefined ? undefined : parseDuration(values.inactive, 'replay: --inactive'),
     seed: optionalNumber('seed', values.seed, 0, true)!,
     warmUp: optionalNumber('warm-up', values['warm-up'], 0, true),
     log: {

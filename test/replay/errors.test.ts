@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDuration } from '../../replay/size.js';
 import { runCli, tempDir } from '../helpers.js';
 
 function assertOneLineError(r: { code: number | null; stderr: string; stdout: string }, pattern: RegExp): void {
@@ -86,5 +87,19 @@ test('bad numeric options are one-line usage errors', (t) => {
   const d = tempDir(t);
   const p = file(d, 'ok.csv', '1,a,10\n');
   assertOneLineError(replay(p, ['--threads', 'two']), /--threads must be an integer >= 1/);
-  assertOneLineError(replay(p, ['--semantics', 'nginx', '--inactive', 'soon']), /--inactive must be a number >= 0/);
+  assertOneLineError(replay(p, ['--semantics', 'nginx', '--inactive', 'soon']), /--inactive: cannot parse the time "soon"/);
+  assertOneLineError(replay(p, ['--semantics', 'nginx', '--inactive', '10x']), /--inactive: cannot parse the time "10x"/);
+  assertOneLineError(runCli(['replay', '--trace', p, '--policy', 'lru', '--cache-size', '1m', '--semantics', 'nginx', '--default-ttl=-5']), /--default-ttl: cannot parse the time "-5"/);
+});
+
+test('times are read as nginx writes them in proxy_cache_path: seconds, or parts with ms, s, m, h, d, w', () => {
+  assert.equal(parseDuration('600', 'x'), 600);
+  assert.equal(parseDuration('0.5', 'x'), 0.5);
+  assert.equal(parseDuration('10m', 'x'), 600);
+  assert.equal(parseDuration('1h30m', 'x'), 5400);
+  assert.equal(parseDuration('1h 30m 15s', 'x'), 5415);
+  assert.equal(parseDuration('2d', 'x'), 172_800);
+  assert.equal(parseDuration('1w', 'x'), 604_800);
+  assert.equal(parseDuration('250ms', 'x'), 0.25);
+  for (const bad of ['', 'm', '10mm', '1h-30m', '-1', '1e3']) assert.throws(() => parseDuration(bad, 'opt'), /opt: cannot parse the time/, bad);
 });

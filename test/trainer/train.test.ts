@@ -294,6 +294,36 @@ test('coldrl train --holdout: trains on the first requests, checks the model on 
   assert.match(changed.stderr, /--holdout cannot change on resume/);
 });
 
+test('coldrl train --inactive: nginx\'s inactive= in training and in the held-out check; kept by --resume', async (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace); // one request a second on average: in the 2 MiB cache, 40 s idle removes objects that LRU would still hold
+  const out = join(dir, 'm.onnx');
+  const args = ['train', '--trace', trace, '--cache-size', '2m', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8', '--steps', '300', '--holdout', '0.2', '--json'];
+  const r = runCli([...args, '--inactive', '40s']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { holdout: Holdout };
+  const whole = await loadTrace(openSource(trace, 'csv'));
+  for (const [policy, key] of [['lru', 'lru'], ['gdsf', 'gdsf'], [`coldrl:${out}`, 'model']] as const) {
+    const e = await replayTrace(whole, policy, parseCacheSize('2m').bytes, '2m', { semantics: 'nginx', inactive: 40, warmUp: 4000 });
+    assert.equal(j.holdout.hitRatio[key], e.hitRatio, key);
+    if (key === 'lru') {
+      const without = await replayTrace(whole, policy, parseCacheSize('2m').bytes, '2m', { semantics: 'nginx', warmUp: 4000 });
+      assert.notEqual(without.hitRatio, e.hitRatio, 'inactive changes the figures checked');
+    }
+  }
+  const m = await ColdrlModel.load(out);
+  t.after(() => m.close());
+  assert.equal(m.metadata['coldrl.inactive'], '40');
+  assert.equal((JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as Checkpoint).inactive, 40);
+  const changed = runCli([...args, '--resume', '--steps', '400', '--inactive', '1h']);
+  assert.equal(changed.code, 2);
+  assert.match(changed.stderr, /--inactive cannot change on resume/);
+  const bad = runCli([...args, '--inactive', 'ten minutes']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /train: --inactive: cannot parse the time "ten minutes"/);
+});
+
 test('coldrl train --candidates auto: picks the source on the training part\'s last tenth, never on the held-out requests', async (t) => {
   const dir = tempDir(t);
   const trace = join(dir, 'small.csv');

@@ -10,7 +10,7 @@ import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { openSource } from '../../replay/formats/index.js';
 import { belowLru, describeHoldout } from '../../replay/holdout.js';
-import { parseCacheSize, resolveCacheSize } from '../../replay/size.js';
+import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB } from '../../replay/store.js';
 import { loadTrace, Trace } from '../../replay/trace.js';
 import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from '../backend.js';
@@ -34,6 +34,9 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --trace FILE        trace or log archive (csv, or FORMAT:FILE); gzip is read transparently
   --format NAME       trace format
   --cache-size SIZE   cache size: 25m, 1g, bytes, or 1% of unique bytes (a percentage loads the whole trace)
+  --inactive TIME     your proxy_cache_path's inactive= (600, 10m, 1d; nginx's default is 10m): objects idle
+                      this long leave the cache whatever the policy, in training and in the held-out check.
+                      Default: never (the simulator's default, as \`coldrl replay\`'s)
   --out FILE          model file to write (default model.onnx); the checkpoint goes to FILE.ckpt.json
   --steps N           eviction decisions to train for (default ${d.totalDecisions}), over as many passes as needed
   --seed S            seed of every random source (default ${d.seed})
@@ -74,7 +77,7 @@ export async function run(argv: string[]): Promise<number> {
       trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
       hidden: { type: 'string' }, objective: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
-      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -145,6 +148,12 @@ export async function run(argv: string[]): Promise<number> {
   const trainOn = values['train-on'] ?? (resume ? resume.trainOn ?? 'all' : 'recent');
   if (trainOn !== 'recent' && trainOn !== 'all') throw new ColdrlError('COLDRL_ERR_USAGE', `train: --train-on must be recent or all (got ${trainOn})`);
   if (resume && trainOn !== (resume.trainOn ?? 'all')) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint trained on ${resume.trainOn ?? 'all'} requests; --train-on cannot change on resume`);
+  let inactive = resume?.inactive ?? 0;
+  if (values.inactive !== undefined) {
+    const sec = parseDuration(values.inactive, 'train: --inactive');
+    if (resume && sec !== inactive) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint simulated inactive=${inactive}s; --inactive cannot change on resume`);
+    inactive = sec;
+  }
   let holdout: TrainingSpec['holdout'];
   if (fraction > 0) {
     ({ trace, holdout } = await splitHoldout(trace, fraction));
@@ -157,7 +166,7 @@ export async function run(argv: string[]): Promise<number> {
   let o: TrainingOutcome;
   let choice: SourceChoice | null = null;
   try {
-    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
+    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
     if (hp.candidates === 'auto') {
       choice = await chooseSource({ ...common, hp, trace, db: null }, values.json ? () => undefined : (line) => console.log(line));
       if (!choice) { console.error('interrupted while choosing the candidate source: no model written'); return 130; }
@@ -176,7 +185,7 @@ export async function run(argv: string[]): Promise<number> {
       seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, holdout: o.holdout, candidatesAuto: choice, hparams: hp }));
   } else {
     const stretch = o.trainedFrom > 0 ? ` (the newest before ${holdout ? 'the held-out ones' : 'the end'}: --train-on recent)` : '';
-    console.log(`${r.interrupted ? 'interrupted' : 'trained'} on requests ${o.trainedFrom}..${o.trainedFrom + r.requests - 1}${stretch}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} passes in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
+    console.log(`${r.interrupted ? 'interrupted' : 'trained'} on requests ${o.trainedFrom}..${o.trainedFrom + r.requests - 1}${stretch}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} ${r.passes === 1 ? 'pass' : 'passes'} in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
     console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${db}` : ''}`);
     if (o.holdout) console.log(describeHoldout(o.holdout));
     if (r.interrupted && holdout) console.log('held-out check skipped (interrupted): it runs when a --resume completes');
