@@ -7,8 +7,9 @@
  * runs in the cache manager process: while the cache is over max_size (or its node watermark) it
  *   1. snapshots K deletable candidates (count == 0, exists, !deleting) under the cache mutex,
  *      from the LRU tail, a uniform sample of the module's resident index, a mix of both, or the K
- *      best of a 4K uniform sample by one key: largest, fewest lifetime requests, or fewest requests per
- *      byte (coldrl_candidates; default perbyte, as replay/candidates.ts DEFAULT_SOURCE),
+ *      best of a 4K uniform sample by one key: largest, fewest lifetime requests, fewest requests per
+ *      byte, or that aged by idle time (coldrl_candidates; default perbyte, as replay/candidates.ts
+ *      DEFAULT_SOURCE),
  *   2. UNLOCKS, computes the features of replay/features.ts (spec 1) from the node plus the module's
  *      side table, sends one framed DecideRequest (proto/README.md) over a persistent Unix socket and
  *      waits with a microsecond deadline (ppoll),
@@ -52,7 +53,8 @@
 #define COLDRL_SRC_LARGE             3
 #define COLDRL_SRC_RARE              4
 #define COLDRL_SRC_PERBYTE           5
-/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... CANDIDATES_PERBYTE = 6, in the order above */
+#define COLDRL_SRC_AGED              6
+/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... CANDIDATES_AGED = 7, in the order above */
 #define COLDRL_WIRE_SOURCE(src)      ((src) + 1)
 /* the sources that keep the K best of 4K uniform draws */
 #define COLDRL_SRC_BIASED(src)       ((src) >= COLDRL_SRC_LARGE)
@@ -188,16 +190,16 @@ static ngx_int_t ngx_http_coldrl_status_handler(ngx_http_request_t *r);
 static ngx_msec_t ngx_http_coldrl_manager(void *data);
 static ngx_int_t ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache);
 static ngx_uint_t ngx_http_coldrl_collect(ngx_http_file_cache_t *cache,
-    ngx_uint_t k, ngx_uint_t source);
+    ngx_uint_t k, ngx_uint_t source, double now);
 static ngx_uint_t ngx_http_coldrl_collect_tail(ngx_http_file_cache_t *cache,
     ngx_uint_t k, ngx_uint_t n);
 static ngx_uint_t ngx_http_coldrl_collect_index(
     ngx_http_file_cache_t *cache, ngx_uint_t k, ngx_uint_t n,
-    ngx_uint_t source);
+    ngx_uint_t source, double now);
 static ngx_uint_t ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh,
     ngx_uint_t d, ngx_uint_t n);
 static ngx_uint_t ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh,
-    ngx_uint_t m, ngx_uint_t want, ngx_uint_t source);
+    ngx_uint_t m, ngx_uint_t want, ngx_uint_t source, double now);
 static void ngx_http_coldrl_features(ngx_http_file_cache_t *cache,
     ngx_uint_t n, double now);
 static ngx_uint_t ngx_http_coldrl_delete(ngx_http_file_cache_t *cache,
@@ -231,11 +233,12 @@ static ngx_conf_enum_t  ngx_http_coldrl_sources[] = {
     { ngx_string("large"), COLDRL_SRC_LARGE },
     { ngx_string("rare"), COLDRL_SRC_RARE },
     { ngx_string("perbyte"), COLDRL_SRC_PERBYTE },
+    { ngx_string("aged"), COLDRL_SRC_AGED },
     { ngx_null_string, 0 }
 };
 
 static const char  *ngx_http_coldrl_source_names[] = {
-    "tail", "sample", "mixed", "large", "rare", "perbyte"
+    "tail", "sample", "mixed", "large", "rare", "perbyte", "aged"
 };
 
 /* by COLDRL_ASK_*: the name in the decision log line and the counter it adds to */
@@ -1263,18 +1266,19 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
     need = size >= cache->max_size
            ? (uint64_t) (size - cache->max_size + 1) * cache->bsize : 1;
 
+    /* one time for the candidates' selection (aged) and their features */
+    ngx_time_update();
+    tp = ngx_timeofday();
+    now = (double) ((uint64_t) tp->sec * 1000 + tp->msec) / 1000;
+
     t0 = ngx_http_coldrl_now_ns();
-    n = ngx_http_coldrl_collect(cache, mcf->k, mcf->source);
+    n = ngx_http_coldrl_collect(cache, mcf->k, mcf->source, now);
     (void) ngx_atomic_fetch_add(&sh->c.collect_ns,
                                 ngx_http_coldrl_now_ns() - t0);
 
     if (n == 0) {
         return NGX_DECLINED;
     }
-
-    ngx_time_update();
-    tp = ngx_timeofday();
-    now = (double) ((uint64_t) tp->sec * 1000 + tp->msec) / 1000;
 
     ngx_http_coldrl_features(cache, n, now);
 
@@ -1512,11 +1516,14 @@ ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d, ngx_uint_t n)
 
 /*
  * The key a biased source keeps the lowest of (replay/candidates.ts largeSource, rareSource,
- * perbyteSource): minus the size, the lifetime requests, or the lifetime requests per byte.
+ * perbyteSource, agedSource): minus the size, the lifetime requests, the lifetime requests per byte, or
+ * those divided by sqrt(1 + idle seconds).
  */
 static ngx_inline double
-ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source)
+ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
 {
+    double  idle;
+
     switch (source) {
 
     case COLDRL_SRC_RARE:
@@ -1524,6 +1531,11 @@ ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source)
 
     case COLDRL_SRC_PERBYTE:
         return e->requests / (e->size > 1 ? e->size : 1);
+
+    case COLDRL_SRC_AGED:
+        idle = now - e->last;
+        return e->requests / ((e->size > 1 ? e->size : 1)
+                              * sqrt(1 + (idle > 0 ? idle : 0)));
 
     default: /* COLDRL_SRC_LARGE */
         return -e->size;
@@ -1538,7 +1550,7 @@ ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source)
  */
 static ngx_uint_t
 ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
-    ngx_uint_t want, ngx_uint_t source)
+    ngx_uint_t want, ngx_uint_t source, double now)
 {
     double                    key, last, ku;
     uint32_t                  v, u;
@@ -1554,12 +1566,12 @@ ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
 
     for (i = 0; i < m; i++) {
         v = ngx_http_coldrl_drawn[i];
-        key = ngx_http_coldrl_key(&sh->table[v], source);
+        key = ngx_http_coldrl_key(&sh->table[v], source, now);
         last = sh->table[v].last;
 
         if (kept == want) {
             e = &sh->table[ngx_http_coldrl_drawn[want - 1]];
-            ku = ngx_http_coldrl_key(e, source);
+            ku = ngx_http_coldrl_key(e, source, now);
 
             if (key > ku || (key == ku && last >= e->last)) {
                 continue;
@@ -1571,7 +1583,7 @@ ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
         for (j = kept; j > 0; j--) {
             u = ngx_http_coldrl_drawn[j - 1];
             e = &sh->table[u];
-            ku = ngx_http_coldrl_key(e, source);
+            ku = ngx_http_coldrl_key(e, source, now);
 
             if (ku < key || (ku == key && e->last <= last)) {
                 break;
@@ -1590,14 +1602,14 @@ ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
 
 /*
  * Candidates from the module's resident index. sample: want = k - n uniform draws; large, rare,
- * perbyte: want x OVERSAMPLE uniform draws, of which the want with the lowest key are kept. Both run under
+ * perbyte, aged: want x OVERSAMPLE uniform draws, of which the want with the lowest key are kept. Both run under
  * the side mutex only (O(1) per draw, plus O(4K x K) compares to keep); then one O(log n) rbtree lookup per kept entry
  * under the cache mutex. Entries no longer in the cache leave the index (there may then be fewer than
  * k candidates: evictions by the stock paths are only seen here).
  */
 static ngx_uint_t
 ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
-    ngx_uint_t n, ngx_uint_t source)
+    ngx_uint_t n, ngx_uint_t source, double now)
 {
     ngx_uint_t                   want, picked, i, stale;
     ngx_slab_pool_t             *shpool;
@@ -1615,7 +1627,7 @@ ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
 
     if (COLDRL_SRC_BIASED(source)) {
         picked = ngx_http_coldrl_draw(sh, COLDRL_OVERSAMPLE * want, n);
-        picked = ngx_http_coldrl_keep_best(sh, picked, want, source);
+        picked = ngx_http_coldrl_keep_best(sh, picked, want, source, now);
 
     } else {
         picked = ngx_http_coldrl_draw(sh, want, n);
@@ -1673,25 +1685,26 @@ ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
 
 static ngx_uint_t
 ngx_http_coldrl_collect(ngx_http_file_cache_t *cache, ngx_uint_t k,
-    ngx_uint_t source)
+    ngx_uint_t source, double now)
 {
     ngx_uint_t  n;
 
     switch (source) {
 
     case COLDRL_SRC_SAMPLE:
-        n = ngx_http_coldrl_collect_index(cache, k, 0, source);
+        n = ngx_http_coldrl_collect_index(cache, k, 0, source, now);
         break;
 
     case COLDRL_SRC_MIXED:
         n = ngx_http_coldrl_collect_tail(cache, (k + 1) / 2, 0);
-        n = ngx_http_coldrl_collect_index(cache, k, n, source);
+        n = ngx_http_coldrl_collect_index(cache, k, n, source, now);
         break;
 
     case COLDRL_SRC_LARGE:
     case COLDRL_SRC_RARE:
     case COLDRL_SRC_PERBYTE:
-        n = ngx_http_coldrl_collect_index(cache, k, 0, source);
+    case COLDRL_SRC_AGED:
+        n = ngx_http_coldrl_collect_index(cache, k, 0, source, now);
         break;
 
     default: /* COLDRL_SRC_TAIL */

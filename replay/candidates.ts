@@ -20,6 +20,8 @@
  *            (ties: older last access). O(4K) draws + O(4K x K) selection.
  *  - perbyte 4K distinct uniform draws, keep the K with the fewest lifetime requests per byte (requests /
  *            max(1, size): GDSF's key without its clock; ties: older last access). Same cost as large.
+ *  - aged    as perbyte, the key divided by sqrt(1 + idle seconds) (idle = now - last access, at least 0):
+ *            an object popular long ago ages into the candidates, as GDSF's clock ages it out. Same cost.
  * Every source is seeded through view.random() and allocates nothing (module-level scratch of 4 x 64).
  *
  * The exact sampling rule (the NGINX module copies it): partial Fisher-Yates over pool[0..N):
@@ -45,6 +47,8 @@ export interface CandidateView {
   readonly size: Float64Array;
   /** Lifetime request count per id, for frequency-biased sources. */
   readonly requests: Float64Array;
+  /** Time of the request that asks for the eviction (seconds), for `aged`. */
+  readonly now: number;
   /** Uniform random number in [0, 1), seeded. */
   random(): number;
 }
@@ -207,8 +211,16 @@ export const rareSource = biasedSource('rare', 'frequency-biased: fewest lifetim
 export const perbyteSource = biasedSource('perbyte', 'fewest lifetime requests per byte among 4K uniform residents; O(4K) draws + O(4K x K)',
   (view, id) => view.requests[id]! / Math.max(1, view.size[id]!));
 
+/**
+ * perbyte aged by idle time: the K lowest requests / (max(1, size) x sqrt(1 + idle seconds)) among 4K
+ * uniform draws. Lifetime counts never decay, so under perbyte an object that was popular once is never a
+ * candidate again; here its key falls as it idles.
+ */
+export const agedSource = biasedSource('aged', 'fewest lifetime requests per byte, aged by sqrt(1 + idle s), among 4K uniform residents; O(4K) draws + O(4K x K)',
+  (view, id) => view.requests[id]! / (Math.max(1, view.size[id]!) * Math.sqrt(1 + Math.max(0, view.now - view.last[id]!))));
+
 export const SOURCES: Record<string, CandidateSource> = {
-  tail: tailSource, sample: sampleSource, mixed: mixedSource, large: largeSource, rare: rareSource, perbyte: perbyteSource,
+  tail: tailSource, sample: sampleSource, mixed: mixedSource, large: largeSource, rare: rareSource, perbyte: perbyteSource, aged: agedSource,
 };
 
 /**

@@ -60,6 +60,7 @@ export class KCandidatePolicy implements Policy, CandidateView {
   get last(): Float64Array { return this.ctx.objects.last; }
   get size(): Float64Array { return this.ctx.objects.size; }
   get requests(): Float64Array { return this.ctx.objects.requests; }
+  get now(): number { return this.ctx.now; }
 
   /** xorshift32 in [0, 1). */
   random(): number {

@@ -36,7 +36,7 @@ test('the trap workload has the shape of trap-workload.md and is deterministic p
   assert.notDeepEqual(columns(WORKLOADS.trap!.generate(2, 500)).key, columns(WORKLOADS.trap!.generate(1, 500)).key);
 });
 
-for (const name of ['trap', 'bursty', 'scan']) {
+for (const name of ['trap', 'bursty', 'scan', 'drift']) {
   test(`${name}: the CSV and both NGINX log forms read back as the same request sequence`, async (t) => {
     const dir = tempDir(t);
     const w = WORKLOADS[name]!.generate(7, 3000);
@@ -55,6 +55,18 @@ for (const name of ['trap', 'bursty', 'scan']) {
     }
   });
 }
+
+test('drift: the most requested objects of the first 20,000 requests are not those of the last 20,000', () => {
+  const w = WORKLOADS.drift!.generate(7);
+  const top = (from: number) => {
+    const counts = new Map<number, number>();
+    for (let i = from; i < from + 20_000; i++) counts.set(w.id[i]!, (counts.get(w.id[i]!) ?? 0) + 1);
+    return new Set([...counts].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([id]) => id));
+  };
+  const first = top(0), last = top(w.length - 20_000);
+  const kept = [...first].filter((id) => last.has(id)).length;
+  assert.ok(kept <= 10, `${kept} of the 20 most requested objects stayed on top`);
+});
 
 test('coldrl workload writes the same seeded file twice and rejects bad arguments', (t) => {
   const dir = tempDir(t);

@@ -231,7 +231,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     for (const n of [...SMALL, 'L2']) assert.ok(line.includes(keyOf(shadow, n)), `LRU victim ${n} logged`);
   });
 
-  for (const source of ['tail', 'sample', 'mixed', 'large', 'rare', 'perbyte'] as const) {
+  for (const source of ['tail', 'sample', 'mixed', 'large', 'rare', 'perbyte', 'aged'] as const) {
     await t.test(`candidates ${source}: all nine residents are candidates, the index stays in step with deletions`, async () => {
       const p = await proxy(source, { socket, timeout: '100ms', candidates: source });
       const before = await mismatches();
@@ -270,6 +270,20 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
       assert.deepEqual(sentKeys(p), names.map((n) => keyOf(p, n)), `${source}: ${names.join(', ')}, oldest last access first`);
       assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
     }
+  });
+
+  await t.test('candidates aged, 4K >= residents: an object idle for seconds ages into the K (perbyte would keep T)', async () => {
+    // requests per byte: L2 1/64000 < T 1/56000 < L1 2/60000; after 3 s idle L1's is divided by sqrt(1 + 3) or
+    // more, below T's (T is stored just before the eviction): aged keeps L2 and L1, perbyte L2 and T
+    const p = await proxy('aged2', { socket, timeout: '100ms', candidates: 'aged', k: 2, logFeatures: true });
+    for (const n of [...SMALL, 'L1', 'L2']) { assert.equal(await get(p, n), 'MISS'); await sleep(5); }
+    assert.equal(await get(p, 'L1'), 'HIT');
+    await sleep(3000);
+    assert.equal((await p.ngx.status()).decisions, 0, 'no eviction below max_size');
+    assert.equal(await get(p, 'T'), 'MISS');
+    const s = await decisions(p, 1);
+    assert.equal(s.candidates_source, 'aged');
+    assert.deepEqual(sentKeys(p), ['L2', 'L1'].map((n) => keyOf(p, n)), 'L2 and L1, oldest last access first');
   });
 
   await t.test('candidates large, 4K < residents: the K largest of the drawn, two of the three large objects', async () => {
