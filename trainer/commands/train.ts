@@ -41,9 +41,9 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --steps N           eviction decisions to train for (default ${d.totalDecisions}), over as many passes as needed
   --seed S            seed of every random source (default ${d.seed})
   --k K               candidates per decision, 1..${MAX_CANDIDATES} (default ${d.k})
-  --candidates NAME   candidate source (default ${d.candidates}), or auto: ${AUTO_SOURCES.join(' and ')} each trained for half of
+  --candidates NAME   candidate source (default ${d.candidates}), or auto: ${AUTO_SOURCES.join(', ')} each trained for half of
                       --steps on the training part less its last tenth, which picks the source (the one whose
-                      model gets the more hits there); then the full training with it. About twice the time.
+                      model gets the more hits there); then the full training with it. About 2.5 times the time.
   --hidden H          hidden width (default ${d.hidden})
   --objective NAME    what the network learns: hit-logit (default: each candidate's chance of a hit, ranked
                       per byte) or q (the per-byte reward, Huber; the previous default, with --horizon 1)
