@@ -396,6 +396,9 @@ static u_char                        ngx_http_coldrl_picked[COLDRL_MAX_K]
                                                  [NGX_HTTP_CACHE_KEY_LEN];
 static uint32_t                      ngx_http_coldrl_drawn[COLDRL_OVERSAMPLE
                                                            * COLDRL_MAX_K];
+/* the key of each drawn[i], moved with it (keep_best) */
+static double                        ngx_http_coldrl_keys[COLDRL_OVERSAMPLE
+                                                          * COLDRL_MAX_K];
 
 static int                           ngx_http_coldrl_fd = -1;
 static ngx_msec_t                    ngx_http_coldrl_retry_at;
@@ -1545,35 +1548,43 @@ ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
 
 /*
  * Keeps in ngx_http_coldrl_drawn[0..want) the want drawn entries (of m) with the lowest key (ties: older
- * last access, then draw order), lowest first: replay/candidates.ts keepBest. Insertion into a sorted
- * prefix: O(m x want) compares at most. The side mutex is held.
+ * last access, then draw order), lowest first: replay/candidates.ts keepBest. Each key is computed once,
+ * into ngx_http_coldrl_keys[] beside its entry; then insertion into a sorted prefix: O(m x want)
+ * compares at most. The side mutex is held.
  */
 static ngx_uint_t
 ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
     ngx_uint_t want, ngx_uint_t source, double now)
 {
-    double                    key, last, ku;
-    uint32_t                  v, u;
-    ngx_uint_t                i, kept, j;
-    ngx_http_coldrl_entry_t  *e;
+    double     key, last, *keys;
+    uint32_t   v, u, *drawn;
+    ngx_uint_t i, kept, j;
 
     if (m <= want) {
         return m;
+    }
+
+    drawn = ngx_http_coldrl_drawn;
+    keys = ngx_http_coldrl_keys;
+
+    for (i = 0; i < m; i++) {
+        keys[i] = ngx_http_coldrl_key(&sh->table[drawn[i]], source, now);
     }
 
     /* drawn[0..kept) is the sorted best so far; drawn[i] (i >= kept) is read before it can be overwritten */
     kept = 0;
 
     for (i = 0; i < m; i++) {
-        v = ngx_http_coldrl_drawn[i];
-        key = ngx_http_coldrl_key(&sh->table[v], source, now);
+        v = drawn[i];
+        key = keys[i];
         last = sh->table[v].last;
 
         if (kept == want) {
-            e = &sh->table[ngx_http_coldrl_drawn[want - 1]];
-            ku = ngx_http_coldrl_key(e, source, now);
+            u = drawn[want - 1];
 
-            if (key > ku || (key == ku && last >= e->last)) {
+            if (key > keys[want - 1]
+                || (key == keys[want - 1] && last >= sh->table[u].last))
+            {
                 continue;
             }
 
@@ -1581,18 +1592,20 @@ ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
         }
 
         for (j = kept; j > 0; j--) {
-            u = ngx_http_coldrl_drawn[j - 1];
-            e = &sh->table[u];
-            ku = ngx_http_coldrl_key(e, source, now);
+            u = drawn[j - 1];
 
-            if (ku < key || (ku == key && e->last <= last)) {
+            if (keys[j - 1] < key
+                || (keys[j - 1] == key && sh->table[u].last <= last))
+            {
                 break;
             }
 
-            ngx_http_coldrl_drawn[j] = u;
+            drawn[j] = u;
+            keys[j] = keys[j - 1];
         }
 
-        ngx_http_coldrl_drawn[j] = v;
+        drawn[j] = v;
+        keys[j] = key;
         kept++;
     }
 
