@@ -294,7 +294,7 @@ test('coldrl train --holdout: trains on the first requests, checks the model on 
   assert.match(changed.stderr, /--holdout cannot change on resume/);
 });
 
-test('coldrl train --inactive: nginx\'s inactive= in training and in the held-out check; kept by --resume', async (t) => {
+test('coldrl train --inactive: nginx\'s inactive= in training and in the held-out check; kept by --resume; the lines printed', async (t) => {
   const dir = tempDir(t);
   const trace = join(dir, 'small.csv');
   writeTrace(trace); // one request a second on average: in the 2 MiB cache, 40 s idle removes objects that LRU would still hold
@@ -319,6 +319,11 @@ test('coldrl train --inactive: nginx\'s inactive= in training and in the held-ou
   const changed = runCli([...args, '--resume', '--steps', '400', '--inactive', '1h']);
   assert.equal(changed.code, 2);
   assert.match(changed.stderr, /--inactive cannot change on resume/);
+  // printed: the held-out line, and the candidate source to set in nginx.conf
+  const text = runCli([...args.filter((a) => a !== '--json'), '--out', join(dir, 'aged.onnx'), '--candidates', 'aged']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^held-out hit ratio 0\.\d{4} \(LRU/m);
+  assert.match(text.stdout, /^in nginx\.conf beside it: coldrl_candidates aged;$/m);
   const bad = runCli([...args, '--inactive', 'ten minutes']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /train: --inactive: cannot parse the time "ten minutes"/);

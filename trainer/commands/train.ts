@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SOURCES } from '../../replay/candidates.js';
+import { DEFAULT_SOURCE, SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { openSource } from '../../replay/formats/index.js';
@@ -188,6 +188,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`${r.interrupted ? 'interrupted' : 'trained'} on requests ${o.trainedFrom}..${o.trainedFrom + r.requests - 1}${stretch}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} ${r.passes === 1 ? 'pass' : 'passes'} in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
     console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${db}` : ''}`);
     if (o.holdout) console.log(describeHoldout(o.holdout));
+    // the module must collect the candidates the model was trained on (the sidecar counts mismatches)
+    console.log(`in nginx.conf beside it: coldrl_candidates ${hp.candidates};${hp.candidates === DEFAULT_SOURCE ? ' (the module\'s default)' : ''}`);
     if (r.interrupted && holdout) console.log('held-out check skipped (interrupted): it runs when a --resume completes');
     if (r.interrupted) console.log(`continue with: coldrl train --trace ${values.trace} --cache-size ${values['cache-size']} --out ${out} --resume`);
   }
