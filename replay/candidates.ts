@@ -22,6 +22,8 @@
  *            max(1, size): GDSF's key without its clock; ties: older last access). Same cost as large.
  *  - aged    as perbyte, the key divided by sqrt(1 + idle seconds) (idle = now - last access, at least 0):
  *            an object popular long ago ages into the candidates, as GDSF's clock ages it out. Same cost.
+ *  - weighted as perbyte over 4K draws by size (each resident byte equally likely; a Fenwick tree of
+ *            resident sizes, O(log N) per draw and per insert/remove). Replay only (no NGINX index yet).
  * Every source is seeded through view.random() and allocates nothing (module-level scratch of 4 x 64).
  *
  * The exact sampling rule (the NGINX module copies it): partial Fisher-Yates over pool[0..N):
@@ -32,6 +34,7 @@
  * stable (ties keep draw order). With N <= D every resident object is a candidate.
  */
 import type { DList } from './dlist.js';
+import type { Fenwick } from './fenwick.js';
 import { MAX_CANDIDATES } from './features.js';
 
 /** What a source reads from the K-candidate policy: the recency list and a dense pool of resident ids. */
@@ -49,6 +52,8 @@ export interface CandidateView {
   readonly requests: Float64Array;
   /** Time of the request that asks for the eviction (seconds), for `aged`. */
   readonly now: number;
+  /** Resident bytes by id, for `weighted`; kept only when the source says `weighted` (else null). */
+  readonly bytes: Fenwick | null;
   /** Uniform random number in [0, 1), seeded. */
   random(): number;
 }
@@ -59,6 +64,8 @@ export interface CandidateSource {
   readonly summary: string;
   /** Writes up to k distinct resident ids into out[0..], oldest last access first; returns how many. */
   collect(view: CandidateView, k: number, out: Int32Array): number;
+  /** True when collect() draws by size: the view must keep `bytes`. */
+  readonly weighted?: boolean;
 }
 
 /** How many uniform draws the biased sources (large, rare) filter down to K. */
@@ -153,13 +160,37 @@ function keepBest(n: number, k: number, keys: Float64Array, last: Float64Array, 
   return m;
 }
 
-/** A source that keeps the K lowest keys of 4K uniform draws; key(view, id) is read once per draw. */
-function biasedSource(name: string, summary: string, key: (view: CandidateView, id: number) => number): CandidateSource {
+/**
+ * Draws up to d distinct residents into drawn[0..), each with probability proportional to its size (every
+ * resident byte equally likely), without replacement: a drawn id's weight is taken out of view.bytes until
+ * the draws end. Returns how many.
+ */
+function drawBySize(view: CandidateView, d: number): number {
+  const f = view.bytes!;
+  const want = Math.min(d, view.poolSize);
+  let n = 0;
+  for (let misses = 0; n < want && f.total > 0 && misses < 64;) {
+    const id = f.find(view.random() * f.total);
+    const w = f.weight(id);
+    if (!(w > 0)) { misses++; continue; } // float rounding at a range's edge
+    f.add(id, -w);
+    drawn[n++] = id;
+  }
+  for (let i = 0; i < n; i++) f.add(drawn[i]!, view.size[drawn[i]!]!);
+  return n;
+}
+
+/**
+ * A source that keeps the K lowest keys of 4K draws (uniform, or by size when `bySize`); key(view, id) is
+ * read once per draw.
+ */
+function biasedSource(name: string, summary: string, key: (view: CandidateView, id: number) => number, bySize = false): CandidateSource {
   return {
     name,
     summary,
+    weighted: bySize,
     collect(view, k, out) {
-      const d = drawUniform(view, OVERSAMPLE * k, drawn, 0);
+      const d = bySize ? drawBySize(view, OVERSAMPLE * k) : drawUniform(view, OVERSAMPLE * k, drawn, 0);
       for (let i = 0; i < d; i++) keys[i] = key(view, drawn[i]!);
       return keepBest(d, k, keys, view.last, out);
     },
@@ -219,8 +250,19 @@ export const perbyteSource = biasedSource('perbyte', 'fewest lifetime requests p
 export const agedSource = biasedSource('aged', 'fewest lifetime requests per byte, aged by sqrt(1 + idle s), among 4K uniform residents; O(4K) draws + O(4K x K)',
   (view, id) => view.requests[id]! / (Math.max(1, view.size[id]!) * Math.sqrt(1 + Math.max(0, view.now - view.last[id]!))));
 
+/**
+ * perbyte's key over draws weighted by size: 4K residents drawn with probability proportional to their
+ * size (without replacement), the K fewest lifetime requests per byte kept. Uniform draws count objects,
+ * so when a few huge objects hold most of the bytes (video beside images) they are rarely drawn, and the
+ * small ones are evicted in their place; drawn by size, they are. Replay only: the NGINX module has no
+ * size-weighted index yet.
+ */
+export const weightedSource = biasedSource('weighted', 'fewest lifetime requests per byte among 4K residents drawn by size (replay only); O(4K log N) draws + O(4K x K)',
+  (view, id) => view.requests[id]! / Math.max(1, view.size[id]!), true);
+
 export const SOURCES: Record<string, CandidateSource> = {
   tail: tailSource, sample: sampleSource, mixed: mixedSource, large: largeSource, rare: rareSource, perbyte: perbyteSource, aged: agedSource,
+  weighted: weightedSource,
 };
 
 /**

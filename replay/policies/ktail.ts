@@ -8,6 +8,7 @@
  */
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../features.js';
 import { DList } from '../dlist.js';
+import { Fenwick } from '../fenwick.js';
 import { ColdrlError } from '../errors.js';
 import { DEFAULT_SOURCE, selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
 import type { Policy, SimContext } from '../policy.js';
@@ -52,6 +53,7 @@ export class KCandidatePolicy implements Policy, CandidateView {
   constructor(protected readonly ctx: SimContext, readonly scorer: Scorer, opts: KCandidateOptions) {
     this.k = opts.k;
     this.source = opts.source ?? SOURCES[DEFAULT_SOURCE]!;
+    this.bytes = this.source.weighted ? new Fenwick() : null;
     this.name = `k${this.k}-${this.source.name}-${scorer.name}`;
     this.async = scorer.async === true;
     this.rng = (opts.seed ?? 1) >>> 0 || 1;
@@ -61,6 +63,8 @@ export class KCandidatePolicy implements Policy, CandidateView {
   get size(): Float64Array { return this.ctx.objects.size; }
   get requests(): Float64Array { return this.ctx.objects.requests; }
   get now(): number { return this.ctx.now; }
+  /** Resident sizes by id, kept only for a source that draws by size. */
+  readonly bytes: Fenwick | null;
 
   /** xorshift32 in [0, 1). */
   random(): number {
@@ -74,6 +78,7 @@ export class KCandidatePolicy implements Policy, CandidateView {
 
   reserve(c: number): void {
     this.recency.reserve(c);
+    this.bytes?.reserve(c);
     if (c > this.pool.length) {
       const p = new Int32Array(c); p.set(this.pool); this.pool = p;
       const q = new Int32Array(c); q.set(this.pos); this.pos = q;
@@ -86,10 +91,12 @@ export class KCandidatePolicy implements Policy, CandidateView {
     this.recency.pushHead(id);
     this.pos[id] = this.poolSize;
     this.pool[this.poolSize++] = id;
+    this.bytes?.add(id, this.ctx.objects.size[id]!);
   }
 
   onRemove(id: number): void {
     this.recency.unlink(id);
+    this.bytes?.add(id, -this.bytes.weight(id));
     const i = this.pos[id]!;
     const lastId = this.pool[--this.poolSize]!;
     this.pool[i] = lastId;
@@ -133,5 +140,10 @@ export class KCandidatePolicy implements Policy, CandidateView {
     }
     if (n !== this.recency.length || n !== this.poolSize) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.name}: list ${n}, length ${this.recency.length}, pool ${this.poolSize}`);
     for (let i = 0; i < this.poolSize; i++) if (this.pos[this.pool[i]!] !== i) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.name}: pool index broken at ${i}`);
+    if (this.bytes) {
+      let bytes = 0;
+      for (let i = 0; i < this.poolSize; i++) bytes += o.size[this.pool[i]!]!;
+      if (bytes !== this.bytes.total) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.name}: ${this.bytes.total} weighted bytes for ${bytes} resident`);
+    }
   }
 }

@@ -13,6 +13,7 @@ import { openSource } from '../../replay/formats/index.js';
 import { loadTrace, traceFromArrays, type Trace } from '../../replay/trace.js';
 import { makeCache, replayTrace } from '../../replay/run.js';
 import { lruScorer, type Scorer } from '../../replay/scorer.js';
+import { Fenwick } from '../../replay/fenwick.js';
 import { MAX_CANDIDATES } from '../../replay/features.js';
 import { TRACES } from '../helpers.js';
 
@@ -196,6 +197,34 @@ test('large and rare: biased towards big / rarely requested objects on a large p
   assert.ok(mean('rare', reqs) < 1.3, 'rare is not biased towards few requests');
   const perByte = (i: number) => reqs(i) / size(i);
   assert.ok(mean('perbyte', perByte) < 0.7 * mean('sample', perByte), 'perbyte is not biased towards few requests per byte');
+});
+
+test('weighted: draws by size, so a few huge residents holding most bytes are candidates; uniform draws miss them', () => {
+  // 1990 objects of 1 KB and 10 of 1 MB (83% of the bytes); every object requested once
+  const N = 2000, K = 16, ROUNDS = 200;
+  const size = (i: number) => (i % 200 === 7 ? 1_000_000 : 1000);
+  const t = residents(N, size, () => 1);
+  const out = new Int32Array(MAX_CANDIDATES);
+  const huge = (src: string) => {
+    const p = filled(t, K, src);
+    let h = 0;
+    for (let r = 0; r < ROUNDS; r++) { const n = p.source.collect(p, K, out); for (let i = 0; i < n; i++) if (size(out[i]!) > 1000) h++; }
+    return h / ROUNDS;
+  };
+  assert.ok(huge('weighted') > 9.5, `weighted: ${huge('weighted')} huge candidates per decision`);
+  assert.ok(huge('perbyte') < 1, `perbyte: ${huge('perbyte')} huge candidates per decision`);
+});
+
+test('Fenwick: weights, totals and draws in proportion to weight', () => {
+  const f = new Fenwick();
+  f.reserve(5);
+  [0, 3, 0, 1, 6].forEach((w, i) => { if (w) f.add(i, w); });
+  f.reserve(1000); // growth keeps the weights
+  assert.equal(f.total, 10);
+  assert.deepEqual([0, 2.9, 3, 3.99, 4, 9.99].map((u) => f.find(u)), [1, 1, 3, 3, 4, 4]);
+  f.add(4, -6);
+  assert.deepEqual([0, 3.5].map((u) => f.find(u)), [1, 3]);
+  assert.equal(f.total, 4);
 });
 
 test('parseKParam: every source by name, K bounds, unknown names refused', () => {
