@@ -54,7 +54,8 @@
 #define COLDRL_SRC_RARE              4
 #define COLDRL_SRC_PERBYTE           5
 #define COLDRL_SRC_AGED              6
-/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... CANDIDATES_AGED = 7, in the order above */
+#define COLDRL_SRC_WEIGHTED          7
+/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... CANDIDATES_WEIGHTED = 8, in the order above */
 #define COLDRL_WIRE_SOURCE(src)      ((src) + 1)
 /* the sources that keep the K best of 4K uniform draws */
 #define COLDRL_SRC_BIASED(src)       ((src) >= COLDRL_SRC_LARGE)
@@ -120,6 +121,10 @@ typedef struct {
     uint32_t                    nresident;
     uint32_t                   *dense;        /* slots of resident entries */
     ngx_http_coldrl_entry_t    *table;
+    /* resident sizes by slot (0: not resident) and their Fenwick tree (1-based), for `weighted` */
+    double                     *weight;
+    double                     *tree;
+    double                      wtotal;
 } ngx_http_coldrl_shctx_t;
 
 
@@ -198,6 +203,8 @@ static ngx_uint_t ngx_http_coldrl_collect_index(
     ngx_uint_t source, double now);
 static ngx_uint_t ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh,
     ngx_uint_t d, ngx_uint_t n);
+static ngx_uint_t ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh,
+    ngx_uint_t d);
 static ngx_uint_t ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh,
     ngx_uint_t m, ngx_uint_t want, ngx_uint_t source, double now);
 static void ngx_http_coldrl_features(ngx_http_file_cache_t *cache,
@@ -224,6 +231,8 @@ static ngx_http_coldrl_entry_t *ngx_http_coldrl_side_find(
     ngx_http_coldrl_shctx_t *sh, u_char *key, ngx_uint_t create);
 static void ngx_http_coldrl_side_resident(ngx_http_coldrl_shctx_t *sh,
     ngx_http_coldrl_entry_t *e, ngx_uint_t resident);
+static void ngx_http_coldrl_weight(ngx_http_coldrl_shctx_t *sh,
+    uint32_t slot, double w);
 
 
 static ngx_conf_enum_t  ngx_http_coldrl_sources[] = {
@@ -234,11 +243,12 @@ static ngx_conf_enum_t  ngx_http_coldrl_sources[] = {
     { ngx_string("rare"), COLDRL_SRC_RARE },
     { ngx_string("perbyte"), COLDRL_SRC_PERBYTE },
     { ngx_string("aged"), COLDRL_SRC_AGED },
+    { ngx_string("weighted"), COLDRL_SRC_WEIGHTED },
     { ngx_null_string, 0 }
 };
 
 static const char  *ngx_http_coldrl_source_names[] = {
-    "tail", "sample", "mixed", "large", "rare", "perbyte", "aged"
+    "tail", "sample", "mixed", "large", "rare", "perbyte", "aged", "weighted"
 };
 
 /* by COLDRL_ASK_*: the name in the decision log line and the counter it adds to */
@@ -395,6 +405,9 @@ static ngx_http_coldrl_cand_t        ngx_http_coldrl_cands[COLDRL_MAX_K];
 static u_char                        ngx_http_coldrl_picked[COLDRL_MAX_K]
                                                  [NGX_HTTP_CACHE_KEY_LEN];
 static uint32_t                      ngx_http_coldrl_drawn[COLDRL_OVERSAMPLE
+                                                           * COLDRL_MAX_K];
+/* the weight each drawn slot had, while draw_by_size holds it out of the tree */
+static double                        ngx_http_coldrl_taken[COLDRL_OVERSAMPLE
                                                            * COLDRL_MAX_K];
 /* the key of each drawn[i], moved with it (keep_best) */
 static double                        ngx_http_coldrl_keys[COLDRL_OVERSAMPLE
@@ -634,7 +647,8 @@ ngx_http_coldrl_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     avail = shm_zone->shm.size / 10 * 8;
 
     for (nslots = 1; (size_t) nslots * 2
-                     * (sizeof(ngx_http_coldrl_entry_t) + sizeof(uint32_t))
+                     * (sizeof(ngx_http_coldrl_entry_t) + sizeof(uint32_t)
+                        + 2 * sizeof(double))
                      <= avail;
          nslots *= 2)
     {
@@ -649,12 +663,30 @@ ngx_http_coldrl_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
 
         sh->dense = ngx_slab_calloc(shpool, nslots * sizeof(uint32_t));
-        if (sh->dense != NULL) {
+        sh->weight = ngx_slab_calloc(shpool, nslots * sizeof(double));
+        sh->tree = ngx_slab_calloc(shpool, (nslots + 1) * sizeof(double));
+
+        if (sh->dense != NULL && sh->weight != NULL && sh->tree != NULL) {
             break;
+        }
+
+        if (sh->dense) {
+            ngx_slab_free(shpool, sh->dense);
+        }
+
+        if (sh->weight) {
+            ngx_slab_free(shpool, sh->weight);
+        }
+
+        if (sh->tree) {
+            ngx_slab_free(shpool, sh->tree);
         }
 
         ngx_slab_free(shpool, sh->table);
         sh->table = NULL;
+        sh->dense = NULL;
+        sh->weight = NULL;
+        sh->tree = NULL;
     }
 
     if (sh->table == NULL) {
@@ -793,15 +825,22 @@ ngx_http_coldrl_side_resident(ngx_http_coldrl_shctx_t *sh,
 {
     uint32_t  slot, last;
 
+    slot = (uint32_t) (e - sh->table);
+
     if (e->resident == resident) {
+        if (resident) {
+            /* a resident entry stored again may have a new size */
+            ngx_http_coldrl_weight(sh, slot, e->size);
+        }
+
         return;
     }
 
     if (resident) {
-        slot = (uint32_t) (e - sh->table);
         sh->dense[sh->nresident] = slot;
         e->dense = sh->nresident++;
         e->resident = 1;
+        ngx_http_coldrl_weight(sh, slot, e->size);
         return;
     }
 
@@ -809,6 +848,32 @@ ngx_http_coldrl_side_resident(ngx_http_coldrl_shctx_t *sh,
     sh->dense[e->dense] = last;
     sh->table[last].dense = e->dense;
     e->resident = 0;
+    ngx_http_coldrl_weight(sh, slot, 0);
+}
+
+
+/*
+ * Sets a slot's weight (its resident size, or 0) in the Fenwick tree of resident sizes that `weighted`
+ * draws from (replay/fenwick.ts). O(log nslots); the side mutex is held.
+ */
+static void
+ngx_http_coldrl_weight(ngx_http_coldrl_shctx_t *sh, uint32_t slot, double w)
+{
+    double    delta;
+    uint32_t  j;
+
+    delta = w - sh->weight[slot];
+
+    if (delta == 0) {
+        return;
+    }
+
+    sh->weight[slot] = w;
+    sh->wtotal += delta;
+
+    for (j = slot + 1; j <= sh->nslots; j += j & (0 - j)) {
+        sh->tree[j] += delta;
+    }
 }
 
 
@@ -1518,6 +1583,58 @@ ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d, ngx_uint_t n)
 
 
 /*
+ * Draws up to d distinct resident entries into ngx_http_coldrl_drawn, each with probability
+ * proportional to its size (replay/candidates.ts drawBySize: every resident byte equally likely),
+ * without replacement: a drawn slot's weight leaves the tree until the draws end. The side mutex is held.
+ * The same distribution as replay/'s, not the same draws (the tree here is over slots, there over ids).
+ */
+static ngx_uint_t
+ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d)
+{
+    double      u, w;
+    uint32_t    pos, step, next, slot;
+    ngx_uint_t  m, i, misses;
+    double     *taken;
+
+    taken = ngx_http_coldrl_taken;
+    m = 0;
+    misses = 0;
+
+    while (m < d && m < sh->nresident && sh->wtotal > 0 && misses < 64) {
+        u = (double) ngx_random() / 2147483648.0 * sh->wtotal;
+        pos = 0;
+
+        for (step = sh->nslots; step > 0; step >>= 1) {
+            next = pos + step;
+
+            if (next <= sh->nslots && sh->tree[next] <= u) {
+                pos = next;
+                u -= sh->tree[next];
+            }
+        }
+
+        slot = pos < sh->nslots ? pos : sh->nslots - 1;
+        w = sh->weight[slot];
+
+        if (!(w > 0)) {
+            misses++;               /* float rounding at a range's edge */
+            continue;
+        }
+
+        taken[m] = w;
+        ngx_http_coldrl_weight(sh, slot, 0);
+        ngx_http_coldrl_drawn[m++] = slot;
+    }
+
+    for (i = 0; i < m; i++) {
+        ngx_http_coldrl_weight(sh, ngx_http_coldrl_drawn[i], taken[i]);
+    }
+
+    return m;
+}
+
+
+/*
  * The key a biased source keeps the lowest of (replay/candidates.ts largeSource, rareSource,
  * perbyteSource, agedSource): minus the size, the lifetime requests, the lifetime requests per byte, or
  * those divided by sqrt(1 + idle seconds).
@@ -1533,6 +1650,7 @@ ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
         return e->requests;
 
     case COLDRL_SRC_PERBYTE:
+    case COLDRL_SRC_WEIGHTED:
         return e->requests / (e->size > 1 ? e->size : 1);
 
     case COLDRL_SRC_AGED:
@@ -1638,7 +1756,11 @@ ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    if (COLDRL_SRC_BIASED(source)) {
+    if (source == COLDRL_SRC_WEIGHTED) {
+        picked = ngx_http_coldrl_draw_by_size(sh, COLDRL_OVERSAMPLE * want);
+        picked = ngx_http_coldrl_keep_best(sh, picked, want, source, now);
+
+    } else if (COLDRL_SRC_BIASED(source)) {
         picked = ngx_http_coldrl_draw(sh, COLDRL_OVERSAMPLE * want, n);
         picked = ngx_http_coldrl_keep_best(sh, picked, want, source, now);
 
@@ -1717,6 +1839,7 @@ ngx_http_coldrl_collect(ngx_http_file_cache_t *cache, ngx_uint_t k,
     case COLDRL_SRC_RARE:
     case COLDRL_SRC_PERBYTE:
     case COLDRL_SRC_AGED:
+    case COLDRL_SRC_WEIGHTED:
         n = ngx_http_coldrl_collect_index(cache, k, 0, source, now);
         break;
 

@@ -22,8 +22,9 @@
  *            max(1, size): GDSF's key without its clock; ties: older last access). Same cost as large.
  *  - aged    as perbyte, the key divided by sqrt(1 + idle seconds) (idle = now - last access, at least 0):
  *            an object popular long ago ages into the candidates, as GDSF's clock ages it out. Same cost.
- *  - weighted as perbyte over 4K draws by size (each resident byte equally likely; a Fenwick tree of
- *            resident sizes, O(log N) per draw and per insert/remove). Replay only (no NGINX index yet).
+ *  - weighted as perbyte over 4K draws by size, without replacement (each resident byte equally likely;
+ *            a Fenwick tree of resident sizes, O(log N) per draw and per insert/remove). The NGINX module
+ *            draws from the same distribution (its tree is over side-table slots), not the same draws.
  * Every source is seeded through view.random() and allocates nothing (module-level scratch of 4 x 64).
  *
  * The exact sampling rule (the NGINX module copies it): partial Fisher-Yates over pool[0..N):
@@ -254,10 +255,9 @@ export const agedSource = biasedSource('aged', 'fewest lifetime requests per byt
  * perbyte's key over draws weighted by size: 4K residents drawn with probability proportional to their
  * size (without replacement), the K fewest lifetime requests per byte kept. Uniform draws count objects,
  * so when a few huge objects hold most of the bytes (video beside images) they are rarely drawn, and the
- * small ones are evicted in their place; drawn by size, they are. Replay only: the NGINX module has no
- * size-weighted index yet.
+ * small ones are evicted in their place; drawn by size, they are.
  */
-export const weightedSource = biasedSource('weighted', 'fewest lifetime requests per byte among 4K residents drawn by size (replay only); O(4K log N) draws + O(4K x K)',
+export const weightedSource = biasedSource('weighted', 'fewest lifetime requests per byte among 4K residents drawn by size; O(4K log N) draws + O(4K x K)',
   (view, id) => view.requests[id]! / Math.max(1, view.size[id]!), true);
 
 export const SOURCES: Record<string, CandidateSource> = {

@@ -231,7 +231,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     for (const n of [...SMALL, 'L2']) assert.ok(line.includes(keyOf(shadow, n)), `LRU victim ${n} logged`);
   });
 
-  for (const source of ['tail', 'sample', 'mixed', 'large', 'rare', 'perbyte', 'aged'] as const) {
+  for (const source of ['tail', 'sample', 'mixed', 'large', 'rare', 'perbyte', 'aged', 'weighted'] as const) {
     await t.test(`candidates ${source}: all nine residents are candidates, the index stays in step with deletions`, async () => {
       const p = await proxy(source, { socket, timeout: '100ms', candidates: source });
       const before = await mismatches();
@@ -261,7 +261,8 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
 
   await t.test('candidates rare and perbyte, 4K >= residents: the K fewest lifetime requests / requests per byte', async () => {
     // lifetime requests: L1 2 (it had a hit), every other object 1; per byte: L2 < T < L1 < S1 = ... = S6
-    const expected = { rare: ['S1', 'S2', 'S3', 'S4'], perbyte: ['S1', 'L2', 'L1', 'T'] };
+    // weighted draws all nine too (by size, without replacement), then keeps as perbyte does
+    const expected = { rare: ['S1', 'S2', 'S3', 'S4'], perbyte: ['S1', 'L2', 'L1', 'T'], weighted: ['S1', 'L2', 'L1', 'T'] };
     for (const [source, names] of Object.entries(expected)) {
       const p = await proxy(`${source}4`, { socket, timeout: '100ms', candidates: source, k: 4, logFeatures: true });
       await fillAndTrigger(p);
@@ -284,6 +285,18 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     const s = await decisions(p, 1);
     assert.equal(s.candidates_source, 'aged');
     assert.deepEqual(sentKeys(p), ['L2', 'L1'].map((n) => keyOf(p, n)), 'L2 and L1, oldest last access first');
+  });
+
+  await t.test('candidates weighted, 4K < residents: 8 of 9 drawn by size miss a small object, so L2 and T are kept', async () => {
+    // by size, the one resident left undrawn is a 3 KB one but with chance ~1e-5 (each large object holds
+    // ~56-64 KB); the 2 fewest requests per byte of the drawn are then L2 and T. Uniform draws miss a large one
+    // a third of the time.
+    const p = await proxy('weighted2', { socket, timeout: '100ms', candidates: 'weighted', k: 2, logFeatures: true });
+    await fillAndTrigger(p);
+    const s = await decisions(p, 1);
+    assert.equal(s.candidates_source, 'weighted');
+    assert.deepEqual(sentKeys(p), ['L2', 'T'].map((n) => keyOf(p, n)), 'L2 and T, oldest last access first');
+    assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
   });
 
   await t.test('candidates large, 4K < residents: the K largest of the drawn, two of the three large objects', async () => {

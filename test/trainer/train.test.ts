@@ -324,10 +324,6 @@ test('coldrl train --inactive: nginx\'s inactive= in training and in the held-ou
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^held-out hit ratio 0\.\d{4} \(LRU/m);
   assert.match(text.stdout, /^in nginx\.conf beside it: coldrl_candidates aged;$/m);
-  const replayOnly = runCli([...args.filter((a) => a !== '--json'), '--out', join(dir, 'weighted.onnx'), '--candidates', 'weighted']);
-  assert.equal(replayOnly.code, 0, replayOnly.stderr);
-  assert.match(replayOnly.stdout, /^candidates weighted are replay only: the NGINX module cannot collect them yet/m);
-  assert.doesNotMatch(replayOnly.stdout, /coldrl_candidates/);
   const bad = runCli([...args, '--inactive', 'ten minutes']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /train: --inactive: cannot parse the time "ten minutes"/);

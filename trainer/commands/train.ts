@@ -189,8 +189,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${db}` : ''}`);
     if (o.holdout) console.log(describeHoldout(o.holdout));
     // the module must collect the candidates the model was trained on (the sidecar counts mismatches)
-    if (SOURCES[hp.candidates]?.weighted) console.log(`candidates ${hp.candidates} are replay only: the NGINX module cannot collect them yet, so serve this model only to \`coldrl replay\``);
-    else console.log(`in nginx.conf beside it: coldrl_candidates ${hp.candidates};${hp.candidates === DEFAULT_SOURCE ? ' (the module\'s default)' : ''}`);
+    console.log(`in nginx.conf beside it: coldrl_candidates ${hp.candidates};${hp.candidates === DEFAULT_SOURCE ? ' (the module\'s default)' : ''}`);
     if (r.interrupted && holdout) console.log('held-out check skipped (interrupted): it runs when a --resume completes');
     if (r.interrupted) console.log(`continue with: coldrl train --trace ${values.trace} --cache-size ${values['cache-size']} --out ${out} --resume`);
   }
