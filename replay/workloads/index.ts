@@ -2,6 +2,7 @@
 import type { Trace } from '../trace.js';
 import { bursty, BURSTY_REQUESTS } from './bursty.js';
 import { drift, DRIFT_REQUESTS } from './drift.js';
+import { video, VIDEO_REQUESTS } from './video.js';
 import { scan, SCAN_REQUESTS } from './scan.js';
 import { trap, TRAP_REQUESTS } from './trap.js';
 
@@ -10,4 +11,5 @@ export const WORKLOADS: Record<string, { summary: string; requests: number; gene
   bursty: { summary: 'periodic bursts of large returning objects over a Zipf core of mixed sizes', requests: BURSTY_REQUESTS, generate: bursty },
   scan: { summary: 'scans and one-hit wonders over a Zipf core, with uncacheable API calls', requests: SCAN_REQUESTS, generate: scan },
   drift: { summary: 'a Zipf catalogue whose popular objects change every 20,000 requests (popularity drift)', requests: DRIFT_REQUESTS, generate: drift },
+  video: { summary: 'images beside whole videos: few huge objects hold most of the bytes', requests: VIDEO_REQUESTS, generate: video },
 };
