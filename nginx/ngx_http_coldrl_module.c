@@ -8,8 +8,8 @@
  *   1. snapshots K deletable candidates (count == 0, exists, !deleting) under the cache mutex,
  *      from the LRU tail, a uniform sample of the module's resident index, a mix of both, or the K
  *      best of a 4K uniform sample by one key: largest, fewest lifetime requests, fewest requests per
- *      byte, or that aged by idle time (coldrl_candidates; default perbyte, as replay/candidates.ts
- *      DEFAULT_SOURCE),
+ *      byte, or that aged by idle time; or perbyte's K of a 4K sample drawn by size (coldrl_candidates;
+ *      default perbyte, as replay/candidates.ts DEFAULT_SOURCE),
  *   2. UNLOCKS, computes the features of replay/features.ts (spec 1) from the node plus the module's
  *      side table, sends one framed DecideRequest (proto/README.md) over a persistent Unix socket and
  *      waits with a microsecond deadline (ppoll),
@@ -1636,8 +1636,8 @@ ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d)
 
 /*
  * The key a biased source keeps the lowest of (replay/candidates.ts largeSource, rareSource,
- * perbyteSource, agedSource): minus the size, the lifetime requests, the lifetime requests per byte, or
- * those divided by sqrt(1 + idle seconds).
+ * perbyteSource and weightedSource, agedSource): minus the size, the lifetime requests, the lifetime
+ * requests per byte, or those divided by sqrt(1 + idle seconds).
  */
 static ngx_inline double
 ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
@@ -1733,7 +1733,8 @@ ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
 
 /*
  * Candidates from the module's resident index. sample: want = k - n uniform draws; large, rare,
- * perbyte, aged: want x OVERSAMPLE uniform draws, of which the want with the lowest key are kept. Both run under
+ * perbyte, aged: want x OVERSAMPLE uniform draws, of which the want with the lowest key are kept;
+ * weighted: as perbyte, the draws by size (O(log nslots) each). All run under
  * the side mutex only (O(1) per draw, plus O(4K x K) compares to keep); then one O(log n) rbtree lookup per kept entry
  * under the cache mutex. Entries no longer in the cache leave the index (there may then be fewer than
  * k candidates: evictions by the stock paths are only seen here).
