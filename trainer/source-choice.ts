@@ -8,10 +8,10 @@ import { DEFAULT_HOLDOUT, runTraining, splitHoldout, type TrainingSpec } from '.
 
 /**
  * The sources `--candidates auto` chooses between: `perbyte` (the default) is best on most traffic measured,
- * `large` on tragen, `aged` where popularity drifts (docs/candidates.md); no single one is best everywhere.
- * The first wins ties.
+ * `aged` where popularity drifts and on tragen, `weighted` where a few huge objects hold most of the bytes
+ * (docs/candidates.md); no single one is best everywhere. The first wins ties.
  */
-export const AUTO_SOURCES = ['perbyte', 'large', 'aged'] as const;
+export const AUTO_SOURCES = ['perbyte', 'aged', 'weighted'] as const;
 
 /** What `--candidates auto` measured: each source's model on the validation requests, and the pick. */
 export interface SourceChoice {
