@@ -51,6 +51,12 @@ export class Rng {
 
   /** True with probability p. */
   chance(p: number): boolean { return this.next() < p; }
+
+  /** Log-normal: median x exp(sigma x a standard normal drawn by Box-Muller, two uniforms). */
+  logNormal(median: number, sigma: number): number {
+    const z = Math.sqrt(-2 * Math.log(1 - this.next())) * Math.cos(2 * Math.PI * this.next());
+    return median * Math.exp(sigma * z);
+  }
 }
 
 /**

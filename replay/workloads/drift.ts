@@ -16,9 +16,7 @@ export function drift(seed: number, requests = DRIFT_REQUESTS): Trace {
   const rng = new Rng(seed);
   const size = new Float64Array(CATALOGUE), base = new Float64Array(CATALOGUE);
   for (let o = 0; o < CATALOGUE; o++) {
-    // log-normal by Box-Muller
-    const z = Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-    size[o] = Math.min(50e6, Math.max(100, 20_000 * Math.exp(1.5 * z)));
+    size[o] = Math.min(50e6, Math.max(100, rng.logNormal(20_000, 1.5)));
     base[o] = baseLatency(rng);
   }
   const rank = Int32Array.from({ length: CATALOGUE }, (_, i) => i); // rank -> object

@@ -16,8 +16,7 @@ export function video(seed: number, requests = VIDEO_REQUESTS): Trace {
   const smallSize = new Float64Array(SMALL), videoSize = new Float64Array(VIDEOS);
   const smallBase = new Float64Array(SMALL), videoBase = new Float64Array(VIDEOS);
   for (let o = 0; o < SMALL; o++) {
-    const z = Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-    smallSize[o] = Math.max(100, 8_000 * Math.exp(z));
+    smallSize[o] = Math.max(100, rng.logNormal(8_000, 1));
     smallBase[o] = baseLatency(rng);
   }
   for (let o = 0; o < VIDEOS; o++) {
