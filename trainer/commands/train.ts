@@ -138,22 +138,25 @@ export async function run(argv: string[]): Promise<number> {
   let trace: TrainingSpec['trace'] = { path: values.trace, format: values.format, skipBad: values['skip-bad'] };
   if (Number.isNaN(size.bytes)) trace = await loadTrace(openSource(values.trace, values.format, { skipBad: values['skip-bad'] }));
   const capacity = resolveCacheSize(size, trace instanceof Trace ? trace.uniqueBytes : 0);
-  let fraction = resume ? resume.holdout ?? 0 : DEFAULT_HOLDOUT;
+  // settings the checkpoint keeps: on --resume the checkpoint's, and a different value given is refused
+  const kept = <T>(flag: string, given: T | undefined, saved: T, fallback: T, what: string): T => {
+    if (resume && given !== undefined && given !== saved) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint ${what}; --${flag} cannot change on resume`);
+    return given ?? (resume ? saved : fallback);
+  };
+  let givenFraction: number | undefined;
   if (values.holdout !== undefined) {
-    const f = Number(values.holdout);
-    if (!(f >= 0 && f <= 0.5)) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --holdout must be a share in 0..0.5 (got ${values.holdout})`);
-    if (resume && f !== fraction) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint held out ${fraction} of the trace; --holdout cannot change on resume`);
-    fraction = f;
+    givenFraction = Number(values.holdout);
+    if (!(givenFraction >= 0 && givenFraction <= 0.5)) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --holdout must be a share in 0..0.5 (got ${values.holdout})`);
   }
-  const trainOn = values['train-on'] ?? (resume ? resume.trainOn ?? 'all' : 'recent');
-  if (trainOn !== 'recent' && trainOn !== 'all') throw new ColdrlError('COLDRL_ERR_USAGE', `train: --train-on must be recent or all (got ${trainOn})`);
-  if (resume && trainOn !== (resume.trainOn ?? 'all')) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint trained on ${resume.trainOn ?? 'all'} requests; --train-on cannot change on resume`);
-  let inactive = resume?.inactive ?? 0;
-  if (values.inactive !== undefined) {
-    const sec = parseDuration(values.inactive, 'train: --inactive');
-    if (resume && sec !== inactive) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint simulated inactive=${inactive}s; --inactive cannot change on resume`);
-    inactive = sec;
-  }
+  const savedFraction = resume?.holdout ?? 0;
+  const fraction = kept('holdout', givenFraction, savedFraction, DEFAULT_HOLDOUT, `held out ${savedFraction} of the trace`);
+  const givenTrainOn = values['train-on'];
+  if (givenTrainOn !== undefined && givenTrainOn !== 'recent' && givenTrainOn !== 'all') throw new ColdrlError('COLDRL_ERR_USAGE', `train: --train-on must be recent or all (got ${givenTrainOn})`);
+  const savedTrainOn = resume?.trainOn ?? 'all';
+  const trainOn = kept('train-on', givenTrainOn, savedTrainOn, 'recent', `trained on ${savedTrainOn} requests`);
+  const savedInactive = resume?.inactive ?? 0;
+  const inactive = kept('inactive', values.inactive === undefined ? undefined : parseDuration(values.inactive, 'train: --inactive'), savedInactive, 0,
+    `simulated inactive=${savedInactive}s`);
   let holdout: TrainingSpec['holdout'];
   if (fraction > 0) {
     ({ trace, holdout } = await splitHoldout(trace, fraction));
