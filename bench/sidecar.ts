@@ -128,13 +128,6 @@ const ALONE_SECONDS = 5;
 
 interface Alone { runs: number; rate: number; p50us: number; p99us: number; overDeadline: number }
 
-/**
- * The control: the same model in this process, one inference every 1/rate s for ALONE_SECONDS (the thread
- * spins between runs, so it never sleeps), nothing else in the loop. A paced run samples the machine's time
- * the way the requests do: on the 2-core VM inference slows down about ten-fold in bursts of ~20 ms, and
- * the share of runs slower than the deadline here is the deadline-fallback rate that a sidecar with no
- * transport and no scheduling cost would still have.
- */
 /** The candidate source a model file was trained on (metadata coldrl.candidates), if it names a known one. */
 async function modelSource(file: string): Promise<string | undefined> {
   const m = await ColdrlModel.load(file);
@@ -144,6 +137,13 @@ async function modelSource(file: string): Promise<string | undefined> {
   } finally { await m.close(); }
 }
 
+/**
+ * The control: the same model in this process, one inference every 1/rate s for ALONE_SECONDS (the thread
+ * spins between runs, so it never sleeps), nothing else in the loop. A paced run samples the machine's time
+ * the way the requests do: on the 2-core VM inference slows down about ten-fold in bursts of ~20 ms, and
+ * the share of runs slower than the deadline here is the deadline-fallback rate that a sidecar with no
+ * transport and no scheduling cost would still have.
+ */
 async function modelAlone(file: string, k: number, rate: number, deadlineUs: number): Promise<Alone> {
   const m = await ColdrlModel.load(file);
   try {
