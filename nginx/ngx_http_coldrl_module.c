@@ -55,9 +55,10 @@
 #define COLDRL_SRC_PERBYTE           5
 #define COLDRL_SRC_AGED              6
 #define COLDRL_SRC_WEIGHTED          7
-/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... CANDIDATES_WEIGHTED = 8, in the order above */
+#define COLDRL_SRC_BLEND             8
+/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... CANDIDATES_BLEND = 9, in the order above */
 #define COLDRL_WIRE_SOURCE(src)      ((src) + 1)
-/* the sources that keep the K best of 4K uniform draws */
+/* the sources that keep the K best of 4K draws (uniform, by size, or half and half) */
 #define COLDRL_SRC_BIASED(src)       ((src) >= COLDRL_SRC_LARGE)
 
 /* uniform draws per candidate for the biased sources (replay/candidates.ts OVERSAMPLE) */
@@ -204,7 +205,7 @@ static ngx_uint_t ngx_http_coldrl_collect_index(
 static ngx_uint_t ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh,
     ngx_uint_t d, ngx_uint_t n);
 static ngx_uint_t ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh,
-    ngx_uint_t d);
+    ngx_uint_t d, ngx_uint_t from);
 static ngx_uint_t ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh,
     ngx_uint_t m, ngx_uint_t want, ngx_uint_t source, double now);
 static void ngx_http_coldrl_features(ngx_http_file_cache_t *cache,
@@ -244,11 +245,13 @@ static ngx_conf_enum_t  ngx_http_coldrl_sources[] = {
     { ngx_string("perbyte"), COLDRL_SRC_PERBYTE },
     { ngx_string("aged"), COLDRL_SRC_AGED },
     { ngx_string("weighted"), COLDRL_SRC_WEIGHTED },
+    { ngx_string("blend"), COLDRL_SRC_BLEND },
     { ngx_null_string, 0 }
 };
 
 static const char  *ngx_http_coldrl_source_names[] = {
-    "tail", "sample", "mixed", "large", "rare", "perbyte", "aged", "weighted"
+    "tail", "sample", "mixed", "large", "rare", "perbyte", "aged", "weighted",
+    "blend"
 };
 
 /* by COLDRL_ASK_*: the name in the decision log line and the counter it adds to */
@@ -854,7 +857,7 @@ ngx_http_coldrl_side_resident(ngx_http_coldrl_shctx_t *sh,
 
 /*
  * Sets a slot's weight (its resident size, or 0) in the Fenwick tree of resident sizes that `weighted`
- * draws from (replay/fenwick.ts). O(log nslots); the side mutex is held.
+ * and `blend` draw from (replay/fenwick.ts). O(log nslots); the side mutex is held.
  */
 static void
 ngx_http_coldrl_weight(ngx_http_coldrl_shctx_t *sh, uint32_t slot, double w)
@@ -1583,24 +1586,33 @@ ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d, ngx_uint_t n)
 
 
 /*
- * Draws up to d distinct resident entries into ngx_http_coldrl_drawn, each with probability
+ * Draws up to d more distinct resident entries into ngx_http_coldrl_drawn[from..], each with probability
  * proportional to its size (replay/candidates.ts drawBySize: every resident byte equally likely),
- * without replacement: a drawn slot's weight leaves the tree until the draws end. The side mutex is held.
- * The same distribution as replay/'s, not the same draws (the tree here is over slots, there over ids).
+ * without replacement and never one of drawn[0..from) (blend's uniform half): a drawn slot's weight
+ * leaves the tree until the draws end. The side mutex is held. Returns the new end. The same
+ * distribution as replay/'s, not the same draws (the tree here is over slots, there over ids).
  */
 static ngx_uint_t
-ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d)
+ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d,
+    ngx_uint_t from)
 {
     double      u, w;
     uint32_t    pos, step, next, slot;
-    ngx_uint_t  m, i, misses;
+    ngx_uint_t  m, i, misses, end;
     double     *taken;
 
     taken = ngx_http_coldrl_taken;
-    m = 0;
+
+    for (i = 0; i < from; i++) {
+        taken[i] = sh->weight[ngx_http_coldrl_drawn[i]];
+        ngx_http_coldrl_weight(sh, ngx_http_coldrl_drawn[i], 0);
+    }
+
+    end = from + d;
+    m = from;
     misses = 0;
 
-    while (m < d && m < sh->nresident && sh->wtotal > 0 && misses < 64) {
+    while (m < end && m < sh->nresident && sh->wtotal > 0 && misses < 64) {
         u = (double) ngx_random() / 2147483648.0 * sh->wtotal;
         pos = 0;
 
@@ -1636,7 +1648,7 @@ ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d)
 
 /*
  * The key a biased source keeps the lowest of (replay/candidates.ts largeSource, rareSource,
- * perbyteSource and weightedSource, agedSource): minus the size, the lifetime requests, the lifetime
+ * perbyteSource, weightedSource and blendSource, agedSource): minus the size, the lifetime requests, the lifetime
  * requests per byte, or those divided by sqrt(1 + idle seconds).
  */
 static ngx_inline double
@@ -1651,6 +1663,7 @@ ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
 
     case COLDRL_SRC_PERBYTE:
     case COLDRL_SRC_WEIGHTED:
+    case COLDRL_SRC_BLEND:
         return e->requests / (e->size > 1 ? e->size : 1);
 
     case COLDRL_SRC_AGED:
@@ -1734,8 +1747,9 @@ ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
 /*
  * Candidates from the module's resident index. sample: want = k - n uniform draws; large, rare,
  * perbyte, aged: want x OVERSAMPLE uniform draws, of which the want with the lowest key are kept;
- * weighted: as perbyte, the draws by size (O(log nslots) each). All run under
- * the side mutex only (O(1) per draw, plus O(4K x K) compares to keep); then one O(log n) rbtree lookup per kept entry
+ * weighted: as perbyte, the draws by size (O(log nslots) each); blend: 2 x want uniform draws, then
+ * 2 x want by size among the rest. All run under the side mutex only (O(1) per uniform draw, plus
+ * O(4K x K) compares to keep); then one O(log n) rbtree lookup per kept entry
  * under the cache mutex. Entries no longer in the cache leave the index (there may then be fewer than
  * k candidates: evictions by the stock paths are only seen here).
  */
@@ -1758,7 +1772,13 @@ ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
     ngx_shmtx_lock(&shpool->mutex);
 
     if (source == COLDRL_SRC_WEIGHTED) {
-        picked = ngx_http_coldrl_draw_by_size(sh, COLDRL_OVERSAMPLE * want);
+        picked = ngx_http_coldrl_draw_by_size(sh, COLDRL_OVERSAMPLE * want, 0);
+        picked = ngx_http_coldrl_keep_best(sh, picked, want, source, now);
+
+    } else if (source == COLDRL_SRC_BLEND) {
+        picked = ngx_http_coldrl_draw(sh, COLDRL_OVERSAMPLE / 2 * want, 0);
+        picked = ngx_http_coldrl_draw_by_size(sh, COLDRL_OVERSAMPLE / 2 * want,
+                                              picked);
         picked = ngx_http_coldrl_keep_best(sh, picked, want, source, now);
 
     } else if (COLDRL_SRC_BIASED(source)) {
@@ -1841,6 +1861,7 @@ ngx_http_coldrl_collect(ngx_http_file_cache_t *cache, ngx_uint_t k,
     case COLDRL_SRC_PERBYTE:
     case COLDRL_SRC_AGED:
     case COLDRL_SRC_WEIGHTED:
+    case COLDRL_SRC_BLEND:
         n = ngx_http_coldrl_collect_index(cache, k, 0, source, now);
         break;
 

@@ -25,11 +25,15 @@
  *  - weighted as perbyte over 4K draws by size, without replacement (each resident byte equally likely;
  *            a Fenwick tree of resident sizes, O(log N) per draw and per insert/remove). The NGINX module
  *            draws from the same distribution (its tree is over side-table slots), not the same draws.
+ *  - blend   as perbyte over 2K uniform draws plus 2K draws by size among the residents not yet drawn: the
+ *            uniform half finds the many rarely requested small objects, the by-size half the few huge ones
+ *            holding most bytes. O(2K) + O(2K log N) draws + O(4K x K).
  * Every source is seeded through view.random() and allocates nothing (module-level scratch of 4 x 64).
  *
  * The exact sampling rule (the NGINX module copies it): partial Fisher-Yates over pool[0..N):
  *   for i = 0 .. D-1:  j = i + floor(random() * (N - i)); swap(pool[i], pool[j]); drawn[i] = pool[i]
- * (D = K, or 4K, capped at N; mixed skips draws that are in its tail half without counting them). The
+ * (D = K, or 4K, capped at N; mixed skips draws that are in its tail half without counting them; blend
+ * takes its 2K draws by size after its 2K uniform ones, with those held out of the tree). The
  * simulator undoes the swaps afterwards so that the pool's order never depends on past samples; a C index
  * that keeps node->pool_index in step may leave them. Drawn ids are then ordered by last access, ascending,
  * stable (ties keep draw order). With N <= D every resident object is a candidate.
@@ -162,38 +166,45 @@ function keepBest(n: number, k: number, keys: Float64Array, last: Float64Array, 
 }
 
 /**
- * Draws up to d distinct residents into drawn[0..), each with probability proportional to its size (every
- * resident byte equally likely), without replacement: a drawn id's weight is taken out of view.bytes until
- * the draws end. Returns how many.
+ * Draws up to d more distinct residents into drawn[from..), each with probability proportional to its size
+ * (every resident byte equally likely), without replacement and never one of drawn[0..from): a drawn id's
+ * weight is out of view.bytes until the draws end. Returns the new end.
  */
-function drawBySize(view: CandidateView, d: number): number {
+function drawBySize(view: CandidateView, d: number, from: number): number {
   const f = view.bytes!;
-  const want = Math.min(d, view.poolSize);
-  let n = 0;
-  for (let misses = 0; n < want && f.total > 0 && misses < 64;) {
+  const size = view.size;
+  for (let i = 0; i < from; i++) f.add(drawn[i]!, -size[drawn[i]!]!);
+  const end = Math.min(from + d, view.poolSize);
+  let n = from;
+  for (let misses = 0; n < end && f.total > 0 && misses < 64;) {
     const id = f.find(view.random() * f.total);
     const w = f.weight(id);
     if (!(w > 0)) { misses++; continue; } // float rounding at a range's edge
     f.add(id, -w);
     drawn[n++] = id;
   }
-  for (let i = 0; i < n; i++) f.add(drawn[i]!, view.size[drawn[i]!]!);
+  for (let i = 0; i < n; i++) f.add(drawn[i]!, size[drawn[i]!]!);
   return n;
 }
 
+/** How a biased source draws its 4K residents: uniformly, by size, or half and half (blend). */
+type Draw = 'uniform' | 'size' | 'blend';
+
 /**
- * A source that keeps the K lowest keys of 4K draws (uniform, or by size when `bySize`); key(view, id) is
- * read once per draw.
+ * A source that keeps the K lowest keys of 4K draws; key(view, id) is read once per draw.
  */
-function biasedSource(name: string, summary: string, key: (view: CandidateView, id: number) => number, bySize = false): CandidateSource {
+function biasedSource(name: string, summary: string, key: (view: CandidateView, id: number) => number, draw: Draw = 'uniform'): CandidateSource {
+  const d = OVERSAMPLE, half = OVERSAMPLE >> 1;
   return {
     name,
     summary,
-    weighted: bySize,
+    weighted: draw !== 'uniform',
     collect(view, k, out) {
-      const d = bySize ? drawBySize(view, OVERSAMPLE * k) : drawUniform(view, OVERSAMPLE * k, drawn, 0);
-      for (let i = 0; i < d; i++) keys[i] = key(view, drawn[i]!);
-      return keepBest(d, k, keys, view.last, out);
+      const n = draw === 'uniform' ? drawUniform(view, d * k, drawn, 0)
+        : draw === 'size' ? drawBySize(view, d * k, 0)
+          : drawBySize(view, half * k, drawUniform(view, half * k, drawn, 0));
+      for (let i = 0; i < n; i++) keys[i] = key(view, drawn[i]!);
+      return keepBest(n, k, keys, view.last, out);
     },
   };
 }
@@ -228,6 +239,9 @@ export const mixedSource: CandidateSource = {
   },
 };
 
+/** Lifetime requests per byte (GDSF's frequency / size, without its clock): perbyte's, weighted's and blend's key. */
+function perByte(view: CandidateView, id: number): number { return view.requests[id]! / Math.max(1, view.size[id]!); }
+
 /** Size-biased: the K largest of 4K uniform draws. */
 export const largeSource = biasedSource('large', 'size-biased: the K largest of 4K uniform residents; O(4K) draws + O(4K x K) selection',
   (view, id) => -view.size[id]!);
@@ -241,7 +255,7 @@ export const rareSource = biasedSource('rare', 'frequency-biased: fewest lifetim
  * uniform draws (GDSF's frequency / size, without its clock).
  */
 export const perbyteSource = biasedSource('perbyte', 'fewest lifetime requests per byte among 4K uniform residents; O(4K) draws + O(4K x K)',
-  (view, id) => view.requests[id]! / Math.max(1, view.size[id]!));
+  perByte);
 
 /**
  * perbyte aged by idle time: the K lowest requests / (max(1, size) x sqrt(1 + idle seconds)) among 4K
@@ -258,11 +272,20 @@ export const agedSource = biasedSource('aged', 'fewest lifetime requests per byt
  * small ones are evicted in their place; drawn by size, they are.
  */
 export const weightedSource = biasedSource('weighted', 'fewest lifetime requests per byte among 4K residents drawn by size; O(4K log N) draws + O(4K x K)',
-  (view, id) => view.requests[id]! / Math.max(1, view.size[id]!), true);
+  perByte, 'size');
+
+/**
+ * perbyte's key over 2K uniform draws and 2K draws by size (among the residents the uniform half did not
+ * draw). Uniform draws alone miss the few huge objects that hold most of the bytes (video beside images);
+ * draws by size alone rarely meet the many small objects requested once, perbyte's usual victims. The
+ * two halves find both.
+ */
+export const blendSource = biasedSource('blend', 'fewest lifetime requests per byte among 2K uniform + 2K by-size residents; O(2K log N) draws + O(4K x K)',
+  perByte, 'blend');
 
 export const SOURCES: Record<string, CandidateSource> = {
   tail: tailSource, sample: sampleSource, mixed: mixedSource, large: largeSource, rare: rareSource, perbyte: perbyteSource, aged: agedSource,
-  weighted: weightedSource,
+  weighted: weightedSource, blend: blendSource,
 };
 
 /**

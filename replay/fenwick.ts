@@ -1,7 +1,7 @@
 /**
  * A Fenwick (binary indexed) tree of non-negative weights over ids 0..n-1: add and weighted draw in
- * O(log n), no allocation after construction or growth. The `weighted` candidate source draws resident
- * objects with probability proportional to their size through it (replay/candidates.ts).
+ * O(log n), no allocation after construction or growth. The `weighted` and `blend` candidate sources
+ * draw resident objects with probability proportional to their size through it (replay/candidates.ts).
  */
 export class Fenwick {
   private tree = new Float64Array(1);

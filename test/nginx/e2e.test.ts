@@ -231,7 +231,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     for (const n of [...SMALL, 'L2']) assert.ok(line.includes(keyOf(shadow, n)), `LRU victim ${n} logged`);
   });
 
-  for (const source of ['tail', 'sample', 'mixed', 'large', 'rare', 'perbyte', 'aged', 'weighted'] as const) {
+  for (const source of ['tail', 'sample', 'mixed', 'large', 'rare', 'perbyte', 'aged', 'weighted', 'blend'] as const) {
     await t.test(`candidates ${source}: all nine residents are candidates, the index stays in step with deletions`, async () => {
       const p = await proxy(source, { socket, timeout: '100ms', candidates: source });
       const before = await mismatches();
@@ -259,10 +259,12 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
   });
 
-  await t.test('candidates rare, perbyte and weighted, 4K >= residents: the K fewest lifetime requests / requests per byte', async () => {
+  await t.test('candidates rare, perbyte, weighted and blend, 4K >= residents: the K fewest lifetime requests / requests per byte', async () => {
     // lifetime requests: L1 2 (it had a hit), every other object 1; per byte: L2 < T < L1 < S1 = ... = S6
-    // weighted draws all nine too (by size, without replacement), then keeps as perbyte does
-    const expected = { rare: ['S1', 'S2', 'S3', 'S4'], perbyte: ['S1', 'L2', 'L1', 'T'], weighted: ['S1', 'L2', 'L1', 'T'] };
+    // weighted draws all nine too (by size, without replacement), blend 8 uniformly and the ninth by size;
+    // both then keep as perbyte does
+    const perbyte = ['S1', 'L2', 'L1', 'T'];
+    const expected = { rare: ['S1', 'S2', 'S3', 'S4'], perbyte, weighted: perbyte, blend: perbyte };
     for (const [source, names] of Object.entries(expected)) {
       const p = await proxy(`${source}4`, { socket, timeout: '100ms', candidates: source, k: 4, logFeatures: true });
       await fillAndTrigger(p);

@@ -129,7 +129,7 @@ test('mixed: the LRU half always, the other half uniform over the rest', () => {
   assert.ok(x < 160 && x > 25, `chi-square ${x.toFixed(1)} over the ${rest.length} non-tail ids`);
 });
 
-test('large, rare and perbyte: with every resident drawn they keep exactly the K largest / least requested / least requested per byte', () => {
+test('large, rare, perbyte, weighted and blend: with every resident drawn they keep exactly the K largest / least requested / least requested per byte', () => {
   const K = 8, N = OVERSAMPLE * K; // N <= 4K: every resident is drawn
   const out = new Int32Array(MAX_CANDIDATES);
   // sizes 1000 + 37 i mod N (distinct, not in key order), requests 1 + (i * 7) mod 5
@@ -148,13 +148,15 @@ test('large, rare and perbyte: with every resident drawn they keep exactly the K
   for (let i = 1; i < nr; i++) assert.ok(pr.last[picked[i - 1]!]! <= pr.last[picked[i]!]!);
   // requests per byte: distinct keys here (sizes and counts co-prime enough), so the K lowest are one set
   const perByte = (i: number) => reqs(i) / size(i);
-  const pb = filled(t, K, 'perbyte');
-  const nb = pb.source.collect(pb, K, out);
   const lowest = Array.from({ length: N }, (_, i) => i).sort((a, b) => perByte(a) - perByte(b)).slice(0, K);
   assert.equal(new Set(lowest.map(perByte)).size, K);
-  assert.deepEqual(new Set(out.subarray(0, nb)), new Set(lowest));
   assert.notDeepEqual(new Set(lowest), new Set(largest), 'the test tells perbyte from large');
-  for (let i = 1; i < nb; i++) assert.ok(pb.last[out[i - 1]!]! <= pb.last[out[i]!]!, 'oldest last access first');
+  for (const src of ['perbyte', 'weighted', 'blend']) {
+    const pb = filled(t, K, src);
+    const nb = pb.source.collect(pb, K, out);
+    assert.deepEqual(new Set(out.subarray(0, nb)), new Set(lowest), src);
+    for (let i = 1; i < nb; i++) assert.ok(pb.last[out[i - 1]!]! <= pb.last[out[i]!]!, `${src}: oldest last access first`);
+  }
 });
 
 test('aged: with every resident drawn it keeps the K lowest requests per byte / sqrt(1 + idle seconds)', () => {
@@ -212,7 +214,26 @@ test('weighted: draws by size, so a few huge residents holding most bytes are ca
     return h / ROUNDS;
   };
   assert.ok(huge('weighted') > 9.5, `weighted: ${huge('weighted')} huge candidates per decision`);
+  assert.ok(huge('blend') > 9.5, `blend: ${huge('blend')} huge candidates per decision`);
   assert.ok(huge('perbyte') < 1, `perbyte: ${huge('perbyte')} huge candidates per decision`);
+});
+
+test('blend: its uniform half finds the small objects with the fewest requests per byte, which draws by size miss', () => {
+  // 1000 objects of 1 KB requested once (1e-3 requests per byte: the lowest) beside 1000 of 20 KB
+  // requested 40 times (2e-3), which hold 95% of the bytes
+  const N = 2000, K = 16, ROUNDS = 200;
+  const small = (i: number) => i % 2 === 0;
+  const t = residents(N, (i) => (small(i) ? 1000 : 20_000), (i) => (small(i) ? 1 : 40));
+  const out = new Int32Array(MAX_CANDIDATES);
+  const smalls = (src: string) => {
+    const p = filled(t, K, src);
+    let h = 0;
+    for (let r = 0; r < ROUNDS; r++) { const n = p.source.collect(p, K, out); for (let i = 0; i < n; i++) if (small(out[i]!)) h++; }
+    return h / ROUNDS;
+  };
+  // uniform: 2K = 32 draws, 16 of them small in expectation, all kept; by size: about 5% of 64 draws
+  assert.ok(smalls('blend') > 14, `blend: ${smalls('blend')} small candidates per decision`);
+  assert.ok(smalls('weighted') < 6, `weighted: ${smalls('weighted')} small candidates per decision`);
 });
 
 test('Fenwick: weights, totals and draws in proportion to weight', () => {
