@@ -8,8 +8,8 @@
  *   1. snapshots K deletable candidates (count == 0, exists, !deleting) under the cache mutex,
  *      from the LRU tail, a uniform sample of the module's resident index, a mix of both, or the K
  *      best of a 4K uniform sample by one key: largest, fewest lifetime requests, fewest requests per
- *      byte, or that aged by idle time; or perbyte's K of a 4K sample drawn by size (coldrl_candidates;
- *      default perbyte, as replay/candidates.ts DEFAULT_SOURCE),
+ *      byte, or that aged by idle time; or perbyte's K of a 4K sample drawn by size, or of 2K uniform
+ *      and 2K by-size draws (coldrl_candidates; default blend, as replay/candidates.ts DEFAULT_SOURCE),
  *   2. UNLOCKS, computes the features of replay/features.ts (spec 1) from the node plus the module's
  *      side table, sends one framed DecideRequest (proto/README.md) over a persistent Unix socket and
  *      waits with a microsecond deadline (ppoll),
@@ -465,7 +465,7 @@ ngx_http_coldrl_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->log_features, 0);
     ngx_conf_init_uint_value(mcf->k, 16);
     ngx_conf_init_uint_value(mcf->timeout_us, 500);
-    ngx_conf_init_uint_value(mcf->source, COLDRL_SRC_PERBYTE);
+    ngx_conf_init_uint_value(mcf->source, COLDRL_SRC_BLEND);
     ngx_conf_init_msec_value(mcf->interval, 200);
     ngx_conf_init_msec_value(mcf->keepalive, 1000);
     ngx_conf_init_size_value(mcf->zone_size, 8 * 1024 * 1024);
@@ -1648,8 +1648,8 @@ ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d,
 
 /*
  * The key a biased source keeps the lowest of (replay/candidates.ts largeSource, rareSource,
- * perbyteSource, weightedSource and blendSource, agedSource): minus the size, the lifetime requests, the lifetime
- * requests per byte, or those divided by sqrt(1 + idle seconds).
+ * perbyteSource, weightedSource and blendSource, agedSource): minus the size, the lifetime
+ * requests, the lifetime requests per byte, or those divided by sqrt(1 + idle seconds).
  */
 static ngx_inline double
 ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)

@@ -290,12 +290,12 @@ export const SOURCES: Record<string, CandidateSource> = {
 
 /**
  * The source a K parameter without one gets (parseKParam), and the trainer's and the NGINX module's
- * default. `perbyte`: at K=64 its oracle bound is at or above `large`'s on trap 25/100 MiB and bursty (level
- * on tragen), and the learned policy over it beat the one over `large` on trap 25 and 100 MiB, bursty, scan
- * and CloudPhysics 5%, by up to .023, and lost on tragen 1% and CloudPhysics 1% by under .005
+ * default. `blend`: the learned policy over it is level with `weighted` where a few huge objects hold most
+ * bytes (video, where `perbyte` is far below GDSF) and above `perbyte` on popularity drift, at the cost of
+ * about .003 on trap, tragen and CloudPhysics, where its uniform half keeps it close to `perbyte`
  * (docs/candidates.md). `tail` (the paper's) is last or next to last everywhere.
  */
-export const DEFAULT_SOURCE = 'perbyte';
+export const DEFAULT_SOURCE = 'blend';
 
 /**
  * Applies the victim rule. scores may be null (fallback: index order). sizes[i] = bytes of candidate i.
