@@ -54,12 +54,17 @@ function guessFormat(path: string): FormatName {
   return /\.csv(\.gz)?$/i.test(path) ? 'csv' : /(^|\/)[^/]*(\.log|access)[^/]*$/i.test(path) ? 'nginx' : 'csv';
 }
 
-export function openSource(path: string, format: string | undefined, opts: LogReadOptions = {}): TraceSource {
+/** The format a trace path reads with: `format`, else a `NAME:` prefix of the path, else guessed from its name. */
+export function resolveFormat(path: string, format: string | undefined): { fmt: string; p: string } {
   let fmt = format;
   let p = path;
   const m = /^([a-z-]+):(.+)$/.exec(path);
   if (!fmt && m && m[1]! in FORMATS) { fmt = m[1]; p = m[2]!; }
-  fmt ??= guessFormat(p);
+  return { fmt: fmt ?? guessFormat(p), p };
+}
+
+export function openSource(path: string, format: string | undefined, opts: LogReadOptions = {}): TraceSource {
+  const { fmt, p } = resolveFormat(path, format);
   if (opts.keyFrom !== undefined && !KEY_FROM.includes(opts.keyFrom)) {
     throw new ColdrlError('COLDRL_ERR_USAGE', `--key-from must be one of ${KEY_FROM.join(', ')} (got "${opts.keyFrom}")`);
   }

@@ -324,6 +324,14 @@ test('coldrl train --inactive: nginx\'s inactive= in training and in the held-ou
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^held-out hit ratio 0\.\d{4} \(LRU/m);
   assert.match(text.stdout, /^in nginx\.conf beside it: coldrl_candidates aged;$/m);
+  assert.doesNotMatch(text.stderr, /inactive/, 'no note for a CSV trace');
+  // NGINX logs without --inactive: a note that NGINX removes idle objects and the simulation does not
+  const log = join(dir, 'access.log');
+  assert.equal(runCli(['workload', 'trap', '--seed', '1', '--requests', '3000', '--format', 'nginx-json', '--out', log]).code, 0);
+  const logArgs = ['train', '--trace', log, '--cache-size', '2m', '--db', 'none', '--k', '8', '--hidden', '8', '--steps', '200', '--holdout', '0'];
+  const noted = runCli([...logArgs, '--out', join(dir, 'log.onnx')]);
+  assert.equal(noted.code, 0, noted.stderr);
+  assert.match(noted.stderr, /^note: NGINX removes cached objects idle for proxy_cache_path's inactive= .* Pass --inactive/m);
   const bad = runCli([...args, '--inactive', 'ten minutes']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /train: --inactive: cannot parse the time "ten minutes"/);

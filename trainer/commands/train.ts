@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SOURCE, SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
-import { openSource } from '../../replay/formats/index.js';
+import { openSource, resolveFormat } from '../../replay/formats/index.js';
 import { belowLru, describeHoldout } from '../../replay/holdout.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB } from '../../replay/store.js';
@@ -36,7 +36,7 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --cache-size SIZE   cache size: 25m, 1g, bytes, or 1% of unique bytes (a percentage loads the whole trace)
   --inactive TIME     your proxy_cache_path's inactive= (600, 10m, 1d; nginx's default is 10m): objects idle
                       this long leave the cache whatever the policy, in training and in the held-out check.
-                      Default: never (the simulator's default, as \`coldrl replay\`'s)
+                      Default: never (the simulator's default, as \`coldrl replay\`'s; a note says so on NGINX logs)
   --out FILE          model file to write (default model.onnx); the checkpoint goes to FILE.ckpt.json
   --steps N           eviction decisions to train for (default ${d.totalDecisions}), over as many passes as needed
   --seed S            seed of every random source (default ${d.seed})
@@ -157,6 +157,10 @@ export async function run(argv: string[]): Promise<number> {
   const savedInactive = resume?.inactive ?? 0;
   const inactive = kept('inactive', values.inactive === undefined ? undefined : parseDuration(values.inactive, 'train: --inactive'), savedInactive, 0,
     `simulated inactive=${savedInactive}s`);
+  if (!resume && values.inactive === undefined && resolveFormat(values.trace, values.format).fmt.startsWith('nginx')) {
+    console.error('note: NGINX removes cached objects idle for proxy_cache_path\'s inactive= (10m unless set there); without '
+      + '--inactive the simulated cache keeps them. Pass --inactive with your value (e.g. --inactive 10m) to train on the cache your NGINX runs.');
+  }
   let holdout: TrainingSpec['holdout'];
   if (fraction > 0) {
     ({ trace, holdout } = await splitHoldout(trace, fraction));
