@@ -128,13 +128,10 @@ const ALONE_SECONDS = 5;
 
 interface Alone { runs: number; rate: number; p50us: number; p99us: number; overDeadline: number }
 
-/** The candidate source a model file was trained on (metadata coldrl.candidates), if it names a known one. */
-async function modelSource(file: string): Promise<string | undefined> {
-  const m = await ColdrlModel.load(file);
-  try {
-    const name = m.metadata['coldrl.candidates'];
-    return name !== undefined && CANDIDATE_SOURCE_IDS[name] !== undefined ? name : undefined;
-  } finally { await m.close(); }
+/** The candidate source a model was trained on (metadata coldrl.candidates), if it names a known one. */
+function modelSource(m: ColdrlModel): string | undefined {
+  const name = m.metadata['coldrl.candidates'];
+  return name !== undefined && CANDIDATE_SOURCE_IDS[name] !== undefined ? name : undefined;
 }
 
 /**
@@ -144,32 +141,27 @@ async function modelSource(file: string): Promise<string | undefined> {
  * the share of runs slower than the deadline here is the deadline-fallback rate that a sidecar with no
  * transport and no scheduling cost would still have.
  */
-async function modelAlone(file: string, k: number, rate: number, deadlineUs: number): Promise<Alone> {
-  const m = await ColdrlModel.load(file);
-  try {
-    const rng = new Rng(8);
-    const f = new Float32Array(k * FEATURE_COUNT);
-    for (let i = 0; i < f.length; i++) f[i] = rng.uniform(0, 1);
-    const out = new Float32Array(k);
-    for (let i = 0; i < 200; i++) m.scoreSync(f, k, out);
-    const runs = Math.max(100, Math.round(ALONE_SECONDS * rate));
-    const times = new Float64Array(runs);
-    const gap = 1000 / rate;
-    const t0 = performance.now();
-    let over = 0;
-    for (let i = 0; i < runs; i++) {
-      while (performance.now() < t0 + i * gap) { /* spin to the next send time */ }
-      const t = performance.now();
-      m.scoreSync(f, k, out);
-      const us = (performance.now() - t) * 1000;
-      times[i] = us;
-      if (us > deadlineUs) over++;
-    }
-    times.sort();
-    return { runs, rate, p50us: quantile(times, 0.5), p99us: quantile(times, 0.99), overDeadline: over / runs };
-  } finally {
-    await m.close();
+function modelAlone(m: ColdrlModel, k: number, rate: number, deadlineUs: number): Alone {
+  const rng = new Rng(8);
+  const f = new Float32Array(k * FEATURE_COUNT);
+  for (let i = 0; i < f.length; i++) f[i] = rng.uniform(0, 1);
+  const out = new Float32Array(k);
+  for (let i = 0; i < 200; i++) m.scoreSync(f, k, out);
+  const runs = Math.max(100, Math.round(ALONE_SECONDS * rate));
+  const times = new Float64Array(runs);
+  const gap = 1000 / rate;
+  const t0 = performance.now();
+  let over = 0;
+  for (let i = 0; i < runs; i++) {
+    while (performance.now() < t0 + i * gap) { /* spin to the next send time */ }
+    const t = performance.now();
+    m.scoreSync(f, k, out);
+    const us = (performance.now() - t) * 1000;
+    times[i] = us;
+    if (us > deadlineUs) over++;
   }
+  times.sort();
+  return { runs, rate, p50us: quantile(times, 0.5), p99us: quantile(times, 0.99), overDeadline: over / runs };
 }
 
 /** Compiles bench/sidecar-client.c into dir; null (with a note) when there is no working C compiler. */
@@ -261,9 +253,18 @@ export async function run(argv: string[]): Promise<number> {
         '--busy-poll-ms', v['busy-poll-ms']!, ...(v['no-inline'] ? ['--no-inline'] : [])]);
       child = s.child;
     }
+    // the model, opened once here: its candidate source, and the control (modelAlone)
+    let candidateSource: string | undefined;
+    let alone: Alone | null = null;
+    if (modelFile) {
+      const m = await ColdrlModel.load(modelFile);
+      try {
+        candidateSource = modelSource(m);
+        alone = modelAlone(m, k, rate, Number(v['deadline-us']));
+      } finally { await m.close(); }
+    }
     // the requests: features uniform in [0, 1], sizes 1 KiB .. 1 MiB, free 1.5 objects' worth; each names the
     // model's candidate source, as the NGINX module names its own (so the sidecar checks it, as in production)
-    const candidateSource = modelFile ? await modelSource(modelFile) : undefined;
     const rng = new Rng(7);
     const frames: Buffer[] = [];
     const objs: Record<string, unknown>[] = [];
@@ -275,7 +276,6 @@ export async function run(argv: string[]): Promise<number> {
       objs.push({ candidates: sizes.map((size, i) => ({ key_hash: String(i), size: String(size), features: features.slice(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT) })), bytes_needed: String(need), feature_spec_version: FEATURE_SPEC_VERSION,
         ...(candidateSource ? { candidate_source: CANDIDATE_SOURCE_IDS[candidateSource] } : {}) });
     }
-    const alone = modelFile ? await modelAlone(modelFile, k, rate, Number(v['deadline-us'])) : null;
     if (alone) {
       if (v.json) console.log(JSON.stringify({ modelAlone: alone }));
       else console.log(`model alone (this process, ${alone.runs} inferences at ${rate}/s, K=${k}, spinning between): p50 ${alone.p50us.toFixed(0)} us, p99 ${alone.p99us.toFixed(0)} us, ${(alone.overDeadline * 100).toFixed(2)}% over the ${v['deadline-us']} us deadline`);
