@@ -7,11 +7,12 @@ import { describeHoldout } from '../replay/holdout.js';
 import { DEFAULT_HOLDOUT, runTraining, splitHoldout, type TrainingSpec } from './training.js';
 
 /**
- * The sources `--candidates auto` chooses between: `perbyte` (the default) is best on most traffic measured,
- * `aged` where popularity drifts and on tragen, `weighted` where a few huge objects hold most of the bytes
- * (docs/candidates.md); no single one is best everywhere. The first wins ties.
+ * The sources `--candidates auto` chooses between: `blend` (the default) is never far behind and far ahead
+ * where a few huge objects hold most of the bytes, `perbyte` a little ahead of it on trap, tragen and
+ * CloudPhysics, `aged` where popularity drifts (docs/candidates.md); no single one is best everywhere. The
+ * first wins ties.
  */
-export const AUTO_SOURCES = ['perbyte', 'aged', 'weighted'] as const;
+export const AUTO_SOURCES = ['blend', 'perbyte', 'aged'] as const;
 
 /** What `--candidates auto` measured: each source's model on the validation requests, and the pick. */
 export interface SourceChoice {
@@ -25,7 +26,7 @@ export interface SourceChoice {
 /**
  * `--candidates auto`: trains one model per AUTO_SOURCES on `trace` less its last tenth (half the
  * decisions each, no store, files removed), replays that tenth under each (warmed up, as the held-out check
- * does) and picks the source with the more hits (ties: the first, `perbyte`). The held-out requests of
+ * does) and picks the source with the more hits (ties: the first, `blend`). The held-out requests of
  * `--holdout` are not in `trace`, so they play no part in the choice. Null when interrupted (Ctrl-C).
  */
 export async function chooseSource(spec: Omit<TrainingSpec, 'holdout' | 'resume'>, log: (line: string) => void): Promise<SourceChoice | null> {
