@@ -1586,10 +1586,10 @@ ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d, ngx_uint_t n)
 
 
 /*
- * Draws up to d more distinct resident entries into ngx_http_coldrl_drawn[from..], each with probability
- * proportional to its size (replay/candidates.ts drawBySize: every resident byte equally likely),
- * without replacement and never one of drawn[0..from) (blend's uniform half): a drawn slot's weight
- * leaves the tree until the draws end. The side mutex is held. Returns the new end. The same
+ * Draws up to d more distinct resident entries into ngx_http_coldrl_drawn[from..], each with
+ * probability proportional to its size (replay/candidates.ts drawBySize: every resident byte equally
+ * likely), without replacement and never one of drawn[0..from) (blend's uniform half): a drawn slot's
+ * weight leaves the tree until the draws end. The side mutex is held. Returns the new end. The same
  * distribution as replay/'s, not the same draws (the tree here is over slots, there over ids).
  */
 static ngx_uint_t

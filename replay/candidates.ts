@@ -239,8 +239,10 @@ export const mixedSource: CandidateSource = {
   },
 };
 
-/** Lifetime requests per byte (GDSF's frequency / size, without its clock): perbyte's, weighted's and blend's key. */
-function perByte(view: CandidateView, id: number): number { return view.requests[id]! / Math.max(1, view.size[id]!); }
+/** Lifetime requests per byte (GDSF's frequency / size, without its clock): perbyte's, weighted's, blend's key. */
+function perByte(view: CandidateView, id: number): number {
+  return view.requests[id]! / Math.max(1, view.size[id]!);
+}
 
 /** Size-biased: the K largest of 4K uniform draws. */
 export const largeSource = biasedSource('large', 'size-biased: the K largest of 4K uniform residents; O(4K) draws + O(4K x K) selection',
