@@ -211,6 +211,8 @@ export interface Checkpoint {
   trainOn?: 'recent' | 'all';
   /** nginx's inactive= in seconds the run simulated (`coldrl train --inactive`; 0: none); kept by --resume. */
   inactive?: number;
+  /** The TTL in seconds given to responses that carry none (`coldrl train --default-ttl`; null: none); kept by --resume. */
+  defaultTtl?: number | null;
 }
 
 export interface TrainProgress {

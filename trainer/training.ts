@@ -11,7 +11,8 @@ import { basename, dirname, resolve } from 'node:path';
 import { Cache } from '../replay/cache.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
-import { openSource } from '../replay/formats/index.js';
+import { openSource, resolveFormat } from '../replay/formats/index.js';
+import type { LogReadOptions } from '../replay/formats/nginx-source.js';
 import { countRequests, HOLDOUT_BASELINES, HOLDOUT_KEY, holdoutOfResults, holdoutStart, sliceSource, type Holdout } from '../replay/holdout.js';
 import { Progress } from '../replay/progress.js';
 import { policyFactory } from '../replay/registry.js';
@@ -37,12 +38,24 @@ export const RECENT_EVICTIONS_PER_DECISION = 4;
 /** Requests between two samples of the eviction count: the granularity of the recent stretch's start. */
 const RECENT_BLOCK = 4096;
 
+/**
+ * A trace file to stream: its format and the reader's options (malformed lines, the TTL of responses that
+ * carry none, the NGINX log_format and cache key), the same as `coldrl replay`'s.
+ */
+export interface TraceFile {
+  path: string;
+  format?: string;
+  read?: LogReadOptions;
+  /** Requests to train on (default all). */
+  limit?: number;
+}
+
 export interface TrainingSpec {
   hp: HParams;
   /** Name recorded with the run and in the model (a path or a generated workload's name). */
   traceName: string;
   /** Either a file to stream (with format) or a trace in memory. */
-  trace: Trace | { path: string; format?: string; skipBad?: boolean; /** Requests to train on (default all). */ limit?: number };
+  trace: Trace | TraceFile;
   capacity: number;
   cacheSizeText: string;
   /**
@@ -50,6 +63,12 @@ export interface TrainingSpec {
    * in training, in the recent stretch's sizing and in the held-out check. 0 or absent: never.
    */
   inactive?: number;
+  /**
+   * proxy_cache_valid: the TTL in seconds the reader gave responses that carry none (trace.read.defaultTtl,
+   * or the options the in-memory trace was read with); null or absent: none. Recorded in the checkpoint
+   * and the model; the reader applies it.
+   */
+  defaultTtl?: number | null;
   out: string;
   db: string | null;
   /** Stored with the run and in the model: the backend, with the adapter for webgpu (describeBackend). */
@@ -113,15 +132,26 @@ async function readWindow(src: TraceSource, max: number, chunk: RequestBatch): P
   return t;
 }
 
+/** No request read from a trace file; for NGINX logs, the usual cause. */
+function emptyTrace(file: TraceFile): ColdrlError {
+  const logs = resolveFormat(file.path, file.format).fmt.startsWith('nginx');
+  return new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${file.path}: no requests read${logs ? ' (do its lines match the log_format? --log-format, --nginx-conf)' : ''}`);
+}
+
+/** Opens a trace file with its reader options. */
+export function openTrace(file: TraceFile): TraceSource {
+  return openSource(file.path, file.format, file.read);
+}
+
 /**
  * Passes over a file's requests [start, limit) in windows; a stretch that fits in one window is kept in
  * memory after the first pass.
  */
-function fileEnv(path: string, format: string | undefined, skipBad: boolean, window: number, start: number, limit: number): TrainEnv['pass'] {
+function fileEnv(file: TraceFile, window: number, start: number, limit: number): TrainEnv['pass'] {
   let whole: Trace | null = null;
   return async function* () {
     if (whole) { yield whole; return; }
-    const src = sliceSource(openSource(path, format, { skipBad }), start, limit);
+    const src = sliceSource(openTrace(file), start, limit);
     const chunk = new RequestBatch(Math.min(1 << 15, window));
     let count = 0;
     let first: Trace | null = null;
@@ -134,7 +164,7 @@ function fileEnv(path: string, format: string | undefined, skipBad: boolean, win
         if (count === 2) yield first!;
         yield w;
       }
-      if (count === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${path}: the trace holds no requests`);
+      if (count === 0) throw emptyTrace(file);
       if (count === 1) { whole = first; yield first!; }
     } finally {
       src.close();
@@ -177,7 +207,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     const trainedFrom = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, inactive) : 0;
     const windows: TrainEnv['pass'] = spec.trace instanceof Trace
       ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.slice(trainedFrom, spec.trace.length) : spec.trace)
-      : fileEnv(spec.trace.path, spec.trace.format, spec.trace.skipBad ?? false, hp.window, trainedFrom, spec.trace.limit ?? Infinity);
+      : fileEnv(spec.trace, hp.window, trainedFrom, spec.trace.limit ?? Infinity);
     const env: TrainEnv = { capacity: spec.capacity, inactive, pass: windows };
     const bar = spec.progress ? new Progress(`train ${basename(spec.traceName)} ${spec.cacheSizeText}`, hp.totalDecisions) : null;
     const onLog = (p: TrainProgress) => {
@@ -197,11 +227,11 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       bar?.done();
     }
     const ckPath = `${spec.out}.ckpt.json`;
-    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all', inactive }));
+    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all', inactive, defaultTtl: spec.defaultTtl ?? null }));
     renameSync(`${ckPath}.tmp`, ckPath);
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),
-      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.inactive': String(inactive), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
+      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.inactive': String(inactive), 'coldrl.default_ttl': String(spec.defaultTtl ?? 'none'), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
       ...(run !== null ? { 'coldrl.run': String(run) } : {}), ...spec.metadata,
     });
     // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets);
@@ -265,7 +295,7 @@ export async function recentStart(trace: TrainingSpec['trace'], capacity: number
   };
   if (trace instanceof Trace) feed(trace, trace.length);
   else {
-    const src = sliceSource(openSource(trace.path, trace.format, { skipBad: trace.skipBad }), 0, trace.limit ?? Infinity);
+    const src = sliceSource(openTrace(trace), 0, trace.limit ?? Infinity);
     const bar = progress ? new Progress(`sizing the training stretch of ${basename(trace.path)}`, trace.limit ?? 0) : null;
     const b = new RequestBatch(1 << 15);
     try {
@@ -291,8 +321,10 @@ export async function splitHoldout(trace: TrainingSpec['trace'], fraction: numbe
     return { trace: trace.slice(0, from), holdout: { fraction, from, open: () => trace } };
   }
   const limit = trace.limit ?? Infinity;
-  const reopen = () => sliceSource(openSource(trace.path, trace.format, { skipBad: trace.skipBad }), 0, limit);
+  const reopen = () => sliceSource(openTrace(trace), 0, limit);
   // a limit comes from an earlier split, which counted the file: it holds more requests than that
-  const from = holdoutStart(Number.isFinite(limit) ? limit : await countRequests(reopen()), fraction);
+  const total = Number.isFinite(limit) ? limit : await countRequests(reopen());
+  if (total === 0) throw emptyTrace(trace);
+  const from = holdoutStart(total, fraction);
   return { trace: { ...trace, limit: from }, holdout: { fraction, from, open: reopen } };
 }

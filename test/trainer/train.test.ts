@@ -4,7 +4,7 @@
  * --resume continues from the checkpoint. The warm start's regression step learns a representable ranking, and
  * train() runs the warm start and the Double-DQN phase in one run.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -294,6 +294,18 @@ test('coldrl train --holdout: trains on the first requests, checks the model on 
   assert.match(changed.stderr, /--holdout cannot change on resume/);
 });
 
+/** A setting the run recorded (model metadata, checkpoint field) and that --resume refuses to change. */
+async function assertKept(t: TestContext, out: string, args: string[], meta: [string, string], ckpt: [keyof Checkpoint, unknown],
+  change: [string, string]): Promise<void> {
+  const m = await ColdrlModel.load(out);
+  t.after(() => m.close());
+  assert.equal(m.metadata[meta[0]], meta[1]);
+  assert.equal((JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as Checkpoint)[ckpt[0]], ckpt[1]);
+  const changed = runCli([...args, '--resume', '--steps', '400', ...change]);
+  assert.equal(changed.code, 2);
+  assert.match(changed.stderr, new RegExp(`${change[0]} cannot change on resume`));
+}
+
 test('coldrl train --inactive: nginx\'s inactive= in training and in the held-out check; kept by --resume; the lines printed', async (t) => {
   const dir = tempDir(t);
   const trace = join(dir, 'small.csv');
@@ -312,13 +324,7 @@ test('coldrl train --inactive: nginx\'s inactive= in training and in the held-ou
       assert.notEqual(without.hitRatio, e.hitRatio, 'inactive changes the figures checked');
     }
   }
-  const m = await ColdrlModel.load(out);
-  t.after(() => m.close());
-  assert.equal(m.metadata['coldrl.inactive'], '40');
-  assert.equal((JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as Checkpoint).inactive, 40);
-  const changed = runCli([...args, '--resume', '--steps', '400', '--inactive', '1h']);
-  assert.equal(changed.code, 2);
-  assert.match(changed.stderr, /--inactive cannot change on resume/);
+  await assertKept(t, out, args, ['coldrl.inactive', '40'], ['inactive', 40], ['--inactive', '1h']);
   // printed: the held-out line, and the candidate source to set in nginx.conf
   const text = runCli([...args.filter((a) => a !== '--json'), '--out', join(dir, 'aged.onnx'), '--candidates', 'aged']);
   assert.equal(text.code, 0, text.stderr);
@@ -335,6 +341,39 @@ test('coldrl train --inactive: nginx\'s inactive= in training and in the held-ou
   const bad = runCli([...args, '--inactive', 'ten minutes']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /train: --inactive: cannot parse the time "ten minutes"/);
+});
+
+test('coldrl train reads NGINX logs as coldrl replay does: --log-format, --default-ttl (kept by --resume, in the model)', async (t) => {
+  const dir = tempDir(t);
+  const json = join(dir, 'access.json.log');
+  assert.equal(runCli(['workload', 'trap', '--seed', '1', '--requests', '3000', '--format', 'nginx-json', '--out', json]).code, 0);
+  // the same requests in a text format of the operator's own, without Cache-Control: no TTL but --default-ttl's
+  const fmt = '$msec|$upstream_cache_status|$status|$request_method|$request_uri|$upstream_response_length|$upstream_response_time';
+  const log = join(dir, 'access.log');
+  writeFileSync(log, readFileSync(json, 'utf8').trim().split('\n').map((l) => {
+    const o = JSON.parse(l) as Record<string, string | number>;
+    return [o.ts, o.cache, o.status, o.method, o.key, o.up_len, o.up_rt].join('|');
+  }).join('\n') + '\n');
+  const out = join(dir, 'm.onnx');
+  const args = ['train', '--trace', log, '--format', 'nginx-combined', '--log-format', fmt, '--cache-size', '2m', '--out', out, '--db', 'none',
+    '--k', '8', '--hidden', '8', '--steps', '200', '--holdout', '0.2', '--json'];
+  const r = runCli([...args, '--default-ttl', '5']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { holdout: Holdout };
+  const replay = (ttl: string[]) => {
+    const rep = runCli(['replay', '--trace', log, '--format', 'nginx-combined', '--log-format', fmt, ...ttl, '--cache-size', '2m', '--semantics', 'nginx',
+      '--warm-up', String(j.holdout.from), '--policy', `coldrl:${out},lru,gdsf`, '--json', '--threads', '1']);
+    assert.equal(rep.code, 0, rep.stderr);
+    return Object.fromEntries(rep.stdout.trim().split('\n').map((l) => JSON.parse(l) as { policy: string; hitRatio: number }).map((x) => [x.policy, x.hitRatio]));
+  };
+  const same = replay(['--default-ttl', '5']);
+  assert.deepEqual([j.holdout.hitRatio.model, j.holdout.hitRatio.lru, j.holdout.hitRatio.gdsf], [same[`coldrl:${out}`], same.lru, same.gdsf]);
+  assert.notEqual(replay([]).lru, same.lru, 'the default TTL changes the figures checked');
+  await assertKept(t, out, args, ['coldrl.default_ttl', '5'], ['defaultTtl', 5], ['--default-ttl', '1m']);
+  // without the operator's log_format no line parses
+  const unread = runCli(args.filter((a, i) => a !== '--log-format' && args[i - 1] !== '--log-format'));
+  assert.notEqual(unread.code, 0);
+  assert.match(unread.stderr, /access\.log: no requests read \(do its lines match the log_format\? --log-format, --nginx-conf\)/);
 });
 
 test('coldrl train --candidates auto: picks the source on the training part\'s last tenth, never on the held-out requests', async (t) => {

@@ -9,6 +9,7 @@ import { DEFAULT_SOURCE, SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { openSource, resolveFormat } from '../../replay/formats/index.js';
+import type { KeyFrom, LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { belowLru, describeHoldout } from '../../replay/holdout.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB } from '../../replay/store.js';
@@ -32,7 +33,15 @@ decision; trainer/dqn.ts), and writes an ONNX model that
 \`coldrl replay --policy coldrl:model.onnx\` and \`coldrl serve\` load.
 
   --trace FILE        trace or log archive (csv, or FORMAT:FILE); gzip is read transparently
-  --format NAME       trace format
+  --format NAME       trace format: csv, nginx (access logs, JSON or text, detected per file), nginx-json,
+                      nginx-combined; by default from the file name (as \`coldrl replay\`)
+  --log-format F      nginx: the log_format string (or a built-in name: combined, cachetrain_text, cachetrain)
+  --nginx-conf FILE   nginx: read the log_format from this config ...
+  --log-format-name N ... by this name
+  --key-from K        nginx: cache key: auto (logged key, else scheme+host+uri), key, uri, host-uri, scheme-host-uri
+  --strict            nginx: the first bad line is fatal (default: count, skip and summarise)
+  --default-ttl TIME  your proxy_cache_valid: the TTL of responses that carry none (600, 10m, 1h; default: no
+                      expiry), in training and in the held-out check
   --cache-size SIZE   cache size: 25m, 1g, bytes, or 1% of unique bytes (a percentage loads the whole trace)
   --inactive TIME     your proxy_cache_path's inactive= (600, 10m, 1d; nginx's default is 10m): objects idle
                       this long leave the cache whatever the policy, in training and in the held-out check.
@@ -60,7 +69,7 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --train-on WHICH    recent (default): the newest requests before the held-out ones, as many as give LRU
                       ${RECENT_EVICTIONS_PER_DECISION} evictions per decision of --steps (one more LRU pass to size them); all: from the
                       first request (a long archive then trains on its oldest requests only)
-  --skip-bad          count and skip malformed lines
+  --skip-bad          csv: count and skip malformed lines
   --json              print the result as one JSON object
 
 Memory: the trace streams in windows of --window requests (next uses, hence rewards, are computed within a
@@ -78,6 +87,8 @@ export async function run(argv: string[]): Promise<number> {
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
       hidden: { type: 'string' }, objective: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
       backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
+      'default-ttl': { type: 'string' }, strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' },
+      'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' },
       json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -135,14 +146,21 @@ export async function run(argv: string[]): Promise<number> {
   }
   const backend = await resolveBackend(values.backend as BackendName);
   const size = parseCacheSize(values['cache-size']);
-  let trace: TrainingSpec['trace'] = { path: values.trace, format: values.format, skipBad: values['skip-bad'] };
-  if (Number.isNaN(size.bytes)) trace = await loadTrace(openSource(values.trace, values.format, { skipBad: values['skip-bad'] }));
-  const capacity = resolveCacheSize(size, trace instanceof Trace ? trace.uniqueBytes : 0);
   // settings the checkpoint keeps: on --resume the checkpoint's, and a different value given is refused
   const kept = <T>(flag: string, given: T | undefined, saved: T, fallback: T, what: string): T => {
     if (resume && given !== undefined && given !== saved) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint ${what}; --${flag} cannot change on resume`);
     return given ?? (resume ? saved : fallback);
   };
+  const savedTtl = resume?.defaultTtl ?? null;
+  const defaultTtl = kept('default-ttl', values['default-ttl'] === undefined ? undefined : parseDuration(values['default-ttl'], 'train: --default-ttl'),
+    savedTtl, null, `gave responses without a TTL ${savedTtl === null ? 'none' : `${savedTtl}s`}`);
+  const read: LogReadOptions = {
+    skipBad: values['skip-bad'], ...(defaultTtl !== null ? { defaultTtl } : {}), strict: values.strict, logFormat: values['log-format'],
+    nginxConf: values['nginx-conf'], logFormatName: values['log-format-name'], keyFrom: values['key-from'] as KeyFrom | undefined,
+  };
+  let trace: TrainingSpec['trace'] = { path: values.trace, format: values.format, read };
+  if (Number.isNaN(size.bytes)) trace = await loadTrace(openSource(values.trace, values.format, read));
+  const capacity = resolveCacheSize(size, trace instanceof Trace ? trace.uniqueBytes : 0);
   let givenFraction: number | undefined;
   if (values.holdout !== undefined) {
     givenFraction = Number(values.holdout);
@@ -173,7 +191,7 @@ export async function run(argv: string[]): Promise<number> {
   let o: TrainingOutcome;
   let choice: SourceChoice | null = null;
   try {
-    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
+    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, defaultTtl, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
     if (hp.candidates === 'auto') {
       choice = await chooseSource({ ...common, hp, trace, db: null }, values.json ? () => undefined : (line) => console.log(line));
       if (!choice) { console.error('interrupted while choosing the candidate source: no model written'); return 130; }
