@@ -18,7 +18,7 @@ import { Progress } from '../replay/progress.js';
 import { policyFactory } from '../replay/registry.js';
 import { replayEach } from '../replay/run.js';
 import { Store } from '../replay/store.js';
-import { RequestBatch, Trace, type TraceSource } from '../replay/trace.js';
+import { RequestBatch, Trace, type ReaderStats, type TraceSource } from '../replay/trace.js';
 import { checkpointOf, exportedWeights, train, type Checkpoint, type TrainEnv, type TrainProgress, type TrainResult } from './dqn.js';
 import type { HParams } from './hparams.js';
 import { writeOnnx } from './onnx-export.js';
@@ -315,7 +315,7 @@ export async function recentStart(trace: TrainingSpec['trace'], capacity: number
  * `limit`) and the held-out check's spec, whose `open` gives the WHOLE trace (its replays warm up on the
  * training part and count from `from`). A streamed file without a limit is read once to count its requests.
  */
-export async function splitHoldout(trace: TrainingSpec['trace'], fraction: number): Promise<{ trace: TrainingSpec['trace']; holdout: NonNullable<TrainingSpec['holdout']> }> {
+export async function splitHoldout(trace: TrainingSpec['trace'], fraction: number): Promise<{ trace: TrainingSpec['trace']; holdout: NonNullable<TrainingSpec['holdout']>; stats?: ReaderStats }> {
   if (trace instanceof Trace) {
     const from = holdoutStart(trace.length, fraction);
     return { trace: trace.slice(0, from), holdout: { fraction, from, open: () => trace } };
@@ -323,8 +323,14 @@ export async function splitHoldout(trace: TrainingSpec['trace'], fraction: numbe
   const limit = trace.limit ?? Infinity;
   const reopen = () => sliceSource(openTrace(trace), 0, limit);
   // a limit comes from an earlier split, which counted the file: it holds more requests than that
-  const total = Number.isFinite(limit) ? limit : await countRequests(reopen());
+  let total = limit;
+  let stats: ReaderStats | undefined;
+  if (!Number.isFinite(limit)) {
+    const src = reopen();
+    total = await countRequests(src);
+    stats = src.stats;
+  }
   if (total === 0) throw emptyTrace(trace);
   const from = holdoutStart(total, fraction);
-  return { trace: { ...trace, limit: from }, holdout: { fraction, from, open: reopen } };
+  return { trace: { ...trace, limit: from }, holdout: { fraction, from, open: reopen }, ...(stats ? { stats } : {}) };
 }

@@ -2,12 +2,12 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { ColdrlError } from '../errors.js';
-import { openSource } from '../formats/index.js';
+import { openSource, reportReader } from '../formats/index.js';
 import { expandPolicies, findPolicy, listPolicies } from '../registry.js';
 import { replayStream, replayTrace, type ReplayResult } from '../run.js';
 import { parseCacheSize, parseDuration, resolveCacheSize, type CacheSizeSpec } from '../size.js';
-import { loadTrace, type ReaderStats, type ReadOptions, type Trace } from '../trace.js';
-import { LogStats, type KeyFrom, type LogReadOptions } from '../formats/nginx-source.js';
+import { loadTrace, type ReadOptions, type Trace } from '../trace.js';
+import type { KeyFrom, LogReadOptions } from '../formats/nginx-source.js';
 import { printTable } from '../table.js';
 
 export const summary = 'replay a trace through eviction policies and report hit ratios';
@@ -135,9 +135,6 @@ function optionalNumber(name: string, text: string | undefined, min: number, int
   return x;
 }
 
-/** Log readers always end with their summary (lines read, requests used, skipped by reason); others when they skipped. */
-const reportStats = (s: ReaderStats) => s.skippedTotal > 0 || s instanceof LogStats;
-
 const needsWholeTrace = (jobs: Job[]) => jobs.some((j) => findPolicy(j.policy).info.offline || Number.isNaN(j.size.bytes));
 
 /** Runs jobs in this thread; loads the trace once when any job needs it in memory. */
@@ -148,7 +145,7 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
   if (needsWholeTrace(jobs)) {
     const src = open();
     trace = await loadTrace(src);
-    if (report && reportStats(src.stats)) process.stderr.write(`${spec.trace}: ${src.stats.summary()}\n${src.stats.examples.join('\n')}\n`);
+    if (report) reportReader(spec.trace, src.stats);
   }
   const ropts = { semantics: spec.semantics, inactive: spec.inactive, seed: spec.seed, warmUp: spec.warmUp, progress };
   let reported = trace !== null || !report;
@@ -160,7 +157,7 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
       const r = await replayStream(src, j.policy, resolveCacheSize(j.size, 0), j.size.text, ropts);
       if (r.requests === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${spec.trace}: the trace holds no requests${spec.warmUp ? ` after the ${spec.warmUp} of --warm-up` : ''}`);
       // Every streamed job re-reads the file; its skipped lines are reported once.
-      if (!reported && reportStats(src.stats)) process.stderr.write(`${spec.trace}: ${src.stats.summary()}\n${src.stats.examples.join('\n')}\n`);
+      if (!reported) reportReader(spec.trace, src.stats);
       reported = true;
       emit(r);
     }

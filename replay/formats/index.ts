@@ -6,11 +6,11 @@
  */
 import { ChainSource, expandTracePath } from '../archive.js';
 import { ColdrlError } from '../errors.js';
-import type { TraceSource } from '../trace.js';
+import type { ReaderStats, TraceSource } from '../trace.js';
 import { CsvSource } from './csv.js';
 import { CACHETRAIN_TEXT, COMBINED, LogFormatParser, logFormatFromConf, resolveLogFormat, type Escape } from './nginx-format.js';
 import { JsonLineParser } from './nginx-json.js';
-import { KEY_FROM, NginxSource, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
+import { KEY_FROM, LogStats, NginxSource, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
 
 export type FormatName = 'csv' | 'nginx' | 'nginx-json' | 'nginx-combined';
 
@@ -71,4 +71,12 @@ export function openSource(path: string, format: string | undefined, opts: LogRe
   const f = FORMATS[fmt as FormatName];
   if (!f) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `unknown trace format "${fmt}" (known: ${Object.keys(FORMATS).join(', ')})`);
   return f.open(p, expandTracePath(p), opts);
+}
+
+/**
+ * Writes a reader's summary to stderr: always for NGINX logs (lines read, requests used, skipped by
+ * reason), for other formats when lines were skipped.
+ */
+export function reportReader(trace: string, stats: ReaderStats): void {
+  if (stats.skippedTotal > 0 || stats instanceof LogStats) process.stderr.write(`${trace}: ${stats.summary()}\n${stats.examples.join('\n')}\n`);
 }

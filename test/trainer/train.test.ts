@@ -359,6 +359,7 @@ test('coldrl train reads NGINX logs as coldrl replay does: --log-format, --defau
     '--k', '8', '--hidden', '8', '--steps', '200', '--holdout', '0.2', '--json'];
   const r = runCli([...args, '--default-ttl', '5']);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /access\.log: lines read 3000, requests used 3000, skipped 0/, 'the reader\'s summary, as coldrl replay prints it');
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { holdout: Holdout };
   const replay = (ttl: string[]) => {
     const rep = runCli(['replay', '--trace', log, '--format', 'nginx-combined', '--log-format', fmt, ...ttl, '--cache-size', '2m', '--semantics', 'nginx',

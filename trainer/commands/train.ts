@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SOURCE, SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
-import { openSource, resolveFormat } from '../../replay/formats/index.js';
+import { openSource, reportReader, resolveFormat } from '../../replay/formats/index.js';
 import type { KeyFrom, LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { belowLru, describeHoldout } from '../../replay/holdout.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
@@ -159,7 +159,11 @@ export async function run(argv: string[]): Promise<number> {
     nginxConf: values['nginx-conf'], logFormatName: values['log-format-name'], keyFrom: values['key-from'] as KeyFrom | undefined,
   };
   let trace: TrainingSpec['trace'] = { path: values.trace, format: values.format, read };
-  if (Number.isNaN(size.bytes)) trace = await loadTrace(openSource(values.trace, values.format, read));
+  if (Number.isNaN(size.bytes)) {
+    const src = openSource(values.trace, values.format, read);
+    trace = await loadTrace(src);
+    reportReader(values.trace, src.stats);
+  }
   const capacity = resolveCacheSize(size, trace instanceof Trace ? trace.uniqueBytes : 0);
   let givenFraction: number | undefined;
   if (values.holdout !== undefined) {
@@ -181,7 +185,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   let holdout: TrainingSpec['holdout'];
   if (fraction > 0) {
-    ({ trace, holdout } = await splitHoldout(trace, fraction));
+    const split = await splitHoldout(trace, fraction);
+    ({ trace, holdout } = split);
+    if (split.stats) reportReader(values.trace, split.stats);
     if (!values.json) console.log(`the last ${fraction} of the requests (from request ${holdout.from}) held out to check the model against LRU and GDSF; training on ${trainOn === 'recent' ? 'the newest of ' : ''}requests 0..${holdout.from - 1}`);
   }
   const db = values.db === 'none' ? null : values.db!;
