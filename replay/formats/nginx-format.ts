@@ -12,8 +12,8 @@
  * `--nginx-conf FILE --log-format-name NAME` reads a log_format directive (several quoted strings,
  * escape=...) from a config file.
  */
-import { readFileSync } from 'node:fs';
 import { ColdrlError } from '../errors.js';
+import { readConf } from '../nginx-conf.js';
 import { escapedAt, R_KEY, ROLE_COUNT, VARIABLE_ROLES, type LineParser } from './nginx-source.js';
 
 export const COMBINED = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
@@ -137,44 +137,9 @@ function find(line: Buffer, pos: number, e: number, lit: Uint8Array): number {
   return -1;
 }
 
-/** Tokens of an nginx config: words, quoted strings (unescaped), ';', '{', '}'; comments dropped. */
-function tokenize(text: string): { t: string; quoted: boolean }[] {
-  const out: { t: string; quoted: boolean }[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (/\s/.test(c)) { i++; continue; }
-    if (c === '#') { while (i < text.length && text[i] !== '\n') i++; continue; }
-    if (c === ';' || c === '{' || c === '}') { out.push({ t: c, quoted: false }); i++; continue; }
-    if (c === '"' || c === "'") {
-      let s = '';
-      i++;
-      while (i < text.length && text[i] !== c) {
-        if (text[i] === '\\' && i + 1 < text.length) {
-          const d = text[i + 1]!;
-          s += d === 'n' ? '\n' : d === 't' ? '\t' : d === 'r' ? '\r' : d === '"' || d === "'" || d === '\\' ? d : `\\${d}`;
-          i += 2;
-        } else s += text[i++];
-      }
-      if (i >= text.length) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', 'nginx config: unterminated quoted string');
-      i++;
-      out.push({ t: s, quoted: true });
-      continue;
-    }
-    let s = '';
-    while (i < text.length && !/[\s;{}]/.test(text[i]!)) s += text[i++];
-    out.push({ t: s, quoted: false });
-  }
-  return out;
-}
-
 /** The log_format NAME directive of an nginx config: its format string and escape mode. */
 export function logFormatFromConf(confPath: string, name: string): { format: string; escape: Escape } {
-  let text: string;
-  try { text = readFileSync(confPath, 'utf8'); } catch {
-    throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${confPath}: cannot read nginx config`);
-  }
-  const toks = tokenize(text);
+  const toks = readConf(confPath);
   const found: string[] = [];
   for (let i = 0; i < toks.length; i++) {
     if (toks[i]!.quoted || toks[i]!.t !== 'log_format') continue;

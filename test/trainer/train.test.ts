@@ -325,6 +325,13 @@ test('coldrl train --inactive: nginx\'s inactive= in training and in the held-ou
     }
   }
   await assertKept(t, out, args, ['coldrl.inactive', '40'], ['inactive', 40], ['--inactive', '1h']);
+  // the same cache read from the proxy_cache_path NGINX runs: max_size=2m, inactive=40s
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, 'http { proxy_cache_path /var/cache/nginx levels=1:2 keys_zone=web:8m max_size=2m inactive=40s; }\n');
+  const fromConf = runCli([...args.filter((a, i) => a !== '--cache-size' && args[i - 1] !== '--cache-size'), '--out', join(dir, 'conf.onnx'),
+    '--nginx-conf', conf, '--cache-zone', 'web']);
+  assert.equal(fromConf.code, 0, fromConf.stderr);
+  assert.deepEqual((JSON.parse(fromConf.stdout.trim().split('\n').pop()!) as { holdout: Holdout }).holdout.hitRatio, j.holdout.hitRatio);
   // printed: the held-out line, and the candidate source to set in nginx.conf
   const text = runCli([...args.filter((a) => a !== '--json'), '--out', join(dir, 'aged.onnx'), '--candidates', 'aged']);
   assert.equal(text.code, 0, text.stderr);

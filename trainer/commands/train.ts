@@ -11,7 +11,8 @@ import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { openSource, reportReader, resolveFormat } from '../../replay/formats/index.js';
 import type { KeyFrom, LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { belowLru, describeHoldout } from '../../replay/holdout.js';
-import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
+import { cacheZoneFromConf } from '../../replay/nginx-conf.js';
+import { formatBytes, parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB } from '../../replay/store.js';
 import { loadTrace, Trace } from '../../replay/trace.js';
 import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from '../backend.js';
@@ -36,13 +37,17 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --format NAME       trace format: csv, nginx (access logs, JSON or text, detected per file), nginx-json,
                       nginx-combined; by default from the file name (as \`coldrl replay\`)
   --log-format F      nginx: the log_format string (or a built-in name: combined, cachetrain_text, cachetrain)
-  --nginx-conf FILE   nginx: read the log_format from this config ...
+  --nginx-conf FILE   nginx: read the log_format from this config (with --log-format-name), or the cache
+                      (with --cache-zone) ...
   --log-format-name N ... by this name
   --key-from K        nginx: cache key: auto (logged key, else scheme+host+uri), key, uri, host-uri, scheme-host-uri
   --strict            nginx: the first bad line is fatal (default: count, skip and summarise)
   --default-ttl TIME  your proxy_cache_valid: the TTL of responses that carry none (600, 10m, 1h; default: no
                       expiry), in training and in the held-out check
   --cache-size SIZE   cache size: 25m, 1g, bytes, or 1% of unique bytes (a percentage loads the whole trace)
+  --cache-zone NAME   with --nginx-conf: take the cache size (max_size=) and --inactive (inactive=, nginx's
+                      default 10m when absent) from the proxy_cache_path whose keys_zone is NAME (includes
+                      are followed); --cache-size / --inactive given beside it win
   --inactive TIME     your proxy_cache_path's inactive= (600, 10m, 1d; nginx's default is 10m): objects idle
                       this long leave the cache whatever the policy, in training and in the held-out check.
                       Default: never (the simulator's default, as \`coldrl replay\`'s; a note says so on NGINX logs)
@@ -88,14 +93,27 @@ export async function run(argv: string[]): Promise<number> {
       hidden: { type: 'string' }, objective: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
       backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
       'default-ttl': { type: 'string' }, strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' },
-      'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' },
+      'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'cache-zone': { type: 'string' },
       json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) { console.log(help()); return 0; }
   if (!values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --trace FILE is required');
-  if (!values['cache-size']) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --cache-size is required (e.g. 25m, 1%)');
+  if (values['nginx-conf'] !== undefined && values['log-format-name'] === undefined && values['cache-zone'] === undefined) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --nginx-conf needs --log-format-name (its log_format) or --cache-zone (its proxy_cache_path)');
+  }
+  if (values['cache-zone'] !== undefined) {
+    if (!values['nginx-conf']) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --cache-zone needs --nginx-conf FILE');
+    const zone = cacheZoneFromConf(values['nginx-conf'], values['cache-zone']);
+    if (zone.maxSize === null && !values['cache-size']) {
+      throw new ColdrlError('COLDRL_ERR_USAGE', `train: proxy_cache_path keys_zone=${zone.zone} has no max_size (an unbounded cache evicts nothing by size); give --cache-size`);
+    }
+    values['cache-size'] ??= String(zone.maxSize);
+    values.inactive ??= String(zone.inactive);
+    if (!values.json) console.log(`${values['nginx-conf']}: proxy_cache_path keys_zone=${zone.zone} max_size ${zone.maxSize === null ? 'none' : formatBytes(zone.maxSize)}, inactive ${zone.inactive} s`);
+  }
+  if (!values['cache-size']) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --cache-size is required (e.g. 25m, 1%), or --nginx-conf with --cache-zone');
   const out = values.out!;
   const int = (name: string, v: string | undefined, lo: number, hi: number): number | undefined => {
     if (v === undefined) return undefined;
@@ -156,7 +174,9 @@ export async function run(argv: string[]): Promise<number> {
     savedTtl, null, `gave responses without a TTL ${savedTtl === null ? 'none' : `${savedTtl}s`}`);
   const read: LogReadOptions = {
     skipBad: values['skip-bad'], ...(defaultTtl !== null ? { defaultTtl } : {}), strict: values.strict, logFormat: values['log-format'],
-    nginxConf: values['nginx-conf'], logFormatName: values['log-format-name'], keyFrom: values['key-from'] as KeyFrom | undefined,
+    // --nginx-conf serves the log_format only with --log-format-name (with --cache-zone alone, the cache only)
+    nginxConf: values['log-format-name'] === undefined ? undefined : values['nginx-conf'], logFormatName: values['log-format-name'],
+    keyFrom: values['key-from'] as KeyFrom | undefined,
   };
   let trace: TrainingSpec['trace'] = { path: values.trace, format: values.format, read };
   if (Number.isNaN(size.bytes)) {
