@@ -139,7 +139,7 @@ function emptyTrace(file: TraceFile): ColdrlError {
 }
 
 /** Opens a trace file with its reader options. */
-export function openTrace(file: TraceFile): TraceSource {
+function openTrace(file: TraceFile): TraceSource {
   return openSource(file.path, file.format, file.read);
 }
 

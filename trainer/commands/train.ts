@@ -242,7 +242,7 @@ export async function run(argv: string[]): Promise<number> {
     // the module must collect the candidates the model was trained on (the sidecar counts mismatches)
     console.log(`in nginx.conf beside it: coldrl_candidates ${hp.candidates};${hp.candidates === DEFAULT_SOURCE ? ' (the module\'s default)' : ''}`);
     if (r.interrupted && holdout) console.log('held-out check skipped (interrupted): it runs when a --resume completes');
-    if (r.interrupted) console.log(`continue with: coldrl train --trace ${values.trace} --cache-size ${values['cache-size']} --out ${out} --resume`);
+    if (r.interrupted) console.log(`continue with the same command plus --resume (coldrl train --trace ${values.trace} ... --out ${out} --resume)`);
   }
   if (o.holdout && belowLru(o.holdout)) {
     console.error(`warning: ${out} lost to LRU on the held-out requests (${o.holdout.hitsOverLru} hits); serving it would lose hits on traffic like them. `
