@@ -26,7 +26,7 @@ export const summary = 'train the dueling DQN on a trace or log archive and expo
 
 export function help(): string {
   const d = DEFAULT_HPARAMS;
-  return `coldrl train --trace FILE --cache-size SIZE --out model.onnx [options]
+  return `coldrl train --trace FILE (--cache-size SIZE | --nginx-conf FILE --cache-zone NAME) --out model.onnx [options]
 
 Trains the learned eviction policy offline, by replaying the trace in nginx semantics (TTL, expiry) with a
 K-candidate policy whose scorer is the agent (dueling network fitted to every candidate's label each
