@@ -11,7 +11,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { Cache } from '../replay/cache.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
-import { openSource, resolveFormat } from '../replay/formats/index.js';
+import { openSource, readsNginxLogs } from '../replay/formats/index.js';
 import type { LogReadOptions } from '../replay/formats/nginx-source.js';
 import { countRequests, HOLDOUT_BASELINES, HOLDOUT_KEY, holdoutOfResults, holdoutStart, sliceSource, type Holdout } from '../replay/holdout.js';
 import { Progress } from '../replay/progress.js';
@@ -134,7 +134,7 @@ async function readWindow(src: TraceSource, max: number, chunk: RequestBatch): P
 
 /** No request read from a trace file; for NGINX logs, the usual cause. */
 function emptyTrace(file: TraceFile): ColdrlError {
-  const logs = resolveFormat(file.path, file.format).fmt.startsWith('nginx');
+  const logs = readsNginxLogs(file.path, file.format);
   return new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${file.path}: no requests read${logs ? ' (do its lines match the log_format? --log-format, --nginx-conf)' : ''}`);
 }
 

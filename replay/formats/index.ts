@@ -55,12 +55,17 @@ function guessFormat(path: string): FormatName {
 }
 
 /** The format a trace path reads with: `format`, else a `NAME:` prefix of the path, else guessed from its name. */
-export function resolveFormat(path: string, format: string | undefined): { fmt: string; p: string } {
+function resolveFormat(path: string, format: string | undefined): { fmt: string; p: string } {
   let fmt = format;
   let p = path;
   const m = /^([a-z-]+):(.+)$/.exec(path);
   if (!fmt && m && m[1]! in FORMATS) { fmt = m[1]; p = m[2]!; }
   return { fmt: fmt ?? guessFormat(p), p };
+}
+
+/** True when the trace is read as NGINX access logs (any nginx format), not as a CSV trace. */
+export function readsNginxLogs(path: string, format: string | undefined): boolean {
+  return resolveFormat(path, format).fmt.startsWith('nginx');
 }
 
 export function openSource(path: string, format: string | undefined, opts: LogReadOptions = {}): TraceSource {

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SOURCE, SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
-import { openSource, reportReader, resolveFormat } from '../../replay/formats/index.js';
+import { openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
 import type { KeyFrom, LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { belowLru, describeHoldout } from '../../replay/holdout.js';
 import { cacheZoneFromConf } from '../../replay/nginx-conf.js';
@@ -199,7 +199,7 @@ export async function run(argv: string[]): Promise<number> {
   const savedInactive = resume?.inactive ?? 0;
   const inactive = kept('inactive', values.inactive === undefined ? undefined : parseDuration(values.inactive, 'train: --inactive'), savedInactive, 0,
     `simulated inactive=${savedInactive}s`);
-  if (!resume && values.inactive === undefined && resolveFormat(values.trace, values.format).fmt.startsWith('nginx')) {
+  if (!resume && values.inactive === undefined && readsNginxLogs(values.trace, values.format)) {
     console.error('note: NGINX removes cached objects idle for proxy_cache_path\'s inactive= (10m unless set there); without '
       + '--inactive the simulated cache keeps them. Pass --inactive with your value (e.g. --inactive 10m) to train on the cache your NGINX runs.');
   }
