@@ -50,17 +50,24 @@ export function buildNginxModule(): NginxBuild {
   return { nginx, module };
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
+/**
+ * n distinct TCP ports on 127.0.0.1 that were free a moment ago: all n are held open together before any
+ * is closed, so that two probes in a row cannot return the same port (an NGINX given one port for its
+ * origin and its proxy would serve both from the origin's server block).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  try {
+    return await Promise.all(servers.map((s) => new Promise<number>((res, rej) => {
+      s.once('error', rej);
+      s.listen(0, '127.0.0.1', () => {
+        const a = s.address();
+        res(typeof a === 'object' && a ? a.port : 0);
+      });
+    })));
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((res) => (s.listening ? s.close(res) : res(undefined)))));
+  }
 }
 
 export interface ColdrlDirectives {
@@ -392,8 +399,9 @@ export async function run(argv: string[]): Promise<number> {
         const runDir = join(dir, `${scenario}-${mode}`);
         mkdirSync(runDir, { recursive: true });
         spawnSync('cp', ['-r', join(dir, 'www'), runDir]);
+        const [originPort, proxyPort] = await freePorts(2);
         const opts: ProxyOptions = {
-          dir: runDir, build, originPort: await freePort(), proxyPort: await freePort(), maxSize, accessLog: false, errorLevel: 'warn',
+          dir: runDir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize, accessLog: false, errorLevel: 'warn',
           coldrl: mode === 'stock' ? null
             : { socket: mode === 'lru' ? join(dir, 'absent.sock') : socket, timeout: v.timeout!, interval: '50ms', k, candidates },
         };

@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import {
-  buildNginxModule, freePort, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlDirectives, type ColdrlStatus,
+  buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlDirectives, type ColdrlStatus,
 } from '../../bench/nginx.js';
 import { Cache } from '../../replay/cache.js';
 import { openSource } from '../../replay/formats/index.js';
@@ -122,7 +122,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
   const model = join(root, 'size.onnx');
   writeSizeModel(model);
   const socket = join(root, 'sidecar.sock');
-  const metricsPort = await freePort();
+  const [metricsPort] = await freePorts(1);
   const sidecar = await Sidecar.start(model, socket, ['--metrics', `127.0.0.1:${metricsPort}`]);
   t.after(() => sidecar.stop());
   /** The sidecar's count of requests whose candidate source differs from the model's (`tail`, writeSizeModel). */
@@ -135,8 +135,8 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     const dir = join(root, name);
     mkdirSync(join(dir, 'www'), { recursive: true });
     for (const [n, size] of Object.entries(SIZES)) writeFileSync(join(dir, 'www', `${n}.bin`), Buffer.alloc(size, n.charCodeAt(0)));
-    const originPort = await freePort();
-    const ngx = await NginxInstance.start({ dir, build, originPort, proxyPort: await freePort(), maxSize: '160k', coldrl });
+    const [originPort, proxyPort] = await freePorts(2);
+    const ngx = await NginxInstance.start({ dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '160k', coldrl });
     t.after(() => ngx.stop());
     return { ngx, originPort, dir };
   }
