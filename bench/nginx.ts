@@ -95,7 +95,9 @@ export interface ProxyOptions {
   workers?: number;
   /** Write the cachetrain access log to DIR/access.log (default true). */
   accessLog?: boolean;
-  errorLevel?: 'info' | 'notice' | 'warn';
+  errorLevel?: 'debug' | 'info' | 'notice' | 'warn';
+  /** keys_zone size (default 4m). */
+  keysZone?: string;
 }
 
 /** The config of one instance: an origin server block (files of DIR/www, expires 1h) and the caching proxy. */
@@ -120,7 +122,7 @@ http {
   ${logFormat}
   access_log ${o.accessLog === false ? 'off' : `${d}/access.log cachetrain`};
 ${coldrl}
-  proxy_cache_path ${d}/cache levels=1:2 keys_zone=coldrl_e2e:4m max_size=${o.maxSize} inactive=1h
+  proxy_cache_path ${d}/cache levels=1:2 keys_zone=coldrl_e2e:${o.keysZone ?? '4m'} max_size=${o.maxSize} inactive=1h
                    manager_sleep=50ms manager_threshold=200ms manager_files=100 use_temp_path=off;
   server {
     listen 127.0.0.1:${o.originPort};

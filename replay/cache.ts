@@ -13,8 +13,16 @@ import { FLAG_UNCACHEABLE, type RequestBatch } from './trace.js';
  *  - nginx: like plain, plus per-object TTL (a request for an object whose TTL has passed is a miss, counted
  *    as `expired`, that refetches and re-stores it with the new size and TTL), optional `inactive` expiry
  *    (an object not requested for `inactive` seconds is removed before the next request is served, as
- *    NGINX's cache manager does), and uncacheable requests/responses (flag bit, or TTL <= 0) which are
- *    misses that store nothing and do not touch the resident copy.
+ *    NGINX's cache manager does), an optional keys-zone node limit (below), and uncacheable
+ *    requests/responses (flag bit, or TTL <= 0) which are misses that store nothing and do not touch the
+ *    resident copy.
+ *
+ * The keys zone (nginx semantics, `keysLimit`: keysZoneNodes() of proxy_cache_path's keys_zone size) holds
+ * one node per cached object. The first time a new object finds it full, NGINX's worker removes the LRU
+ * tail itself (forced_expire: the policy has no say) and sets the node watermark to 7/8 of the count; from
+ * then on the cache manager evicts, through the policy, whenever the count reaches the watermark
+ * (ngx_http_file_cache_exists, _set_watermark and _manager). Like max_size, that is simulated at once,
+ * before the new object is stored, rather than on the manager's next run.
  */
 export type Semantics = 'plain' | 'nginx';
 
@@ -23,6 +31,8 @@ export interface CacheOptions {
   semantics?: Semantics;
   /** nginx semantics: remove objects idle for this many seconds (proxy_cache_path inactive=); 0 = off. */
   inactive?: number;
+  /** nginx semantics: the keys zone's node limit (keysZoneNodes); 0 = unbounded. */
+  keysLimit?: number;
   /** Next-use index per request (Trace.nextUse()), needed by offline policies. */
   nextUse?: Float64Array | null;
 }
@@ -37,6 +47,8 @@ export class CacheStats {
   expired = 0;
   /** Objects removed by `inactive` (nginx semantics). */
   inactiveRemovals = 0;
+  /** LRU-tail objects removed because the keys zone was full (nginx semantics, keysLimit). */
+  zoneFull = 0;
   /** Requests that could not be cached (not stored). */
   uncacheable = 0;
   /** Misses for objects larger than the cache (not stored). */
@@ -48,7 +60,7 @@ export class CacheStats {
   /** Zeroes every count (Cache.startCounting). */
   reset(): void {
     this.requests = this.hits = this.bytesRequested = this.byteHits = this.evictions = 0;
-    this.expired = this.inactiveRemovals = this.uncacheable = this.tooLarge = this.notAdmitted = 0;
+    this.expired = this.inactiveRemovals = this.zoneFull = this.uncacheable = this.tooLarge = this.notAdmitted = 0;
   }
 }
 
@@ -57,6 +69,9 @@ export class Cache implements SimContext {
   readonly capacity: number;
   readonly semantics: Semantics;
   readonly inactive: number;
+  readonly keysLimit: number;
+  /** The node count the manager keeps the cache below, once the keys zone has been full. */
+  private watermark = Infinity;
   readonly stats = new CacheStats();
   readonly policy: Policy;
   used = 0;
@@ -69,7 +84,9 @@ export class Cache implements SimContext {
   private readonly nextUses: Float64Array | null;
   /** Resident objects and bytes, recomputed independently for the end-of-run check. */
   private residentCount = 0;
-  // Recency list over all resident objects, kept only for `inactive` expiry (index-based, no allocation).
+  // Recency list over all resident objects, kept only for `inactive` expiry and the keys zone's LRU
+  // removals (index-based, no allocation).
+  private readonly recency: boolean;
   private rPrev = new Int32Array(0);
   private rNext = new Int32Array(0);
   private rHead = -1;
@@ -80,6 +97,9 @@ export class Cache implements SimContext {
     this.capacity = opts.capacity;
     this.semantics = opts.semantics ?? 'plain';
     this.inactive = this.semantics === 'nginx' ? opts.inactive ?? 0 : 0;
+    this.keysLimit = this.semantics === 'nginx' ? opts.keysLimit ?? 0 : 0;
+    if (!(this.keysLimit >= 0 && Number.isInteger(this.keysLimit))) throw new ColdrlError('COLDRL_ERR_BAD_CACHE_SIZE', `keys zone node limit must be a whole number (got ${opts.keysLimit})`);
+    this.recency = this.inactive > 0 || this.keysLimit > 0;
     this.nextUses = opts.nextUse ?? null;
     this.policy = factory(this, popts);
     this.reserve(this.objects.capacity);
@@ -91,7 +111,7 @@ export class Cache implements SimContext {
       b.set(this.nextUseOf.subarray(0, Math.min(this.nextUseOf.length, c)));
       this.nextUseOf = b;
     }
-    if (this.inactive > 0) {
+    if (this.recency) {
       const p = new Int32Array(c).fill(-1); p.set(this.rPrev); this.rPrev = p;
       const n = new Int32Array(c).fill(-1); n.set(this.rNext); this.rNext = n;
     }
@@ -111,7 +131,7 @@ export class Cache implements SimContext {
     o.resident[id] = 0;
     this.used -= o.size[id]!;
     this.residentCount--;
-    if (this.inactive > 0) this.unlinkRecency(id);
+    if (this.recency) this.unlinkRecency(id);
   }
 
   /** Removes a resident object for the loop's own reasons (expiry); the policy forgets it. */
@@ -127,7 +147,8 @@ export class Cache implements SimContext {
     const size = b.size[i]!;
     if (!this.canStore(b, i, id, size)) return false;
     const policy = this.policy;
-    while (this.used + size > this.capacity) policy.evict(this.used + size - this.capacity);
+    if (this.residentCount >= this.keysLimit && this.keysLimit > 0) this.zoneFull();
+    while (this.mustEvict(size)) policy.evict(Math.max(1, this.used + size - this.capacity));
     this.insert(b, i, id, size);
     return false;
   }
@@ -139,12 +160,26 @@ export class Cache implements SimContext {
     const size = b.size[i]!;
     if (!this.canStore(b, i, id, size)) return false;
     const policy = this.policy;
-    while (this.used + size > this.capacity) {
-      const r = policy.evict(this.used + size - this.capacity);
+    if (this.residentCount >= this.keysLimit && this.keysLimit > 0) this.zoneFull();
+    while (this.mustEvict(size)) {
+      const r = policy.evict(Math.max(1, this.used + size - this.capacity));
       if (r) await r;
     }
     this.insert(b, i, id, size);
     return false;
+  }
+
+  /** Storing `size` more bytes needs an eviction first: max_size, or the node watermark (count < it after). */
+  private mustEvict(size: number): boolean {
+    return this.used + size > this.capacity || (this.residentCount > 0 && this.residentCount + 1 >= this.watermark);
+  }
+
+  /** A worker found the keys zone full: the watermark is set and the LRU tail removed, whatever the policy. */
+  private zoneFull(): void {
+    const n = this.residentCount;
+    this.watermark = n - Math.floor(n / 8);
+    this.stats.zoneFull++;
+    this.remove(this.rTail);
   }
 
   private begin(b: RequestBatch, i: number): number {
@@ -190,7 +225,7 @@ export class Cache implements SimContext {
     o.last[id] = this.now;
     o.hits[id]++;
     if (this.nextUses) this.nextUseOf[id] = this.nextUse;
-    if (this.inactive > 0) { this.unlinkRecency(id); this.pushRecency(id); }
+    if (this.recency) { this.unlinkRecency(id); this.pushRecency(id); }
     this.policy.onHit(id);
     this.index++;
     return true;
@@ -232,7 +267,7 @@ export class Cache implements SimContext {
     this.used += size;
     this.residentCount++;
     if (this.nextUses) this.nextUseOf[id] = this.nextUse;
-    if (this.inactive > 0) this.pushRecency(id);
+    if (this.recency) this.pushRecency(id);
     this.policy.onInsert(id);
     this.index++;
   }
@@ -269,6 +304,7 @@ export class Cache implements SimContext {
     if (this.used > this.capacity) fail(`used ${this.used} B above capacity ${this.capacity} B`);
     if (bytes !== this.used) fail(`used bytes ${this.used} differ from recomputed ${bytes}`);
     if (count !== this.residentCount) fail(`resident count ${this.residentCount} differs from recomputed ${count}`);
+    if (this.keysLimit > 0 && (count > this.keysLimit || count >= this.watermark)) fail(`${count} objects above the keys zone's ${Math.min(this.keysLimit, this.watermark - 1)}`);
     const st = this.stats;
     if (st.hits > st.requests || st.byteHits > st.bytesRequested) fail('hits above requests');
     if (this.index - this.countedFrom !== st.requests) fail(`served ${this.index - this.countedFrom} of ${st.requests} requests`);

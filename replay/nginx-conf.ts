@@ -6,8 +6,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { ColdrlError } from './errors.js';
-import { parseCacheSize, parseDuration } from './size.js';
+import { ColdrlError, type ErrorCode } from './errors.js';
+import { formatBytes, parseCacheSize, parseDuration } from './size.js';
 
 export interface Token { t: string; quoted: boolean }
 
@@ -78,8 +78,11 @@ function expandInclude(path: string, prefix: string): string[] {
   return names.filter((n) => re.test(n)).sort().map((n) => join(dirname(full), n));
 }
 
-/** A proxy_cache_path's cache: its keys_zone name, max_size (bytes; null: unbounded) and inactive= (seconds). */
-export interface CacheZone { zone: string; maxSize: number | null; inactive: number }
+/**
+ * A proxy_cache_path's cache: its keys_zone name and size (bytes), max_size (bytes; null: unbounded) and
+ * inactive= (seconds).
+ */
+export interface CacheZone { zone: string; keysZone: number; maxSize: number | null; inactive: number }
 
 /** nginx's inactive= when a proxy_cache_path gives none (ngx_http_file_cache_set_slot: 10 minutes). */
 export const NGINX_DEFAULT_INACTIVE = 600;
@@ -93,24 +96,74 @@ export function cacheZoneFromConf(confPath: string, zone: string): CacheZone {
     const params: string[] = [];
     for (let j = i + 2; j < toks.length && toks[j]!.t !== ';'; j++) params.push(toks[j]!.t);
     const param = (key: string) => params.find((p) => p.startsWith(`${key}=`))?.slice(key.length + 1);
-    const name = param('keys_zone')?.split(':')[0] ?? '';
+    const [name = '', keysSize] = param('keys_zone')?.split(':') ?? [];
     found.push(name);
     if (name !== zone) continue;
     const max = param('max_size');
     const inactive = param('inactive');
     const what = `${confPath}: proxy_cache_path keys_zone=${zone}`;
+    if (keysSize === undefined) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${what}: keys_zone has no size (keys_zone=${zone}:10m)`);
     return {
       zone,
-      maxSize: max === undefined ? null : sizeOf(max, `${what}: max_size`),
+      keysZone: parseZoneSize(keysSize, `${what}: keys_zone size`, 'COLDRL_ERR_BAD_FORMAT'),
+      maxSize: max === undefined ? null : parseZoneSize(max, `${what}: max_size`, 'COLDRL_ERR_BAD_FORMAT'),
       inactive: inactive === undefined ? NGINX_DEFAULT_INACTIVE : parseDuration(inactive, `${what}: inactive`),
     };
   }
   throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${confPath}: no proxy_cache_path with keys_zone=${zone}${found.length ? ` (found: ${found.join(', ')})` : ''}`);
 }
 
-/** An nginx size (bytes, or k/m/g: powers of 1024), as a number of bytes. */
-function sizeOf(text: string, what: string): number {
-  const b = parseCacheSize(text).bytes;
-  if (!(b > 0)) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${what}: cannot read the size "${text}"`);
+/**
+ * `--nginx-conf FILE --cache-zone NAME` of `command` (replay, train): the options the zone gives (option
+ * values given beside it win), and a line that says what was read. Its max_size, when it has none and
+ * no --cache-size is given, is a usage error.
+ */
+export function cacheZoneOptions(conf: string, zone: string, command: string, cacheSize: string | undefined): { cacheSize: string; inactive: string; keysZone: string; line: string } {
+  const z = cacheZoneFromConf(conf, zone);
+  if (z.maxSize === null && cacheSize === undefined) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', `${command}: proxy_cache_path keys_zone=${z.zone} has no max_size (an unbounded cache evicts nothing by size); give --cache-size`);
+  }
+  return {
+    cacheSize: cacheSize ?? String(z.maxSize), inactive: String(z.inactive), keysZone: String(z.keysZone),
+    line: `${conf}: proxy_cache_path keys_zone=${z.zone}:${formatBytes(z.keysZone)} (${keysZoneNodes(z.keysZone, z.zone)} nodes) max_size ${z.maxSize === null ? 'none' : formatBytes(z.maxSize)}, inactive ${z.inactive} s`,
+  };
+}
+
+/** An nginx size (bytes, or k/m/g: powers of 1024), as a number of bytes; `code` on anything else. */
+export function parseZoneSize(text: string, what: string, code: ErrorCode = 'COLDRL_ERR_USAGE'): number {
+  let b = NaN;
+  try { b = parseCacheSize(text).bytes; } catch { /* reported below */ }
+  if (!(b > 0)) throw new ColdrlError(code, `${what}: cannot read the size "${text}" (bytes, or k/m/g)`);
   return b;
+}
+
+// ngx_slab_init and ngx_http_file_cache_init on x86-64 Linux (nginx 1.22; sizes printed by a program
+// compiled against nginx-dev's headers): the pool header, then one slot list and one stats record per
+// size class (8 B to 2 KB), then one page descriptor per 4 KB page, the pages page-aligned after them.
+const PAGE = 4096;
+const SLAB_POOL = 200; // sizeof(ngx_slab_pool_t)
+const SLAB_PAGE = 24; // sizeof(ngx_slab_page_t)
+const SLAB_CLASSES = 9; // ngx_pagesize_shift - pool->min_shift (12 - 3)
+const SLAB_STAT = 32; // sizeof(ngx_slab_stat_t)
+/** sizeof(ngx_http_file_cache_node_t), 120 B, and of ngx_http_file_cache_sh_t, 120 B: both in 128-byte chunks. */
+const NODE_CHUNK = 128;
+
+/**
+ * How many cache nodes (one per cached key) NGINX's slab allocator fits in a keys zone of `bytes`, named
+ * `name`. The zone also holds the cache's shared header (one 128-byte chunk, beside the nodes) and its log
+ * context " in cache keys zone \"NAME\"" (a page of smaller chunks, or one 128-byte chunk for a name of
+ * 42-105 characters). nginx's docs round it to "about 8 thousand keys" per megabyte: 1m gives 8,095.
+ * When a worker finds the zone full it evicts the LRU tail itself and sets the node watermark to 7/8 of
+ * the count, which the cache manager keeps the count below from then on (Cache's keysLimit).
+ */
+export function keysZoneNodes(bytes: number, name = 'zone'): number {
+  const header = SLAB_POOL + SLAB_CLASSES * (SLAB_PAGE + SLAB_STAT);
+  let pages = Math.floor((bytes - header) / (PAGE + SLAB_PAGE));
+  const start = Math.ceil((header + pages * SLAB_PAGE) / PAGE) * PAGE;
+  pages = Math.min(pages, Math.floor((bytes - start) / PAGE));
+  const logCtx = 23 + Buffer.byteLength(name);
+  const perPage = PAGE / NODE_CHUNK;
+  const nodes = logCtx > NODE_CHUNK / 2 && logCtx <= NODE_CHUNK ? pages * perPage - 2 : (pages - 1) * perPage - 1;
+  if (!(nodes > 0)) throw new ColdrlError('COLDRL_ERR_BAD_CACHE_SIZE', `keys zone of ${bytes} B holds no cache node (nginx needs at least 8k)`);
+  return nodes;
 }

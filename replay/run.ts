@@ -9,6 +9,8 @@ import { RequestBatch, Trace, type TraceSource } from './trace.js';
 export interface ReplayOptions {
   semantics?: Semantics;
   inactive?: number;
+  /** nginx semantics: the keys zone's node limit (replay/nginx-conf.ts keysZoneNodes); 0/absent: unbounded. */
+  keysLimit?: number;
   seed?: number;
   /** Show a progress bar (on a terminal, after 2 s). */
   progress?: boolean;
@@ -34,6 +36,8 @@ export interface ReplayResult {
   evictions: number;
   expired: number;
   uncacheable: number;
+  /** Objects NGINX's workers removed from the LRU tail on finding the keys zone full (at most once a run). */
+  zoneFull: number;
   seconds: number;
 }
 
@@ -44,7 +48,7 @@ function result(trace: string, policy: string, cacheSize: string, cache: Cache, 
     trace, policy, cacheSize, cacheBytes: cache.capacity, semantics: cache.semantics,
     requests: s.requests, hits: s.hits, hitRatio: s.hitRatio, missRatio: 1 - s.hitRatio,
     bytesRequested: s.bytesRequested, byteHits: s.byteHits, byteHitRatio: s.byteHitRatio, byteMissRatio: 1 - s.byteHitRatio,
-    evictions: s.evictions, expired: s.expired, uncacheable: s.uncacheable, seconds,
+    evictions: s.evictions, expired: s.expired, uncacheable: s.uncacheable, zoneFull: s.zoneFull, seconds,
   };
 }
 
@@ -52,7 +56,7 @@ function result(trace: string, policy: string, cacheSize: string, cache: Cache, 
 export function makeCache(trace: Trace, policy: string, capacity: number, opts: ReplayOptions = {}): Cache {
   const { factory, opts: popts, info } = policyFactory(policy);
   return new Cache(factory, {
-    capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive,
+    capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive, keysLimit: opts.keysLimit,
     nextUse: info.offline ? trace.nextUse() : null,
   }, { ...popts, seed: opts.seed });
 }
@@ -107,7 +111,7 @@ async function accessRange(cache: Cache, b: RequestBatch, from: number, to: numb
 export async function replayStream(src: TraceSource, policy: string, capacity: number, cacheSize: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
   await preparePolicy(policy);
   const { factory, opts: popts } = policyFactory(policy);
-  const cache = new Cache(factory, { capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive }, { ...popts, seed: opts.seed });
+  const cache = new Cache(factory, { capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive, keysLimit: opts.keysLimit }, { ...popts, seed: opts.seed });
   const b = new RequestBatch(1 << 15);
   const bar = opts.progress ? new Progress(`${policy} ${cacheSize}`, 0) : null;
   const t0 = process.hrtime.bigint();

@@ -211,6 +211,8 @@ export interface Checkpoint {
   trainOn?: 'recent' | 'all';
   /** nginx's inactive= in seconds the run simulated (`coldrl train --inactive`; 0: none); kept by --resume. */
   inactive?: number;
+  /** The keys zone's node limit the run simulated (`coldrl train --keys-zone`; 0: none); kept by --resume. */
+  keysLimit?: number;
   /** The TTL in seconds given to responses that carry none (`coldrl train --default-ttl`; null: none); kept by --resume. */
   defaultTtl?: number | null;
 }
@@ -233,6 +235,8 @@ export interface TrainEnv {
   pass(): AsyncIterable<Trace>;
   capacity: number;
   inactive?: number;
+  /** The keys zone's node limit (replay/cache.ts CacheOptions.keysLimit). */
+  keysLimit?: number;
 }
 
 export interface TrainHooks {
@@ -312,7 +316,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   };
   outer: while (decisions < hp.totalDecisions) {
     passes++;
-    const cache = new Cache((ctx) => new AgentPolicy(ctx, agent, hp, hp.seed + passes), { capacity: env.capacity, semantics: 'nginx', inactive: env.inactive });
+    const cache = new Cache((ctx) => new AgentPolicy(ctx, agent, hp, hp.seed + passes), { capacity: env.capacity, semantics: 'nginx', inactive: env.inactive, keysLimit: env.keysLimit });
     lastCache = cache;
     const startDecisions = agent.decisions;
     let offset = 0;

@@ -64,6 +64,11 @@ export interface TrainingSpec {
    */
   inactive?: number;
   /**
+   * The keys zone's node limit (replay/nginx-conf.ts keysZoneNodes; replay/cache.ts says what NGINX does
+   * at it), in the same three places. 0 or absent: unbounded.
+   */
+  keysLimit?: number;
+  /**
    * proxy_cache_valid: the TTL in seconds the reader gave responses that carry none (trace.read.defaultTtl,
    * or the options the in-memory trace was read with); null or absent: none. Recorded in the checkpoint
    * and the model; the reader applies it.
@@ -204,11 +209,12 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       else run = store.startRun({ name: `${basename(spec.traceName)}__dqn__${hp.seed}__${Date.now()}`, hparams: hp, trace: spec.traceName, seed: hp.seed, backend: spec.backend });
     }
     const inactive = spec.inactive ?? 0;
-    const trainedFrom = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, inactive) : 0;
+    const keysLimit = spec.keysLimit ?? 0;
+    const trainedFrom = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, inactive, keysLimit) : 0;
     const windows: TrainEnv['pass'] = spec.trace instanceof Trace
       ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.slice(trainedFrom, spec.trace.length) : spec.trace)
       : fileEnv(spec.trace, hp.window, trainedFrom, spec.trace.limit ?? Infinity);
-    const env: TrainEnv = { capacity: spec.capacity, inactive, pass: windows };
+    const env: TrainEnv = { capacity: spec.capacity, inactive, keysLimit, pass: windows };
     const bar = spec.progress ? new Progress(`train ${basename(spec.traceName)} ${spec.cacheSizeText}`, hp.totalDecisions) : null;
     const onLog = (p: TrainProgress) => {
       bar?.update(p.decisions, `${p.stepsPerSecond.toFixed(0)} steps/s loss ${p.loss.toFixed(4)} eps ${p.epsilon.toFixed(3)} hit ${p.hitRatio.toFixed(3)}`);
@@ -227,11 +233,11 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       bar?.done();
     }
     const ckPath = `${spec.out}.ckpt.json`;
-    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all', inactive, defaultTtl: spec.defaultTtl ?? null }));
+    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all', inactive, keysLimit, defaultTtl: spec.defaultTtl ?? null }));
     renameSync(`${ckPath}.tmp`, ckPath);
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),
-      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.inactive': String(inactive), 'coldrl.default_ttl': String(spec.defaultTtl ?? 'none'), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
+      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.inactive': String(inactive), 'coldrl.keys_limit': String(keysLimit), 'coldrl.default_ttl': String(spec.defaultTtl ?? 'none'), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
       ...(run !== null ? { 'coldrl.run': String(run) } : {}), ...spec.metadata,
     });
     // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets);
@@ -249,7 +255,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       let holdout: Holdout | null = null;
       if (spec.holdout && !result.interrupted) {
         const h = spec.holdout;
-        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', inactive, warmUp: h.from, progress: spec.progress });
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', inactive, keysLimit, warmUp: h.from, progress: spec.progress });
         holdout = holdoutOfResults(results, h.fraction, h.from);
         metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
         written = await writeChecked();
@@ -281,9 +287,9 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
  * environment's) evicts at least `evictions` times, to RECENT_BLOCK requests; 0 when the whole trace holds
  * fewer. One LRU pass over the trace (a streamed file is read once more).
  */
-export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, inactive = 0): Promise<number> {
+export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, inactive = 0, keysLimit = 0): Promise<number> {
   const { factory, opts } = policyFactory('lru');
-  const cache = new Cache(factory, { capacity, semantics: 'nginx', inactive }, opts);
+  const cache = new Cache(factory, { capacity, semantics: 'nginx', inactive, keysLimit }, opts);
   // before[b]: evictions before request b x RECENT_BLOCK
   const before: number[] = [];
   let n = 0;

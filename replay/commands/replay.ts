@@ -7,6 +7,7 @@ import { expandPolicies, findPolicy, listPolicies } from '../registry.js';
 import { replayStream, replayTrace, type ReplayResult } from '../run.js';
 import { parseCacheSize, parseDuration, resolveCacheSize, type CacheSizeSpec } from '../size.js';
 import { loadTrace, type ReadOptions, type Trace } from '../trace.js';
+import { cacheZoneOptions, keysZoneNodes, parseZoneSize } from '../nginx-conf.js';
 import type { KeyFrom, LogReadOptions } from '../formats/nginx-source.js';
 import { printTable } from '../table.js';
 
@@ -22,15 +23,22 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
                       nginx-combined. --trace may be a directory or a glob of rotated logs ('DIR/access.log*'),
                       read oldest first
   --log-format F      nginx: the log_format string (or a built-in name: combined, cachetrain_text, cachetrain)
-  --nginx-conf FILE   nginx: read the log_format from this config ...
+  --nginx-conf FILE   nginx: read the log_format from this config (with --log-format-name), or the cache
+                      (with --cache-zone) ...
   --log-format-name N ... by this name
+  --cache-zone NAME   ... the proxy_cache_path whose keys_zone is NAME: --cache-size (max_size=), --inactive
+                      (inactive=; nginx's 10m when absent) and --keys-zone, with nginx semantics; options
+                      given beside it win
   --key-from K        nginx: cache key: auto (logged key, else scheme+host+uri), key, uri, host-uri, scheme-host-uri
   --strict            nginx: the first bad line is fatal (default: count, skip and summarise)
   --policy LIST       comma list of policies, or "all" (default: all)
   --cache-size LIST   comma list: 25m, 1g (powers of 1024), plain bytes, or 1% of unique bytes
-  --semantics MODE    plain (default) or nginx (TTL, expiry, uncacheable responses)
+  --semantics MODE    plain (default) or nginx (TTL, expiry, uncacheable responses; the default with
+                      --inactive, --keys-zone or --cache-zone, which plain refuses)
   --default-ttl TIME  nginx semantics: TTL of responses that carry none (seconds, or 10m, 1h; default: no expiry)
   --inactive TIME     nginx semantics: remove objects idle this long (proxy_cache_path inactive=; 600, 10m, 1d)
+  --keys-zone SIZE    nginx semantics: the keys_zone= size (10m); the nodes it holds (about 8,000 per MB)
+                      cap the cached objects as in NGINX (docs/logs.md). Default: no cap
   --warm-up N         replay the first N requests without counting them (the counts start on a warm cache;
                       \`coldrl train --holdout\` checks its model this way, N = its held-out "from")
   --skip-bad          count and skip malformed lines instead of failing
@@ -55,6 +63,8 @@ export interface ReplayJobSpec {
   defaultTtl?: number;
   semantics: 'plain' | 'nginx';
   inactive?: number;
+  /** The keys zone's node limit (keysZoneNodes of --keys-zone); absent: none. */
+  keysLimit?: number;
   seed: number;
   /** Leading requests replayed without being counted (ReplayOptions.warmUp). */
   warmUp?: number;
@@ -69,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
       args: argv,
       options: {
         trace: { type: 'string' }, format: { type: 'string' }, policy: { type: 'string', default: 'all' },
-        'cache-size': { type: 'string' }, semantics: { type: 'string', default: 'plain' },
+        'cache-size': { type: 'string' }, semantics: { type: 'string' }, 'keys-zone': { type: 'string' }, 'cache-zone': { type: 'string' },
         'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'warm-up': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
         threads: { type: 'string' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' },
@@ -84,6 +94,21 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parsed;
   if (values.help) { console.log(help()); return 0; }
   if (!values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --trace FILE is required');
+  if (values['nginx-conf'] !== undefined && values['log-format-name'] === undefined && values['cache-zone'] === undefined) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --nginx-conf needs --log-format-name (its log_format) or --cache-zone (its proxy_cache_path)');
+  }
+  if (values['cache-zone'] !== undefined) {
+    if (!values['nginx-conf']) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --cache-zone needs --nginx-conf FILE');
+    const zone = cacheZoneOptions(values['nginx-conf'], values['cache-zone'], 'replay', values['cache-size']);
+    values['cache-size'] = zone.cacheSize;
+    values.inactive ??= zone.inactive;
+    values['keys-zone'] ??= zone.keysZone;
+    console.error(zone.line);
+  }
+  const zoneOptions = ['inactive', 'keys-zone', 'cache-zone'] as const;
+  const zoneGiven = zoneOptions.find((o) => values[o] !== undefined);
+  values.semantics ??= zoneGiven ? 'nginx' : 'plain';
+  if (values.semantics === 'plain' && zoneGiven) throw new ColdrlError('COLDRL_ERR_USAGE', `replay: --${zoneGiven} is NGINX's: it needs --semantics nginx`);
   if (!values['cache-size']) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --cache-size is required (e.g. 25m,1%)');
   if (values.semantics !== 'plain' && values.semantics !== 'nginx') throw new ColdrlError('COLDRL_ERR_USAGE', `replay: --semantics must be plain or nginx`);
   const policies = expandPolicies(values.policy!);
@@ -92,10 +117,12 @@ export async function run(argv: string[]): Promise<number> {
     trace: values.trace, format: values.format, skipBad: values['skip-bad']!,
     defaultTtl: values['default-ttl'] === undefined ? undefined : parseDuration(values['default-ttl'], 'replay: --default-ttl'),
     semantics: values.semantics, inactive: values.inactive === undefined ? undefined : parseDuration(values.inactive, 'replay: --inactive'),
+    keysLimit: values['keys-zone'] === undefined ? undefined : keysZoneNodes(parseZoneSize(values['keys-zone'], 'replay: --keys-zone'), values['cache-zone']),
     seed: optionalNumber('seed', values.seed, 0, true)!,
     warmUp: optionalNumber('warm-up', values['warm-up'], 0, true),
     log: {
-      strict: values.strict, logFormat: values['log-format'], nginxConf: values['nginx-conf'],
+      // --nginx-conf serves the log_format only with --log-format-name (with --cache-zone alone, the cache only)
+      strict: values.strict, logFormat: values['log-format'], nginxConf: values['log-format-name'] === undefined ? undefined : values['nginx-conf'],
       logFormatName: values['log-format-name'], keyFrom: values['key-from'] as KeyFrom | undefined,
     },
   };
@@ -147,7 +174,7 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
     trace = await loadTrace(src);
     if (report) reportReader(spec.trace, src.stats);
   }
-  const ropts = { semantics: spec.semantics, inactive: spec.inactive, seed: spec.seed, warmUp: spec.warmUp, progress };
+  const ropts = { semantics: spec.semantics, inactive: spec.inactive, keysLimit: spec.keysLimit, seed: spec.seed, warmUp: spec.warmUp, progress };
   let reported = trace !== null || !report;
   for (const j of jobs) {
     if (trace) {

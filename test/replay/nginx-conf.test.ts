@@ -1,13 +1,13 @@
 /**
  * Reading an nginx config (replay/nginx-conf.ts): includes followed as nginx resolves them, and a
- * proxy_cache_path's size and inactive= by keys_zone, with nginx's defaults.
+ * proxy_cache_path's sizes and inactive= by keys_zone, with nginx's defaults; the nodes a keys zone holds.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logFormatFromConf } from '../../replay/formats/nginx-format.js';
-import { cacheZoneFromConf, readConf } from '../../replay/nginx-conf.js';
+import { cacheZoneFromConf, keysZoneNodes, readConf } from '../../replay/nginx-conf.js';
 import { tempDir } from '../helpers.js';
 
 test('proxy_cache_path by keys_zone, through include masks relative to the main config', (t) => {
@@ -25,9 +25,9 @@ log_format mine '$msec $request_uri';
 `);
   writeFileSync(join(dir, 'conf.d', 'skipped.txt'), 'proxy_cache_path /x keys_zone=hidden:1m;\n');
   const conf = join(dir, 'nginx.conf');
-  assert.deepEqual(cacheZoneFromConf(conf, 'web'), { zone: 'web', maxSize: 1024 ** 3, inactive: 1800 });
+  assert.deepEqual(cacheZoneFromConf(conf, 'web'), { zone: 'web', keysZone: 64 * 1024 ** 2, maxSize: 1024 ** 3, inactive: 1800 });
   // no max_size: unbounded; no inactive=: nginx's 10 minutes
-  assert.deepEqual(cacheZoneFromConf(conf, 'api'), { zone: 'api', maxSize: null, inactive: 600 });
+  assert.deepEqual(cacheZoneFromConf(conf, 'api'), { zone: 'api', keysZone: 10 * 1024 ** 2, maxSize: null, inactive: 600 });
   assert.throws(() => cacheZoneFromConf(conf, 'hidden'), { code: 'COLDRL_ERR_BAD_FORMAT', message: /no proxy_cache_path with keys_zone=hidden \(found: web, api\)/ });
   assert.deepEqual(logFormatFromConf(conf, 'mine'), { format: '$msec $request_uri', escape: 'default' });
   // an include of a file that is not there fails, as in nginx
@@ -36,4 +36,15 @@ log_format mine '$msec $request_uri';
   // an include loop ends
   writeFileSync(join(dir, 'loop.conf'), 'include loop.conf;\n');
   assert.throws(() => readConf(join(dir, 'loop.conf')), { code: 'COLDRL_ERR_BAD_FORMAT', message: /nested deeper than/ });
+});
+
+test('keysZoneNodes: the nodes nginx\'s slab allocator fits in a keys zone', () => {
+  // 1m and 64k were checked against a real NGINX (test/nginx/keys-zone.test.ts: its watermark line)
+  assert.equal(keysZoneNodes(1024 ** 2), 8095, 'nginx\'s docs: "about 8 thousand keys" per megabyte');
+  assert.equal(keysZoneNodes(64 * 1024, 'coldrl_e2e'), 447);
+  assert.equal(keysZoneNodes(10 * 1024 ** 2), 81_375);
+  // a zone name of 42 to 105 characters puts the log context among the nodes' 128-byte chunks
+  assert.equal(keysZoneNodes(64 * 1024, 'z'.repeat(42)), 15 * 32 - 2);
+  assert.equal(keysZoneNodes(64 * 1024, 'z'.repeat(41)), 14 * 32 - 1);
+  assert.throws(() => keysZoneNodes(8 * 1024), { code: 'COLDRL_ERR_BAD_CACHE_SIZE', message: /holds no cache node/ });
 });

@@ -20,14 +20,17 @@ const ALL = listPolicies().filter((p) => !p.hidden && !p.name.startsWith('ktail'
  * requested again (libCacheSim's rule), so it runs only in the consistency test below. */
 const POLICIES = ALL.filter((p) => p !== 'belady-size');
 
-function replay(t: Trace, policy: string, capacity: number, inactive = 0): { cache: Cache; hits: boolean[] } {
+/** Replays t under policy in nginx semantics, with the end-of-run invariants checked. */
+function replayWith(t: Trace, policy: string, o: { capacity: number; inactive?: number; keysLimit?: number }): { cache: Cache; hits: boolean[] } {
   const { factory, opts, info } = policyFactory(policy);
-  const cache = new Cache(factory, { capacity, semantics: 'nginx', inactive, nextUse: info.offline ? t.nextUse() : null }, opts);
+  const cache = new Cache(factory, { ...o, semantics: 'nginx', nextUse: info.offline ? t.nextUse() : null }, opts);
   const hits: boolean[] = [];
   for (let i = 0; i < t.length; i++) hits.push(cache.access(t, i));
   cache.check();
   return { cache, hits };
 }
+
+const replay = (t: Trace, policy: string, capacity: number, inactive = 0) => replayWith(t, policy, { capacity, inactive });
 
 test('TTL: a request after expiry is a miss counted as expired, and the refetched copy is stored again', () => {
   const t = traceFromArrays('ttl', [
@@ -44,6 +47,34 @@ test('TTL: a request after expiry is a miss counted as expired, and the refetche
     assert.equal(cache.stats.expired, 2, p);
     assert.equal(cache.used, 12, `${p}: the refetched copy keeps its new size`);
     assert.equal(cache.stats.evictions, 0, `${p}: expiry is not an eviction`);
+  }
+});
+
+test('keys zone: when it is full the LRU tail goes, whatever the policy; then the policy keeps the count under 7/8', () => {
+  const rows = [];
+  for (let i = 0; i < 16; i++) rows.push({ time: i, key: `o${i}`, size: 10 });
+  rows.push({ time: 16, key: 'o0', size: 10 }); // hit: o0 is no longer the LRU tail (o1 is); FIFO's oldest is still o0
+  for (let i = 16; i < 20; i++) rows.push({ time: i + 1, key: `o${i}`, size: 10 });
+  const t = traceFromArrays('keys', rows);
+  const { factory, opts } = policyFactory('fifo');
+  const cache = new Cache(factory, { capacity: 1e6, semantics: 'nginx', keysLimit: 16 }, opts);
+  const resident = () => t.keys.filter((_, id) => cache.objects.resident[id] === 1).join(' ');
+  for (let i = 0; i < 17; i++) cache.access(t, i);
+  assert.equal(resident(), Array.from({ length: 16 }, (_, i) => `o${i}`).join(' '), '16 nodes fit');
+  cache.access(t, 17); // o16 finds the zone full: o1 (LRU) goes; watermark 16 - 2 = 14; FIFO evicts o0, o2, o3
+  assert.equal(resident(), 'o4 o5 o6 o7 o8 o9 o10 o11 o12 o13 o14 o15 o16');
+  assert.equal(cache.stats.zoneFull, 1);
+  assert.equal(cache.stats.evictions, 3);
+  for (let i = 18; i < t.length; i++) cache.access(t, i); // each new object: one FIFO eviction, 13 resident
+  assert.equal(resident(), 'o7 o8 o9 o10 o11 o12 o13 o14 o15 o16 o17 o18 o19');
+  assert.equal(cache.stats.zoneFull, 1, 'the worker path runs once: the manager keeps the count below the watermark');
+  cache.check();
+  // every policy keeps the count below the watermark on a longer trace
+  const many = traceFromArrays('keys-many', Array.from({ length: 3000 }, (_, i) => ({ time: i, key: `k${(i * 7919) % 401}`, size: 5 + (i % 13) })));
+  for (const p of POLICIES) {
+    const { cache: c } = replayWith(many, p, { capacity: 1e6, keysLimit: 64 });
+    assert.equal(c.stats.zoneFull, 1, p);
+    assert.ok(c.stats.evictions > 0, p);
   }
 });
 
@@ -135,4 +166,39 @@ test('halves: the first and second half of the requests, ids re-densified; too s
   assert.deepEqual(Array.from(second.time), [2, 3, 4]);
   assert.deepEqual(Array.from(second.id), [0, 1, 2], 'a, c, b get fresh dense ids in the second half');
   assert.equal(traceFromArrays('one', [{ time: 0, key: 'a', size: 1 }]).halves(), null);
+});
+
+test('coldrl replay --keys-zone and --cache-zone: nginx semantics implied, the node limit applied, usage errors', (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'keys.csv');
+  const lines = ['timestamp,obj_id,size'];
+  for (let i = 0; i < 4000; i++) lines.push(`${i},k${(i * 7919) % 997 % (1 + (i % 300))},${100 + (i % 17) * 40}`);
+  writeFileSync(trace, lines.join('\n') + '\n');
+  const run = (extra: string[]) => runCli(['replay', '--trace', trace, '--policy', 'lru,gdsf', '--json', ...extra]);
+  const rows = (r: ReturnType<typeof run>) => {
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { semantics: string; hitRatio: number; zoneFull: number });
+  };
+  const free = rows(run(['--cache-size', '1m', '--semantics', 'nginx']));
+  const capped = rows(run(['--cache-size', '1m', '--keys-zone', '16k']));
+  for (let i = 0; i < 2; i++) {
+    assert.equal(capped[i]!.semantics, 'nginx', '--keys-zone implies nginx semantics');
+    assert.equal(capped[i]!.zoneFull, 1);
+    assert.equal(free[i]!.zoneFull, 0);
+    assert.ok(capped[i]!.hitRatio < free[i]!.hitRatio, '63 nodes hold fewer objects than 1 MiB does');
+  }
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, 'http { proxy_cache_path /var/cache/nginx keys_zone=web:16k max_size=1m inactive=1d; }\n');
+  const fromConf = run(['--nginx-conf', conf, '--cache-zone', 'web']);
+  assert.deepEqual(rows(fromConf).map((r) => r.hitRatio), capped.map((r) => r.hitRatio));
+  assert.match(fromConf.stderr, /keys_zone=web:16\.0 KiB \(63 nodes\) max_size 1\.0 MiB, inactive 86400 s/);
+  const usage = (extra: string[], message: RegExp) => {
+    const r = run(extra);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  };
+  usage(['--cache-size', '1m', '--semantics', 'plain', '--keys-zone', '16k'], /--keys-zone is NGINX's: it needs --semantics nginx/);
+  usage(['--cache-size', '1m', '--keys-zone', 'ten'], /--keys-zone: cannot read the size "ten"/);
+  usage(['--cache-size', '1m', '--keys-zone', '8k'], /holds no cache node/);
+  usage(['--cache-size', '1m', '--nginx-conf', conf], /--nginx-conf needs --log-format-name .* or --cache-zone/);
 });

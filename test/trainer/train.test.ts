@@ -350,6 +350,28 @@ test('coldrl train --inactive: nginx\'s inactive= in training and in the held-ou
   assert.match(bad.stderr, /train: --inactive: cannot parse the time "ten minutes"/);
 });
 
+test('coldrl train --keys-zone: the node limit in training and in the held-out check; kept by --resume; from --cache-zone', async (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace); // 600 objects of 2-120 kB: 8 MiB holds about 140 of them, a 16k keys zone 63
+  const out = join(dir, 'm.onnx');
+  const args = ['train', '--trace', trace, '--cache-size', '8m', '--inactive', '1d', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8', '--steps', '300', '--holdout', '0.2', '--json'];
+  const r = runCli([...args, '--keys-zone', '16k']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { holdout: Holdout };
+  const whole = await loadTrace(openSource(trace, 'csv'));
+  const lru = (keysLimit?: number) => replayTrace(whole, 'lru', parseCacheSize('8m').bytes, '8m', { semantics: 'nginx', inactive: 86400, keysLimit, warmUp: 4000 });
+  assert.equal(j.holdout.hitRatio.lru, (await lru(63)).hitRatio);
+  assert.notEqual(j.holdout.hitRatio.lru, (await lru()).hitRatio, 'the keys zone changes the figures checked');
+  await assertKept(t, out, args, ['coldrl.keys_limit', '63'], ['keysLimit', 63], ['--keys-zone', '1m']);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, 'proxy_cache_path /var/cache/nginx keys_zone=web:16k max_size=8m inactive=1d;\n');
+  const fromConf = runCli([...args.filter((a, i) => !['--cache-size', '--inactive'].includes(a) && !['--cache-size', '--inactive'].includes(args[i - 1]!)),
+    '--out', join(dir, 'conf.onnx'), '--nginx-conf', conf, '--cache-zone', 'web']);
+  assert.equal(fromConf.code, 0, fromConf.stderr);
+  assert.deepEqual((JSON.parse(fromConf.stdout.trim().split('\n').pop()!) as { holdout: Holdout }).holdout.hitRatio, j.holdout.hitRatio);
+});
+
 test('coldrl train reads NGINX logs as coldrl replay does: --log-format, --default-ttl (kept by --resume, in the model)', async (t) => {
   const dir = tempDir(t);
   const json = join(dir, 'access.json.log');

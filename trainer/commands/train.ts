@@ -11,8 +11,8 @@ import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
 import type { KeyFrom, LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { belowLru, describeHoldout } from '../../replay/holdout.js';
-import { cacheZoneFromConf } from '../../replay/nginx-conf.js';
-import { formatBytes, parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
+import { cacheZoneOptions, keysZoneNodes, parseZoneSize } from '../../replay/nginx-conf.js';
+import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB } from '../../replay/store.js';
 import { loadTrace, Trace } from '../../replay/trace.js';
 import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from '../backend.js';
@@ -45,12 +45,15 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --default-ttl TIME  your proxy_cache_valid: the TTL of responses that carry none (600, 10m, 1h; default: no
                       expiry), in training and in the held-out check
   --cache-size SIZE   cache size: 25m, 1g, bytes, or 1% of unique bytes (a percentage loads the whole trace)
-  --cache-zone NAME   with --nginx-conf: take the cache size (max_size=) and --inactive (inactive=, nginx's
-                      default 10m when absent) from the proxy_cache_path whose keys_zone is NAME (includes
-                      are followed); --cache-size / --inactive given beside it win
+  --cache-zone NAME   with --nginx-conf: take the cache size (max_size=), --inactive (inactive=, nginx's
+                      default 10m when absent) and --keys-zone from the proxy_cache_path whose keys_zone is
+                      NAME (includes are followed); --cache-size / --inactive / --keys-zone beside it win
   --inactive TIME     your proxy_cache_path's inactive= (600, 10m, 1d; nginx's default is 10m): objects idle
                       this long leave the cache whatever the policy, in training and in the held-out check.
                       Default: never (the simulator's default, as \`coldrl replay\`'s; a note says so on NGINX logs)
+  --keys-zone SIZE    your keys_zone= size (10m): the nodes it holds (about 8,000 per MB) cap the cached
+                      objects as in NGINX, whose worker evicts LRU once when it fills and whose manager keeps
+                      the count under 7/8 of that from then on (docs/logs.md). Default: no cap
   --out FILE          model file to write (default model.onnx); the checkpoint goes to FILE.ckpt.json
   --steps N           eviction decisions to train for (default ${d.totalDecisions}), over as many passes as needed
   --seed S            seed of every random source (default ${d.seed})
@@ -94,7 +97,7 @@ export async function run(argv: string[]): Promise<number> {
       backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
       'default-ttl': { type: 'string' }, strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' },
       'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'cache-zone': { type: 'string' },
-      json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      'keys-zone': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -105,13 +108,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values['cache-zone'] !== undefined) {
     if (!values['nginx-conf']) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --cache-zone needs --nginx-conf FILE');
-    const zone = cacheZoneFromConf(values['nginx-conf'], values['cache-zone']);
-    if (zone.maxSize === null && !values['cache-size']) {
-      throw new ColdrlError('COLDRL_ERR_USAGE', `train: proxy_cache_path keys_zone=${zone.zone} has no max_size (an unbounded cache evicts nothing by size); give --cache-size`);
-    }
-    values['cache-size'] ??= String(zone.maxSize);
-    values.inactive ??= String(zone.inactive);
-    if (!values.json) console.log(`${values['nginx-conf']}: proxy_cache_path keys_zone=${zone.zone} max_size ${zone.maxSize === null ? 'none' : formatBytes(zone.maxSize)}, inactive ${zone.inactive} s`);
+    const zone = cacheZoneOptions(values['nginx-conf'], values['cache-zone'], 'train', values['cache-size']);
+    values['cache-size'] = zone.cacheSize;
+    values.inactive ??= zone.inactive;
+    values['keys-zone'] ??= zone.keysZone;
+    if (!values.json) console.log(zone.line);
   }
   if (!values['cache-size']) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --cache-size is required (e.g. 25m, 1%), or --nginx-conf with --cache-zone');
   const out = values.out!;
@@ -199,6 +200,9 @@ export async function run(argv: string[]): Promise<number> {
   const savedInactive = resume?.inactive ?? 0;
   const inactive = kept('inactive', values.inactive === undefined ? undefined : parseDuration(values.inactive, 'train: --inactive'), savedInactive, 0,
     `simulated inactive=${savedInactive}s`);
+  const savedKeys = resume?.keysLimit ?? 0;
+  const keysLimit = kept('keys-zone', values['keys-zone'] === undefined ? undefined : keysZoneNodes(parseZoneSize(values['keys-zone'], 'train: --keys-zone'), values['cache-zone']),
+    savedKeys, 0, `simulated a keys zone of ${savedKeys ? `${savedKeys} nodes` : 'no limit'}`);
   if (!resume && values.inactive === undefined && readsNginxLogs(values.trace, values.format)) {
     console.error('note: NGINX removes cached objects idle for proxy_cache_path\'s inactive= (10m unless set there); without '
       + '--inactive the simulated cache keeps them. Pass --inactive with your value (e.g. --inactive 10m) to train on the cache your NGINX runs.');
@@ -217,7 +221,7 @@ export async function run(argv: string[]): Promise<number> {
   let o: TrainingOutcome;
   let choice: SourceChoice | null = null;
   try {
-    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, defaultTtl, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
+    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, defaultTtl, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
     if (hp.candidates === 'auto') {
       choice = await chooseSource({ ...common, hp, trace, db: null }, values.json ? () => undefined : (line) => console.log(line));
       if (!choice) { console.error('interrupted while choosing the candidate source: no model written'); return 130; }

@@ -1,0 +1,70 @@
+/**
+ * The keys zone's node limit, against a real NGINX (Debian's nginx 1.22, stock: the module is not loaded).
+ * keys_zone=coldrl_e2e:64k holds keysZoneNodes(64k) nodes: the test requests that many distinct objects
+ * (no watermark yet, in the debug log), then one more, which finds the zone full: the worker sets the
+ * watermark to 7/8 of the count and evicts the LRU tail, and the cache manager then evicts down to the
+ * watermark. The files left in the cache must be the objects the simulator keeps on the same access log
+ * with Cache's keysLimit.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+import { buildNginxModule, freePorts, httpGet, NginxInstance } from '../../bench/nginx.js';
+import { Cache } from '../../replay/cache.js';
+import { openSource } from '../../replay/formats/index.js';
+import { keysZoneNodes } from '../../replay/nginx-conf.js';
+import { policyFactory } from '../../replay/registry.js';
+import { loadTrace } from '../../replay/trace.js';
+import { tempDir } from '../helpers.js';
+
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function cachedFiles(dir: string): Set<string> {
+  const out = new Set<string>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (/^[0-9a-f]{32}$/.test(e.name)) out.add(e.name);
+    }
+  };
+  if (existsSync(join(dir, 'cache'))) walk(join(dir, 'cache'));
+  return out;
+}
+
+test('nginx: a full keys zone evicts as the simulator\'s keysLimit says (node count, watermark, survivors)', { timeout: 120_000 }, async (t) => {
+  const build = buildNginxModule();
+  const dir = tempDir(t, 'coldrl-keys-');
+  const nodes = keysZoneNodes(64 * 1024, 'coldrl_e2e');
+  assert.equal(nodes, 447, '64k: 15 pages of 32 nodes, less the log context\'s page and the zone header');
+  mkdirSync(join(dir, 'www'), { recursive: true });
+  for (let i = 0; i <= nodes; i++) writeFileSync(join(dir, 'www', `o${i}`), 'x'.repeat(100 + (i % 7) * 50));
+  const [originPort, proxyPort] = await freePorts(2);
+  const ngx = await NginxInstance.start({ dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '1g', coldrl: null, errorLevel: 'debug', keysZone: '64k' });
+  try {
+    const watermarks = () => [...ngx.errorLog().matchAll(/http file cache watermark: (\d+)/g)].map((m) => Number(m[1]));
+    for (let i = 0; i < nodes; i++) assert.equal((await httpGet(proxyPort!, `/o${i}`)).cache, 'MISS');
+    assert.deepEqual(watermarks(), [], `${nodes} nodes fit`);
+    assert.equal((await httpGet(proxyPort!, `/o${nodes}`)).cache, 'MISS');
+    const watermark = nodes - Math.floor(nodes / 8);
+    assert.deepEqual(watermarks(), [watermark], 'one more finds the zone full');
+    // the cache manager runs within 10 s and evicts until the count is below the watermark
+    const until = Date.now() + 30_000;
+    while (cachedFiles(dir).size >= watermark && Date.now() < until) await sleep(200);
+    const files = cachedFiles(dir);
+    assert.equal(files.size, watermark - 1);
+
+    const trace = await loadTrace(openSource(`nginx-json:${join(dir, 'access.log')}`, undefined, {}));
+    assert.equal(trace.length, nodes + 1);
+    const cache = new Cache(policyFactory('lru').factory, { capacity: 2 ** 30, semantics: 'nginx', inactive: 3600, keysLimit: nodes });
+    for (let i = 0; i < trace.length; i++) cache.access(trace, i);
+    cache.check();
+    assert.equal(cache.stats.zoneFull, 1);
+    const kept = new Set(trace.keys.filter((_, id) => cache.objects.resident[id] === 1).map((k) => md5(String(k))));
+    assert.deepEqual([...files].sort(), [...kept].sort(), 'the files NGINX kept are the objects the simulator kept');
+  } finally {
+    await ngx.stop();
+  }
+});
