@@ -7,7 +7,7 @@
  * write a proxy + origin config in a directory, start and stop NGINX and the sidecar as child processes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,8 @@ export interface ProxyOptions {
   errorLevel?: 'debug' | 'info' | 'notice' | 'warn';
   /** keys_zone size (default 4m). */
   keysZone?: string;
+  /** A second cache, coldrl_b (DIR/cache-b, max_size=10m), serving /b/NAME from the origin's /NAME. */
+  secondCache?: boolean;
 }
 
 /** The config of one instance: an origin server block (files of DIR/www, expires 1h) and the caching proxy. */
@@ -124,7 +126,8 @@ http {
 ${coldrl}
   proxy_cache_path ${d}/cache levels=1:2 keys_zone=coldrl_e2e:${o.keysZone ?? '4m'} max_size=${o.maxSize} inactive=1h
                    manager_sleep=50ms manager_threshold=200ms manager_files=100 use_temp_path=off;
-  server {
+${o.secondCache ? `  proxy_cache_path ${d}/cache-b levels=1:2 keys_zone=coldrl_b:1m max_size=10m inactive=1h use_temp_path=off;
+` : ''}  server {
     listen 127.0.0.1:${o.originPort};
     access_log off;
     location / { root ${d}/www; expires 1h; }
@@ -138,7 +141,13 @@ ${coldrl}
       proxy_cache_key $scheme$proxy_host$request_uri;
       add_header X-Cache-Status $upstream_cache_status always;
     }
-  }
+${o.secondCache ? `    location /b/ {
+      proxy_pass http://127.0.0.1:${o.originPort}/;
+      proxy_cache coldrl_b;
+      proxy_cache_key $scheme$proxy_host$request_uri;
+      add_header X-Cache-Status $upstream_cache_status always;
+    }
+` : ''}  }
 }
 `;
 }
@@ -213,6 +222,20 @@ export class NginxInstance {
     let kids: number[] = [];
     try { kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { /* gone */ }
     return [pid, ...kids].reduce((a, p) => a + procCpuSeconds(p), 0);
+  }
+
+  /** The names (md5 of the cache key) of the files in a cache directory (DIR/cache; DIR/cache-b). */
+  cachedFiles(sub = 'cache'): Set<string> {
+    const out = new Set<string>();
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else if (/^[0-9a-f]{32}$/.test(e.name)) out.add(e.name);
+      }
+    };
+    const top = join(this.opts.dir, sub);
+    if (existsSync(top)) walk(top);
+    return out;
   }
 
   errorLog(): string {

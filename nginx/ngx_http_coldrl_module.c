@@ -78,6 +78,7 @@ typedef struct {
     uint32_t                    resident;
     uint32_t                    dense;
     uint32_t                    hits;
+    uint32_t                    zone;         /* its cache: ngx_http_coldrl_zone_tag() */
     double                      created;      /* seconds */
     double                      last;
     double                      prev;         /* -1: none */
@@ -162,6 +163,7 @@ typedef struct {
 typedef struct {
     u_char                      key[NGX_HTTP_CACHE_KEY_LEN];
     off_t                       fs_size;      /* blocks */
+    ngx_file_uniq_t             uniq;         /* the stored copy's inode */
     ngx_uint_t                  uses;
     time_t                      expire;
     double                      last;
@@ -202,16 +204,17 @@ static ngx_uint_t ngx_http_coldrl_collect_tail(ngx_http_file_cache_t *cache,
 static ngx_uint_t ngx_http_coldrl_collect_index(
     ngx_http_file_cache_t *cache, ngx_uint_t k, ngx_uint_t n,
     ngx_uint_t source, double now);
+static uint32_t ngx_http_coldrl_zone_tag(ngx_http_file_cache_t *cache);
 static ngx_uint_t ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh,
-    ngx_uint_t d, ngx_uint_t n);
+    ngx_uint_t d, ngx_uint_t n, uint32_t zone);
 static ngx_uint_t ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh,
-    ngx_uint_t d, ngx_uint_t from);
+    ngx_uint_t d, ngx_uint_t from, uint32_t zone);
 static ngx_uint_t ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh,
     ngx_uint_t m, ngx_uint_t want, ngx_uint_t source, double now);
 static void ngx_http_coldrl_features(ngx_http_file_cache_t *cache,
     ngx_uint_t n, double now);
 static ngx_uint_t ngx_http_coldrl_delete(ngx_http_file_cache_t *cache,
-    u_char *key, u_char *name, off_t *freed);
+    ngx_http_coldrl_cand_t *cand, u_char *name, off_t *freed);
 static ngx_http_file_cache_node_t *ngx_http_coldrl_lookup(
     ngx_http_file_cache_t *cache, u_char *key);
 
@@ -410,6 +413,11 @@ static u_char                        ngx_http_coldrl_picked[COLDRL_MAX_K]
 static uint32_t                      ngx_http_coldrl_drawn[COLDRL_OVERSAMPLE
                                                            * COLDRL_MAX_K];
 /* the weight each drawn slot had, while draw_by_size holds it out of the tree */
+/* by-size draws of another cache's entries, their weights held out until the draws end */
+static uint32_t                      ngx_http_coldrl_foreign[COLDRL_OVERSAMPLE
+                                                             * COLDRL_MAX_K];
+static double                        ngx_http_coldrl_foreign_w[COLDRL_OVERSAMPLE
+                                                               * COLDRL_MAX_K];
 static double                        ngx_http_coldrl_taken[COLDRL_OVERSAMPLE
                                                            * COLDRL_MAX_K];
 /* the key of each drawn[i], moved with it (keep_best) */
@@ -729,12 +737,16 @@ ngx_http_coldrl_init_module(ngx_cycle_t *cycle)
 
     ngx_http_coldrl_mcf = mcf;
 
-    /* file caches (proxy_cache_path & co.) are the paths with a manager and a loader */
+    /*
+     * file caches (proxy_cache_path & co.) are the paths with a manager (temp paths have none). Not
+     * "and a loader": on a reload, ngx_http_file_cache_init clears the loader of a cache that is
+     * already loaded, and such a cache must be wrapped all the same
+     */
 
     path = cycle->paths.elts;
     for (i = 0; i < cycle->paths.nelts; i++) {
 
-        if (path[i]->manager == NULL || path[i]->loader == NULL
+        if (path[i]->manager == NULL
             || path[i]->manager == ngx_http_coldrl_manager)
         {
             continue;
@@ -1039,6 +1051,7 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
 {
     double                        now, ttl, x, size, rtt, exp;
     time_t                        t;
+    uint32_t                      zone;
     ngx_uint_t                    status, fresh;
     ngx_time_t                   *tp;
     ngx_slab_pool_t              *shpool;
@@ -1061,6 +1074,7 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
     shpool = (ngx_slab_pool_t *) mcf->zone->shm.addr;
     u = r->upstream;
     status = u->cache_status;
+    zone = ngx_http_coldrl_zone_tag(r->cache->file_cache);
 
     tp = ngx_timeofday();
     now = (double) ((uint64_t) tp->sec * 1000 + tp->msec) / 1000;
@@ -1125,6 +1139,7 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
     e = ngx_http_coldrl_side_find(sh, r->cache->key, 1);
     fresh = (e->requests == 0);
     e->requests += 1;
+    e->zone = zone;
 
     if ((status == NGX_HTTP_CACHE_MISS || status == NGX_HTTP_CACHE_EXPIRED)
         && u->cacheable)
@@ -1421,8 +1436,7 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
 
         f = 0;
 
-        if (ngx_http_coldrl_delete(cache, ngx_http_coldrl_cands[i].key, name,
-                                   &f))
+        if (ngx_http_coldrl_delete(cache, &ngx_http_coldrl_cands[i], name, &f))
         {
             deleted++;
             freed += f;
@@ -1483,6 +1497,7 @@ ngx_http_coldrl_snapshot(ngx_http_file_cache_t *cache,
     ngx_memcpy(c->key + sizeof(ngx_rbtree_key_t), fcn->key,
                NGX_HTTP_CACHE_KEY_LEN - sizeof(ngx_rbtree_key_t));
     c->fs_size = fcn->fs_size;
+    c->uniq = fcn->uniq;
     c->uses = fcn->uses;
     c->expire = fcn->expire;
     c->last = (double) (fcn->expire - cache->inactive);
@@ -1550,7 +1565,8 @@ ngx_http_coldrl_collect_tail(ngx_http_file_cache_t *cache, ngx_uint_t k,
  * sizes of a side table). The random stream is not the simulator's seeded xorshift32.
  */
 static ngx_uint_t
-ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d, ngx_uint_t n)
+ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d, ngx_uint_t n,
+    uint32_t zone)
 {
     uint32_t    i, j, slot, other, size;
     ngx_uint_t  m, t;
@@ -1576,7 +1592,7 @@ ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d, ngx_uint_t n)
             }
         }
 
-        if (t == n) {
+        if (t == n && sh->table[slot].zone == zone) {
             ngx_http_coldrl_drawn[m++] = slot;
         }
     }
@@ -1594,11 +1610,11 @@ ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d, ngx_uint_t n)
  */
 static ngx_uint_t
 ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d,
-    ngx_uint_t from)
+    ngx_uint_t from, uint32_t zone)
 {
     double      u, w;
     uint32_t    pos, step, next, slot;
-    ngx_uint_t  m, i, misses, end;
+    ngx_uint_t  m, i, misses, end, nforeign;
     double     *taken;
 
     taken = ngx_http_coldrl_taken;
@@ -1611,6 +1627,7 @@ ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d,
     end = from + d;
     m = from;
     misses = 0;
+    nforeign = 0;
 
     while (m < end && m < sh->nresident && sh->wtotal > 0 && misses < 64) {
         u = (double) ngx_random() / 2147483648.0 * sh->wtotal;
@@ -1633,6 +1650,20 @@ ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d,
             continue;
         }
 
+        if (sh->table[slot].zone != zone) {
+            /* another cache's: held out too, so it is not drawn again */
+            if (nforeign == sizeof(ngx_http_coldrl_foreign)
+                            / sizeof(ngx_http_coldrl_foreign[0]))
+            {
+                break;
+            }
+
+            ngx_http_coldrl_foreign[nforeign] = slot;
+            ngx_http_coldrl_foreign_w[nforeign++] = w;
+            ngx_http_coldrl_weight(sh, slot, 0);
+            continue;
+        }
+
         taken[m] = w;
         ngx_http_coldrl_weight(sh, slot, 0);
         ngx_http_coldrl_drawn[m++] = slot;
@@ -1640,6 +1671,11 @@ ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d,
 
     for (i = 0; i < m; i++) {
         ngx_http_coldrl_weight(sh, ngx_http_coldrl_drawn[i], taken[i]);
+    }
+
+    for (i = 0; i < nforeign; i++) {
+        ngx_http_coldrl_weight(sh, ngx_http_coldrl_foreign[i],
+                               ngx_http_coldrl_foreign_w[i]);
     }
 
     return m;
@@ -1745,6 +1781,19 @@ ngx_http_coldrl_keep_best(ngx_http_coldrl_shctx_t *sh, ngx_uint_t m,
 
 
 /*
+ * Which cache an entry belongs to: the side table and its index are shared by every cache path, and a
+ * cache draws only its own entries (a crc32 of the keys zone's name, the same in every process and
+ * across reloads). A key stored in two caches belongs to the one that logged it last.
+ */
+static uint32_t
+ngx_http_coldrl_zone_tag(ngx_http_file_cache_t *cache)
+{
+    return ngx_crc32_short(cache->shm_zone->shm.name.data,
+                           cache->shm_zone->shm.name.len);
+}
+
+
+/*
  * Candidates from the module's resident index. sample: want = k - n uniform draws; large, rare,
  * perbyte, aged: want x OVERSAMPLE uniform draws, of which the want with the lowest key are kept;
  * weighted: as perbyte, the draws by size (O(log nslots) each); blend: 2 x want uniform draws, then
@@ -1757,6 +1806,7 @@ static ngx_uint_t
 ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
     ngx_uint_t n, ngx_uint_t source, double now)
 {
+    uint32_t                     zone;
     ngx_uint_t                   want, picked, i, stale;
     ngx_slab_pool_t             *shpool;
     ngx_http_coldrl_cand_t      *c;
@@ -1768,25 +1818,28 @@ ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
     sh = ngx_http_coldrl_mcf->zone->data;
     shpool = (ngx_slab_pool_t *) ngx_http_coldrl_mcf->zone->shm.addr;
     want = k - n;
+    zone = ngx_http_coldrl_zone_tag(cache);
 
     ngx_shmtx_lock(&shpool->mutex);
 
     if (source == COLDRL_SRC_WEIGHTED) {
-        picked = ngx_http_coldrl_draw_by_size(sh, COLDRL_OVERSAMPLE * want, 0);
+        picked = ngx_http_coldrl_draw_by_size(sh, COLDRL_OVERSAMPLE * want, 0,
+                                              zone);
         picked = ngx_http_coldrl_keep_best(sh, picked, want, source, now);
 
     } else if (source == COLDRL_SRC_BLEND) {
-        picked = ngx_http_coldrl_draw(sh, COLDRL_OVERSAMPLE / 2 * want, 0);
+        picked = ngx_http_coldrl_draw(sh, COLDRL_OVERSAMPLE / 2 * want, 0,
+                                      zone);
         picked = ngx_http_coldrl_draw_by_size(sh, COLDRL_OVERSAMPLE / 2 * want,
-                                              picked);
+                                              picked, zone);
         picked = ngx_http_coldrl_keep_best(sh, picked, want, source, now);
 
     } else if (COLDRL_SRC_BIASED(source)) {
-        picked = ngx_http_coldrl_draw(sh, COLDRL_OVERSAMPLE * want, n);
+        picked = ngx_http_coldrl_draw(sh, COLDRL_OVERSAMPLE * want, n, zone);
         picked = ngx_http_coldrl_keep_best(sh, picked, want, source, now);
 
     } else {
-        picked = ngx_http_coldrl_draw(sh, want, n);
+        picked = ngx_http_coldrl_draw(sh, want, n, zone);
     }
 
     for (i = 0; i < picked; i++) {
@@ -2009,11 +2062,16 @@ ngx_http_coldrl_lookup(ngx_http_file_cache_t *cache, u_char *key)
 }
 
 
-/* returns 1 when the entry was deleted; *freed = blocks freed */
+/*
+ * returns 1 when the entry was deleted; *freed = blocks freed. The victim must still be the copy the
+ * decision saw: the same stored file (uniq) and not requested since (expire moves on each request, to
+ * the second), else it is left alone and counted as a revalidation miss.
+ */
 static ngx_uint_t
-ngx_http_coldrl_delete(ngx_http_file_cache_t *cache, u_char *key,
-    u_char *name, off_t *freed)
+ngx_http_coldrl_delete(ngx_http_file_cache_t *cache,
+    ngx_http_coldrl_cand_t *cand, u_char *name, off_t *freed)
 {
+    u_char                      *key = cand->key;
     u_char                      *p;
     size_t                       len;
     ngx_path_t                  *path;
@@ -2027,7 +2085,9 @@ ngx_http_coldrl_delete(ngx_http_file_cache_t *cache, u_char *key,
 
     fcn = ngx_http_coldrl_lookup(cache, key);
 
-    if (fcn == NULL || fcn->count || fcn->deleting || !fcn->exists) {
+    if (fcn == NULL || fcn->count || fcn->deleting || !fcn->exists
+        || fcn->uniq != cand->uniq || fcn->expire != cand->expire)
+    {
         ngx_shmtx_unlock(&cache->shpool->mutex);
         return 0;
     }
@@ -2498,8 +2558,9 @@ ngx_http_coldrl_ask(ngx_uint_t n, uint64_t need, size_t bsize,
             return COLDRL_ASK_TIMEOUT;
         }
 
-        ts.tv_sec = 0;
-        ts.tv_nsec = (long) (deadline - now) * 1000;
+        /* coldrl_timeout reaches 60 s: tv_nsec must stay below 1e9 */
+        ts.tv_sec = (time_t) ((deadline - now) / 1000000);
+        ts.tv_nsec = (long) ((deadline - now) % 1000000) * 1000;
 
         rc = ppoll(&pfd, 1, &ts, NULL);
 

@@ -17,7 +17,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import {
@@ -39,18 +39,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
 interface Proxy { ngx: NginxInstance; originPort: number; dir: string }
-
-function cachedFiles(dir: string): Set<string> {
-  const out = new Set<string>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else if (/^[0-9a-f]{32}$/.test(e.name)) out.add(e.name);
-    }
-  };
-  if (existsSync(join(dir, 'cache'))) walk(join(dir, 'cache'));
-  return out;
-}
 
 /** The md5 (cache file name) of each object's cache key ($scheme$proxy_host$request_uri). */
 function keyOf(p: Proxy, name: string): string { return md5(`http127.0.0.1:${p.originPort}/${name}.bin`); }
@@ -83,7 +71,7 @@ async function fillAndTrigger(p: Proxy): Promise<void> {
 }
 
 function present(p: Proxy, names: string[]): Record<string, boolean> {
-  const files = cachedFiles(p.dir);
+  const files = p.ngx.cachedFiles();
   return Object.fromEntries(names.map((n) => [n, files.has(keyOf(p, n))]));
 }
 
@@ -243,7 +231,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
       assert.deepEqual(s.evictions, { model: 1, lru: 0 });
       const line = p.ngx.errorLog().split('\n').find((l) => /coldrl decision \d+: live outcome:model/.test(l)) ?? '';
       assert.match(line, new RegExp(`candidates:${source} n:9 `), 'all nine resident objects were candidates');
-      assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
+      assert.equal(s.side_table.resident, p.ngx.cachedFiles().size, 'the index holds exactly the cached objects');
     });
   }
 
@@ -256,7 +244,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     assert.equal(s.candidates, 4);
     assert.deepEqual(kept, MODEL_KEEPS);
     assert.deepEqual(s.evictions, { model: 1, lru: 0 });
-    assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
+    assert.equal(s.side_table.resident, p.ngx.cachedFiles().size, 'the index holds exactly the cached objects');
   });
 
   await t.test('candidates rare, perbyte, weighted and blend, 4K >= residents: the K fewest lifetime requests / requests per byte', async () => {
@@ -271,7 +259,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
       const s = await decisions(p, 1);
       assert.equal(s.candidates_source, source);
       assert.deepEqual(sentKeys(p), names.map((n) => keyOf(p, n)), `${source}: ${names.join(', ')}, oldest last access first`);
-      assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
+      assert.equal(s.side_table.resident, p.ngx.cachedFiles().size, 'the index holds exactly the cached objects');
     }
   });
 
@@ -299,7 +287,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     const s = await decisions(p, 1);
     assert.equal(s.candidates_source, 'weighted');
     assert.deepEqual(sentKeys(p), ['L2', 'T'].map((n) => keyOf(p, n)), 'L2 and T, oldest last access first');
-    assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
+    assert.equal(s.side_table.resident, p.ngx.cachedFiles().size, 'the index holds exactly the cached objects');
   });
 
   await t.test('candidates large, 4K < residents: the K largest of the drawn, two of the three large objects', async () => {
@@ -316,7 +304,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     const victim = names.includes('L2') ? 'L2' : 'L1'; // the size model evicts the larger; either frees the 12 blocks
     assert.deepEqual(s.evictions, { model: 1, lru: 0 });
     assert.deepEqual(present(p, [...SMALL, 'L1', 'L2', 'T']), { ...all(SMALL, true), L1: victim !== 'L1', L2: victim !== 'L2', T: true });
-    assert.equal(s.side_table.resident, cachedFiles(p.dir).size, 'the index holds exactly the cached objects');
+    assert.equal(s.side_table.resident, p.ngx.cachedFiles().size, 'the index holds exactly the cached objects');
   });
 
   await t.test('the loop closes: the access log trains a model with `coldrl train`, the sidecar serves it', async (st) => {

@@ -1,0 +1,81 @@
+/**
+ * The coldrl module over an NGINX's life, with the real sidecar and a model that evicts the largest
+ * candidate (bench/nginx.ts writeSizeModel):
+ *  - a deadline of 2 s (coldrl_timeout reaches 60 s; ppoll needs it split into seconds and nanoseconds);
+ *  - two caches beside each other: the side table is shared, and evictions in one must leave the other's
+ *    entries indexed (each cache draws only its own);
+ *  - `nginx -s reload` once the caches are loaded (nginx then clears their loaders): the new cycle's
+ *    cache manager must still evict through the sidecar. The cache loader runs 60 s after the start, so
+ *    this test waits that long.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+import { buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlStatus } from '../../bench/nginx.js';
+import { tempDir } from '../helpers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const KB = 1024;
+
+async function until(what: string, ms: number, ok: () => Promise<boolean> | boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) assert.fail(`${what}: not within ${ms / 1000} s`);
+    await sleep(200);
+  }
+}
+
+test('nginx: the module with a 2 s deadline, two caches, and through a reload', { timeout: 200_000 }, async (t) => {
+  const build = buildNginxModule();
+  const dir = tempDir(t, 'coldrl-nginx-life-');
+  const model = join(dir, 'size.onnx');
+  writeSizeModel(model);
+  const socket = join(dir, 'sidecar.sock');
+  const sidecar = await Sidecar.start(model, socket);
+  t.after(() => sidecar.stop());
+  mkdirSync(join(dir, 'www'), { recursive: true });
+  // 40 blocks of 4 KiB in cache A (max_size=160k); objects of 3 to 12 blocks
+  for (let i = 0; i < 40; i++) writeFileSync(join(dir, 'www', `o${i}`), Buffer.alloc((3 + (i % 10)) * 4 * KB - 512, 97 + (i % 26)));
+  const [originPort, proxyPort] = await freePorts(2);
+  const ngx = await NginxInstance.start({
+    dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '160k', secondCache: true,
+    coldrl: { socket, timeout: '2s', candidates: 'sample', k: 16, interval: '50ms' },
+  });
+  t.after(() => ngx.stop());
+  const get = async (path: string) => {
+    const r = await httpGet(proxyPort!, path);
+    assert.equal(r.status, 200, path);
+    return r.cache;
+  };
+  const indexed = (s: ColdrlStatus) => s.side_table.resident;
+  const files = () => ngx.cachedFiles('cache').size + ngx.cachedFiles('cache-b').size;
+
+  // cache B: ten objects, far below its max_size: never evicted
+  for (let i = 0; i < 10; i++) assert.equal(await get(`/b/o${i}`), 'MISS');
+  assert.equal(ngx.cachedFiles('cache-b').size, 10);
+  // cache A: more than it holds
+  for (let i = 0; i < 20; i++) await get(`/o${i}`);
+  await until('evictions in cache A', 15_000, async () => (await ngx.status()).decisions >= 1);
+  await sleep(500);
+  let s = await ngx.status();
+  assert.ok(s.model_decisions >= 1 && s.evictions.model >= 1, `the model evicts under a 2 s deadline: ${JSON.stringify(s)}`);
+  assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0 });
+  assert.equal(ngx.cachedFiles('cache-b').size, 10, 'cache B untouched');
+  assert.equal(indexed(s), files(), 'every cached object of both caches is indexed, B\'s too');
+
+  // the loader marks both caches loaded (60 s after the start); a reload then clears their loaders
+  await until('the cache loader', 90_000, () => (ngx.errorLog().match(/http file cache: /g) ?? []).length >= 2);
+  const wrapped = () => [...ngx.errorLog().matchAll(/coldrl: (\d+) cache path\(s\) evict/g)].map((m) => Number(m[1]));
+  assert.deepEqual(wrapped(), [2]);
+  process.kill(ngx.proc.pid!, 'SIGHUP');
+  await until('the reload', 15_000, () => wrapped().length >= 2);
+  assert.deepEqual(wrapped(), [2, 2], 'after the reload both caches still evict through coldrl');
+  const before = (await ngx.status()).model_decisions;
+  for (let i = 20; i < 40; i++) await get(`/o${i}`);
+  await until('evictions after the reload', 20_000, async () => (await ngx.status()).model_decisions > before);
+  await sleep(500);
+  s = await ngx.status();
+  assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0 });
+  assert.equal(indexed(s), files());
+});
