@@ -38,6 +38,7 @@
  * Streaming: windows of hp.window requests; next uses are computed within a window (a next request in a
  * later window counts as none), so memory is the window plus the replay buffer.
  */
+import { setImmediate as turn } from 'node:timers/promises';
 import { Cache } from '../replay/cache.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_COUNT } from '../replay/features.js';
@@ -217,6 +218,9 @@ export interface Checkpoint {
   defaultTtl?: number | null;
 }
 
+/** How long the training loop runs before the event loop gets a turn (Ctrl-C is seen within this). */
+const YIELD_MS = 100;
+
 export interface TrainProgress {
   decisions: number;
   gradSteps: number;
@@ -304,6 +308,8 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   // a resumed run continues the checkpoint's running mean (snapshots of the run's last averageFraction)
   let avg: NetworkWeights | null = ck?.averaged ? weightsFromJSON(ck.averaged) : null, avgN = avg ? ck?.averagedSnapshots ?? 0 : 0;
   let lastCache: Cache | null = null;
+  // a trace in memory never waits on I/O: the event loop (a SIGINT handler behind shouldStop) gets a turn this often
+  let turnAt = Date.now() + YIELD_MS;
   const log = (cache: Cache) => {
     const t = Date.now(), dt = Math.max(1e-3, (t - lastLogTime) / 1000);
     last = {
@@ -354,6 +360,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
           if (keepLoss) loss = await learner.loss();
         }
         if (decisions - lastLogAt >= hp.logFrequency) log(cache);
+        if ((i & 255) === 0 && Date.now() >= turnAt) { await turn(); turnAt = Date.now() + YIELD_MS; }
         if (decisions >= hp.totalDecisions || ((i & 255) === 0 && hooks.shouldStop?.())) {
           interrupted = decisions < hp.totalDecisions;
           requests = Math.max(requests, offset + i + 1);

@@ -138,9 +138,10 @@ async function readWindow(src: TraceSource, max: number, chunk: RequestBatch): P
 }
 
 /** No request read from a trace file; for NGINX logs, the usual cause. */
-function emptyTrace(file: TraceFile): ColdrlError {
+function emptyTrace(file: TraceFile, stats?: ReaderStats): ColdrlError {
   const logs = readsNginxLogs(file.path, file.format);
-  return new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${file.path}: no requests read${logs ? ' (do its lines match the log_format? --log-format, --nginx-conf)' : ''}`);
+  return new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${file.path}: no requests read${stats ? ` (${stats.summary()})` : ''}`
+    + `${logs ? '; do its lines match the log_format? --log-format, or --nginx-conf with --log-format-name' : ''}`);
 }
 
 /** Opens a trace file with its reader options. */
@@ -336,7 +337,7 @@ export async function splitHoldout(trace: TrainingSpec['trace'], fraction: numbe
     total = await countRequests(src);
     stats = src.stats;
   }
-  if (total === 0) throw emptyTrace(trace);
+  if (total === 0) throw emptyTrace(trace, stats);
   const from = holdoutStart(total, fraction);
   return { trace: { ...trace, limit: from }, holdout: { fraction, from, open: reopen }, ...(stats ? { stats } : {}) };
 }

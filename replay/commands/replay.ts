@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { ColdrlError } from '../errors.js';
-import { openSource, reportReader } from '../formats/index.js';
+import { logFormatName, openSource, reportReader } from '../formats/index.js';
 import { expandPolicies, findPolicy, listPolicies } from '../registry.js';
 import { replayStream, replayTrace, type ReplayResult } from '../run.js';
 import { parseCacheSize, parseDuration, resolveCacheSize, type CacheSizeSpec } from '../size.js';
@@ -94,8 +94,9 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parsed;
   if (values.help) { console.log(help()); return 0; }
   if (!values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --trace FILE is required');
+  values['log-format-name'] = logFormatName('replay', values.trace, values.format, { nginxConf: values['nginx-conf'], logFormatName: values['log-format-name'], logFormat: values['log-format'] });
   if (values['nginx-conf'] !== undefined && values['log-format-name'] === undefined && values['cache-zone'] === undefined) {
-    throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --nginx-conf needs --log-format-name (its log_format) or --cache-zone (its proxy_cache_path)');
+    throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --nginx-conf needs --log-format-name (its log_format; its access_log names none or several) or --cache-zone (its proxy_cache_path)');
   }
   if (values['cache-zone'] !== undefined) {
     if (!values['nginx-conf']) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --cache-zone needs --nginx-conf FILE');
@@ -171,8 +172,12 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
   let trace: Trace | null = null;
   if (needsWholeTrace(jobs)) {
     const src = open();
-    trace = await loadTrace(src);
-    if (report) reportReader(spec.trace, src.stats);
+    try {
+      trace = await loadTrace(src);
+    } finally {
+      // also when nothing was read: the summary says why (lines that match no log_format, ...)
+      if (report) reportReader(spec.trace, src.stats);
+    }
   }
   const ropts = { semantics: spec.semantics, inactive: spec.inactive, keysLimit: spec.keysLimit, seed: spec.seed, warmUp: spec.warmUp, progress };
   let reported = trace !== null || !report;
@@ -182,10 +187,10 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
     } else {
       const src = open();
       const r = await replayStream(src, j.policy, resolveCacheSize(j.size, 0), j.size.text, ropts);
-      if (r.requests === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${spec.trace}: the trace holds no requests${spec.warmUp ? ` after the ${spec.warmUp} of --warm-up` : ''}`);
-      // Every streamed job re-reads the file; its skipped lines are reported once.
+      // Every streamed job re-reads the file; its skipped lines are reported once (before an empty trace's error).
       if (!reported) reportReader(spec.trace, src.stats);
       reported = true;
+      if (r.requests === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${spec.trace}: the trace holds no requests${spec.warmUp ? ` after the ${spec.warmUp} of --warm-up` : ''}`);
       emit(r);
     }
   }

@@ -8,7 +8,7 @@ import { ChainSource, expandTracePath } from '../archive.js';
 import { ColdrlError } from '../errors.js';
 import type { ReaderStats, TraceSource } from '../trace.js';
 import { CsvSource } from './csv.js';
-import { CACHETRAIN_TEXT, COMBINED, LogFormatParser, logFormatFromConf, resolveLogFormat, type Escape } from './nginx-format.js';
+import { accessLogFormatName, CACHETRAIN_TEXT, COMBINED, LogFormatParser, logFormatFromConf, resolveLogFormat, type Escape } from './nginx-format.js';
 import { JsonLineParser } from './nginx-json.js';
 import { KEY_FROM, LogStats, NginxSource, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
 
@@ -44,14 +44,22 @@ function picker(kind: 'auto' | 'json' | 'text', o: LogReadOptions): ParserPicker
   if (fixed) return () => fixed;
   const scratch = new Int32Array(64);
   const text: LineParser[] = [new LogFormatParser(CACHETRAIN_TEXT), new LogFormatParser(COMBINED)];
-  return (first) => {
-    if (kind === 'json' || (kind === 'auto' && first.toString('latin1').trimStart().startsWith('{'))) return new JsonLineParser();
-    return text.find((p) => p.parse(first, 0, first.length, scratch) === null) ?? text[text.length - 1]!;
+  return (line, _file, final) => {
+    if (kind === 'json' || (kind === 'auto' && line.toString('latin1').trimStart().startsWith('{'))) return new JsonLineParser();
+    return text.find((p) => p.parse(line, 0, line.length, scratch) === null) ?? (final ? text[text.length - 1]! : null);
   };
 }
 
+const looksCsv = (path: string) => /\.csv(\.gz)?$/i.test(path);
+const looksLog = (path: string) => /(^|\/)[^/]*(\.log|access)[^/]*$/i.test(path);
+
+/** The format a path's name suggests; for a directory, its files' names (any log among them: nginx). */
 function guessFormat(path: string): FormatName {
-  return /\.csv(\.gz)?$/i.test(path) ? 'csv' : /(^|\/)[^/]*(\.log|access)[^/]*$/i.test(path) ? 'nginx' : 'csv';
+  if (looksCsv(path)) return 'csv';
+  if (looksLog(path)) return 'nginx';
+  let files: string[];
+  try { files = expandTracePath(path); } catch { return 'csv'; /* the reader reports it */ }
+  return files.some((f) => !looksCsv(f) && looksLog(f)) ? 'nginx' : 'csv';
 }
 
 /** The format a trace path reads with: `format`, else a `NAME:` prefix of the path, else guessed from its name. */
@@ -76,6 +84,20 @@ export function openSource(path: string, format: string | undefined, opts: LogRe
   const f = FORMATS[fmt as FormatName];
   if (!f) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `unknown trace format "${fmt}" (known: ${Object.keys(FORMATS).join(', ')})`);
   return f.open(p, expandTracePath(p), opts);
+}
+
+/**
+ * The log_format name `command` (replay, train) reads NGINX logs with: --log-format-name, or with
+ * --nginx-conf alone the one its access_log directives name (said on stderr); undefined when there is
+ * none to take (--log-format given, or the config's access_log names none or several: the readers then
+ * detect combined, cachetrain and JSON lines).
+ */
+export function logFormatName(command: string, trace: string, format: string | undefined,
+  o: { nginxConf?: string; logFormatName?: string; logFormat?: string }): string | undefined {
+  if (o.nginxConf === undefined || o.logFormatName !== undefined || o.logFormat !== undefined || !readsNginxLogs(trace, format)) return o.logFormatName;
+  const name = accessLogFormatName(o.nginxConf);
+  if (name !== null) process.stderr.write(`${command}: reading the logs in log_format ${name}, the one the access_log of ${o.nginxConf} names (--log-format-name to choose another)\n`);
+  return name ?? undefined;
 }
 
 /**

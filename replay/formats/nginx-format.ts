@@ -159,6 +159,28 @@ export function logFormatFromConf(confPath: string, name: string): { format: str
   throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${confPath}: no log_format named "${name}"${found.length ? ` (found: ${found.join(', ')})` : ''}`);
 }
 
+/**
+ * The log_format the config's access_log directives write with, when they all name one format the
+ * config defines (includes followed); null when they name none (nginx's combined, which the readers
+ * detect), several, or a format the config does not define.
+ */
+export function accessLogFormatName(confPath: string): string | null {
+  const toks = readConf(confPath);
+  const defined = new Set<string>();
+  const used = new Set<string>();
+  for (let i = 0; i < toks.length; i++) {
+    if (toks[i]!.quoted) continue;
+    if (toks[i]!.t === 'log_format' && toks[i + 1]) defined.add(toks[i + 1]!.t);
+    if (toks[i]!.t !== 'access_log') continue;
+    const args: string[] = [];
+    for (let j = i + 1; j < toks.length && toks[j]!.t !== ';'; j++) args.push(toks[j]!.t);
+    if (args[0] === 'off') continue;
+    used.add(args[1] !== undefined && !args[1].includes('=') ? args[1] : 'combined');
+  }
+  const [only] = used;
+  return used.size === 1 && defined.has(only!) ? only! : null;
+}
+
 /** A log_format given by name (built in), or as the format string itself. */
 export function resolveLogFormat(text: string): string {
   return BUILTIN_FORMATS[text] ?? text;

@@ -67,8 +67,15 @@ export interface LineParser {
   readonly jsonEscapes: boolean;
 }
 
-/** Chooses the parser for a file from its first non-empty line (auto-detection), or throws. */
-export type ParserPicker = (firstLine: Buffer, file: string) => LineParser;
+/**
+ * Chooses the parser for a file from a line (auto-detection): null when the line matches none of the
+ * formats it knows (a stray line at a file's head), to be asked again on the next line; on the last line
+ * it is asked about (`final`), it must choose.
+ */
+export type ParserPicker = (line: Buffer, file: string, final: boolean) => LineParser | null;
+
+/** Lines of a file at most that may match no known format before the picker must choose. */
+const PICK_LINES = 64;
 
 /** Reader counts plus uncacheable requests by reason. */
 export class LogStats extends ReaderStats {
@@ -329,6 +336,8 @@ export class NginxSource implements TraceSource {
   private bpos = 0;
   private lineNo = 0;
   private parser: LineParser | null = null;
+  /** Lines of this file the picker could not place (PICK_LINES at most). */
+  private unplaced = 0;
   private lastExpiresText = '';
   private lastExpires = NaN;
 
@@ -348,6 +357,7 @@ export class NginxSource implements TraceSource {
         this.chunks = readChunks(this.file);
         this.lineNo = 0;
         this.parser = null;
+        this.unplaced = 0;
       }
       const buf = this.buf;
       const nl = buf.indexOf(10, this.bpos);
@@ -393,7 +403,14 @@ export class NginxSource implements TraceSource {
     if (e > s && buf[e - 1] === 13) e--;
     if (e === s) return false;
     this.stats.lines++;
-    if (this.parser === null) this.parser = this.pick(buf.subarray(s, e), this.file);
+    if (this.parser === null) {
+      this.parser = this.pick(buf.subarray(s, e), this.file, this.unplaced === PICK_LINES - 1);
+      if (this.parser === null) {
+        this.unplaced++;
+        this.bad('line matches no known log format (before the first line that does)');
+        return false;
+      }
+    }
     const why = this.parser.parse(buf, s, e, this.r) ?? this.fill(buf, b, n);
     if (why === null) return true;
     this.bad(why);

@@ -98,3 +98,33 @@ test('CSV traces take globs too: one object table across the files, oldest file 
   assert.deepEqual(tr.keys, ['a', 'b', 'c']);
   assert.equal(tr.uniqueBytes, 60);
 });
+
+test('a stray line at a file\'s head does not decide its format: the next line that matches does', async (t) => {
+  const dir = tempDir(t);
+  // cachetrain_text would be detected from a good first line; a notice line first must not turn the file into `combined`
+  const ct = (sec: number, uri: string) => `${combined(sec, uri, 1000)} 17000000${sec}.000 "MISS" 1000 0.010 "max-age=60" "-"`;
+  writeFileSync(join(dir, 'access.log.1'), [ct(20, '/a'), ct(21, '/b')].join('\n') + '\n');
+  writeFileSync(join(dir, 'access.log'), ['nginx: [notice] signal process started', ct(22, '/a'), ct(23, '/c'), ct(24, '/d')].join('\n') + '\n');
+  const src = openSource(join(dir, 'access.log*'), 'nginx');
+  const tr = await loadTrace(src);
+  assert.equal(tr.length, 5, `every request line read (${src.stats.summary()})`);
+  assert.deepEqual(src.stats.skipped, { 'line matches no known log format (before the first line that does)': 1 });
+  // a file whose lines all match nothing still ends up with the default parser and says so per line
+  writeFileSync(join(dir, 'odd.log'), Array.from({ length: 100 }, (_, i) => `odd line ${i}`).join('\n') + '\n');
+  const odd = openSource(join(dir, 'odd.log'), 'nginx');
+  await assert.rejects(loadTrace(odd), { code: 'COLDRL_ERR_EMPTY_TRACE' });
+  assert.deepEqual(odd.stats.skipped, { 'line matches no known log format (before the first line that does)': 63, 'line does not match log_format': 37 });
+});
+
+test('coldrl replay: a directory of logs is read as logs; when no line parses, the summary comes before the error', (t) => {
+  const dir = tempDir(t);
+  buildArchive(dir);
+  const r = runCli(['replay', '--trace', dir, '--policy', 'lru', '--cache-size', '1m', '--semantics', 'nginx', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout.trim()) as { requests: number }).requests, 8, 'the directory\'s access.log* files, error.log skipped as a bad line');
+  const odd = join(dir, 'odd.log');
+  writeFileSync(odd, '1700000000.1|/a|100\n1700000001.2|/b|200\n');
+  const empty = runCli(['replay', '--trace', odd, '--policy', 'lru', '--cache-size', '1m']);
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /odd\.log: lines read 2, requests used 0, skipped 2 \(line matches no known log format .*: 2\)[\s\S]*the trace holds no requests/);
+});

@@ -4,6 +4,7 @@
  * --resume continues from the checkpoint. The warm start's regression step learns a representable ranking, and
  * train() runs the warm start and the Double-DQN phase in one run.
  */
+import { spawn } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,7 @@ import { recentStart } from '../../trainer/training.js';
 import { DEFAULT_HPARAMS } from '../../trainer/hparams.js';
 import { QNetwork, regressStep } from '../../trainer/model.js';
 import { hitLogitScore, initWeights } from '../../trainer/network.js';
-import { runCli, tempDir } from '../helpers.js';
+import { CLI, runCli, tempDir } from '../helpers.js';
 
 function writeTrace(path: string): void {
   const rng = new Rng(5);
@@ -350,6 +351,27 @@ test('coldrl train --inactive: nginx\'s inactive= in training and in the held-ou
   assert.match(bad.stderr, /train: --inactive: cannot parse the time "ten minutes"/);
 });
 
+test('Ctrl-C stops coldrl train on a trace held in memory: the model so far, the checkpoint, exit 130', async (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  const out = join(dir, 'm.onnx');
+  // a percentage cache size loads the trace into memory: the loop never waits on a read
+  const child = spawn(process.execPath, [CLI, 'train', '--trace', trace, '--cache-size', '5%', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8',
+    '--steps', '10000000', '--holdout', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+  const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  await new Promise((r) => setTimeout(r, 4000)); // set up, and well into training
+  child.kill('SIGINT');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await exit;
+  clearTimeout(killer);
+  assert.equal(code, 130, `exit code (stdout: ${stdout.slice(-300)})`);
+  assert.match(stdout, /^interrupted on requests /m);
+  assert.ok(existsSync(out) && existsSync(`${out}.ckpt.json`), 'the model so far and the checkpoint are written');
+});
+
 test('coldrl train --keys-zone: the node limit in training and in the held-out check; kept by --resume; from --cache-zone', async (t) => {
   const dir = tempDir(t);
   const trace = join(dir, 'small.csv');
@@ -403,7 +425,14 @@ test('coldrl train reads NGINX logs as coldrl replay does: --log-format, --defau
   // without the operator's log_format no line parses
   const unread = runCli(args.filter((a, i) => a !== '--log-format' && args[i - 1] !== '--log-format'));
   assert.notEqual(unread.code, 0);
-  assert.match(unread.stderr, /access\.log: no requests read \(do its lines match the log_format\? --log-format, --nginx-conf\)/);
+  assert.match(unread.stderr, /access\.log: no requests read \(lines read 3000, requests used 0, skipped 3000 .*\); do its lines match the log_format\? --log-format, or --nginx-conf with --log-format-name/);
+  // --nginx-conf alone: the log_format its access_log names
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `http {\n  log_format mine '${fmt}';\n  log_format other '$msec $request_uri';\n  access_log /var/log/nginx/access.log mine;\n}\n`);
+  const fromConf = runCli([...args.filter((a, i) => a !== '--log-format' && args[i - 1] !== '--log-format'), '--default-ttl', '5', '--nginx-conf', conf]);
+  assert.equal(fromConf.code, 0, fromConf.stderr);
+  assert.match(fromConf.stderr, /reading the logs in log_format mine, the one the access_log of .* names/);
+  assert.deepEqual((JSON.parse(fromConf.stdout.trim().split('\n').pop()!) as { holdout: Holdout }).holdout.hitRatio, j.holdout.hitRatio);
 });
 
 test('coldrl train --candidates auto: picks the source on the training part\'s last tenth, never on the held-out requests', async (t) => {

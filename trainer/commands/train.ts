@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SOURCE, SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
-import { openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
+import { logFormatName, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
 import type { KeyFrom, LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { belowLru, describeHoldout } from '../../replay/holdout.js';
 import { cacheZoneOptions, keysZoneNodes, parseZoneSize } from '../../replay/nginx-conf.js';
@@ -103,8 +103,9 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (values.help) { console.log(help()); return 0; }
   if (!values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --trace FILE is required');
+  values['log-format-name'] = logFormatName('train', values.trace, values.format, { nginxConf: values['nginx-conf'], logFormatName: values['log-format-name'], logFormat: values['log-format'] });
   if (values['nginx-conf'] !== undefined && values['log-format-name'] === undefined && values['cache-zone'] === undefined) {
-    throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --nginx-conf needs --log-format-name (its log_format) or --cache-zone (its proxy_cache_path)');
+    throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --nginx-conf needs --log-format-name (its log_format; its access_log names none or several) or --cache-zone (its proxy_cache_path)');
   }
   if (values['cache-zone'] !== undefined) {
     if (!values['nginx-conf']) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --cache-zone needs --nginx-conf FILE');
