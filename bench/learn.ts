@@ -14,9 +14,10 @@
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ColdrlError } from '../replay/errors.js';
-import { openSource } from '../replay/formats/index.js';
+import { logFormatName, openSource, reportReader } from '../replay/formats/index.js';
+import type { KeyFrom, LogReadOptions } from '../replay/formats/nginx-source.js';
 import { replayTrace } from '../replay/run.js';
-import { parseCacheSize, resolveCacheSize } from '../replay/size.js';
+import { parseCacheSize, parseDuration, resolveCacheSize } from '../replay/size.js';
 import { DEFAULT_DB, Store } from '../replay/store.js';
 import { loadTrace, type Trace } from '../replay/trace.js';
 import { trap } from '../replay/workloads/trap.js';
@@ -36,6 +37,9 @@ export function help(): string {
   --trace FILE      also (or, without --only, only) this trace or log archive: trained on its first half of
                     requests, evaluated on the second, like tragen
   --format NAME     its format (as coldrl replay --format; default: by file name)
+  --log-format F, --nginx-conf FILE, --log-format-name N, --key-from K, --default-ttl TIME, --skip-bad
+                    how its NGINX logs are read, as coldrl replay and coldrl train read them
+  --inactive TIME   its proxy_cache_path inactive= (600, 10m), in training and in the evaluation
   --trace-sizes L   its cache sizes, of the evaluation half's unique bytes or absolute (default 1%,5%)
   --steps N         decisions per training run (default ${DEFAULT_HPARAMS.totalDecisions})
   --k K             candidates (default ${DEFAULT_HPARAMS.k})
@@ -82,6 +86,8 @@ export async function run(argv: string[]): Promise<number> {
       policies: { type: 'string', default: [...BASELINES, 'rule', 'oracle'].join(',') }, seed: { type: 'string', default: '1' }, reward: { type: 'string', default: 'horizon' },
       'ablate-reward': { type: 'boolean', default: false }, out: { type: 'string', default: '.' }, db: { type: 'string', default: DEFAULT_DB },
       backend: { type: 'string', default: 'wasm' }, 'train-on': { type: 'string', default: 'recent' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' },
+      'default-ttl': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, inactive: { type: 'string' },
     },
     strict: true,
   });
@@ -107,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
   const notes: string[] = [];
   const emit = (r: Row) => { rows.push(r); if (values.json) console.log(JSON.stringify(r)); };
 
-  const evaluate = async (workload: string, train: Trace, test: Trace, sizeText: string) => {
+  const evaluate = async (workload: string, train: Trace, test: Trace, sizeText: string, inactive = 0) => {
     const size = parseCacheSize(sizeText);
     const capTrain = resolveCacheSize(size, train.uniqueBytes);
     const cap = resolveCacheSize(size, test.uniqueBytes);
@@ -122,20 +128,23 @@ export async function run(argv: string[]): Promise<number> {
       const hp = { ...base, reward: rw };
       const out = join(values.out!, `learn-${workload}-${sizeText.replace('%', 'pct')}-${rw}-s${hp.seed}.onnx`);
       process.stderr.write(`training ${workload} ${sizeText} (${rw}, ${hp.totalDecisions} decisions, K=${hp.k})...\n`);
-      const o = await runTraining({ hp, traceName: train.name, trace: train, capacity: capTrain, cacheSizeText: sizeText, out, db: values.db!, backend: backend.backend, recent: trainOn === 'recent', progress: !values.json });
+      const o = await runTraining({ hp, traceName: train.name, trace: train, capacity: capTrain, cacheSizeText: sizeText, inactive, out, db: values.db!, backend: backend.backend, recent: trainOn === 'recent', progress: !values.json });
       policies.push([`coldrl:${out}`, `coldrl(${rw})`, o.result.seconds]);
     }
     for (const p of others) policies.push([p, p]);
     for (const [spec, label, secs] of policies) {
-      const r = await replayTrace(test, spec, cap, sizeText, { semantics: 'nginx' });
+      const r = await replayTrace(test, spec, cap, sizeText, { semantics: 'nginx', inactive });
       store.addEvaluation({ run: null, model: spec.startsWith('coldrl:') ? spec.slice(7) : null, policy: label, trace: test.name, cacheSize: sizeText, cacheBytes: cap, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio });
       emit({ workload, size: sizeText, policy: label, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio, ...(secs !== undefined ? { trainSeconds: secs } : {}) });
     }
   };
 
   /** First half of the requests to train, second half to evaluate (the tragen protocol). */
-  const halves = async (file: string, format?: string): Promise<[Trace, Trace]> => {
-    const h = (await loadTrace(openSource(file, format))).halves();
+  const halves = async (file: string, format?: string, read: LogReadOptions = {}): Promise<[Trace, Trace]> => {
+    const src = openSource(file, format, read);
+    let whole: Trace;
+    try { whole = await loadTrace(src); } finally { reportReader(file, src.stats); }
+    const h = whole.halves();
     if (!h) throw new ColdrlError('COLDRL_ERR_USAGE', `bench learn: ${file}: too few requests to split in two halves`);
     return h;
   };
@@ -150,9 +159,17 @@ export async function run(argv: string[]): Promise<number> {
       for (const s of values['tragen-sizes']!.split(',')) await evaluate('tragen', tr, te, s);
     }
     if (only.has('trace')) {
-      const [tr, te] = await halves(values.trace!, values.format);
+      const read: LogReadOptions = {
+        skipBad: values['skip-bad'], strict: false, logFormat: values['log-format'], keyFrom: values['key-from'] as KeyFrom | undefined,
+        ...(values['default-ttl'] !== undefined ? { defaultTtl: parseDuration(values['default-ttl'], 'bench learn: --default-ttl') } : {}),
+      };
+      read.logFormatName = logFormatName('bench learn', values.trace!, values.format, { nginxConf: values['nginx-conf'], logFormatName: values['log-format-name'], logFormat: values['log-format'] });
+      if (read.logFormatName !== undefined) read.nginxConf = values['nginx-conf'];
+      else if (values['nginx-conf'] !== undefined) throw new ColdrlError('COLDRL_ERR_USAGE', 'bench learn: --nginx-conf needs --log-format-name (its access_log names no log_format it defines, or several)');
+      const inactive = values.inactive === undefined ? 0 : parseDuration(values.inactive, 'bench learn: --inactive');
+      const [tr, te] = await halves(values.trace!, values.format, read);
       const name = basename(values.trace!).replace(/[*?[\]]/g, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'trace';
-      for (const s of values['trace-sizes']!.split(',')) await evaluate(name, tr, te, s);
+      for (const s of values['trace-sizes']!.split(',')) await evaluate(name, tr, te, s, inactive);
     }
   } finally {
     store.close();

@@ -24,6 +24,8 @@ export interface Holdout {
   requests: number;
   /** Hit ratios on the held-out requests: `model` and each of HOLDOUT_BASELINES. */
   hitRatio: Record<string, number>;
+  /** Byte hit ratios, the same keys (absent in models written before 2026-11-29). */
+  byteHitRatio?: Record<string, number>;
   /** Hits of the model minus hits of LRU on the held-out requests (a count: small ones are noise). */
   hitsOverLru: number;
   /** The model's evictions during the held-out requests: with none, the check says nothing. */
@@ -88,8 +90,9 @@ export function holdoutStart(total: number, fraction: number): number {
 export function holdoutOfResults(results: readonly ReplayResult[], fraction: number, from: number): Holdout {
   const [model, lru] = results as [ReplayResult, ReplayResult];
   const hitRatio: Record<string, number> = { model: model.hitRatio };
-  HOLDOUT_BASELINES.forEach((p, i) => { hitRatio[p] = results[i + 1]!.hitRatio; });
-  return { fraction, from, requests: model.requests, hitRatio, hitsOverLru: model.hits - lru.hits, evictions: model.evictions };
+  const byteHitRatio: Record<string, number> = { model: model.byteHitRatio };
+  HOLDOUT_BASELINES.forEach((p, i) => { hitRatio[p] = results[i + 1]!.hitRatio; byteHitRatio[p] = results[i + 1]!.byteHitRatio; });
+  return { fraction, from, requests: model.requests, hitRatio, byteHitRatio, hitsOverLru: model.hits - lru.hits, evictions: model.evictions };
 }
 
 /** The Holdout in a model's metadata; null when it has none or it is unreadable (older models). */
@@ -105,12 +108,29 @@ export function holdoutOf(metadata: Readonly<Record<string, string>>): Holdout |
   }
 }
 
-/** One line: the model's held-out hit ratio beside the baselines' (`counted` names the requests counted). */
+/**
+ * One line: the model's held-out hit ratio beside the baselines' (`counted` names the requests counted),
+ * then its byte hit ratio beside theirs.
+ */
 export function describeHoldout(h: Holdout, counted = 'held-out'): string {
-  const others = Object.entries(h.hitRatio).filter(([p]) => p !== 'model').map(([p, r]) => `${p.toUpperCase()} ${r.toFixed(4)}`).join(', ');
+  const others = (r: Record<string, number>) => Object.entries(r).filter(([p]) => p !== 'model').map(([p, x]) => `${p.toUpperCase()} ${x.toFixed(4)}`).join(', ');
   const sign = h.hitsOverLru >= 0 ? '+' : '';
   const evictions = h.evictions === 0 ? 'no evictions there: the check says nothing about eviction choices' : `${h.evictions} evictions`;
-  return `${counted} hit ratio ${h.hitRatio.model!.toFixed(4)} (${others}; ${sign}${h.hitsOverLru} hits over LRU in the last ${h.requests} requests, ${evictions})`;
+  const bytes = h.byteHitRatio ? `; byte hit ratio ${h.byteHitRatio.model!.toFixed(4)} (${others(h.byteHitRatio)})` : '';
+  return `${counted} hit ratio ${h.hitRatio.model!.toFixed(4)} (${others(h.hitRatio)}; ${sign}${h.hitsOverLru} hits over LRU in the last ${h.requests} requests, ${evictions})${bytes}`;
+}
+
+/**
+ * A note when the model gives up bytes for hits: its held-out byte hit ratio is below LRU's by more than
+ * a hundredth, so more bytes come from the origin than under LRU (the objective counts requests, not
+ * bytes; docs/training.md). null otherwise, or for models without byte figures.
+ */
+export function byteNote(h: Holdout): string | null {
+  const b = h.byteHitRatio;
+  if (!b || !(b.lru! - b.model! > 0.01)) return null;
+  const pct = (x: number) => `${(100 * (1 - x)).toFixed(1)}%`;
+  return `note: the model trades bytes for hits: on the held-out requests ${pct(b.model!)} of the bytes come from the origin, against ${pct(b.lru!)} under LRU `
+    + '(it maximises hits, not bytes: where origin traffic is what costs, compare before serving it)';
 }
 
 /** True when the model lost hits to LRU on its held-out requests. */

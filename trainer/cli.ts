@@ -6,21 +6,8 @@
  * Errors with a ColdrlError code print one line and exit with its exit code (2 for bad input).
  */
 import { isColdrlError } from '../replay/errors.js';
+import { COMMANDS, loadCommand } from './commands/index.js';
 
-interface CommandModule { summary: string; help(): string; run(argv: string[]): Promise<number> }
-
-/** name -> [module path relative to this file, one-line summary]. Keep summaries in step with the modules. */
-const COMMANDS: Record<string, [string, string]> = {
-  replay: ['../replay/commands/replay.js', 'replay a trace through eviction policies and report hit ratios'],
-  workload: ['../replay/commands/workload.js', 'write a seeded adversarial workload (trap, bursty, scan) as CSV or NGINX log'],
-  train: ['./commands/train.js', 'train the dueling DQN on a trace or log archive and export it to ONNX'],
-  runs: ['./commands/runs.js', 'list training runs, models and evaluations in the store'],
-  serve: ['../sidecar/commands/serve.js', 'serve eviction decisions to NGINX (framed Unix socket, gRPC, /metrics)'],
-  monitor: ['../sidecar/commands/monitor.js', 'show the sidecar fallback rate and latency over time'],
-  bench: ['../bench/index.js', 'benchmarks: replay, logs, sidecar, nginx, gpu, candidates'],
-  report: ['./commands/report.js', 'write an HTML report with charts from the store'],
-  demo: ['./commands/demo.js', 'run the whole loop on a generated workload and report it'],
-};
 
 function usage(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
@@ -33,12 +20,15 @@ ${Object.entries(COMMANDS).map(([k, [, s]]) => `  ${k.padEnd(w)}  ${s}`).join('\
 `;
 }
 
+/** The command being run, for errors that do not name it themselves (option parsing). */
+let running = '';
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     const sub = cmd === 'help' ? rest[0] : undefined;
     if (sub && COMMANDS[sub]) {
-      const m = (await import(COMMANDS[sub]![0])) as CommandModule;
+      const m = await loadCommand(sub);
       console.log(m.help());
       return 0;
     }
@@ -54,7 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`coldrl: unknown command "${cmd}"\n\n${usage()}`);
     return 2;
   }
-  const m = (await import(entry[0])) as CommandModule;
+  running = cmd === 'bench' && rest[0] && !rest[0].startsWith('-') ? `${cmd} ${rest[0]}` : cmd;
+  const m = await loadCommand(cmd);
   return m.run(rest);
 }
 
@@ -66,7 +57,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`coldrl: ${e.message}\n`);
       process.exitCode = e.exitCode;
     } else if (String((e as NodeJS.ErrnoException)?.code ?? '').startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`coldrl: ${String((e as Error).message).split('. ')[0]}\n`);
+      process.stderr.write(`coldrl${running ? ` ${running}` : ''}: ${String((e as Error).message).split('. ')[0]}\n`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`coldrl: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../../replay/size.js';
 import { runCli, tempDir } from '../helpers.js';
+import { COMMANDS, loadCommand } from '../../trainer/commands/index.js';
 
 function assertOneLineError(r: { code: number | null; stderr: string; stdout: string }, pattern: RegExp): void {
   assert.equal(r.code, 2, `exit code 2 expected, got ${r.code}; stderr: ${r.stderr}`);
@@ -102,4 +103,14 @@ test('times are read as nginx writes them in proxy_cache_path: seconds, or parts
   assert.equal(parseDuration('1w', 'x'), 604_800);
   assert.equal(parseDuration('250ms', 'x'), 0.25);
   for (const bad of ['', 'm', '10mm', '1h-30m', '-1', '1e3']) assert.throws(() => parseDuration(bad, 'opt'), /opt: cannot parse the time/, bad);
+});
+
+test('coldrl --help: each command\'s line is its module\'s own summary; an unknown option names the command', async () => {
+  const help = runCli(['--help']).stdout;
+  for (const name of Object.keys(COMMANDS)) {
+    const m = await loadCommand(name);
+    assert.ok(help.includes(`  ${m.summary}`), `${name}: "${m.summary}" in --help`);
+    assert.equal(COMMANDS[name]![1], m.summary, name);
+  }
+  assertOneLineError(runCli(['bench', 'learn', '--no-such-option']), /^coldrl bench learn: Unknown option '--no-such-option'/);
 });

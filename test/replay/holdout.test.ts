@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSource } from '../../replay/formats/index.js';
-import { belowLru, countRequests, describeHoldout, HOLDOUT_KEY, holdoutOf, holdoutOfResults, holdoutStart, sliceSource } from '../../replay/holdout.js';
+import { belowLru, byteNote, countRequests, describeHoldout, HOLDOUT_KEY, holdoutOf, holdoutOfResults, holdoutStart, sliceSource } from '../../replay/holdout.js';
 import { isColdrlError } from '../../replay/errors.js';
 import { Rng } from '../../replay/rng.js';
 import { replayStream, replayTrace, type ReplayResult } from '../../replay/run.js';
@@ -73,12 +73,23 @@ test('holdoutStart: the last share of the requests, at least one on each side', 
 });
 
 test('the Holdout record: from replays, into metadata and back; malformed or absent reads as none', () => {
-  const r = (policy: string, hits: number, evictions = 30): ReplayResult => ({ policy, requests: 500, hits, hitRatio: hits / 500, evictions }) as ReplayResult;
-  const h = holdoutOfResults([r('coldrl:m.onnx', 210, 25), r('lru', 200), r('gdsf', 220)], 0.1, 4500);
-  assert.deepEqual(h, { fraction: 0.1, from: 4500, requests: 500, hitRatio: { model: 0.42, lru: 0.4, gdsf: 0.44 }, hitsOverLru: 10, evictions: 25 });
+  const r = (policy: string, hits: number, evictions = 30, byteHitRatio = 0.5): ReplayResult =>
+    ({ policy, requests: 500, hits, hitRatio: hits / 500, byteHitRatio, evictions }) as ReplayResult;
+  const h = holdoutOfResults([r('coldrl:m.onnx', 210, 25, 0.495), r('lru', 200), r('gdsf', 220, 30, 0.3)], 0.1, 4500);
+  assert.deepEqual(h, {
+    fraction: 0.1, from: 4500, requests: 500, hitRatio: { model: 0.42, lru: 0.4, gdsf: 0.44 }, byteHitRatio: { model: 0.495, lru: 0.5, gdsf: 0.3 },
+    hitsOverLru: 10, evictions: 25,
+  });
   assert.equal(belowLru(h), false);
   assert.deepEqual(holdoutOf({ [HOLDOUT_KEY]: JSON.stringify(h) }), h);
-  assert.equal(describeHoldout(h), 'held-out hit ratio 0.4200 (LRU 0.4000, GDSF 0.4400; +10 hits over LRU in the last 500 requests, 25 evictions)');
+  assert.equal(describeHoldout(h), 'held-out hit ratio 0.4200 (LRU 0.4000, GDSF 0.4400; +10 hits over LRU in the last 500 requests, 25 evictions); '
+    + 'byte hit ratio 0.4950 (LRU 0.5000, GDSF 0.3000)');
+  assert.equal(byteNote(h), null, 'within a hundredth of LRU: no note');
+  const byteless = holdoutOfResults([r('coldrl:m.onnx', 210, 25, 0.2), r('lru', 200, 30, 0.45), r('gdsf', 220)], 0.1, 4500);
+  assert.match(byteNote(byteless)!, /80\.0% of the bytes come from the origin, against 55\.0% under LRU/);
+  const older = { ...h, byteHitRatio: undefined };
+  assert.doesNotMatch(describeHoldout(older), /byte/, 'a model written before byte figures');
+  assert.equal(byteNote(older), null);
   assert.match(describeHoldout(holdoutOfResults([r('coldrl:m.onnx', 200, 0), r('lru', 200, 0), r('gdsf', 200, 0)], 0.1, 4500)), /no evictions there: the check says nothing/);
   const worse = holdoutOfResults([r('coldrl:m.onnx', 190), r('lru', 200), r('gdsf', 220)], 0.1, 4500);
   assert.equal(belowLru(worse), true);

@@ -244,6 +244,20 @@ test('bench learn --trace: trains on the first half of any trace, evaluates on t
   const bad = runCli(['bench', 'learn', '--only', 'trace']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--only trace needs --trace FILE/);
+  // the same requests as logs in the operator's own log_format, named by the access_log of a config
+  const log = join(dir, 'access.log');
+  writeFileSync(log, readFileSync(trace, 'utf8').trim().split('\n').slice(1).map((l) => {
+    const [ts, key, size] = l.split(',');
+    return `${ts}|MISS|200|GET|/${key}|${size}|0.010`;
+  }).join('\n') + '\n');
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `log_format mine '$msec|$upstream_cache_status|$status|$request_method|$request_uri|$upstream_response_length|$upstream_response_time';\naccess_log ${log} mine;\n`);
+  const logs = runCli(['bench', 'learn', '--trace', log, '--nginx-conf', conf, '--default-ttl', '1h', '--inactive', '10m', '--trace-sizes', '1m', '--steps', '300', '--k', '8',
+    '--set', 'hidden=16,learningStarts=100', '--policies', 'lru', '--out', dir, '--db', db, '--json']);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stderr, /reading the logs in log_format mine/);
+  assert.match(logs.stderr, /access\.log: lines read 5000, requests used 5000, skipped 0/);
+  assert.deepEqual(logs.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { policy: string }).policy), ['coldrl(horizon)', 'lru']);
 });
 
 test('coldrl train --holdout: trains on the first requests, checks the model on the rest beside LRU and GDSF', async (t) => {
@@ -336,8 +350,8 @@ test('coldrl train --inactive: nginx\'s inactive= in training and in the held-ou
   // printed: the held-out line, and the candidate source to set in nginx.conf
   const text = runCli([...args.filter((a) => a !== '--json'), '--out', join(dir, 'aged.onnx'), '--candidates', 'aged']);
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, /^held-out hit ratio 0\.\d{4} \(LRU/m);
-  assert.match(text.stdout, /^in nginx\.conf beside it: coldrl_candidates aged;$/m);
+  assert.match(text.stdout, /^held-out hit ratio 0\.\d{4} \(LRU .*\); byte hit ratio 0\.\d{4} \(LRU 0\.\d{4}, GDSF 0\.\d{4}\)$/m);
+  assert.match(text.stdout, /^in nginx\.conf beside it: coldrl_k 8; coldrl_candidates aged;$/m);
   assert.doesNotMatch(text.stderr, /inactive/, 'no note for a CSV trace');
   // NGINX logs without --inactive: a note that NGINX removes idle objects and the simulation does not
   const log = join(dir, 'access.log');
