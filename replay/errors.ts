@@ -36,3 +36,8 @@ export class ColdrlError extends Error {
 export function isColdrlError(e: unknown): e is ColdrlError {
   return e instanceof ColdrlError;
 }
+
+/** A hint for an option parser's message: an unexpected argument is usually a glob the shell expanded. */
+export function argumentHint(message: string): string {
+  return message.startsWith('Unexpected argument') ? ' (quote a glob so that coldrl expands it: --trace \'logs/access.log*\')' : '';
+}

@@ -5,7 +5,7 @@
  *   summary: string; help(): string; run(argv: string[]): Promise<number>
  * Errors with a ColdrlError code print one line and exit with its exit code (2 for bad input).
  */
-import { isColdrlError } from '../replay/errors.js';
+import { argumentHint, isColdrlError } from '../replay/errors.js';
 import { COMMANDS, loadCommand } from './commands/index.js';
 
 
@@ -57,7 +57,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`coldrl: ${e.message}\n`);
       process.exitCode = e.exitCode;
     } else if (String((e as NodeJS.ErrnoException)?.code ?? '').startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`coldrl${running ? ` ${running}` : ''}: ${String((e as Error).message).split('. ')[0]}\n`);
+      const message = String((e as Error).message).split('. ')[0]!;
+      process.stderr.write(`coldrl${running ? ` ${running}` : ''}: ${message}${argumentHint(message)}\n`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`coldrl: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { ColdrlError } from '../errors.js';
+import { argumentHint, ColdrlError } from '../errors.js';
 import { logFormatName, openSource, reportReader } from '../formats/index.js';
 import { expandPolicies, findPolicy, listPolicies } from '../registry.js';
 import { replayStream, replayTrace, type ReplayResult } from '../run.js';
@@ -148,7 +148,8 @@ export async function run(argv: string[]): Promise<number> {
 /** parseArgs errors (several lines of text) as one-line usage errors; anything else unchanged. */
 function oneLineUsage(e: unknown): unknown {
   if ((e as NodeJS.ErrnoException)?.code?.startsWith?.('ERR_PARSE_ARGS')) {
-    return new ColdrlError('COLDRL_ERR_USAGE', `replay: ${(e as Error).message.split('\n').join(' ')}`);
+    const message = (e as Error).message.split('\n').join(' ');
+    return new ColdrlError('COLDRL_ERR_USAGE', `replay: ${message}${argumentHint(message)}`);
   }
   return e;
 }
