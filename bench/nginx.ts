@@ -100,6 +100,10 @@ export interface ProxyOptions {
   keysZone?: string;
   /** A second cache, coldrl_b (DIR/cache-b, max_size=10m), serving /b/NAME from the origin's /NAME. */
   secondCache?: boolean;
+  /** The origin's `expires` (default 1h). */
+  originExpires?: string;
+  /** proxy_cache_revalidate on: an expired copy is revalidated with a conditional request. */
+  revalidate?: boolean;
 }
 
 /** The config of one instance: an origin server block (files of DIR/www, expires 1h) and the caching proxy. */
@@ -130,7 +134,7 @@ ${o.secondCache ? `  proxy_cache_path ${d}/cache-b levels=1:2 keys_zone=coldrl_b
 ` : ''}  server {
     listen 127.0.0.1:${o.originPort};
     access_log off;
-    location / { root ${d}/www; expires 1h; }
+    location / { root ${d}/www; expires ${o.originExpires ?? '1h'}; }
   }
   server {
     listen 127.0.0.1:${o.proxyPort};
@@ -139,7 +143,7 @@ ${o.secondCache ? `  proxy_cache_path ${d}/cache-b levels=1:2 keys_zone=coldrl_b
       proxy_pass http://127.0.0.1:${o.originPort};
       proxy_cache coldrl_e2e;
       proxy_cache_key $scheme$proxy_host$request_uri;
-      add_header X-Cache-Status $upstream_cache_status always;
+${o.revalidate ? '      proxy_cache_revalidate on;\n' : ''}      add_header X-Cache-Status $upstream_cache_status always;
     }
 ${o.secondCache ? `    location /b/ {
       proxy_pass http://127.0.0.1:${o.originPort}/;

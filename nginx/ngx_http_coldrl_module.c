@@ -1052,7 +1052,7 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
     double                        now, ttl, x, size, rtt, exp;
     time_t                        t;
     uint32_t                      zone;
-    ngx_uint_t                    status, fresh;
+    ngx_uint_t                    status, fresh, stored;
     ngx_time_t                   *tp;
     ngx_slab_pool_t              *shpool;
     ngx_http_upstream_t          *u;
@@ -1076,6 +1076,15 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
     status = u->cache_status;
     zone = ngx_http_coldrl_zone_tag(r->cache->file_cache);
 
+    /*
+     * a copy stored from the upstream's answer: a MISS, an EXPIRED one refetched, or one REVALIDATED
+     * (a 304 that renews it: replay/ reads that line as an expired copy refetched, with the 304's TTL).
+     * STALE and UPDATING serve the old copy and count only as requests; neither do a background
+     * update's subrequests, which the access log does not show replay/ either.
+     */
+    stored = status == NGX_HTTP_CACHE_MISS || status == NGX_HTTP_CACHE_EXPIRED
+             || status == NGX_HTTP_CACHE_REVALIDATED;
+
     tp = ngx_timeofday();
     now = (double) ((uint64_t) tp->sec * 1000 + tp->msec) / 1000;
 
@@ -1085,8 +1094,7 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
     rtt = -1;
     ttl = -1;
 
-    if ((status == NGX_HTTP_CACHE_MISS || status == NGX_HTTP_CACHE_EXPIRED)
-        && u->cacheable)
+    if (stored && u->cacheable)
     {
         v = ngx_http_coldrl_value(r, mcf->v_up_len);
         if (v) {
@@ -1141,8 +1149,7 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
     e->requests += 1;
     e->zone = zone;
 
-    if ((status == NGX_HTTP_CACHE_MISS || status == NGX_HTTP_CACHE_EXPIRED)
-        && u->cacheable)
+    if (stored && u->cacheable)
     {
         e->created = now;
         e->last = now;

@@ -23,11 +23,7 @@ import test from 'node:test';
 import {
   buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlDirectives, type ColdrlStatus,
 } from '../../bench/nginx.js';
-import { Cache } from '../../replay/cache.js';
-import { openSource } from '../../replay/formats/index.js';
-import { FEATURE_COUNT } from '../../replay/features.js';
-import { policyFactory } from '../../replay/registry.js';
-import { loadTrace } from '../../replay/trace.js';
+import { assertFeatureParity, loggedCandidates } from './parity.js';
 import { runCli, tempDir } from '../helpers.js';
 
 const SIZES: Record<string, number> = {
@@ -154,29 +150,8 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
   });
 
   await t.test('parity: the features the module sent equal what replay/ computes from the access log', async () => {
-    const lines = live.ngx.errorLog().split('\n')
-      .map((l) => /coldrl features (\d+) i:(\d+) now:(\d+) key:([0-9a-f]{32}) blocks:\d+ f:([0-9a-f,]+)/.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null);
-    assert.ok(lines.length >= 9, `feature lines logged (${lines.length})`);
-    const trace = await loadTrace(openSource(`nginx-json:${join(live.dir, 'access.log')}`, undefined, {}));
-    const idOfMd5 = new Map(trace.keys.map((k, id) => [md5(String(k)), id]));
-    const out = new Float32Array(FEATURE_COUNT);
-    const bits = new DataView(new ArrayBuffer(4));
-    let compared = 0;
-    for (const m of lines) {
-      const nowMs = Number(m[3]);
-      const id = idOfMd5.get(m[4]!);
-      assert.ok(id !== undefined, `candidate ${m[4]} is in the access log`);
-      const cache = new Cache(policyFactory('lru').factory, { capacity: 1e15, semantics: 'nginx' });
-      for (let i = 0; i < trace.length && Math.round(trace.time[i]! * 1000) <= nowMs; i++) cache.access(trace, i);
-      cache.objects.features(id, nowMs / 1000, out, 0);
-      const sent = m[5]!.split(',').map((h) => { bits.setUint32(0, parseInt(h, 16)); return bits.getFloat32(0); });
-      assert.equal(sent.length, FEATURE_COUNT);
-      for (let f = 0; f < FEATURE_COUNT; f++) {
-        assert.ok(Math.abs(sent[f]! - out[f]!) <= 2e-6, `decision ${m[1]} candidate ${m[2]} feature ${f}: module ${sent[f]} vs replay ${out[f]}`);
-      }
-      compared++;
-    }
+    assert.ok(loggedCandidates(live.ngx.errorLog()).length >= 9, 'feature lines logged');
+    const compared = await assertFeatureParity(live.ngx.errorLog(), join(live.dir, 'access.log'));
     assert.ok(compared >= 9);
   });
 

@@ -7,6 +7,8 @@
  *  - `nginx -s reload` once the caches are loaded (nginx then clears their loaders): the new cycle's
  *    cache manager must still evict through the sidecar. The cache loader runs 60 s after the start, so
  *    this test waits that long.
+ * And the side table's features of a copy the origin REVALIDATED (proxy_cache_revalidate, a 304), which
+ * replay/ reads as an expired copy refetched.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlStatus } from '../../bench/nginx.js';
 import { tempDir } from '../helpers.js';
+import { assertFeatureParity } from './parity.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const KB = 1024;
@@ -78,4 +81,31 @@ test('nginx: the module with a 2 s deadline, two caches, and through a reload', 
   s = await ngx.status();
   assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0 });
   assert.equal(indexed(s), files());
+});
+
+test('nginx: a copy REVALIDATED by the origin (a 304) renews its features, as replay/ reads its log line', { timeout: 60_000 }, async (t) => {
+  const build = buildNginxModule();
+  const dir = tempDir(t, 'coldrl-nginx-reval-');
+  const model = join(dir, 'size.onnx');
+  writeSizeModel(model);
+  const socket = join(dir, 'sidecar.sock');
+  const sidecar = await Sidecar.start(model, socket);
+  t.after(() => sidecar.stop());
+  mkdirSync(join(dir, 'www'), { recursive: true });
+  for (let i = 0; i < 4; i++) writeFileSync(join(dir, 'www', `r${i}`), Buffer.alloc(3000, 114));
+  writeFileSync(join(dir, 'www', 'big'), Buffer.alloc(30_000, 98));
+  const [originPort, proxyPort] = await freePorts(2);
+  const ngx = await NginxInstance.start({
+    dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '40k', originExpires: '1s', revalidate: true,
+    coldrl: { socket, timeout: '100ms', candidates: 'sample', k: 16, logFeatures: true, interval: '50ms' },
+  });
+  t.after(() => ngx.stop());
+  for (let i = 0; i < 4; i++) assert.equal((await httpGet(proxyPort!, `/r${i}`)).cache, 'MISS');
+  await sleep(2500); // max-age=1: nginx's validity is in whole seconds, so past it within 2 s
+  assert.equal((await httpGet(proxyPort!, '/r0')).cache, 'REVALIDATED');
+  assert.equal((await httpGet(proxyPort!, '/big')).cache, 'MISS'); // 4 + 8 blocks: over the 10 of max_size
+  await until('an eviction', 10_000, async () => (await ngx.status()).decisions >= 1);
+  await sleep(300);
+  const compared = await assertFeatureParity(ngx.errorLog(), join(dir, 'access.log'));
+  assert.ok(compared >= 4, `candidates compared: ${compared}`);
 });
