@@ -13,8 +13,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test from 'node:test';
-import { buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlStatus } from '../../bench/nginx.js';
+import test, { type TestContext } from 'node:test';
+import { buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlStatus, type NginxBuild } from '../../bench/nginx.js';
 import { tempDir } from '../helpers.js';
 import { assertFeatureParity } from './parity.js';
 
@@ -29,15 +29,21 @@ async function until(what: string, ms: number, ok: () => Promise<boolean> | bool
   }
 }
 
-test('nginx: the module with a 2 s deadline, two caches, and through a reload', { timeout: 200_000 }, async (t) => {
+/** The module built, a temporary folder with DIR/www, and a live sidecar with the size model on DIR/sidecar.sock. */
+async function setUp(t: TestContext, prefix: string): Promise<{ build: NginxBuild; dir: string; socket: string }> {
   const build = buildNginxModule();
-  const dir = tempDir(t, 'coldrl-nginx-life-');
+  const dir = tempDir(t, prefix);
   const model = join(dir, 'size.onnx');
   writeSizeModel(model);
   const socket = join(dir, 'sidecar.sock');
   const sidecar = await Sidecar.start(model, socket);
   t.after(() => sidecar.stop());
   mkdirSync(join(dir, 'www'), { recursive: true });
+  return { build, dir, socket };
+}
+
+test('nginx: the module with a 2 s deadline, two caches, and through a reload', { timeout: 200_000 }, async (t) => {
+  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-life-');
   // 40 blocks of 4 KiB in cache A (max_size=160k); objects of 3 to 12 blocks
   for (let i = 0; i < 40; i++) writeFileSync(join(dir, 'www', `o${i}`), Buffer.alloc((3 + (i % 10)) * 4 * KB - 512, 97 + (i % 26)));
   const [originPort, proxyPort] = await freePorts(2);
@@ -84,14 +90,7 @@ test('nginx: the module with a 2 s deadline, two caches, and through a reload', 
 });
 
 test('nginx: a copy REVALIDATED by the origin (a 304) renews its features, as replay/ reads its log line', { timeout: 60_000 }, async (t) => {
-  const build = buildNginxModule();
-  const dir = tempDir(t, 'coldrl-nginx-reval-');
-  const model = join(dir, 'size.onnx');
-  writeSizeModel(model);
-  const socket = join(dir, 'sidecar.sock');
-  const sidecar = await Sidecar.start(model, socket);
-  t.after(() => sidecar.stop());
-  mkdirSync(join(dir, 'www'), { recursive: true });
+  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-reval-');
   for (let i = 0; i < 4; i++) writeFileSync(join(dir, 'www', `r${i}`), Buffer.alloc(3000, 114));
   writeFileSync(join(dir, 'www', 'big'), Buffer.alloc(30_000, 98));
   const [originPort, proxyPort] = await freePorts(2);
