@@ -26,11 +26,11 @@ export async function run(argv: string[]): Promise<number> {
     const models = store.models().map((m) => ({ ...m, metadata: JSON.parse(m.metadata) as unknown }));
     const evaluations = store.evaluations();
     if (values.json) { console.log(JSON.stringify({ runs, models, evaluations })); return 0; }
-    console.log(`runs (${runs.length})`);
+    console.log(`runs (${runs.length}; loss and training hit: the last logged, on the training pass, with exploration)`);
     for (const r of runs) {
       const l = r.last;
       console.log(`  ${String(r.id).padStart(4)}  ${r.status.padEnd(11)} seed ${r.seed}  ${r.backend.padEnd(6)} ${r.started} -> ${r.ended ?? '-'}  ` +
-        `loss ${l['losses/td_loss']?.toFixed(4) ?? '-'} hit ${l['charts/hit_ratio']?.toFixed(4) ?? '-'}  ${r.trace}`);
+        `loss ${l['losses/td_loss']?.toFixed(4) ?? '-'} training hit ${l['charts/hit_ratio']?.toFixed(4) ?? '-'}  ${r.trace}`);
     }
     console.log(`models (${models.length})`);
     for (const m of models) console.log(`  ${String(m.id).padStart(4)}  run ${m.run ?? '-'}  ${m.sha256.slice(0, 12)}  ${m.path}`);
