@@ -21,10 +21,29 @@ export const CANDIDATE_SOURCE_IDS: Readonly<Record<string, number>> = Object.fro
 export const REASON_NAMES = ['NONE', 'DEADLINE', 'NO_MODEL', 'MODEL_ERROR', 'OVERLOAD', 'BAD_REQUEST'] as const;
 export const REASON_COUNT = REASON_NAMES.length;
 
-/** Why a parsable request is still wrong (answered with the fallback, reason BAD_REQUEST). */
-export const Bad = { OK: 0, TOO_MANY: 1, FEATURE_COUNT: 2, NOT_FINITE: 3, SPEC_VERSION: 4, NO_CANDIDATES: 5 } as const;
+/**
+ * Why a parsable request is still wrong (answered with the fallback, reason BAD_REQUEST). DecideResponse has
+ * no field for the check that failed (`error` means "not parsable, connection closed"), so it is counted by
+ * check instead: coldrl_sidecar_bad_requests_total{check} (BAD_CHECKS). OUT_OF_RANGE: a finite feature
+ * outside [0, 1], which replay/features.ts never produces (every feature is min(1, log1p(v) / log1p(CAP)));
+ * the model's score on it would say nothing (3e38 made it non-finite, blamed on the model as MODEL_ERROR).
+ */
+export const Bad = { OK: 0, TOO_MANY: 1, FEATURE_COUNT: 2, NOT_FINITE: 3, SPEC_VERSION: 4, NO_CANDIDATES: 5, OUT_OF_RANGE: 6 } as const;
 export const BAD_NAMES = ['ok', 'more than 64 candidates', 'wrong feature count', 'non-finite feature',
-  'feature_spec_version mismatch', 'no candidates'] as const;
+  'feature_spec_version mismatch', 'no candidates', 'feature outside [0, 1]'] as const;
+/** Metric label of each Bad value (index-aligned). */
+export const BAD_CHECKS = ['ok', 'too_many_candidates', 'feature_count', 'non_finite_feature', 'spec_version', 'no_candidates', 'feature_out_of_range'] as const;
+export const BAD_COUNT = BAD_CHECKS.length;
+
+/**
+ * Connections and frames that went wrong, by kind (coldrl_sidecar_protocol_errors_total{kind}):
+ * FRAME_LENGTH a length prefix of 0 or above 65,536; MALFORMED a frame (or gRPC Decide body) that is not a
+ * DecideRequest; TRUNCATED the peer closed in the middle of a frame; RESET a socket error (ECONNRESET,
+ * EPIPE, ...); SHUTDOWN_TIMEOUT destroyed at shutdown because its answers were still unread after the grace.
+ * The first two are answered with `error` set and close the connection; the others drop it.
+ */
+export const ProtocolError = { FRAME_LENGTH: 0, MALFORMED: 1, TRUNCATED: 2, RESET: 3, SHUTDOWN_TIMEOUT: 4 } as const;
+export const PROTOCOL_ERROR_KINDS = ['frame_length', 'malformed', 'truncated', 'reset', 'shutdown_timeout'] as const;
 
 /** One decoded request and everything needed to answer it. Constructed once; every field set here. */
 export class DecideSlot {
@@ -114,7 +133,7 @@ function readCandidate(b: Uint8Array, end: number, s: DecideSlot, keep: boolean)
         if (keep && nf < FEATURE_COUNT) {
           f32b[0] = b[pos]!; f32b[1] = b[pos + 1]!; f32b[2] = b[pos + 2]!; f32b[3] = b[pos + 3]!;
           const v = f32[0]!;
-          if (!Number.isFinite(v) && s.bad === Bad.OK) s.bad = Bad.NOT_FINITE;
+          if (!(v >= 0 && v <= 1) && s.bad === Bad.OK) s.bad = Number.isFinite(v) ? Bad.OUT_OF_RANGE : Bad.NOT_FINITE;
           s.features[base + nf] = v;
         }
         nf++;

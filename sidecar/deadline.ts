@@ -136,6 +136,7 @@ export class DeadlineScheduler {
 
   private inlineDone(failed: boolean): void {
     const slot = this.inlineSlot;
+    const w = this.inlineOn!;
     const now = performance.now();
     this.inlineSlot = null;
     this.inlineOn = null;
@@ -146,7 +147,7 @@ export class DeadlineScheduler {
         this.decider.fallback(slot, Reason.DEADLINE);
       }
       else if (failed) this.decider.fallback(slot, Reason.MODEL_ERROR);
-      else this.decider.answerModel(slot, this.inlineScores);
+      else this.decider.answerModel(slot, this.inlineScores, w);
     }
     this.retire();
     this.pump(now);
@@ -199,7 +200,7 @@ export class DeadlineScheduler {
     if (w === this.worker && !w.failed) { if (this.estimateFor !== w) this.resetEstimate(w); this.noteRun(w.runUs); }
     if (slot) {
       if (w.failed) this.decider.fallback(slot, Reason.MODEL_ERROR);
-      else this.decider.answerModel(slot, w.scores);
+      else this.decider.answerModel(slot, w.scores, w);
     }
     this.retire();
   }

@@ -27,7 +27,8 @@ export const PROBE_BIT_HI = 1 << 30;
 export interface Answerer {
   /** False once the peer is gone; answers are then dropped. */
   readonly open: boolean;
-  deliver(slot: DecideSlot, victimsLo: number, victimsHi: number, source: number, reason: number, serverUs: number): void;
+  /** `version`: UTF-8 model_version, of the model that computed the answer (fallbacks: the serving one). */
+  deliver(slot: DecideSlot, victimsLo: number, victimsHi: number, source: number, reason: number, serverUs: number, version: Uint8Array): void;
 }
 
 export interface DeciderOptions {
@@ -51,9 +52,9 @@ export class Decider {
   private readonly scratch = new DecideSlot(-1);
   private readonly victims = new Uint8Array(MAX_CANDIDATES);
   private readonly order = new Int32Array(MAX_CANDIDATES);
-  private readonly encoder = new TextEncoder();
-  /** UTF-8 bytes of the serving model's version (empty: none). */
-  versionBytes: Uint8Array = new Uint8Array(0);
+  private readonly noVersion = new Uint8Array(0);
+  /** UTF-8 bytes of the serving model's version (empty: none); fallbacks carry it. */
+  versionBytes: Uint8Array = this.noVersion;
 
   constructor(readonly stats: DecisionStats, readonly opts: DeciderOptions) {
     const n = opts.maxInflight + 1;
@@ -78,7 +79,7 @@ export class Decider {
 
   /** Swaps the serving model (null: none); a job running on the old one finishes there. */
   setModel(w: ModelWorker | null): ModelWorker | null {
-    this.versionBytes = this.encoder.encode(w ? w.version : '');
+    this.versionBytes = w ? w.versionBytes : this.noVersion;
     return this.scheduler.swap(w);
   }
 
@@ -86,7 +87,7 @@ export class Decider {
   decide(slot: DecideSlot): void {
     const budget = slot.budgetUs > 0 ? slot.budgetUs : this.opts.deadlineUs;
     slot.deadline = slot.t0 + budget / 1000;
-    if (slot.bad !== Bad.OK) { this.fallback(slot, Reason.BAD_REQUEST); return; }
+    if (slot.bad !== Bad.OK) { this.stats.badRequests[slot.bad]!++; this.fallback(slot, Reason.BAD_REQUEST); return; }
     const w = this.scheduler.worker;
     if (!w || !w.alive) { this.fallback(slot, Reason.NO_MODEL); return; }
     if (slot.candidateSource !== 0 && w.candidateSource !== 0 && slot.candidateSource !== w.candidateSource) this.sourceMismatch(slot, w);
@@ -111,16 +112,19 @@ export class Decider {
   /** Answers with LRU over the candidates (index order) and releases the slot. */
   fallback(slot: DecideSlot, reason: number): void {
     selectVictims(null, slot.sizes, slot.n, slot.bytesNeeded, this.victims, this.order);
-    this.finish(slot, Source.FALLBACK, reason);
+    this.finish(slot, Source.FALLBACK, reason, this.versionBytes);
   }
 
-  /** Answers with the model's scores and releases the slot. */
-  answerModel(slot: DecideSlot, scores: Float32Array): void {
+  /**
+   * Answers with the scores model `w` computed and releases the slot. The answer carries w's version, which
+   * is not the serving one when a reload swapped models while the job ran.
+   */
+  answerModel(slot: DecideSlot, scores: Float32Array, w: ModelWorker): void {
     selectVictims(scores, slot.sizes, slot.n, slot.bytesNeeded, this.victims, this.order);
-    this.finish(slot, Source.MODEL, Reason.NONE);
+    this.finish(slot, Source.MODEL, Reason.NONE, w.versionBytes);
   }
 
-  private finish(slot: DecideSlot, source: number, reason: number): void {
+  private finish(slot: DecideSlot, source: number, reason: number, version: Uint8Array): void {
     let lo = 0;
     let hi = 0;
     const n = slot.n;
@@ -134,7 +138,7 @@ export class Decider {
     if ((slot.idHi & PROBE_BIT_HI) !== 0) this.stats.probes++;
     else this.stats.record(reason, us);
     const owner = slot.owner as Answerer | null;
-    if (owner && owner.open) owner.deliver(slot, lo >>> 0, hi >>> 0, source, reason, serverUs);
+    if (owner && owner.open) owner.deliver(slot, lo >>> 0, hi >>> 0, source, reason, serverUs, version);
     this.release(slot);
     this.opts.poller?.kick(now);
   }

@@ -22,6 +22,9 @@ export class FrameReader {
   private stopped = false;
   constructor(private readonly sink: FrameSink) {}
 
+  /** True while part of a frame has been read and the rest not (a peer that closes now truncated it). */
+  get midFrame(): boolean { return this.have > 0; }
+
   push(chunk: Buffer): void {
     if (this.stopped) return;
     let p = 0;

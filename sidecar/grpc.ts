@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { REASON_NAMES, DecideSlot, decodeDecideRequest, encodeDecideResponse, maxResponseSize } from './codec.js';
+import { REASON_NAMES, DecideSlot, decodeDecideRequest, encodeDecideResponse, maxResponseSize, ProtocolError } from './codec.js';
 import type { Answerer, Decider } from './decide.js';
 import type { ModelManager } from './reload.js';
 import { clearStaleSocket } from './server.js';
@@ -36,9 +36,9 @@ const passthrough = (b: Buffer) => b;
 /** One gRPC Decide call waiting for its answer. */
 class GrpcAnswer implements Answerer {
   open = true;
-  constructor(private readonly decider: Decider, private readonly out: Buffer, private readonly cb: grpc.sendUnaryData<Buffer>) {}
-  deliver(slot: DecideSlot, victimsLo: number, victimsHi: number, source: number, reason: number, serverUs: number): void {
-    const end = encodeDecideResponse(this.out, 0, slot.idLo, slot.idHi, victimsLo, victimsHi, source, reason, this.decider.versionBytes, serverUs, null);
+  constructor(private readonly out: Buffer, private readonly cb: grpc.sendUnaryData<Buffer>) {}
+  deliver(slot: DecideSlot, victimsLo: number, victimsHi: number, source: number, reason: number, serverUs: number, version: Uint8Array): void {
+    const end = encodeDecideResponse(this.out, 0, slot.idLo, slot.idHi, victimsLo, victimsHi, source, reason, version, serverUs, null);
     this.open = false;
     this.cb(null, Buffer.from(this.out.subarray(4, end)));
   }
@@ -54,6 +54,7 @@ export class GrpcService {
   private readonly watchers = new Set<{ service: string; call: grpc.ServerWritableStream<{ service: string }, { status: Status }>; last: Status }>();
 
   constructor(private readonly deps: GrpcDeps) {
+    deps.models.onServingChange(() => this.healthChanged());
     const pkg = loadProtos();
     const eviction = serviceOf(pkg, 'coldrl.v1.Eviction').service;
     const def: grpc.ServiceDefinition = { ...eviction, Decide: { ...eviction.Decide!, requestDeserialize: passthrough, responseSerialize: passthrough } };
@@ -61,7 +62,7 @@ export class GrpcService {
       Decide: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.decide(call, cb),
       Reload: (call: grpc.ServerUnaryCall<{ path: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         this.deps.models.reload(call.request.path || undefined).then(
-          (r) => { this.healthChanged(); cb(null, { ok: r.ok, model_version: r.version, error: r.error }); },
+          (r) => cb(null, { ok: r.ok, model_version: r.version, error: r.error }),
           (e: unknown) => cb({ code: grpc.status.INTERNAL, details: String(e) }),
         );
       },
@@ -88,10 +89,11 @@ export class GrpcService {
     const slot = d.acquire();
     if (!decodeDecideRequest(call.request, 0, call.request.length, slot)) {
       d.release(slot);
-      cb({ code: grpc.status.INVALID_ARGUMENT, details: 'malformed DecideRequest' });
+      d.stats.protocolErrors[ProtocolError.MALFORMED]!++;
+      cb({ code: grpc.status.INVALID_ARGUMENT, details: `COLDRL_ERR_PROTOCOL: body of ${call.request.length} bytes is not a DecideRequest` });
       return;
     }
-    const a = new GrpcAnswer(d, this.out, cb);
+    const a = new GrpcAnswer(this.out, cb);
     call.on('cancelled', () => { a.open = false; });
     slot.owner = a;
     slot.t0 = t0;
@@ -104,7 +106,7 @@ export class GrpcService {
     return 'SERVICE_UNKNOWN';
   }
 
-  /** Tells Watch streams about a change of serving status (after a reload or a worker loss). */
+  /** Tells Watch streams about a change of serving status (ModelManager calls it on every swap). */
   healthChanged(): void {
     for (const w of this.watchers) {
       const s = this.health(w.service);

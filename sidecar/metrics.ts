@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Holdout } from '../replay/holdout.js';
-import { REASON_COUNT, REASON_NAMES } from './codec.js';
+import { BAD_CHECKS, BAD_COUNT, PROTOCOL_ERROR_KINDS, REASON_COUNT, REASON_NAMES } from './codec.js';
 
 /** Fine latency histogram: bucket i = [i, i+1) microseconds, the last one holds everything above. */
 export class LatencyHistogram {
@@ -69,6 +69,14 @@ export class DecisionStats {
   sourceMismatches = 0;
   /** The same, since the last per-minute flush. */
   minuteSourceMismatches = 0;
+  /** BAD_REQUEST answers by the check that failed (codec.ts Bad; index 0 unused). */
+  readonly badRequests = new Float64Array(BAD_COUNT);
+  /** Protocol errors and dropped connections by kind (codec.ts ProtocolError). */
+  readonly protocolErrors = new Float64Array(PROTOCOL_ERROR_KINDS.length);
+  /** Times a framed connection stopped being read because its unsent answers were over the cap (server.ts). */
+  backpressurePauses = 0;
+  /** Framed connections not being read now, for that reason. */
+  pausedConnections = 0;
 
   record(reason: number, us: number): void {
     this.byReason[reason]!++;
@@ -115,6 +123,21 @@ export function buildRegistry(src: MetricsSource): Registry {
     name: 'coldrl_sidecar_candidate_source_mismatches_total', help: 'Requests whose candidates came from another source than the serving model was trained on',
     registers: [reg], collect() { this.reset(); this.inc(s.sourceMismatches); },
   });
+  new Counter({
+    name: 'coldrl_sidecar_bad_requests_total', help: 'Requests answered with the BAD_REQUEST fallback, by the check that failed',
+    labelNames: ['check'], registers: [reg],
+    collect() { this.reset(); for (let b = 1; b < BAD_COUNT; b++) this.inc({ check: BAD_CHECKS[b]! }, s.badRequests[b]!); },
+  });
+  new Counter({
+    name: 'coldrl_sidecar_protocol_errors_total', help: 'Unparsable frames (and gRPC Decide bodies) and dropped framed connections, by kind',
+    labelNames: ['kind'], registers: [reg],
+    collect() { this.reset(); for (let k = 0; k < PROTOCOL_ERROR_KINDS.length; k++) this.inc({ kind: PROTOCOL_ERROR_KINDS[k]! }, s.protocolErrors[k]!); },
+  });
+  new Counter({
+    name: 'coldrl_sidecar_backpressure_pauses_total', help: 'Times a framed connection stopped being read because its unsent answers were over the cap',
+    registers: [reg], collect() { this.reset(); this.inc(s.backpressurePauses); },
+  });
+  new Gauge({ name: 'coldrl_sidecar_paused_connections', help: 'Framed connections not read now because their unsent answers are over the cap', registers: [reg], collect() { this.set(s.pausedConnections); } });
   new Counter({ name: 'coldrl_sidecar_inline_runs_total', help: 'Inferences run on the socket thread instead of the model thread', registers: [reg], collect() { this.reset(); this.inc(s.inlineRuns); } });
   new Gauge({
     name: 'coldrl_sidecar_model_info', help: 'The model serving (1), labelled by version; absent when none is loaded',

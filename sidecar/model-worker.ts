@@ -37,6 +37,8 @@ export class ModelWorker {
   readonly scores: Float32Array;
   /** Set once ready. */
   version = '';
+  /** `version` as UTF-8, as answers carry it. */
+  versionBytes: Uint8Array = new Uint8Array(0);
   k = 0;
   metadata: Record<string, string> = {};
   /** Median inference time measured by the worker at start, microseconds. */
@@ -76,7 +78,7 @@ export class ModelWorker {
       w.worker.once('message', (m: WorkerReady | WorkerFailed) => {
         settled = true;
         if (m.type === 'ready') {
-          w.version = m.version; w.k = m.k; w.metadata = m.metadata; w.inferUs = m.inferUs;
+          w.version = m.version; w.versionBytes = new TextEncoder().encode(m.version); w.k = m.k; w.metadata = m.metadata; w.inferUs = m.inferUs;
           w.candidateSource = CANDIDATE_SOURCE_IDS[m.metadata['coldrl.candidates'] ?? ''] ?? 0;
           resolve(w);
         } else {

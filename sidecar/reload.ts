@@ -5,17 +5,20 @@
  * (replay/model.ts: loads, metadata matches the feature spec, a probe gives finite scores). Only when it is
  * ready does the scheduler switch to it; the old worker finishes the job it has and is then stopped. So no
  * request is dropped or even paused by a swap, and a bad file is refused while the old model keeps serving.
- * Reloads run one at a time, in the order asked.
+ * Reloads run one at a time, in the order asked. Every change of the serving model (a load, a worker's
+ * death, close) is told to the onServingChange listeners (gRPC Health.Watch), whatever triggered it.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { isColdrlError, type ErrorCode } from '../replay/errors.js';
 import { belowLru, describeHoldout, holdoutOf, type Holdout } from '../replay/holdout.js';
 import { ColdrlModel } from '../replay/model.js';
 import type { Decider } from './decide.js';
 import { ModelWorker } from './model-worker.js';
 
-export interface ReloadResult { ok: boolean; version: string; error: string }
+/** `error` starts with `code` (a replay/errors.ts code) when the reload was refused; '' when ok. */
+export interface ReloadResult { ok: boolean; version: string; code: ErrorCode | ''; error: string }
 
 const WATCH_DEBOUNCE_MS = 250;
 
@@ -24,6 +27,7 @@ export class ModelManager {
   private watcher: FSWatcher | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly listeners: (() => void)[] = [];
   readonly path: string;
 
   constructor(private readonly decider: Decider, path: string, private readonly log: (line: string) => void,
@@ -39,16 +43,19 @@ export class ModelManager {
     return m ? holdoutOf(m.metadata) : null;
   }
 
+  /** Calls fn after every change of the serving model (another model, or none). */
+  onServingChange(fn: () => void): void { this.listeners.push(fn); }
+
   /** Loads the first model; a missing or bad one is logged and the sidecar serves NO_MODEL fallbacks. */
   async start(): Promise<ReloadResult> {
-    if (!this.path) { this.log('no --model: serving LRU fallbacks (NO_MODEL)'); return { ok: false, version: '', error: 'no model path' }; }
+    if (!this.path) { this.log('no --model: serving LRU fallbacks (NO_MODEL)'); return { ok: false, version: '', code: 'COLDRL_ERR_USAGE', error: 'COLDRL_ERR_USAGE: no model path' }; }
     return this.enqueue(() => this.load(this.path, false));
   }
 
   /** Loads `path` (default: the start path), validates it, and swaps it in; the old one keeps serving on failure. */
   reload(path?: string): Promise<ReloadResult> {
     const p = path ? resolve(path) : this.path;
-    if (!p) return Promise.resolve({ ok: false, version: this.version, error: 'no model path given and none at start' });
+    if (!p) return Promise.resolve({ ok: false, version: this.version, code: 'COLDRL_ERR_USAGE', error: 'COLDRL_ERR_USAGE: no model path given and none at start' });
     return this.enqueue(() => this.load(p, true));
   }
 
@@ -60,15 +67,16 @@ export class ModelManager {
 
   private async load(path: string, counted: boolean): Promise<ReloadResult> {
     const stats = this.decider.stats;
-    if (this.closed) return { ok: false, version: this.version, error: 'shutting down' };
+    if (this.closed) return { ok: false, version: this.version, code: '', error: 'shutting down' };
     let w: ModelWorker;
     try {
       w = await ModelWorker.start(path, this.spinUs, (dead) => this.workerDied(dead));
     } catch (e) {
       if (counted) stats.failedReloads++;
-      const error = (e as Error).message;
+      const code: ErrorCode = isColdrlError(e) ? e.code : 'COLDRL_ERR_MODEL';
+      const error = `${code}: ${(e as Error).message}`;
       this.log(`model refused, ${this.version ? `still serving ${this.version}` : 'serving LRU fallbacks (NO_MODEL)'}: ${error}`);
-      return { ok: false, version: this.version, error };
+      return { ok: false, version: this.version, code, error };
     }
     if (this.decider.opts.inline) {
       // the socket thread's own copy for inline runs; a file replaced in between is left to the thread alone
@@ -77,20 +85,27 @@ export class ModelManager {
         if (m.version === w.version) w.inline = m; else await m.close();
       } catch { /* the worker has the model; inline runs stay off for it */ }
     }
-    if (this.closed) { await w.stop(); return { ok: false, version: this.version, error: 'shutting down' }; }
-    const old = this.decider.setModel(w);
+    if (this.closed) { await w.stop(); return { ok: false, version: this.version, code: '', error: 'shutting down' }; }
+    const old = this.serve(w);
     if (counted) stats.reloads++;
     this.log(`serving model ${w.version} from ${path} (trained on candidates ${w.metadata['coldrl.candidates'] ?? '(not recorded)'}, K ${w.k}; inference ${w.inferUs.toFixed(0)} us median at start${w.inline ? ', inline runs on' : ''})${old ? `, replacing ${old.version}` : ''}`);
     const h = holdoutOf(w.metadata);
     if (!h) this.log(`model ${w.version} carries no held-out check (coldrl train --holdout writes one)`);
     else this.log(`${belowLru(h) ? 'warning: ' : ''}model ${w.version}: ${describeHoldout(h)}${belowLru(h) ? '; it lost to LRU there' : ''}`);
-    return { ok: true, version: w.version, error: '' };
+    return { ok: true, version: w.version, code: '', error: '' };
+  }
+
+  /** Swaps the serving model and tells the listeners; returns the previous one. */
+  private serve(w: ModelWorker | null): ModelWorker | null {
+    const old = this.decider.setModel(w);
+    for (const fn of this.listeners) fn();
+    return old;
   }
 
   private workerDied(w: ModelWorker): void {
     if (this.decider.model === w && !this.closed) {
       this.log(`inference worker of model ${w.version} exited; serving LRU fallbacks (NO_MODEL) until a reload`);
-      this.decider.setModel(null);
+      this.serve(null);
     }
   }
 
@@ -116,7 +131,7 @@ export class ModelManager {
     this.watcher?.close();
     if (this.debounce) clearTimeout(this.debounce);
     await this.chain.catch(() => undefined);
-    const w = this.decider.setModel(null);
+    const w = this.serve(null);
     await w?.stop();
   }
 }

@@ -1,26 +1,35 @@
 /**
  * The hot path: DecideRequest / DecideResponse frames over a Unix stream socket (proto/README.md).
  * Many requests per connection, pipelined; answers go out when ready (out of order) and carry the request id.
- * A frame that cannot be parsed (bad length, not a DecideRequest) is answered with `error` set and the
- * connection is closed; other connections are not affected.
+ * A frame that cannot be parsed (bad length, not a DecideRequest) is answered with `error` set (it starts
+ * with the code COLDRL_ERR_PROTOCOL) and the connection is closed; other connections are not affected.
+ *
+ * Backpressure: when a connection's unsent answers pass the socket's high-water mark (socket.write returns
+ * false: the peer does not read them), the connection is not read any more until they drain; the requests
+ * already read are still answered. So a client that pipelines and never reads holds at most one chunk's
+ * answers plus the kernel's buffers, not everything it sends.
  *
  * Socket file: a stale one (nobody answers a connect) is removed at start; a live one refuses the start
  * (COLDRL_ERR_SOCKET_IN_USE); a path that is not a socket is never removed. Permissions (--socket-mode)
  * and owner (--socket-owner) are set right after bind, before any client can be served.
  */
-import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { ColdrlError } from '../replay/errors.js';
-import { DecideSlot, decodeDecideRequest, encodeDecideResponse, maxResponseSize } from './codec.js';
+import { dirname, resolve } from 'node:path';
+import { ColdrlError, type ErrorCode } from '../replay/errors.js';
+import { DecideSlot, decodeDecideRequest, encodeDecideResponse, maxResponseSize, ProtocolError } from './codec.js';
 import type { Answerer, Decider } from './decide.js';
 import { FrameReader, MAX_FRAME, type FrameSink } from './framing.js';
 
 const encoder = new TextEncoder();
 const NO_ERROR: Uint8Array | null = null;
+const PROTOCOL: ErrorCode = 'COLDRL_ERR_PROTOCOL';
 
 /** One framed client connection. Constructed once per connection; one shape. */
 export class FramedConnection implements FrameSink, Answerer {
   open = true;
+  /** Not read while the peer leaves our answers unread (backpressure, above). */
+  paused = false;
   private readonly reader: FrameReader;
   private readonly out: Buffer;
   /** performance.now() of the chunk being parsed. */
@@ -36,14 +45,27 @@ export class FramedConnection implements FrameSink, Answerer {
       this.reader.push(chunk);
       socket.uncork();
     });
-    socket.on('error', () => { /* ECONNRESET and friends: the close handler cleans up */ });
-    socket.on('close', () => { this.open = false; this.onClose(this); });
+    socket.on('drain', () => {
+      if (!this.paused) return;
+      this.paused = false;
+      this.decider.stats.pausedConnections--;
+      socket.resume();
+    });
+    // ECONNRESET, EPIPE and friends: counted; the close handler cleans up
+    socket.on('error', () => { this.decider.stats.protocolErrors[ProtocolError.RESET]!++; });
+    socket.on('close', () => {
+      if (this.open && this.reader.midFrame) this.decider.stats.protocolErrors[ProtocolError.TRUNCATED]!++;
+      if (this.paused) { this.paused = false; this.decider.stats.pausedConnections--; }
+      this.open = false;
+      this.onClose(this);
+    });
   }
 
   frame(b: Buffer, start: number, end: number): boolean {
     const slot = this.decider.acquire();
     if (!decodeDecideRequest(b, start, end, slot)) {
-      this.fail(slot.idLo, slot.idHi, 'malformed DecideRequest');
+      this.decider.stats.protocolErrors[ProtocolError.MALFORMED]!++;
+      this.fail(slot.idLo, slot.idHi, `${PROTOCOL}: frame of ${end - start} bytes is not a DecideRequest`);
       this.decider.release(slot);
       return false;
     }
@@ -54,15 +76,22 @@ export class FramedConnection implements FrameSink, Answerer {
   }
 
   badLength(length: number): void {
-    this.fail(0, 0, `frame length ${length} outside 1..${MAX_FRAME}`);
+    this.decider.stats.protocolErrors[ProtocolError.FRAME_LENGTH]!++;
+    this.fail(0, 0, `${PROTOCOL}: frame length ${length} outside 1..${MAX_FRAME}`);
   }
 
-  deliver(slot: DecideSlot, victimsLo: number, victimsHi: number, source: number, reason: number, serverUs: number): void {
+  deliver(slot: DecideSlot, victimsLo: number, victimsHi: number, source: number, reason: number, serverUs: number, version: Uint8Array): void {
     const end = encodeDecideResponse(this.out, 0, slot.idLo, slot.idHi, victimsLo, victimsHi, source, reason,
-      this.decider.versionBytes, serverUs, NO_ERROR);
+      version, serverUs, NO_ERROR);
     const b = Buffer.allocUnsafe(end);
     this.out.copy(b, 0, 0, end);
-    this.socket.write(b);
+    if (!this.socket.write(b) && !this.paused) {
+      // over the high-water mark: stop reading until 'drain'
+      this.paused = true;
+      this.decider.stats.backpressurePauses++;
+      this.decider.stats.pausedConnections++;
+      this.socket.pause();
+    }
   }
 
   /** Answers with `error` set, then closes the connection (after the answer is flushed). */
@@ -76,6 +105,9 @@ export class FramedConnection implements FrameSink, Answerer {
 
   /** Half-closes once every answer is written (shutdown). */
   end(): void { this.open = false; this.socket.end(); }
+
+  /** Drops the connection and its unsent answers (shutdown, after the grace). */
+  destroy(): void { this.open = false; this.socket.destroy(); }
 }
 
 export interface SocketOptions {
@@ -103,15 +135,20 @@ export async function clearStaleSocket(path: string): Promise<void> {
 
 /** Binds the framed server; resolves once it listens with the requested mode and owner. */
 export async function listenFramed(decider: Decider, o: SocketOptions, conns: Set<FramedConnection>): Promise<Server> {
+  const dir = dirname(resolve(o.path));
+  if (!existsSync(dir)) {
+    throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${o.path}: the socket's directory ${dir} does not exist (create it for the sidecar's user, e.g. install -d ${dir})`);
+  }
   await clearStaleSocket(o.path);
   const server = createServer({ allowHalfOpen: false }, (socket) => {
     conns.add(new FramedConnection(socket, decider, (c) => conns.delete(c)));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+  await new Promise<void>((done, reject) => {
+    const failed = (e: NodeJS.ErrnoException) => reject(new ColdrlError('COLDRL_ERR_SOCKET', `${o.path}: cannot listen (${e.code ?? e.message}${e.code === 'EACCES' ? ': no permission to create a socket in that directory' : ''})`));
+    server.once('error', failed);
     // bind with 0600 (never wider than asked, whatever the umask), then widen to the requested mode
     const old = process.umask(0o177);
-    server.listen(o.path, () => { server.off('error', reject); resolve(); });
+    server.listen(o.path, () => { server.off('error', failed); done(); });
     process.umask(old);
   });
   chmodSync(o.path, o.mode);

@@ -11,16 +11,14 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ColdrlError } from '../../replay/errors.js';
 import { DEFAULT_DB } from '../../replay/store.js';
-import { BusyPoller } from '../busy-poll.js';
-import { Reason } from '../codec.js';
-import { Decider } from '../decide.js';
-import { GrpcService } from '../grpc.js';
-import { buildRegistry, DecisionStats, serveMetrics } from '../metrics.js';
-import { ModelManager } from '../reload.js';
-import { listenFramed, resolveOwner, type FramedConnection } from '../server.js';
-import { MinuteRecorder, openSidecarStore } from '../store.js';
+import type { GrpcService } from '../grpc.js';
+import type { FramedConnection } from '../server.js';
+import type { MinuteRecorder } from '../store.js';
 
 export const summary = 'serve eviction decisions to NGINX (framed Unix socket, gRPC, /metrics)';
+
+/** At shutdown, connections whose answers are still unread this long after the half-close are destroyed. */
+const SHUTDOWN_GRACE_MS = 2000;
 
 export function help(): string {
   return `coldrl serve --socket PATH [--model FILE] [options]
@@ -48,7 +46,9 @@ Starts without a model, or with a bad one, and answers NO_MODEL fallbacks until 
   --spin-us N           inference thread: spin this long for the next job before sleeping (default 0)
   --quiet               no log lines on stderr
 
-SIGTERM / SIGINT: stop accepting, answer every request already read, close, exit 0.`;
+SIGTERM / SIGINT: stop accepting, answer every request already read, close (connections that leave their
+answers unread are dropped after ${SHUTDOWN_GRACE_MS / 1000} s), exit 0; during startup: stop, exit 0.
+SIGHUP during startup: the model is reloaded once serving.`;
 }
 
 function hostPort(s: string, flag: string): [string, number] {
@@ -79,20 +79,52 @@ export async function run(argv: string[]): Promise<number> {
   if (!/^0?[0-7]{3}$/.test(v['socket-mode']!)) throw new ColdrlError('COLDRL_ERR_USAGE', `--socket-mode: expected octal like 0660, got "${v['socket-mode']}"`);
   const socketPath = resolve(v.socket);
   const mode = parseInt(v['socket-mode']!, 8);
-  const owner = v['socket-owner'] ? resolveOwner(v['socket-owner']) : { uid: -1, gid: -1 };
   const deadlineUs = positiveInt(v['deadline-us']!, '--deadline-us');
   const maxInflight = positiveInt(v['max-inflight']!, '--max-inflight');
   const spinUs = positiveInt(v['spin-us']!, '--spin-us', 0);
   const busyMs = Number(v['busy-poll-ms']);
   if (!(busyMs >= 0 && busyMs <= 60_000)) throw new ColdrlError('COLDRL_ERR_USAGE', `--busy-poll-ms: expected 0..60000, got "${v['busy-poll-ms']}"`);
-  const poller = busyMs > 0 ? new BusyPoller(busyMs) : null;
   const metricsAt = v.metrics ? hostPort(v.metrics, '--metrics') : null;
   const log = v.quiet ? () => undefined : (line: string) => process.stderr.write(`coldrl serve: ${line}\n`);
 
+  // Signals are ours from here, before the sidecar's modules load (imported below, not at the top: with
+  // prom-client and grpc-js they take ~0.3 s on the 2-core VM; only Node's own start, ~0.1 s, comes before,
+  // and a signal then still kills). SIGTERM / SIGINT while starting: the step under way finishes, then the
+  // sidecar stops (exit 0, socket removed). SIGHUP while starting: the model is reloaded once serving (the
+  // first load may have read the file before it changed).
+  let serving = false;
+  let stopAsked = false;
+  let hupWhileStarting = false;
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => { wake = r; });
+  const onStop = () => { stopAsked = true; wake(); };
+  const onHup = () => {
+    if (stopAsked) return;
+    if (serving) { void models.reload(); return; }
+    if (!hupWhileStarting) log('SIGHUP while starting: the model is reloaded once serving');
+    hupWhileStarting = true;
+  };
+  const unhook = () => { process.off('SIGTERM', onStop); process.off('SIGINT', onStop); process.off('SIGHUP', onHup); };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', onHup);
+
+  const [{ BusyPoller }, { ProtocolError, Reason }, { Decider }, { buildRegistry, DecisionStats, serveMetrics }, { ModelManager },
+    { listenFramed, resolveOwner }, { MinuteRecorder, openSidecarStore }] = await Promise.all([import('../busy-poll.js'),
+    import('../codec.js'), import('../decide.js'), import('../metrics.js'), import('../reload.js'), import('../server.js'), import('../store.js')]);
+  let owner = { uid: -1, gid: -1 };
+  try { if (v['socket-owner']) owner = resolveOwner(v['socket-owner']); } catch (e) { unhook(); throw e; }
+  const poller = busyMs > 0 ? new BusyPoller(busyMs) : null;
   const stats = new DecisionStats();
   const decider = new Decider(stats, { deadlineUs, maxInflight, inline: v['no-inline'] !== true, poller, log });
   const models = new ModelManager(decider, v.model ?? '', log, spinUs);
-  await models.start();
+  if (!stopAsked) await models.start();
+  if (stopAsked) {
+    log('stopped while starting');
+    await models.close();
+    unhook();
+    return 0;
+  }
 
   const conns = new Set<FramedConnection>();
   let framed: Server;
@@ -100,9 +132,10 @@ export async function run(argv: string[]): Promise<number> {
     framed = await listenFramed(decider, { path: socketPath, mode, uid: owner.uid, gid: owner.gid }, conns);
   } catch (e) {
     await models.close();
+    unhook();
     throw e;
   }
-  const grpcService = v.grpc ? new GrpcService({ decider, models }) : null;
+  const grpcService: GrpcService | null = v.grpc ? new (await import('../grpc.js')).GrpcService({ decider, models }) : null;
   let grpcPort = 0;
   let metricsServer: HttpServer | null = null;
   let recorder: MinuteRecorder | null = null;
@@ -122,28 +155,27 @@ export async function run(argv: string[]): Promise<number> {
     framed.close();
     await grpcService?.close(0);
     await models.close();
+    unhook();
     throw e instanceof ColdrlError ? e : new ColdrlError('COLDRL_ERR_USAGE', `cannot start: ${(e as Error).message}`);
   }
-  if (!v['no-watch']) models.watch();
-  const onHup = () => { void models.reload().then(() => grpcService?.healthChanged()); };
-  process.on('SIGHUP', onHup);
+  if (stopAsked) log('stopped while starting');
+  else {
+    if (!v['no-watch']) models.watch();
+    serving = true;
+    if (hupWhileStarting) void models.reload();
+    const addr = metricsServer?.address();
+    const metricsUrl = addr && typeof addr === 'object' ? `http://${addr.address}:${addr.port}/metrics` : null;
+    const grpcAddr = v.grpc ? (v.grpc.startsWith('unix:') ? v.grpc : v.grpc.replace(/:\d+$/, `:${grpcPort}`)) : null;
+    console.log(JSON.stringify({ ready: true, pid: process.pid, socket: socketPath, grpc: grpcAddr, metrics: metricsUrl, model: models.version || null }));
+    log(`listening on ${socketPath}${grpcAddr ? `, gRPC ${grpcAddr}` : ''}${metricsUrl ? `, ${metricsUrl}` : ''}; deadline ${deadlineUs} us, max in flight ${maxInflight}${decider.opts.inline ? '' : ', no inline runs'}${busyMs > 0 ? `, busy polling ${busyMs} ms` : ''}`);
+    await stopped;
+    log('shutting down');
+  }
 
-  const addr = metricsServer?.address();
-  const metricsUrl = addr && typeof addr === 'object' ? `http://${addr.address}:${addr.port}/metrics` : null;
-  const grpcAddr = v.grpc ? (v.grpc.startsWith('unix:') ? v.grpc : v.grpc.replace(/:\d+$/, `:${grpcPort}`)) : null;
-  console.log(JSON.stringify({ ready: true, pid: process.pid, socket: socketPath, grpc: grpcAddr, metrics: metricsUrl, model: models.version || null }));
-  log(`listening on ${socketPath}${grpcAddr ? `, gRPC ${grpcAddr}` : ''}${metricsUrl ? `, ${metricsUrl}` : ''}; deadline ${deadlineUs} us, max in flight ${maxInflight}${decider.opts.inline ? '' : ', no inline runs'}${busyMs > 0 ? `, busy polling ${busyMs} ms` : ''}`);
-
-  await new Promise<void>((done) => {
-    const stop = () => { process.off('SIGTERM', stop); process.off('SIGINT', stop); done(); };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
-
-  // Shutdown: stop accepting, answer what was read, close.
-  log('shutting down');
+  // Shutdown: stop accepting, answer what was read, close. A second SIGTERM / SIGINT now kills at once.
+  process.off('SIGTERM', onStop);
+  process.off('SIGINT', onStop);
   poller?.stop();
-  process.off('SIGHUP', onHup);
   framed.close();
   const grpcClosed = grpcService?.close() ?? Promise.resolve();
   let seen = -1;
@@ -155,6 +187,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   decider.scheduler.flush(Reason.DEADLINE);
   for (const c of conns) c.end();
+  // a peer that leaves its answers unread (or never closes its side) would keep the process alive: give
+  // the half-closed connections a grace, then drop the rest
+  for (let i = 0; i < SHUTDOWN_GRACE_MS / 10 && conns.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  if (conns.size > 0) {
+    log(`dropping ${conns.size} connection(s) that had not taken their answers ${SHUTDOWN_GRACE_MS} ms after the close`);
+    for (const c of conns) { stats.protocolErrors[ProtocolError.SHUTDOWN_TIMEOUT]!++; c.destroy(); }
+  }
   await grpcClosed;
   await models.close();
   recorder?.stop();
@@ -165,6 +204,7 @@ export async function run(argv: string[]): Promise<number> {
     await closed;
   }
   if (existsSync(socketPath)) { try { unlinkSync(socketPath); } catch { /* already gone */ } }
+  process.off('SIGHUP', onHup);
   log(`stopped after ${stats.decisions} decisions (${stats.fallbacks} fallbacks)`);
   return 0;
 }

@@ -63,6 +63,12 @@ test('flags wrong requests and refuses unparsable ones', () => {
   check(request(65), Bad.TOO_MANY);
   assert.equal(s.n, 64);
   check({ ...request(2), features: [NaN, ...Array(2 * FEATURE_COUNT - 1).fill(0)] }, Bad.NOT_FINITE);
+  // every feature of replay/features.ts lies in [0, 1]; a finite one outside is the client's bug, not the model's
+  check({ ...request(2), features: [0, 1, 3e38, ...Array(2 * FEATURE_COUNT - 3).fill(0.5)] }, Bad.OUT_OF_RANGE);
+  check({ ...request(2), features: [-1e-3, ...Array(2 * FEATURE_COUNT - 1).fill(0)] }, Bad.OUT_OF_RANGE);
+  check({ ...request(2), features: [-1e30, Infinity, ...Array(2 * FEATURE_COUNT - 2).fill(0)] }, Bad.OUT_OF_RANGE);
+  check({ ...request(2), features: [Infinity, ...Array(2 * FEATURE_COUNT - 1).fill(0)] }, Bad.NOT_FINITE);
+  check({ ...request(2), features: [0, 1, ...Array(2 * FEATURE_COUNT - 2).fill(0.5)] }, Bad.OK);
   check({ ...request(2), featureCount: FEATURE_COUNT - 1, features: Array(2 * FEATURE_COUNT).fill(0) }, Bad.FEATURE_COUNT);
   check(request(2, 1, { specVersion: 99 }), Bad.SPEC_VERSION);
   check(request(0), Bad.NO_CANDIDATES);

@@ -339,3 +339,11 @@ test('sidecar with --no-inline: every inference on the model thread, same decisi
   assert.match(text2.stdout, /WARNING: 4 of 22 requests came from another candidate source/);
   assert.doesNotMatch(text2.stdout, /fallback rate above/);
 });
+
+test('coldrl serve: a socket path in a directory that does not exist is a one-line error, exit 2', (t) => {
+  const dir = tempDir(t);
+  const r = runCli(['serve', '--socket', join(dir, 'missing', 'sidecar.sock'), '--db', 'none'], { timeout: 30_000 });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^coldrl: .*sidecar\.sock: the socket's directory .*missing does not exist \(create it for the sidecar's user, e\.g\. install -d .*\)$/m);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+});

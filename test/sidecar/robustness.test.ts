@@ -1,0 +1,303 @@
+/**
+ * The sidecar against clients and operators that do not play along: a client that never reads its answers
+ * (backpressure, and SIGTERM with answers unread), signals while starting, a reload during a job (the answer's
+ * version label), Health.Watch after a reload the file watcher made, stable error codes on the wire and in
+ * reloads, and the protocol-error and bad-request counters. No assertion on speed: waits are for events,
+ * bounded by generous limits (this VM is shared and noisy).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import * as grpc from '@grpc/grpc-js';
+import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../../replay/features.js';
+import { Rng } from '../../replay/rng.js';
+import { SidecarClient, decodeDecideResponse, encodeDecideRequest, type DecideInput } from '../../sidecar/client.js';
+import { Decider } from '../../sidecar/decide.js';
+import { FrameReader } from '../../sidecar/framing.js';
+import { loadProtos, serviceOf } from '../../sidecar/grpc.js';
+import { DecisionStats } from '../../sidecar/metrics.js';
+import { C, type ModelWorker } from '../../sidecar/model-worker.js';
+import { FramedConnection } from '../../sidecar/server.js';
+import { initWeights } from '../../trainer/network.js';
+import { writeOnnx } from '../../trainer/onnx-export.js';
+import { CLI, tempDir } from '../helpers.js';
+
+const MODEL = 1, FALLBACK = 2;
+const R = { NONE: 0, NO_MODEL: 2, BAD_REQUEST: 5 };
+
+function makeModel(path: string, seed: number): void {
+  writeOnnx(path, initWeights(FEATURE_COUNT, 32, new Rng(seed)), {
+    'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION), 'coldrl.feature_count': String(FEATURE_COUNT), 'coldrl.k': '16',
+  });
+}
+
+interface Proc { child: ChildProcess; out: () => string; err: () => string; exited: Promise<{ code: number | null; signal: string | null }> }
+
+/** Starts `coldrl serve` without waiting for its ready line. */
+function spawnServe(t: { after(fn: () => void): void }, args: string[]): Proc {
+  const child = spawn(process.execPath, [CLI, 'serve', '--db', 'none', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  child.stdout!.on('data', (c) => { out += String(c); });
+  child.stderr!.on('data', (c) => { err += String(c); });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  return { child, out: () => out, err: () => err, exited };
+}
+
+interface Ready { socket: string; grpc: string | null; metrics: string | null; model: string | null }
+
+async function serve(t: { after(fn: () => void): void }, args: string[]): Promise<Proc & { ready: Ready }> {
+  const p = spawnServe(t, args);
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: p.child.stdout! }).once('line', resolve);
+    void p.exited.then((e) => reject(new Error(`serve exited ${JSON.stringify(e)}: ${p.err()}`)));
+  });
+  return { ...p, ready: JSON.parse(line) as Ready };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** p's value, or `late` when p has not settled after `ms`. */
+async function within<T>(p: Promise<T>, ms: number, late: string): Promise<T | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([p, new Promise<string>((resolve) => { timer = setTimeout(() => resolve(late), ms); })]);
+  clearTimeout(timer);
+  return r;
+}
+
+/** Polls until fn() is true; false after `ms`. */
+async function until(fn: () => boolean | Promise<boolean>, ms = 20_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (await fn()) return true;
+  return false;
+}
+
+/** The value of one sample of the /metrics text (0 when absent). */
+async function metric(url: string, sample: string): Promise<number> {
+  const text = await (await fetch(url)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}
+
+let nextId = 1;
+function req(n: number, extra: Partial<DecideInput> = {}): DecideInput {
+  const features = Array.from({ length: n * FEATURE_COUNT }, (_, i) => ((i * 7) % 11) / 11);
+  const sizes = Array.from({ length: n }, (_, i) => 1000 + i);
+  return { id: nextId++, n, features, sizes, bytesNeeded: 1500, budgetUs: 1_000_000, ...extra };
+}
+
+/** A client that sends `count` one-candidate requests at once and reads nothing until told to. */
+async function floodWithoutReading(path: string, count: number): Promise<{ s: Socket; ids: Set<number> }> {
+  const s = connect(path);
+  s.on('error', () => undefined);
+  await new Promise((r) => s.once('connect', r));
+  s.pause();
+  const ids = new Set<number>();
+  const frames: Buffer[] = [];
+  for (let i = 0; i < count; i++) { const r = req(1); ids.add(r.id); frames.push(encodeDecideRequest(r)); }
+  s.write(Buffer.concat(frames)); // no wait for 'drain': the sidecar may stop reading, which is the point
+  return { s, ids };
+}
+
+test('backpressure: a client that never reads stops being read; every request read is answered once it reads', async (t) => {
+  const dir = tempDir(t);
+  const sc = await serve(t, ['--socket', join(dir, 's.sock'), '--metrics', '127.0.0.1:0', '--quiet', '--no-watch']);
+  const url = sc.ready.metrics!;
+  const N = 60_000; // ~6.6 MB of requests, ~1.6 MB of answers: far above the kernel's socket buffers
+  const { s, ids } = await floodWithoutReading(sc.ready.socket, N);
+  t.after(() => s.destroy());
+  const decided = () => metric(url, 'coldrl_sidecar_decisions_total{source="fallback",reason="no_model"}');
+  // the sidecar answers until the unsent answers pass the cap, then stops reading this connection: it stays
+  // paused and decides nothing more (checked 200 ms apart), or, without backpressure, it decides all N
+  let last = -1, before = -1;
+  assert.ok(await until(async () => {
+    const d = await decided();
+    const settled = d === last && (await metric(url, 'coldrl_sidecar_paused_connections')) === 1;
+    last = d;
+    if (settled || d === N) { before = d; return true; }
+    await sleep(180);
+    return false;
+  }), 'neither paused nor done');
+  assert.ok(before < N / 2, `the sidecar read ${before} of ${N} requests from a client that reads no answer`);
+  assert.ok((await metric(url, 'coldrl_sidecar_backpressure_pauses_total')) >= 1);
+  // reading again resumes the connection: every request gets its answer, once
+  const got = new Set<number>();
+  const reader = new FrameReader({
+    frame: (b, start, end) => { const o = decodeDecideResponse(b, start, end); assert.equal(o.reason, R.NO_MODEL); got.add(o.id); return true; },
+    badLength: (n) => assert.fail(`bad length ${n}`),
+  });
+  s.on('data', (c: Buffer) => reader.push(c));
+  s.resume();
+  assert.ok(await until(() => got.size === N, 60_000), `${got.size} of ${N} answered`);
+  assert.deepEqual([...got].sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
+  assert.equal(await metric(url, 'coldrl_sidecar_paused_connections'), 0);
+  sc.child.kill('SIGTERM');
+  assert.deepEqual(await sc.exited, { code: 0, signal: null });
+});
+
+test('SIGTERM with a client that holds its answers unread: dropped after the grace, exit 0', async (t) => {
+  const dir = tempDir(t);
+  const sc = await serve(t, ['--socket', join(dir, 's.sock'), '--metrics', '127.0.0.1:0', '--no-watch']);
+  const { s } = await floodWithoutReading(sc.ready.socket, 60_000);
+  t.after(() => s.destroy());
+  assert.ok(await until(async () => (await metric(sc.ready.metrics!, 'coldrl_sidecar_decisions_total{source="fallback",reason="no_model"}')) > 500));
+  sc.child.kill('SIGTERM');
+  // the client keeps its connection open and never reads: only the server's grace can end this
+  const r = await within(sc.exited, 30_000, 'still running 30 s after SIGTERM');
+  assert.deepEqual(r, { code: 0, signal: null });
+  assert.match(sc.err(), /dropping 1 connection\(s\) that had not taken their answers/);
+  assert.ok(!existsSync(join(dir, 's.sock')));
+});
+
+/**
+ * The model file is a FIFO, so the sidecar's start waits on the test: the open of its write end returns
+ * once the inference thread opened it to read, i.e. while `serve` is inside its first model load.
+ */
+async function feedFifo(fifo: string, bytes: Buffer): Promise<void> {
+  const fh = await open(fifo, 'w');
+  try { await fh.write(bytes); } catch { /* the reader died: the caller sees it */ } finally { await fh.close().catch(() => undefined); }
+}
+
+test('signals while starting: SIGTERM stops cleanly (exit 0), SIGHUP does not kill and reloads once serving', async (t) => {
+  const dir = tempDir(t);
+  makeModel(join(dir, 'm.onnx'), 1);
+  const bytes = readFileSync(join(dir, 'm.onnx'));
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    const fifo = join(dir, `${sig}.onnx`), sock = join(dir, `${sig}.sock`);
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    // --no-inline: the socket thread never reads the file itself (it would block on the FIFO)
+    const p = spawnServe(t, ['--socket', sock, '--model', fifo, '--no-inline', '--no-watch']);
+    const writer = await open(fifo, 'w'); // returns once the first load is under way
+    p.child.kill(sig);
+    await sleep(100); // let the signal land while the load still waits for its bytes
+    try { await writer.write(bytes); } catch { /* killed */ } finally { await writer.close().catch(() => undefined); }
+    if (sig !== 'SIGHUP') {
+      assert.deepEqual(await p.exited, { code: 0, signal: null }, `${sig}: ${p.err()}`);
+      if (p.out() === '') assert.match(p.err(), /stopped while starting/); // else the signal came after the load
+      assert.ok(!existsSync(sock));
+      continue;
+    }
+    assert.ok(await until(() => p.out().includes('"ready":true') || p.child.exitCode !== null || p.child.signalCode !== null), 'ready');
+    assert.equal(p.child.signalCode, null, `SIGHUP while starting killed it: ${p.err()}`);
+    assert.match(p.err(), /SIGHUP while starting: the model is reloaded once serving/);
+    await feedFifo(fifo, bytes); // the reload SIGHUP asked for
+    assert.ok(await until(() => /replacing/.test(p.err())), p.err());
+    p.child.kill('SIGTERM');
+    assert.deepEqual(await p.exited, { code: 0, signal: null });
+  }
+});
+
+/** A stand-in for an inference worker whose every job is answered at once, with scores = candidate index. */
+function fakeWorker(version: string): ModelWorker {
+  const ctrl = new Int32Array(new SharedArrayBuffer(8 * 4));
+  const w = {
+    path: '', ctrl, features: new Float32Array(MAX_CANDIDATES * FEATURE_COUNT), scores: new Float32Array(MAX_CANDIDATES),
+    version, versionBytes: new TextEncoder().encode(version), k: 16, metadata: {}, inferUs: 10, candidateSource: 0,
+    mismatchLogged: false, submitted: 0, alive: true, inline: null,
+    get busy() { return Atomics.load(ctrl, C.DONE) !== w.submitted; },
+    get done() { return Atomics.load(ctrl, C.DONE) === w.submitted; },
+    get failed() { return false; },
+    get runUs() { return 1; },
+    submit(n: number) { for (let i = 0; i < n; i++) w.scores[i] = i; w.submitted++; Atomics.store(ctrl, C.DONE, w.submitted); },
+    stop() { w.alive = false; return Promise.resolve(); },
+  };
+  return w as unknown as ModelWorker;
+}
+
+test('an answer computed by the old model during a swap carries the old model\'s version', async (t) => {
+  const dir = tempDir(t);
+  const decider = new Decider(new DecisionStats(), { deadlineUs: 500, maxInflight: 4, inline: false });
+  const a = fakeWorker('aaaaaaaaaaaa'), b = fakeWorker('bbbbbbbbbbbb');
+  decider.setModel(a);
+  let swapped = false;
+  const server = createServer((socket) => {
+    new FramedConnection(socket, decider, () => undefined);
+    // runs right after the connection read the first request and handed its job to model A, before A's
+    // answer is collected: the reload's swap, in the same gap as in the sidecar
+    socket.on('data', () => { if (!swapped) { swapped = true; decider.setModel(b); } });
+  });
+  await new Promise<void>((r) => server.listen(join(dir, 'v.sock'), r));
+  t.after(() => { server.close(); decider.setModel(null); });
+  const c = await SidecarClient.connect(join(dir, 'v.sock'));
+  t.after(() => c.close());
+  const first = await c.decide(req(8, { bytesNeeded: 1000 }));
+  assert.deepEqual([first.source, swapped], [MODEL, true]);
+  assert.equal(first.victims, 1n << 7n, 'the highest score goes: computed by a model');
+  assert.equal(first.modelVersion, a.version, 'computed by A, labelled A');
+  const second = await c.decide(req(8));
+  assert.deepEqual([second.source, second.modelVersion], [MODEL, b.version]);
+  const fallback = await c.decide(req(8, { specVersion: 99 }));
+  assert.deepEqual([fallback.source, fallback.reason, fallback.modelVersion], [FALLBACK, R.BAD_REQUEST, b.version], 'a fallback carries the serving model');
+});
+
+test('gRPC Health.Watch follows a model the file watcher loaded', async (t) => {
+  const dir = tempDir(t);
+  const live = join(dir, 'model.onnx');
+  const sc = await serve(t, ['--socket', join(dir, 's.sock'), '--model', live, '--grpc', `unix://${join(dir, 'g.sock')}`]); // watch on
+  const Health = serviceOf(loadProtos(), 'grpc.health.v1.Health');
+  const h = new Health(sc.ready.grpc!, grpc.credentials.createInsecure());
+  const seen: string[] = [];
+  const w = (h as unknown as { Watch(r: unknown): grpc.ClientReadableStream<{ status: string }> }).Watch({ service: 'coldrl.v1.Eviction' });
+  w.on('data', (d: { status: string }) => seen.push(d.status));
+  w.on('error', () => undefined);
+  t.after(() => { w.cancel(); h.close(); });
+  assert.ok(await until(() => seen.length > 0));
+  assert.deepEqual(seen, ['NOT_SERVING']);
+  makeModel(join(dir, 'tmp.onnx'), 1);
+  renameSync(join(dir, 'tmp.onnx'), live);
+  assert.ok(await until(() => seen.includes('SERVING')), `Watch saw ${JSON.stringify(seen)}; log: ${sc.err()}`);
+  sc.child.kill('SIGTERM');
+  assert.deepEqual(await sc.exited, { code: 0, signal: null });
+});
+
+test('error codes on the wire and in reloads; protocol errors and bad requests counted by kind', async (t) => {
+  const dir = tempDir(t);
+  makeModel(join(dir, 'm.onnx'), 1);
+  const sc = await serve(t, ['--socket', join(dir, 's.sock'), '--model', join(dir, 'm.onnx'), '--grpc', `unix://${join(dir, 'g.sock')}`,
+    '--metrics', '127.0.0.1:0', '--no-watch', '--quiet']);
+  const exchange = async (bytes: Buffer): Promise<string> => {
+    const bad = await SidecarClient.connect(sc.ready.socket);
+    bad.writeRaw(bytes);
+    await bad.whenClosed();
+    return bad.unmatched[0]?.error ?? '';
+  };
+  assert.match(await exchange(Buffer.from([0, 0, 0, 0])), /^COLDRL_ERR_PROTOCOL: frame length 0 /);
+  assert.match(await exchange(Buffer.from([0, 0, 0, 3, 0xff, 0xff, 0xff])), /^COLDRL_ERR_PROTOCOL: .*not a DecideRequest/);
+  // half a frame, then the peer goes
+  await new Promise<void>((resolve) => { const s = connect(sc.ready.socket, () => { s.end(Buffer.from([0, 0, 1, 0, 1, 2]), () => resolve()); }); });
+  // gRPC: a body that is not a DecideRequest
+  const Eviction = serviceOf(loadProtos(), 'coldrl.v1.Eviction');
+  const g = new Eviction(sc.ready.grpc!, grpc.credentials.createInsecure());
+  t.after(() => g.close());
+  const raw = (b: Buffer) => b;
+  const e = await new Promise<grpc.ServiceError | null>((r) => g.makeUnaryRequest('/coldrl.v1.Eviction/Decide', raw, raw, Buffer.from([0xff, 0xff]), (err) => r(err)));
+  assert.equal(e?.code, grpc.status.INVALID_ARGUMENT);
+  assert.match(e!.details, /^COLDRL_ERR_PROTOCOL: /);
+  // a refused reload keeps the file's own code
+  const reload = await new Promise<Record<string, unknown>>((res, rej) => (g as unknown as { Reload(r: unknown, cb: (e: Error | null, r: Record<string, unknown>) => void): void })
+    .Reload({ path: join(dir, 'missing.onnx') }, (err, r) => (err ? rej(err) : res(r))));
+  assert.equal(reload.ok, false);
+  assert.match(String(reload.error), /^COLDRL_ERR_FILE_NOT_FOUND: .*missing\.onnx/);
+  // wrong requests: BAD_REQUEST, counted by the check that failed; a feature far outside [0, 1] is not the model's fault
+  const c = await SidecarClient.connect(sc.ready.socket);
+  t.after(() => c.close());
+  const huge = await c.decide(req(4, { features: Array(4 * FEATURE_COUNT).fill(3e38) }));
+  assert.deepEqual([huge.source, huge.reason, huge.error], [FALLBACK, R.BAD_REQUEST, '']);
+  assert.equal((await c.decide(req(4, { features: Array(4 * FEATURE_COUNT).fill(NaN) }))).reason, R.BAD_REQUEST);
+  assert.equal((await c.decide(req(65))).reason, R.BAD_REQUEST);
+  assert.equal((await c.decide(req(4))).error, '', 'the connection stays open');
+  const url = sc.ready.metrics!;
+  assert.ok(await until(async () => (await metric(url, 'coldrl_sidecar_protocol_errors_total{kind="truncated"}')) === 1), 'truncated');
+  assert.equal(await metric(url, 'coldrl_sidecar_protocol_errors_total{kind="frame_length"}'), 1);
+  assert.equal(await metric(url, 'coldrl_sidecar_protocol_errors_total{kind="malformed"}'), 2, 'framed + gRPC');
+  assert.equal(await metric(url, 'coldrl_sidecar_bad_requests_total{check="feature_out_of_range"}'), 1);
+  assert.equal(await metric(url, 'coldrl_sidecar_bad_requests_total{check="non_finite_feature"}'), 1);
+  assert.equal(await metric(url, 'coldrl_sidecar_bad_requests_total{check="too_many_candidates"}'), 1);
+  assert.equal(await metric(url, 'coldrl_sidecar_decisions_total{source="fallback",reason="model_error"}'), 0);
+  sc.child.kill('SIGTERM');
+  assert.deepEqual(await sc.exited, { code: 0, signal: null });
+});
