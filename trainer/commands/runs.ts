@@ -9,8 +9,9 @@ export const summary = 'list training runs, models and evaluations in the store'
 export function help(): string {
   return `coldrl runs [--db FILE] [--json]
 
-Lists training runs (id, status, trace, seed, backend, start, end, last loss and hit ratio), the models they
-exported (path, sha256) and the evaluations recorded (policy, trace, cache size, hit ratios).
+Lists training runs (id, status, trace, seed, backend, start, end, and the last logged loss and hit ratio of
+the training pass, exploration included: not a held-out figure), the models they exported (path, sha256)
+and the evaluations recorded (policy, trace, cache size, hit ratios; held-out checks among them).
 
   --db FILE   store (default ./${DEFAULT_DB})
   --json      one JSON object: { runs, models, evaluations }`;
@@ -26,7 +27,7 @@ export async function run(argv: string[]): Promise<number> {
     const models = store.models().map((m) => ({ ...m, metadata: JSON.parse(m.metadata) as unknown }));
     const evaluations = store.evaluations();
     if (values.json) { console.log(JSON.stringify({ runs, models, evaluations })); return 0; }
-    console.log(`runs (${runs.length}; loss and training hit: the last logged, on the training pass, with exploration)`);
+    console.log(`runs (${runs.length})`);
     for (const r of runs) {
       const l = r.last;
       console.log(`  ${String(r.id).padStart(4)}  ${r.status.padEnd(11)} seed ${r.seed}  ${r.backend.padEnd(6)} ${r.started} -> ${r.ended ?? '-'}  ` +
