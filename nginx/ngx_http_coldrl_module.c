@@ -471,7 +471,7 @@ ngx_http_coldrl_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->enable, 0);
     ngx_conf_init_value(mcf->shadow, 0);
     ngx_conf_init_value(mcf->log_features, 0);
-    ngx_conf_init_uint_value(mcf->k, 16);
+    ngx_conf_init_uint_value(mcf->k, 64);   /* the trainer's default K (trainer/hparams.ts) */
     ngx_conf_init_uint_value(mcf->timeout_us, 500);
     ngx_conf_init_uint_value(mcf->source, COLDRL_SRC_BLEND);
     ngx_conf_init_msec_value(mcf->interval, 200);

@@ -22,6 +22,9 @@ import { HEADS } from '../network.js';
 import { AUTO_SOURCES, chooseSource, type SourceChoice } from '../source-choice.js';
 import { DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, splitHoldout, type TrainingOutcome, type TrainingSpec } from '../training.js';
 
+/** The NGINX module's coldrl_k when unset (nginx/ngx_http_coldrl_module.c). */
+const MODULE_DEFAULT_K = 64;
+
 export const summary = 'train the dueling DQN on a trace or log archive and export it to ONNX';
 
 export function help(): string {
@@ -246,8 +249,9 @@ export async function run(argv: string[]): Promise<number> {
     if (o.holdout) console.log(describeHoldout(o.holdout));
     const bytes = o.holdout ? byteNote(o.holdout) : null;
     if (bytes) console.log(bytes);
-    // the module must collect what the model was trained on: K candidates (its default is 16) from this source
-    console.log(`in nginx.conf beside it: coldrl_k ${hp.k}; coldrl_candidates ${hp.candidates};${hp.candidates === DEFAULT_SOURCE ? ' (the module\'s default source)' : ''}`);
+    // the module must collect what the model was trained on: K candidates from this source
+    const defaults = [hp.k === MODULE_DEFAULT_K ? 'K' : '', hp.candidates === DEFAULT_SOURCE ? 'source' : ''].filter(Boolean).join(' and ');
+    console.log(`in nginx.conf beside it: coldrl_k ${hp.k}; coldrl_candidates ${hp.candidates};${defaults ? ` (the module's default ${defaults})` : ''}`);
     if (r.interrupted && holdout) console.log('held-out check skipped (interrupted): it runs when a --resume completes');
     if (r.interrupted) console.log(`continue with the same command plus --resume (coldrl train --trace ${values.trace} ... --out ${out} --resume)`);
   }
