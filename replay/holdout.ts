@@ -30,6 +30,8 @@ export interface Holdout {
   hitsOverLru: number;
   /** The model's evictions during the held-out requests: with none, the check says nothing. */
   evictions: number;
+  /** The keys zone filled during the model's replay (replay/cache.ts keysLimit): evictions were bound by the object count. */
+  zoneFull?: boolean;
 }
 
 /**
@@ -92,7 +94,10 @@ export function holdoutOfResults(results: readonly ReplayResult[], fraction: num
   const hitRatio: Record<string, number> = { model: model.hitRatio };
   const byteHitRatio: Record<string, number> = { model: model.byteHitRatio };
   HOLDOUT_BASELINES.forEach((p, i) => { hitRatio[p] = results[i + 1]!.hitRatio; byteHitRatio[p] = results[i + 1]!.byteHitRatio; });
-  return { fraction, from, requests: model.requests, hitRatio, byteHitRatio, hitsOverLru: model.hits - lru.hits, evictions: model.evictions };
+  return {
+    fraction, from, requests: model.requests, hitRatio, byteHitRatio, hitsOverLru: model.hits - lru.hits, evictions: model.evictions,
+    ...(results.some((r) => r.zoneFull > 0) ? { zoneFull: true } : {}),
+  };
 }
 
 /** The Holdout in a model's metadata; null when it has none or it is unreadable (older models). */
@@ -131,6 +136,15 @@ export function byteNote(h: Holdout): string | null {
   const pct = (x: number) => `${(100 * (1 - x)).toFixed(1)}%`;
   return `note: the model trades bytes for hits: on the held-out requests ${pct(b.model!)} of the bytes come from the origin, against ${pct(b.lru!)} under LRU `
     + '(it maximises hits, not bytes: where origin traffic is what costs, compare before serving it)';
+}
+
+/**
+ * A note when the simulated keys zone filled: from then on evictions are bound by the object count, where
+ * a ranking per byte (coldrl's, GDSF's) keeps many small objects and loses to LRU (docs/logs.md).
+ */
+export function zoneNote(h: Holdout): string | null {
+  return h.zoneFull ? 'note: the keys zone filled: from then on NGINX evicts by object count, where a ranking per byte (the model\'s, GDSF\'s) '
+    + 'keeps many small objects and can lose to LRU; a keys_zone that does not fill avoids it (docs/logs.md)' : null;
 }
 
 /** True when the model lost hits to LRU on its held-out requests. */

@@ -142,6 +142,11 @@ export async function run(argv: string[]): Promise<number> {
     await runJobsInWorkers(spec, jobs, threads, emit);
   }
   if (!values.json) printTable(results);
+  const filled = results.filter((r) => r.zoneFull > 0).map((r) => `${r.policy} at ${r.cacheSize}`);
+  if (filled.length) {
+    console.error(`note: the keys zone filled under ${filled.join(', ')}: from then on NGINX evicts by object count, where a ranking per byte `
+      + '(GDSF, coldrl) keeps many small objects and can lose to LRU; a keys_zone that does not fill avoids it (docs/logs.md)');
+  }
   return 0;
 }
 

@@ -180,7 +180,9 @@ test('coldrl replay --keys-zone and --cache-zone: nginx semantics implied, the n
     return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { semantics: string; hitRatio: number; zoneFull: number });
   };
   const free = rows(run(['--cache-size', '1m', '--semantics', 'nginx']));
-  const capped = rows(run(['--cache-size', '1m', '--keys-zone', '16k']));
+  const cappedRun = run(['--cache-size', '1m', '--keys-zone', '16k']);
+  assert.match(cappedRun.stderr, /note: the keys zone filled under lru at 1m, gdsf at 1m: from then on NGINX evicts by object count/);
+  const capped = rows(cappedRun);
   for (let i = 0; i < 2; i++) {
     assert.equal(capped[i]!.semantics, 'nginx', '--keys-zone implies nginx semantics');
     assert.equal(capped[i]!.zoneFull, 1);

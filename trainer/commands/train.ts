@@ -10,7 +10,7 @@ import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { logFormatName, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
 import type { KeyFrom, LogReadOptions } from '../../replay/formats/nginx-source.js';
-import { belowLru, byteNote, describeHoldout } from '../../replay/holdout.js';
+import { belowLru, byteNote, describeHoldout, zoneNote } from '../../replay/holdout.js';
 import { cacheZoneOptions, keysZoneNodes, parseZoneSize } from '../../replay/nginx-conf.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB } from '../../replay/store.js';
@@ -247,8 +247,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`${r.interrupted ? 'interrupted' : 'trained'} on requests ${o.trainedFrom}..${o.trainedFrom + r.requests - 1}${stretch}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} ${r.passes === 1 ? 'pass' : 'passes'} in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
     console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${db}` : ''}`);
     if (o.holdout) console.log(describeHoldout(o.holdout));
-    const bytes = o.holdout ? byteNote(o.holdout) : null;
-    if (bytes) console.log(bytes);
+    for (const note of o.holdout ? [byteNote(o.holdout), zoneNote(o.holdout)] : []) if (note) console.log(note);
     // the module must collect what the model was trained on: K candidates from this source
     const defaults = [hp.k === MODULE_DEFAULT_K ? 'K' : '', hp.candidates === DEFAULT_SOURCE ? 'source' : ''].filter(Boolean).join(' and ');
     console.log(`in nginx.conf beside it: coldrl_k ${hp.k}; coldrl_candidates ${hp.candidates};${defaults ? ` (the module's default ${defaults})` : ''}`);
