@@ -40,7 +40,7 @@
  */
 import type { DList } from './dlist.js';
 import type { Fenwick } from './fenwick.js';
-import { MAX_CANDIDATES } from './features.js';
+import { FEATURE_COUNT, MAX_CANDIDATES, SIZE_FEATURE } from './features.js';
 
 /** What a source reads from the K-candidate policy: the recency list and a dense pool of resident ids. */
 export interface CandidateView {
@@ -298,6 +298,22 @@ export const SOURCES: Record<string, CandidateSource> = {
  * (docs/candidates.md). `tail` (the paper's) is last or next to last everywhere.
  */
 export const DEFAULT_SOURCE = 'blend';
+
+/**
+ * A decision that must free at most this many bytes is bound by the object count, not by the bytes: the
+ * keys zone's watermark (replay/cache.ts keysLimit asks for 1 byte then; the NGINX module sends
+ * bytes_needed = 1 when only the node count is over).
+ */
+export const COUNT_BOUND_NEED = 1;
+
+/**
+ * Scores for a decision bound by the object count: a scorer that ranks per byte (Scorer.sizeTerm: its score
+ * adds sizeTerm x the size feature, as the hit-logit models' log(size / P(hit)) does) ranks per object
+ * instead, by P(hit) alone, since freeing bytes gains nothing there. In place; no allocation.
+ */
+export function perObjectScores(scores: Float32Array, features: Float32Array, n: number, sizeTerm: number): void {
+  for (let i = 0; i < n; i++) scores[i] = scores[i]! - sizeTerm * features[i * FEATURE_COUNT + SIZE_FEATURE]!;
+}
 
 /**
  * Applies the victim rule. scores may be null (fallback: index order). sizes[i] = bytes of candidate i.

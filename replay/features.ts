@@ -48,6 +48,10 @@ export const FEATURE_COUNT = FEATURE_NAMES.length;
 /** Caps of the log scale, index-aligned with FEATURE_NAMES (raw units as documented above). */
 export const FEATURE_CAPS: readonly number[] = [604800, 1073741824, 1023, 604800, 604800, 60000, 604800, 1048575];
 
+/** Index of the size feature and log1p of its cap: log1p(size) = f_size x LOG_SIZE_CAP below the cap. */
+export const SIZE_FEATURE = FEATURE_NAMES.indexOf('size');
+export const LOG_SIZE_CAP = Math.log1p(FEATURE_CAPS[SIZE_FEATURE]!);
+
 /** Largest number of candidates any decision may carry (the wire format's bitmask is 64 bits). */
 export const MAX_CANDIDATES = 64;
 

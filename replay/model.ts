@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as ort from 'onnxruntime-node';
 import { ColdrlError } from './errors.js';
-import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from './features.js';
+import { FEATURE_COUNT, FEATURE_SPEC_VERSION, LOG_SIZE_CAP, MAX_CANDIDATES } from './features.js';
 import type { Scorer } from './scorer.js';
 
 type Ort = typeof ort;
@@ -107,6 +107,11 @@ export class ColdrlModel {
   readonly sha256: string;
   /** The K the model was trained with (coldrl.k); the graph accepts any n up to 64. */
   readonly k: number;
+  /**
+   * The score's coefficient on the size feature (Scorer.sizeTerm): LOG_SIZE_CAP for a hit-logit model, whose
+   * score is log(size / P(hit)); undefined for the others (coldrl.objective q, or older models: q).
+   */
+  readonly sizeTerm: number | undefined;
   private readonly input = new Float32Array(MAX_CANDIDATES * FEATURE_COUNT);
   private readonly output = new Float32Array(MAX_CANDIDATES);
   private readonly feeds: Record<string, ort.Tensor>[] = [];
@@ -118,6 +123,7 @@ export class ColdrlModel {
     this.sha256 = createHash('sha256').update(bytes).digest('hex');
     this.version = this.sha256.slice(0, 12);
     this.k = Number(metadata['coldrl.k'] ?? 16);
+    this.sizeTerm = metadata['coldrl.objective'] === 'hit-logit' ? LOG_SIZE_CAP : undefined;
     const ones = new Float32Array(MAX_CANDIDATES).fill(1);
     this.feeds.push({});
     this.fetches.push({});
@@ -273,8 +279,8 @@ export function preparedModel(param: string | undefined): ColdrlModel {
 
 /** A scorer backed by a model: one onnxruntime call per decision, synchronous when the native session loaded. */
 export function modelScorer(m: ColdrlModel): Scorer {
-  if (m.hasSync) return { name: `coldrl-${m.version}`, score: (_ctx, _ids, f, n, out) => m.scoreSync(f, n, out) };
-  return { name: `coldrl-${m.version}`, async: true, score: (_ctx, _ids, f, n, out) => m.score(f, n, out) };
+  if (m.hasSync) return { name: `coldrl-${m.version}`, sizeTerm: m.sizeTerm, score: (_ctx, _ids, f, n, out) => m.scoreSync(f, n, out) };
+  return { name: `coldrl-${m.version}`, async: true, sizeTerm: m.sizeTerm, score: (_ctx, _ids, f, n, out) => m.score(f, n, out) };
 }
 
 /** The K[:SOURCE] part of a prepared `coldrl:FILE...` parameter, defaulting to the model's metadata. */

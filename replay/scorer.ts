@@ -9,6 +9,11 @@ export interface Scorer {
   readonly name: string;
   /** True when score() returns a Promise (a model behind onnxruntime). */
   readonly async?: boolean;
+  /**
+   * The coefficient on the size feature that the score adds (a ranking per byte), if any: a decision bound
+   * by the object count drops it (replay/candidates.ts perObjectScores).
+   */
+  readonly sizeTerm?: number;
   score(ctx: SimContext, ids: Int32Array, features: Float32Array, n: number, out: Float32Array): void | Promise<void>;
 }
 

@@ -8,7 +8,7 @@
  * which is LRU because candidates arrive oldest first. Slots come from a pool allocated at start
  * (max-inflight + 1); a request that finds the pool empty is answered at once from a scratch slot.
  */
-import { selectVictims } from '../replay/candidates.js';
+import { COUNT_BOUND_NEED, perObjectScores, selectVictims } from '../replay/candidates.js';
 import { MAX_CANDIDATES } from '../replay/features.js';
 import type { BusyPoller } from './busy-poll.js';
 import { Bad, CANDIDATE_SOURCE_NAMES, DecideSlot, Reason, Source } from './codec.js';
@@ -120,6 +120,8 @@ export class Decider {
    * is not the serving one when a reload swapped models while the job ran.
    */
   answerModel(slot: DecideSlot, scores: Float32Array, w: ModelWorker): void {
+    // bytes_needed = 1: only the keys zone's node count is over (the module's watermark): rank per object
+    if (w.sizeTerm && slot.bytesNeeded <= COUNT_BOUND_NEED) perObjectScores(scores, slot.features, slot.n, w.sizeTerm);
     selectVictims(scores, slot.sizes, slot.n, slot.bytesNeeded, this.victims, this.order);
     this.finish(slot, Source.MODEL, Reason.NONE, w.versionBytes);
   }

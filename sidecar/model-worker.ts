@@ -12,7 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ColdrlError, type ErrorCode } from '../replay/errors.js';
-import { FEATURE_COUNT, MAX_CANDIDATES } from '../replay/features.js';
+import { FEATURE_COUNT, LOG_SIZE_CAP, MAX_CANDIDATES } from '../replay/features.js';
 import type { ColdrlModel } from '../replay/model.js';
 import { CANDIDATE_SOURCE_IDS } from './codec.js';
 
@@ -45,6 +45,8 @@ export class ModelWorker {
   inferUs = 0;
   /** proto CandidateSource the model was trained on (coldrl.candidates; 0 = not recorded, not checked). */
   candidateSource = 0;
+  /** Scorer.sizeTerm of the model (a hit-logit model's ranking per byte); 0: none. */
+  sizeTerm = 0;
   /** A request naming another source was logged for this model (once per model). */
   mismatchLogged = false;
   /** Sequence of the last job submitted; the worker is busy while DONE != submitted. */
@@ -80,6 +82,7 @@ export class ModelWorker {
         if (m.type === 'ready') {
           w.version = m.version; w.versionBytes = new TextEncoder().encode(m.version); w.k = m.k; w.metadata = m.metadata; w.inferUs = m.inferUs;
           w.candidateSource = CANDIDATE_SOURCE_IDS[m.metadata['coldrl.candidates'] ?? ''] ?? 0;
+          w.sizeTerm = m.metadata['coldrl.objective'] === 'hit-logit' ? LOG_SIZE_CAP : 0;
           resolve(w);
         } else {
           w.alive = false;

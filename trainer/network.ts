@@ -11,7 +11,7 @@
  * the policy ranks by is Q_i itself or a fixed function of it: higher = evict first (replay/candidates.ts
  * selectVictims). Matrices are row-major: w1[f * H + j] maps input f to hidden unit j.
  */
-import { FEATURE_CAPS, FEATURE_NAMES } from '../replay/features.js';
+import { LOG_SIZE_CAP, SIZE_FEATURE } from '../replay/features.js';
 import type { Rng } from '../replay/rng.js';
 
 export const PADDED_SCORE = -1e9;
@@ -28,9 +28,7 @@ export const PADDED_SCORE = -1e9;
 export type Head = 'q' | 'hit-logit';
 export const HEADS: readonly Head[] = ['q', 'hit-logit'];
 
-/** Index of the size feature and log1p of its cap: log1p(size) = f_size x LOG_SIZE_CAP below the cap. */
-export const SIZE_FEATURE = FEATURE_NAMES.indexOf('size');
-export const LOG_SIZE_CAP = Math.log1p(FEATURE_CAPS[SIZE_FEATURE]!);
+export { LOG_SIZE_CAP, SIZE_FEATURE };
 
 /** The 'hit-logit' head's score of output z for a candidate whose size feature is fSize (float64). */
 export function hitLogitScore(z: number, fSize: number): number {

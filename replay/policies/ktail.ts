@@ -10,7 +10,7 @@ import { FEATURE_COUNT, MAX_CANDIDATES } from '../features.js';
 import { DList } from '../dlist.js';
 import { Fenwick } from '../fenwick.js';
 import { ColdrlError } from '../errors.js';
-import { DEFAULT_SOURCE, selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
+import { COUNT_BOUND_NEED, DEFAULT_SOURCE, perObjectScores, selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
 import type { Policy, SimContext } from '../policy.js';
 import type { Scorer } from '../scorer.js';
 
@@ -127,6 +127,8 @@ export class KCandidatePolicy implements Policy, CandidateView {
 
   /** Evicts the victims chosen from the current scores. */
   apply(n: number, need: number): void {
+    const sizeTerm = this.scorer.sizeTerm;
+    if (sizeTerm && need <= COUNT_BOUND_NEED) perObjectScores(this.scores, this.features, n, sizeTerm);
     selectVictims(this.scores, this.sizes, n, need, this.victims, this.order);
     for (let i = 0; i < n; i++) if (this.victims[i] === 1) { this.onRemove(this.ids[i]!); this.ctx.evict(this.ids[i]!); }
   }

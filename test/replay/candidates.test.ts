@@ -14,7 +14,7 @@ import { loadTrace, traceFromArrays, type Trace } from '../../replay/trace.js';
 import { makeCache, replayTrace } from '../../replay/run.js';
 import { lruScorer, type Scorer } from '../../replay/scorer.js';
 import { Fenwick } from '../../replay/fenwick.js';
-import { MAX_CANDIDATES } from '../../replay/features.js';
+import { FEATURE_COUNT, MAX_CANDIDATES, SIZE_FEATURE } from '../../replay/features.js';
 import { TRACES } from '../helpers.js';
 
 let tragen: Promise<Trace> | null = null;
@@ -267,4 +267,24 @@ test('the oracle family runs with every source', async () => {
       assert.ok(r.hitRatio > lru.hitRatio, `${pol}:32:${name} ${r.hitRatio} not above LRU ${lru.hitRatio}`);
     }
   }
+});
+
+test('a decision bound by the object count (need 1: the keys zone) drops a scorer\'s size term: per object, not per byte', () => {
+  // four residents; the scorer's score = 10 x size feature + a per-object part that prefers the smallest
+  const rows = [4000, 1000, 2000, 8000].map((size, i) => ({ time: i, key: `o${i}`, size }));
+  rows.push({ time: 10, key: 'new', size: 100 });
+  const t = traceFromArrays('count', rows);
+  const sizeScorer: Scorer = {
+    name: 'per-byte', sizeTerm: 10,
+    score(ctx, ids, f, n, out) { for (let i = 0; i < n; i++) out[i] = 10 * f[i * FEATURE_COUNT + SIZE_FEATURE]! + 1 / ctx.objects.size[ids[i]!]!; },
+  };
+  const run = (opts: { capacity: number; keysLimit?: number }) => {
+    const cache = new Cache((ctx) => new KCandidatePolicy(ctx, sizeScorer, { k: 4, source: SOURCES.tail! }), { ...opts, semantics: 'nginx' });
+    for (let i = 0; i < t.length; i++) cache.access(t, i);
+    return t.keys.filter((_, id) => cache.objects.resident[id] === 1).join(' ');
+  };
+  assert.equal(run({ capacity: 15_050 }), 'o0 o1 o2 new', 'bytes bound (50 B over): the largest goes');
+  // keysLimit 4: the fifth object finds the zone full (o0, the LRU tail, goes), watermark 4: then one more
+  // eviction, bound by the count, by the per-object part alone: the smallest, o1
+  assert.equal(run({ capacity: 1e9, keysLimit: 4 }), 'o2 o3 new');
 });

@@ -14,7 +14,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
-import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../../replay/features.js';
+import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES, SIZE_FEATURE } from '../../replay/features.js';
 import { Rng } from '../../replay/rng.js';
 import { SidecarClient, decodeDecideResponse, encodeDecideRequest, type DecideInput } from '../../sidecar/client.js';
 import { Decider } from '../../sidecar/decide.js';
@@ -300,4 +300,28 @@ test('error codes on the wire and in reloads; protocol errors and bad requests c
   assert.equal(await metric(url, 'coldrl_sidecar_decisions_total{source="fallback",reason="model_error"}'), 0);
   sc.child.kill('SIGTERM');
   assert.deepEqual(await sc.exited, { code: 0, signal: null });
+});
+
+test('bytes_needed = 1 (only the keys zone\'s node count is over): a per-byte model ranks per object', async (t) => {
+  const dir = tempDir(t);
+  const decider = new Decider(new DecisionStats(), { deadlineUs: 500, maxInflight: 4, inline: false });
+  const w = fakeWorker('cccccccccccc');
+  // scores = index + sizeTerm x size feature, as a hit-logit model's log(size / P(hit)): the size term
+  // makes the last candidate (the largest) go first; without it candidate 0's per-object score is highest
+  const n = 4;
+  const sizeFeature = [0.5, 0.6, 0.3, 0.99];
+  (w as unknown as { sizeTerm: number }).sizeTerm = 10;
+  const submit = w.submit.bind(w);
+  w.submit = (m: number) => { submit(m); for (let i = 0; i < m; i++) w.scores[i] = (n - 1 - i) * 0.5 + 10 * sizeFeature[i]!; };
+  decider.setModel(w);
+  const server = createServer((socket) => { new FramedConnection(socket, decider, () => undefined); });
+  await new Promise<void>((r) => server.listen(join(dir, 'c.sock'), r));
+  t.after(() => { server.close(); decider.setModel(null); });
+  const c = await SidecarClient.connect(join(dir, 'c.sock'));
+  t.after(() => c.close());
+  const features = Array.from({ length: n * FEATURE_COUNT }, (_, i) => (i % FEATURE_COUNT === SIZE_FEATURE ? sizeFeature[Math.floor(i / FEATURE_COUNT)]! : 0.5));
+  const bytes = await c.decide(req(n, { features, bytesNeeded: 1000 }));
+  assert.equal(bytes.victims, 1n << 3n, 'bytes bound: the highest per-byte score (the largest candidate)');
+  const count = await c.decide(req(n, { features, bytesNeeded: 1 }));
+  assert.equal(count.victims, 1n << 0n, 'count bound: the highest score without the size term');
 });
