@@ -75,6 +75,7 @@ export interface ColdrlDirectives {
   shadow?: boolean;
   /** e.g. "500us", "100ms". */
   timeout?: string;
+  /** coldrl_k; unset: the directive is not written (the module's default, 64). */
   k?: number;
   /** coldrl_candidates; unset: the directive is not written (the module's default, DEFAULT_SOURCE). */
   candidates?: string;
@@ -112,7 +113,7 @@ export function proxyConfig(o: ProxyOptions): string {
   const c = o.coldrl;
   const logFormat = existsSync(CACHETRAIN_CONF) ? `include ${CACHETRAIN_CONF};` : CACHETRAIN_INLINE;
   const coldrl = c ? [
-    'coldrl on;', `coldrl_socket ${c.socket};`, `coldrl_k ${c.k ?? 16};`, `coldrl_timeout ${c.timeout ?? '500us'};`,
+    'coldrl on;', `coldrl_socket ${c.socket};`, ...(c.k !== undefined ? [`coldrl_k ${c.k};`] : []), `coldrl_timeout ${c.timeout ?? '500us'};`,
     `coldrl_shadow ${c.shadow ? 'on' : 'off'};`, ...(c.candidates ? [`coldrl_candidates ${c.candidates};`] : []),
     `coldrl_log_features ${c.logFeatures ? 'on' : 'off'};`, `coldrl_interval ${c.interval ?? '50ms'};`,
     `coldrl_keepalive ${c.keepalive ?? '500ms'};`,

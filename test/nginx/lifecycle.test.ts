@@ -96,7 +96,7 @@ test('nginx: a copy REVALIDATED by the origin (a 304) renews its features, as re
   const [originPort, proxyPort] = await freePorts(2);
   const ngx = await NginxInstance.start({
     dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '40k', originExpires: '1s', revalidate: true,
-    coldrl: { socket, timeout: '100ms', candidates: 'sample', k: 16, logFeatures: true, interval: '50ms' },
+    coldrl: { socket, timeout: '100ms', candidates: 'sample', logFeatures: true, interval: '50ms' }, // coldrl_k unset
   });
   t.after(() => ngx.stop());
   for (let i = 0; i < 4; i++) assert.equal((await httpGet(proxyPort!, `/r${i}`)).cache, 'MISS');
@@ -105,6 +105,7 @@ test('nginx: a copy REVALIDATED by the origin (a 304) renews its features, as re
   assert.equal((await httpGet(proxyPort!, '/big')).cache, 'MISS'); // 4 + 8 blocks: over the 10 of max_size
   await until('an eviction', 10_000, async () => (await ngx.status()).decisions >= 1);
   await sleep(300);
+  assert.equal((await ngx.status()).k, 64, 'coldrl_k\'s default: the trainer\'s K');
   const compared = await assertFeatureParity(ngx.errorLog(), join(dir, 'access.log'));
   assert.ok(compared >= 4, `candidates compared: ${compared}`);
 });
