@@ -36,6 +36,9 @@ Starts without a model, or with a bad one, and answers NO_MODEL fallbacks until 
   --deadline-us N       budget for requests that carry none, microseconds (default 500)
   --max-inflight N      requests waiting for or in inference at most; more get OVERLOAD (default 32)
   --db FILE             SQLite store for per-minute aggregates (default ${DEFAULT_DB}; "none" = off)
+  --require-model       a --model that does not load at start is fatal (exit 2, its error), instead of
+                        serving NO_MODEL fallbacks until a reload succeeds: for a service manager that
+                        should see a mistyped path or a bad file at once
   --no-watch            do not watch the model file for changes
   --no-inline           never run the model on the socket thread: every request goes to the inference
                         thread and is raced against its deadline, so no answer is ever later than its budget
@@ -70,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
       model: { type: 'string' }, socket: { type: 'string' }, 'socket-mode': { type: 'string', default: '0666' },
       'socket-owner': { type: 'string' }, grpc: { type: 'string' }, metrics: { type: 'string' },
       'deadline-us': { type: 'string', default: '500' }, 'max-inflight': { type: 'string', default: '32' },
-      db: { type: 'string', default: DEFAULT_DB }, 'no-watch': { type: 'boolean', default: false },
+      db: { type: 'string', default: DEFAULT_DB }, 'no-watch': { type: 'boolean', default: false }, 'require-model': { type: 'boolean', default: false },
       'no-inline': { type: 'boolean', default: false }, 'busy-poll-ms': { type: 'string', default: '0' }, 'spin-us': { type: 'string', default: '0' }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -118,7 +121,13 @@ export async function run(argv: string[]): Promise<number> {
   const stats = new DecisionStats();
   const decider = new Decider(stats, { deadlineUs, maxInflight, inline: v['no-inline'] !== true, poller, log });
   const models = new ModelManager(decider, v.model ?? '', log, spinUs);
-  if (!stopAsked) await models.start();
+  if (v['require-model'] && !v.model) { unhook(); throw new ColdrlError('COLDRL_ERR_USAGE', '--require-model needs --model FILE'); }
+  const started = stopAsked ? null : await models.start();
+  if (started && !started.ok && v['require-model']) {
+    await models.close();
+    unhook();
+    throw new ColdrlError(started.code || 'COLDRL_ERR_MODEL', `--require-model: ${started.error.replace(/^COLDRL_ERR_[A-Z_]+: /, '')}`);
+  }
   if (stopAsked) {
     log('stopped while starting');
     await models.close();

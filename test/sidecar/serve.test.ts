@@ -347,3 +347,19 @@ test('coldrl serve: a socket path in a directory that does not exist is a one-li
   assert.match(r.stderr, /^coldrl: .*sidecar\.sock: the socket's directory .*missing does not exist \(create it for the sidecar's user, e\.g\. install -d .*\)$/m);
   assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
 });
+
+test('coldrl serve --require-model: a model that does not load at start is fatal (exit 2, the cause)', (t) => {
+  const dir = tempDir(t);
+  const sock = join(dir, 's.sock');
+  const missing = runCli(['serve', '--socket', sock, '--model', join(dir, 'nope.onnx'), '--require-model', '--db', 'none'], { timeout: 30_000 });
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /^coldrl: --require-model: .*nope\.onnx: no such model file$/m);
+  assert.ok(!existsSync(sock), 'no socket left behind');
+  writeFileSync(join(dir, 'bad.onnx'), 'not a model');
+  const bad = runCli(['serve', '--socket', sock, '--model', join(dir, 'bad.onnx'), '--require-model', '--db', 'none'], { timeout: 30_000 });
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /^coldrl: --require-model: /m);
+  const none = runCli(['serve', '--socket', sock, '--require-model', '--db', 'none'], { timeout: 30_000 });
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /--require-model needs --model FILE/);
+});
