@@ -406,6 +406,8 @@ static double  ngx_http_coldrl_inv_log_cap[COLDRL_FEATURE_COUNT];
 static ngx_http_coldrl_main_conf_t  *ngx_http_coldrl_mcf;
 static ngx_http_coldrl_wrap_t        ngx_http_coldrl_wraps[COLDRL_MAX_CACHES];
 static ngx_uint_t                    ngx_http_coldrl_nwraps;
+/* the candidate source of the decision under way (coldrl_candidates, or sample for a count-bound one) */
+static ngx_uint_t                    ngx_http_coldrl_source;
 
 static ngx_http_coldrl_cand_t        ngx_http_coldrl_cands[COLDRL_MAX_K];
 static u_char                        ngx_http_coldrl_picked[COLDRL_MAX_K]
@@ -736,6 +738,7 @@ ngx_http_coldrl_init_module(ngx_cycle_t *cycle)
     }
 
     ngx_http_coldrl_mcf = mcf;
+    ngx_http_coldrl_source = mcf->source;
 
     /*
      * file caches (proxy_cache_path & co.) are the paths with a manager (temp paths have none). Not
@@ -1359,13 +1362,21 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
     need = size >= cache->max_size
            ? (uint64_t) (size - cache->max_size + 1) * cache->bsize : 1;
 
+    /*
+     * a decision bound by the node count alone (need 1: the keys zone's watermark) draws uniform
+     * candidates when the configured source keeps the best by a key: freeing bytes gains nothing there
+     * (replay/candidates.ts countBoundSource)
+     */
+    ngx_http_coldrl_source = (need == 1 && COLDRL_SRC_BIASED(mcf->source))
+                             ? COLDRL_SRC_SAMPLE : mcf->source;
+
     /* one time for the candidates' selection (aged) and their features */
     ngx_time_update();
     tp = ngx_timeofday();
     now = (double) ((uint64_t) tp->sec * 1000 + tp->msec) / 1000;
 
     t0 = ngx_http_coldrl_now_ns();
-    n = ngx_http_coldrl_collect(cache, mcf->k, mcf->source, now);
+    n = ngx_http_coldrl_collect(cache, mcf->k, ngx_http_coldrl_source, now);
     (void) ngx_atomic_fetch_add(&sh->c.collect_ns,
                                 ngx_http_coldrl_now_ns() - t0);
 
@@ -1487,7 +1498,7 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
                   id, shadow ? "shadow" : "live",
                   ngx_http_coldrl_outcome_names[outcome],
                   rep.reason, rep.server_us,
-                  ngx_http_coldrl_source_names[mcf->source], n, need, us,
+                  ngx_http_coldrl_source_names[ngx_http_coldrl_source], n, need, us,
                   deleted, victims, model);
 
     return deleted ? NGX_OK : NGX_DECLINED;
@@ -2013,7 +2024,7 @@ ngx_http_coldrl_features(ngx_http_file_cache_t *cache, ngx_uint_t n,
 
     ngx_shmtx_unlock(&shpool->mutex);
 
-    if (ngx_http_coldrl_mcf->source == COLDRL_SRC_TAIL) {
+    if (ngx_http_coldrl_source == COLDRL_SRC_TAIL) {
         return;    /* the queue order is the exact LRU order */
     }
 
@@ -2314,7 +2325,7 @@ ngx_http_coldrl_encode(u_char *buf, uint64_t id, ngx_uint_t n, uint64_t need,
     *p++ = 0x28;                                  /* 5: feature_spec_version */
     p = ngx_http_coldrl_varint(p, COLDRL_FEATURE_SPEC_VERSION);
     *p++ = 0x30;                                  /* 6: candidate_source */
-    *p++ = (u_char) COLDRL_WIRE_SOURCE(ngx_http_coldrl_mcf->source);
+    *p++ = (u_char) COLDRL_WIRE_SOURCE(ngx_http_coldrl_source);
 
     len = p - buf - 4;
     buf[0] = (u_char) (len >> 24);

@@ -47,7 +47,10 @@ export class CacheStats {
   expired = 0;
   /** Objects removed by `inactive` (nginx semantics). */
   inactiveRemovals = 0;
-  /** LRU-tail objects removed because the keys zone was full (nginx semantics, keysLimit). */
+  /**
+   * LRU-tail objects removed because the keys zone was full (nginx semantics, keysLimit): at most one a run,
+   * and not zeroed by a warm-up's end (reset), so that it says whether the zone filled at all.
+   */
   zoneFull = 0;
   /** Requests that could not be cached (not stored). */
   uncacheable = 0;
@@ -60,7 +63,7 @@ export class CacheStats {
   /** Zeroes every count (Cache.startCounting). */
   reset(): void {
     this.requests = this.hits = this.bytesRequested = this.byteHits = this.evictions = 0;
-    this.expired = this.inactiveRemovals = this.zoneFull = this.uncacheable = this.tooLarge = this.notAdmitted = 0;
+    this.expired = this.inactiveRemovals = this.uncacheable = this.tooLarge = this.notAdmitted = 0;
   }
 }
 

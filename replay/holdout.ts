@@ -140,11 +140,12 @@ export function byteNote(h: Holdout): string | null {
 
 /**
  * A note when the simulated keys zone filled: from then on evictions are bound by the object count, where
- * a ranking per byte (coldrl's, GDSF's) keeps many small objects and loses to LRU (docs/logs.md).
+ * a ranking per byte (GDSF's) keeps many small objects and loses to LRU; the model's count-bound decisions
+ * rank per object over uniform candidates (replay/candidates.ts countBoundSource; docs/logs.md).
  */
 export function zoneNote(h: Holdout): string | null {
-  return h.zoneFull ? 'note: the keys zone filled: from then on NGINX evicts by object count, where a ranking per byte (the model\'s, GDSF\'s) '
-    + 'keeps many small objects and can lose to LRU; a keys_zone that does not fill avoids it (docs/logs.md)' : null;
+  return h.zoneFull ? 'note: the keys zone filled: from then on NGINX evicts by object count (the model ranks those decisions per object, '
+    + 'over uniform candidates, and GDSF keeps many small objects); a keys_zone that does not fill keeps every byte of max_size usable (docs/logs.md)' : null;
 }
 
 /** True when the model lost hits to LRU on its held-out requests. */

@@ -8,10 +8,10 @@
  * which is LRU because candidates arrive oldest first. Slots come from a pool allocated at start
  * (max-inflight + 1); a request that finds the pool empty is answered at once from a scratch slot.
  */
-import { COUNT_BOUND_NEED, perObjectScores, selectVictims } from '../replay/candidates.js';
+import { COUNT_BOUND_NEED, countBoundSource, perObjectScores, selectVictims, SOURCES } from '../replay/candidates.js';
 import { MAX_CANDIDATES } from '../replay/features.js';
 import type { BusyPoller } from './busy-poll.js';
-import { Bad, CANDIDATE_SOURCE_NAMES, DecideSlot, Reason, Source } from './codec.js';
+import { Bad, CANDIDATE_SOURCE_IDS, CANDIDATE_SOURCE_NAMES, DecideSlot, Reason, Source } from './codec.js';
 import { DeadlineScheduler } from './deadline.js';
 import type { DecisionStats } from './metrics.js';
 import type { ModelWorker } from './model-worker.js';
@@ -90,7 +90,7 @@ export class Decider {
     if (slot.bad !== Bad.OK) { this.stats.badRequests[slot.bad]!++; this.fallback(slot, Reason.BAD_REQUEST); return; }
     const w = this.scheduler.worker;
     if (!w || !w.alive) { this.fallback(slot, Reason.NO_MODEL); return; }
-    if (slot.candidateSource !== 0 && w.candidateSource !== 0 && slot.candidateSource !== w.candidateSource) this.sourceMismatch(slot, w);
+    if (slot.candidateSource !== 0 && w.candidateSource !== 0 && slot.candidateSource !== w.candidateSource && !countBoundSample(slot, w)) this.sourceMismatch(slot, w);
     if (slot.index < 0 || !this.scheduler.enqueue(slot)) this.fallback(slot, Reason.OVERLOAD);
   }
 
@@ -144,4 +144,17 @@ export class Decider {
     this.release(slot);
     this.opts.poller?.kick(now);
   }
+}
+
+/**
+ * A decision bound by the object count (bytes_needed = 1) draws its candidates uniformly when the model's
+ * source is a keyed one (replay/candidates.ts countBoundSource; the NGINX module does the same): not a
+ * mismatch.
+ */
+const SAMPLE_ID = CANDIDATE_SOURCE_IDS.sample!;
+
+function countBoundSample(slot: DecideSlot, w: ModelWorker): boolean {
+  if (slot.bytesNeeded > COUNT_BOUND_NEED || slot.candidateSource !== SAMPLE_ID) return false;
+  const trained = SOURCES[CANDIDATE_SOURCE_NAMES[w.candidateSource] ?? ''];
+  return trained !== undefined && countBoundSource(trained).name === 'sample';
 }

@@ -145,7 +145,8 @@ export async function run(argv: string[]): Promise<number> {
   const filled = results.filter((r) => r.zoneFull > 0).map((r) => `${r.policy} at ${r.cacheSize}`);
   if (filled.length) {
     console.error(`note: the keys zone filled under ${filled.join(', ')}: from then on NGINX evicts by object count, where a ranking per byte `
-      + '(GDSF, coldrl) keeps many small objects and can lose to LRU; a keys_zone that does not fill avoids it (docs/logs.md)');
+      + '(GDSF) keeps many small objects and can lose to LRU (coldrl ranks such decisions per object, over uniform candidates); '
+      + 'a keys_zone that does not fill avoids it (docs/logs.md)');
   }
   return 0;
 }

@@ -10,7 +10,7 @@ import { FEATURE_COUNT, MAX_CANDIDATES } from '../features.js';
 import { DList } from '../dlist.js';
 import { Fenwick } from '../fenwick.js';
 import { ColdrlError } from '../errors.js';
-import { COUNT_BOUND_NEED, DEFAULT_SOURCE, perObjectScores, selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
+import { COUNT_BOUND_NEED, countBoundSource, DEFAULT_SOURCE, perObjectScores, selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
 import type { Policy, SimContext } from '../policy.js';
 import type { Scorer } from '../scorer.js';
 
@@ -103,9 +103,9 @@ export class KCandidatePolicy implements Policy, CandidateView {
     this.pos[lastId] = i;
   }
 
-  /** Collects candidates and their features into the scratch buffers; returns n. */
-  gather(): number {
-    const n = this.source.collect(this, this.k, this.ids);
+  /** Collects candidates (from `source`) and their features into the scratch buffers; returns n. */
+  gather(source = this.source): number {
+    const n = source.collect(this, this.k, this.ids);
     const o = this.ctx.objects;
     const now = this.ctx.now;
     for (let i = 0; i < n; i++) {
@@ -117,7 +117,7 @@ export class KCandidatePolicy implements Policy, CandidateView {
   }
 
   evict(need: number): void | Promise<void> {
-    const n = this.gather();
+    const n = this.gather(need <= COUNT_BOUND_NEED ? countBoundSource(this.source) : this.source);
     if (n === 0) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.name}: nothing to evict`);
     this.decisions++;
     const r = this.scorer.score(this.ctx, this.ids, this.features, n, this.scores);

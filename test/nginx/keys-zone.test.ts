@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { buildNginxModule, freePorts, httpGet, NginxInstance } from '../../bench/nginx.js';
+import { buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel } from '../../bench/nginx.js';
 import { Cache } from '../../replay/cache.js';
 import { openSource } from '../../replay/formats/index.js';
 import { keysZoneNodes } from '../../replay/nginx-conf.js';
@@ -55,4 +55,31 @@ test('nginx: a full keys zone evicts as the simulator\'s keysLimit says (node co
   } finally {
     await ngx.stop();
   }
+});
+
+test('nginx: with the module, the decisions after a full keys zone are count-bound (need 1) and draw uniform candidates', { timeout: 120_000 }, async (t) => {
+  const build = buildNginxModule();
+  const dir = tempDir(t, 'coldrl-keys-module-');
+  const model = join(dir, 'size.onnx');
+  writeSizeModel(model);
+  const socket = join(dir, 'sidecar.sock');
+  const sidecar = await Sidecar.start(model, socket);
+  t.after(() => sidecar.stop());
+  const nodes = keysZoneNodes(64 * 1024, 'coldrl_e2e');
+  mkdirSync(join(dir, 'www'), { recursive: true });
+  for (let i = 0; i <= nodes; i++) writeFileSync(join(dir, 'www', `o${i}`), 'x'.repeat(100));
+  const [originPort, proxyPort] = await freePorts(2);
+  const ngx = await NginxInstance.start({
+    dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '1g', keysZone: '64k',
+    coldrl: { socket, timeout: '100ms', interval: '50ms' }, // coldrl_candidates unset: blend, a keyed source
+  });
+  t.after(() => ngx.stop());
+  for (let i = 0; i <= nodes; i++) await httpGet(proxyPort!, `/o${i}`);
+  const watermark = nodes - Math.floor(nodes / 8);
+  const until = Date.now() + 30_000;
+  while (ngx.cachedFiles().size >= watermark && Date.now() < until) await sleep(200);
+  assert.equal(ngx.cachedFiles().size, watermark - 1, 'the module evicted down to the watermark');
+  const lines = ngx.errorLog().split('\n').filter((l) => /coldrl decision \d+: live/.test(l));
+  assert.ok(lines.length > 0, 'decisions through the module');
+  for (const l of lines) assert.match(l, / candidates:sample n:\d+ need:1 /, `count-bound, uniform candidates: ${l.slice(0, 200)}`);
 });

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DEFAULT_SOURCE, SOURCES, OVERSAMPLE } from '../../replay/candidates.js';
+import { countBoundSource, DEFAULT_SOURCE, SOURCES, OVERSAMPLE } from '../../replay/candidates.js';
 import { KCandidatePolicy, parseKParam } from '../../replay/policies/ktail.js';
 import { Cache } from '../../replay/cache.js';
 import { openSource } from '../../replay/formats/index.js';
@@ -287,4 +287,28 @@ test('a decision bound by the object count (need 1: the keys zone) drops a score
   // keysLimit 4: the fifth object finds the zone full (o0, the LRU tail, goes), watermark 4: then one more
   // eviction, bound by the count, by the per-object part alone: the smallest, o1
   assert.equal(run({ capacity: 1e9, keysLimit: 4 }), 'o2 o3 new');
+});
+
+test('a count-bound decision (need 1) draws its candidates uniformly when the source keeps the best by a key', () => {
+  for (const name of ['large', 'rare', 'perbyte', 'aged', 'weighted', 'blend']) assert.equal(countBoundSource(SOURCES[name]!).name, 'sample', name);
+  for (const name of ['tail', 'sample', 'mixed']) assert.equal(countBoundSource(SOURCES[name]!).name, name, name);
+  // 400 objects: even keys small and requested 3 times, odd keys 100x larger and requested once, into a
+  // keys zone of 300 nodes. perbyte offers the large ones only; the count-bound decisions after the zone
+  // filled offer both kinds
+  const t = residents(400, (i) => (i % 2 === 0 ? 100 : 10_000), (i) => (i % 2 === 0 ? 3 : 1));
+  const offered = (keysLimit: number, capacity: number) => {
+    let small = 0, all = 0;
+    const recorder: Scorer = {
+      name: 'record',
+      score(ctx, ids, _f, n, out) { for (let i = 0; i < n; i++) { all++; if (ctx.objects.size[ids[i]!] === 100) small++; } lruScorer.score(ctx, ids, _f, n, out); },
+    };
+    const cache = new Cache((ctx) => new KCandidatePolicy(ctx, recorder, { k: 16, source: SOURCES.perbyte!, seed: 3 }), { capacity, keysLimit, semantics: 'nginx' });
+    for (let i = 0; i < t.length; i++) cache.access(t, i);
+    cache.check();
+    return { small, all };
+  };
+  const bytes = offered(0, 1_000_000); // bytes bound: 100 large objects fit
+  assert.ok(bytes.all > 0 && bytes.small === 0, `bytes bound: perbyte offers no small object (${bytes.small} of ${bytes.all})`);
+  const count = offered(300, 1e12);
+  assert.ok(count.all > 0 && count.small > count.all / 4, `count bound: small objects offered too (${count.small} of ${count.all})`);
 });

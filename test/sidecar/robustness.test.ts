@@ -17,6 +17,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES, SIZE_FEATURE } from '../../replay/features.js';
 import { Rng } from '../../replay/rng.js';
 import { SidecarClient, decodeDecideResponse, encodeDecideRequest, type DecideInput } from '../../sidecar/client.js';
+import { CANDIDATE_SOURCE_IDS } from '../../sidecar/codec.js';
 import { Decider } from '../../sidecar/decide.js';
 import { FrameReader } from '../../sidecar/framing.js';
 import { loadProtos, serviceOf } from '../../sidecar/grpc.js';
@@ -324,4 +325,10 @@ test('bytes_needed = 1 (only the keys zone\'s node count is over): a per-byte mo
   assert.equal(bytes.victims, 1n << 3n, 'bytes bound: the highest per-byte score (the largest candidate)');
   const count = await c.decide(req(n, { features, bytesNeeded: 1 }));
   assert.equal(count.victims, 1n << 0n, 'count bound: the highest score without the size term');
+  // a model trained on blend: a count-bound request's uniform candidates (sample) are not a mismatch
+  w.candidateSource = CANDIDATE_SOURCE_IDS.blend!;
+  await c.decide(req(n, { features, bytesNeeded: 1, candidateSource: 'sample' }));
+  assert.equal(decider.stats.sourceMismatches, 0);
+  await c.decide(req(n, { features, bytesNeeded: 1000, candidateSource: 'sample' }));
+  assert.equal(decider.stats.sourceMismatches, 1, 'sample candidates for a bytes-bound decision are');
 });
