@@ -75,6 +75,8 @@ export class Cache implements SimContext {
   readonly keysLimit: number;
   /** The node count the manager keeps the cache below, once the keys zone has been full. */
   private watermark = Infinity;
+  /** SimContext.countBound: set around each eviction. */
+  countBound = false;
   readonly stats = new CacheStats();
   readonly policy: Policy;
   used = 0;
@@ -151,7 +153,10 @@ export class Cache implements SimContext {
     if (!this.canStore(b, i, id, size)) return false;
     const policy = this.policy;
     if (this.residentCount >= this.keysLimit && this.keysLimit > 0) this.zoneFull();
-    while (this.mustEvict(size)) policy.evict(Math.max(1, this.used + size - this.capacity));
+    while (this.mustEvict(size)) {
+      this.countBound = this.used + size <= this.capacity;
+      policy.evict(Math.max(1, this.used + size - this.capacity));
+    }
     this.insert(b, i, id, size);
     return false;
   }
@@ -165,6 +170,7 @@ export class Cache implements SimContext {
     const policy = this.policy;
     if (this.residentCount >= this.keysLimit && this.keysLimit > 0) this.zoneFull();
     while (this.mustEvict(size)) {
+      this.countBound = this.used + size <= this.capacity;
       const r = policy.evict(Math.max(1, this.used + size - this.capacity));
       if (r) await r;
     }

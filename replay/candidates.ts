@@ -315,9 +315,9 @@ export function countBoundSource(source: CandidateSource): CandidateSource {
 }
 
 /**
- * A decision that must free at most this many bytes is bound by the object count, not by the bytes: the
- * keys zone's watermark (replay/cache.ts keysLimit asks for 1 byte then; the NGINX module sends
- * bytes_needed = 1 when only the node count is over).
+ * A DecideRequest whose bytes_needed is at most this is bound by the object count, not by the bytes: the
+ * NGINX module sends 1 when only the keys zone's node count is over (a byte-bound need is whole blocks of
+ * 4 KiB). The simulator says so directly (SimContext.countBound).
  */
 export const COUNT_BOUND_NEED = 1;
 

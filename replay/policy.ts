@@ -45,6 +45,11 @@ export interface SimContext {
   readonly nextUse: number;
   /** Next-use index of every resident object's last request (Infinity = never); only when computed. */
   readonly nextUseOf: Float64Array;
+  /**
+   * The eviction under way is for the keys zone's node count alone (replay/cache.ts keysLimit), not for
+   * bytes: K-candidate policies then rank per object (replay/candidates.ts countBoundSource).
+   */
+  readonly countBound: boolean;
   /** Removes resident object `id` to make room (byte accounting, stats). Policies call this from evict(). */
   evict(id: number): void;
 }

@@ -10,7 +10,7 @@ import { FEATURE_COUNT, MAX_CANDIDATES } from '../features.js';
 import { DList } from '../dlist.js';
 import { Fenwick } from '../fenwick.js';
 import { ColdrlError } from '../errors.js';
-import { COUNT_BOUND_NEED, countBoundSource, DEFAULT_SOURCE, perObjectScores, selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
+import { countBoundSource, DEFAULT_SOURCE, perObjectScores, selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
 import type { Policy, SimContext } from '../policy.js';
 import type { Scorer } from '../scorer.js';
 
@@ -117,7 +117,7 @@ export class KCandidatePolicy implements Policy, CandidateView {
   }
 
   evict(need: number): void | Promise<void> {
-    const n = this.gather(need <= COUNT_BOUND_NEED ? countBoundSource(this.source) : this.source);
+    const n = this.gather(this.ctx.countBound ? countBoundSource(this.source) : this.source);
     if (n === 0) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.name}: nothing to evict`);
     this.decisions++;
     const r = this.scorer.score(this.ctx, this.ids, this.features, n, this.scores);
@@ -128,7 +128,7 @@ export class KCandidatePolicy implements Policy, CandidateView {
   /** Evicts the victims chosen from the current scores. */
   apply(n: number, need: number): void {
     const sizeTerm = this.scorer.sizeTerm;
-    if (sizeTerm && need <= COUNT_BOUND_NEED) perObjectScores(this.scores, this.features, n, sizeTerm);
+    if (sizeTerm && this.ctx.countBound) perObjectScores(this.scores, this.features, n, sizeTerm);
     selectVictims(this.scores, this.sizes, n, need, this.victims, this.order);
     for (let i = 0; i < n; i++) if (this.victims[i] === 1) { this.onRemove(this.ids[i]!); this.ctx.evict(this.ids[i]!); }
   }

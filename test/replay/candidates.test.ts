@@ -269,7 +269,7 @@ test('the oracle family runs with every source', async () => {
   }
 });
 
-test('a decision bound by the object count (need 1: the keys zone) drops a scorer\'s size term: per object, not per byte', () => {
+test('a decision bound by the object count (the keys zone) drops a scorer\'s size term: per object, not per byte', () => {
   // four residents; the scorer's score = 10 x size feature + a per-object part that prefers the smallest
   const rows = [4000, 1000, 2000, 8000].map((size, i) => ({ time: i, key: `o${i}`, size }));
   rows.push({ time: 10, key: 'new', size: 100 });
@@ -289,7 +289,7 @@ test('a decision bound by the object count (need 1: the keys zone) drops a score
   assert.equal(run({ capacity: 1e9, keysLimit: 4 }), 'o2 o3 new');
 });
 
-test('a count-bound decision (need 1) draws its candidates uniformly when the source keeps the best by a key', () => {
+test('a count-bound decision (the keys zone) draws its candidates uniformly when the source keeps the best by a key', () => {
   for (const name of ['large', 'rare', 'perbyte', 'aged', 'weighted', 'blend']) assert.equal(countBoundSource(SOURCES[name]!).name, 'sample', name);
   for (const name of ['tail', 'sample', 'mixed']) assert.equal(countBoundSource(SOURCES[name]!).name, name, name);
   // 400 objects: even keys small and requested 3 times, odd keys 100x larger and requested once, into a
