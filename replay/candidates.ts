@@ -71,6 +71,8 @@ export interface CandidateSource {
   collect(view: CandidateView, k: number, out: Int32Array): number;
   /** True when collect() draws by size: the view must keep `bytes`. */
   readonly weighted?: boolean;
+  /** True when collect() keeps the K best of its draws by a key (biasedSource): see countBoundSource. */
+  readonly keyed?: boolean;
 }
 
 /** How many uniform draws the biased sources (large, rare) filter down to K. */
@@ -199,6 +201,7 @@ function biasedSource(name: string, summary: string, key: (view: CandidateView, 
     name,
     summary,
     weighted: draw !== 'uniform',
+    keyed: true,
     collect(view, k, out) {
       const n = draw === 'uniform' ? drawUniform(view, d * k, drawn, 0)
         : draw === 'size' ? drawBySize(view, d * k, 0)
@@ -299,9 +302,6 @@ export const SOURCES: Record<string, CandidateSource> = {
  */
 export const DEFAULT_SOURCE = 'blend';
 
-/** The sources that keep the K best of their draws by a key (OVERSAMPLE x K draws). */
-const KEYED = new Set(['large', 'rare', 'perbyte', 'aged', 'weighted', 'blend']);
-
 /**
  * The source of a decision bound by the object count (COUNT_BOUND_NEED): a keyed source keeps the residents
  * with the fewest requests per byte (or the largest), which in that decision are the wrong ones to offer:
@@ -311,7 +311,7 @@ const KEYED = new Set(['large', 'rare', 'perbyte', 'aged', 'weighted', 'blend'])
  * zone (docs/logs.md): one model gives .2563 over `blend`'s candidates there and .3426 over uniform ones.
  */
 export function countBoundSource(source: CandidateSource): CandidateSource {
-  return KEYED.has(source.name) ? sampleSource : source;
+  return source.keyed ? sampleSource : source;
 }
 
 /**
