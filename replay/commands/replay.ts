@@ -2,12 +2,11 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { argumentHint, ColdrlError } from '../errors.js';
-import { logFormatName, openSource, reportReader } from '../formats/index.js';
+import { nginxConfOptions, openSource, reportReader } from '../formats/index.js';
 import { expandPolicies, findPolicy, listPolicies } from '../registry.js';
 import { replayStream, replayTrace, type ReplayResult } from '../run.js';
 import { parseCacheSize, parseDuration, resolveCacheSize, type CacheSizeSpec } from '../size.js';
 import { loadTrace, type ReadOptions, type Trace } from '../trace.js';
-import { cacheZoneOptions, keysZoneNodes, parseZoneSize } from '../nginx-conf.js';
 import type { KeyFrom, LogReadOptions } from '../formats/nginx-source.js';
 import { printTable } from '../table.js';
 
@@ -94,18 +93,8 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parsed;
   if (values.help) { console.log(help()); return 0; }
   if (!values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --trace FILE is required');
-  values['log-format-name'] = logFormatName('replay', values.trace, values.format, { nginxConf: values['nginx-conf'], logFormatName: values['log-format-name'], logFormat: values['log-format'] });
-  if (values['nginx-conf'] !== undefined && values['log-format-name'] === undefined && values['cache-zone'] === undefined) {
-    throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --nginx-conf needs --log-format-name (its log_format; its access_log names none or several) or --cache-zone (its proxy_cache_path)');
-  }
-  if (values['cache-zone'] !== undefined) {
-    if (!values['nginx-conf']) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --cache-zone needs --nginx-conf FILE');
-    const zone = cacheZoneOptions(values['nginx-conf'], values['cache-zone'], 'replay', values['cache-size']);
-    values['cache-size'] = zone.cacheSize;
-    values.inactive ??= zone.inactive;
-    values['keys-zone'] ??= zone.keysZone;
-    console.error(zone.line);
-  }
+  const conf = nginxConfOptions('replay', values.trace, values);
+  if (conf.zoneLine) console.error(conf.zoneLine);
   const zoneOptions = ['inactive', 'keys-zone', 'cache-zone'] as const;
   const zoneGiven = zoneOptions.find((o) => values[o] !== undefined);
   values.semantics ??= zoneGiven ? 'nginx' : 'plain';
@@ -118,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
     trace: values.trace, format: values.format, skipBad: values['skip-bad']!,
     defaultTtl: values['default-ttl'] === undefined ? undefined : parseDuration(values['default-ttl'], 'replay: --default-ttl'),
     semantics: values.semantics, inactive: values.inactive === undefined ? undefined : parseDuration(values.inactive, 'replay: --inactive'),
-    keysLimit: values['keys-zone'] === undefined ? undefined : keysZoneNodes(parseZoneSize(values['keys-zone'], 'replay: --keys-zone'), values['cache-zone']),
+    keysLimit: conf.keysLimit,
     seed: optionalNumber('seed', values.seed, 0, true)!,
     warmUp: optionalNumber('warm-up', values['warm-up'], 0, true),
     log: {

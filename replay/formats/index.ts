@@ -6,6 +6,7 @@
  */
 import { ChainSource, expandTracePath } from '../archive.js';
 import { ColdrlError } from '../errors.js';
+import { cacheZoneOptions, keysZoneNodes, parseZoneSize } from '../nginx-conf.js';
 import type { ReaderStats, TraceSource } from '../trace.js';
 import { CsvSource } from './csv.js';
 import { accessLogFormatName, CACHETRAIN_TEXT, COMBINED, LogFormatParser, logFormatFromConf, resolveLogFormat, type Escape } from './nginx-format.js';
@@ -98,6 +99,36 @@ export function logFormatName(command: string, trace: string, format: string | u
   const name = accessLogFormatName(o.nginxConf);
   if (name !== null) process.stderr.write(`${command}: reading the logs in log_format ${name}, the one the access_log of ${o.nginxConf} names (--log-format-name to choose another)\n`);
   return name ?? undefined;
+}
+
+/** The options of a command (replay, train) that `--nginx-conf` feeds, as parseArgs gives them. */
+export interface ConfValues {
+  format?: string; 'nginx-conf'?: string; 'log-format-name'?: string; 'log-format'?: string;
+  'cache-zone'?: string; 'cache-size'?: string; inactive?: string; 'keys-zone'?: string;
+}
+
+/**
+ * What `--nginx-conf FILE` gives `command` (replay, train) reading `trace`, filled into v in place: the log_format name
+ * (logFormatName) and, with --cache-zone, --cache-size, --inactive and --keys-zone (options given beside it
+ * win). Returns the line that says what the zone was read as (null without --cache-zone) and the keys
+ * zone's node limit (undefined without --keys-zone).
+ */
+export function nginxConfOptions(command: string, trace: string, v: ConfValues): { zoneLine: string | null; keysLimit: number | undefined } {
+  v['log-format-name'] = logFormatName(command, trace, v.format, { nginxConf: v['nginx-conf'], logFormatName: v['log-format-name'], logFormat: v['log-format'] });
+  if (v['nginx-conf'] !== undefined && v['log-format-name'] === undefined && v['cache-zone'] === undefined) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', `${command}: --nginx-conf needs --log-format-name (its log_format; its access_log names none or several) or --cache-zone (its proxy_cache_path)`);
+  }
+  let zoneLine: string | null = null;
+  if (v['cache-zone'] !== undefined) {
+    if (!v['nginx-conf']) throw new ColdrlError('COLDRL_ERR_USAGE', `${command}: --cache-zone needs --nginx-conf FILE`);
+    const zone = cacheZoneOptions(v['nginx-conf'], v['cache-zone'], command, v['cache-size']);
+    v['cache-size'] = zone.cacheSize;
+    v.inactive ??= zone.inactive;
+    v['keys-zone'] ??= zone.keysZone;
+    zoneLine = zone.line;
+  }
+  const keysLimit = v['keys-zone'] === undefined ? undefined : keysZoneNodes(parseZoneSize(v['keys-zone'], `${command}: --keys-zone`), v['cache-zone']);
+  return { zoneLine, keysLimit };
 }
 
 /**

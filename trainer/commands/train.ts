@@ -8,10 +8,9 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SOURCE, SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
-import { logFormatName, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
+import { nginxConfOptions, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
 import type { KeyFrom, LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { belowLru, byteNote, describeHoldout, zoneNote } from '../../replay/holdout.js';
-import { cacheZoneOptions, keysZoneNodes, parseZoneSize } from '../../replay/nginx-conf.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB } from '../../replay/store.js';
 import { loadTrace, Trace } from '../../replay/trace.js';
@@ -106,18 +105,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (values.help) { console.log(help()); return 0; }
   if (!values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --trace FILE is required');
-  values['log-format-name'] = logFormatName('train', values.trace, values.format, { nginxConf: values['nginx-conf'], logFormatName: values['log-format-name'], logFormat: values['log-format'] });
-  if (values['nginx-conf'] !== undefined && values['log-format-name'] === undefined && values['cache-zone'] === undefined) {
-    throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --nginx-conf needs --log-format-name (its log_format; its access_log names none or several) or --cache-zone (its proxy_cache_path)');
-  }
-  if (values['cache-zone'] !== undefined) {
-    if (!values['nginx-conf']) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --cache-zone needs --nginx-conf FILE');
-    const zone = cacheZoneOptions(values['nginx-conf'], values['cache-zone'], 'train', values['cache-size']);
-    values['cache-size'] = zone.cacheSize;
-    values.inactive ??= zone.inactive;
-    values['keys-zone'] ??= zone.keysZone;
-    if (!values.json) console.log(zone.line);
-  }
+  const conf = nginxConfOptions('train', values.trace, values);
+  if (conf.zoneLine && !values.json) console.log(conf.zoneLine);
   if (!values['cache-size']) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --cache-size is required (e.g. 25m, 1%), or --nginx-conf with --cache-zone');
   const out = values.out!;
   const int = (name: string, v: string | undefined, lo: number, hi: number): number | undefined => {
@@ -205,8 +194,7 @@ export async function run(argv: string[]): Promise<number> {
   const inactive = kept('inactive', values.inactive === undefined ? undefined : parseDuration(values.inactive, 'train: --inactive'), savedInactive, 0,
     `simulated inactive=${savedInactive}s`);
   const savedKeys = resume?.keysLimit ?? 0;
-  const keysLimit = kept('keys-zone', values['keys-zone'] === undefined ? undefined : keysZoneNodes(parseZoneSize(values['keys-zone'], 'train: --keys-zone'), values['cache-zone']),
-    savedKeys, 0, `simulated a keys zone of ${savedKeys ? `${savedKeys} nodes` : 'no limit'}`);
+  const keysLimit = kept('keys-zone', conf.keysLimit, savedKeys, 0, `simulated a keys zone of ${savedKeys ? `${savedKeys} nodes` : 'no limit'}`);
   if (!resume && values.inactive === undefined && readsNginxLogs(values.trace, values.format)) {
     console.error('note: NGINX removes cached objects idle for proxy_cache_path\'s inactive= (10m unless set there); without '
       + '--inactive the simulated cache keeps them. Pass --inactive with your value (e.g. --inactive 10m) to train on the cache your NGINX runs.');
