@@ -138,14 +138,20 @@ export function byteNote(h: Holdout): string | null {
     + '(it maximises hits, not bytes: where origin traffic is what costs, compare before serving it)';
 }
 
-/**
- * A note when the simulated keys zone filled: from then on evictions are bound by the object count, where
- * a ranking per byte (GDSF's) keeps many small objects and loses to LRU; the model's count-bound decisions
- * rank per object over uniform candidates (replay/candidates.ts countBoundSource; docs/logs.md).
- */
+/** zoneFilledNote when the simulated keys zone filled during the check, else null. */
 export function zoneNote(h: Holdout): string | null {
-  return h.zoneFull ? 'note: the keys zone filled: from then on NGINX evicts by object count (the model ranks those decisions per object, '
-    + 'over uniform candidates, and GDSF keeps many small objects); a keys_zone that does not fill keeps every byte of max_size usable (docs/logs.md)' : null;
+  return h.zoneFull ? zoneFilledNote() : null;
+}
+
+/**
+ * The note `coldrl replay` and `coldrl train` print when the simulated keys zone filled (`under`: for which
+ * runs): from then on evictions are bound by the object count; the model's count-bound decisions rank per
+ * object over uniform candidates (replay/candidates.ts countBoundSource; docs/logs.md).
+ */
+export function zoneFilledNote(under?: string): string {
+  return `note: the keys zone filled${under ? ` under ${under}` : ''}: from then on NGINX evicts by object count, where a ranking per byte `
+    + '(GDSF) keeps many small objects and can lose to LRU (coldrl ranks those decisions per object, over uniform candidates); '
+    + 'a keys_zone that does not fill keeps every byte of max_size usable (docs/logs.md)';
 }
 
 /** True when the model lost hits to LRU on its held-out requests. */

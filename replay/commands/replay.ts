@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { argumentHint, ColdrlError } from '../errors.js';
+import { zoneFilledNote } from '../holdout.js';
 import { nginxConfOptions, openSource, reportReader } from '../formats/index.js';
 import { expandPolicies, findPolicy, listPolicies } from '../registry.js';
 import { replayStream, replayTrace, type ReplayResult } from '../run.js';
@@ -132,11 +133,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!values.json) printTable(results);
   const filled = results.filter((r) => r.zoneFull > 0).map((r) => `${r.policy} at ${r.cacheSize}`);
-  if (filled.length) {
-    console.error(`note: the keys zone filled under ${filled.join(', ')}: from then on NGINX evicts by object count, where a ranking per byte `
-      + '(GDSF) keeps many small objects and can lose to LRU (coldrl ranks such decisions per object, over uniform candidates); '
-      + 'a keys_zone that does not fill avoids it (docs/logs.md)');
-  }
+  if (filled.length) console.error(zoneFilledNote(filled.join(', ')));
   return 0;
 }
 
