@@ -14,8 +14,8 @@
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ColdrlError } from '../replay/errors.js';
-import { logFormatName, openSource, reportReader } from '../replay/formats/index.js';
-import type { KeyFrom, LogReadOptions } from '../replay/formats/nginx-source.js';
+import { logFormatName, logReadOptions, openSource, reportReader } from '../replay/formats/index.js';
+import type { LogReadOptions } from '../replay/formats/nginx-source.js';
 import { replayTrace } from '../replay/run.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../replay/size.js';
 import { DEFAULT_DB, Store } from '../replay/store.js';
@@ -159,13 +159,14 @@ export async function run(argv: string[]): Promise<number> {
       for (const s of values['tragen-sizes']!.split(',')) await evaluate('tragen', tr, te, s);
     }
     if (only.has('trace')) {
+      values['log-format-name'] = logFormatName('bench learn', values.trace!, values.format, { nginxConf: values['nginx-conf'], logFormatName: values['log-format-name'], logFormat: values['log-format'] });
+      if (values['nginx-conf'] !== undefined && values['log-format-name'] === undefined) {
+        throw new ColdrlError('COLDRL_ERR_USAGE', 'bench learn: --nginx-conf needs --log-format-name (its access_log names no log_format it defines, or several)');
+      }
       const read: LogReadOptions = {
-        skipBad: values['skip-bad'], strict: false, logFormat: values['log-format'], keyFrom: values['key-from'] as KeyFrom | undefined,
+        skipBad: values['skip-bad'], ...logReadOptions(values),
         ...(values['default-ttl'] !== undefined ? { defaultTtl: parseDuration(values['default-ttl'], 'bench learn: --default-ttl') } : {}),
       };
-      read.logFormatName = logFormatName('bench learn', values.trace!, values.format, { nginxConf: values['nginx-conf'], logFormatName: values['log-format-name'], logFormat: values['log-format'] });
-      if (read.logFormatName !== undefined) read.nginxConf = values['nginx-conf'];
-      else if (values['nginx-conf'] !== undefined) throw new ColdrlError('COLDRL_ERR_USAGE', 'bench learn: --nginx-conf needs --log-format-name (its access_log names no log_format it defines, or several)');
       const inactive = values.inactive === undefined ? 0 : parseDuration(values.inactive, 'bench learn: --inactive');
       const [tr, te] = await halves(values.trace!, values.format, read);
       const name = basename(values.trace!).replace(/[*?[\]]/g, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'trace';

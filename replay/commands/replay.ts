@@ -3,12 +3,12 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { argumentHint, ColdrlError } from '../errors.js';
 import { zoneFilledNote } from '../holdout.js';
-import { nginxConfOptions, openSource, reportReader } from '../formats/index.js';
+import { logReadOptions, nginxConfOptions, openSource, reportReader } from '../formats/index.js';
 import { expandPolicies, findPolicy, listPolicies } from '../registry.js';
 import { replayStream, replayTrace, type ReplayResult } from '../run.js';
 import { parseCacheSize, parseDuration, resolveCacheSize, type CacheSizeSpec } from '../size.js';
 import { loadTrace, type ReadOptions, type Trace } from '../trace.js';
-import type { KeyFrom, LogReadOptions } from '../formats/nginx-source.js';
+import type { LogReadOptions } from '../formats/nginx-source.js';
 import { printTable } from '../table.js';
 
 export const summary = 'replay a trace through eviction policies and report hit ratios';
@@ -111,11 +111,7 @@ export async function run(argv: string[]): Promise<number> {
     keysLimit: conf.keysLimit,
     seed: optionalNumber('seed', values.seed, 0, true)!,
     warmUp: optionalNumber('warm-up', values['warm-up'], 0, true),
-    log: {
-      // --nginx-conf serves the log_format only with --log-format-name (with --cache-zone alone, the cache only)
-      strict: values.strict, logFormat: values['log-format'], nginxConf: values['log-format-name'] === undefined ? undefined : values['nginx-conf'],
-      logFormatName: values['log-format-name'], keyFrom: values['key-from'] as KeyFrom | undefined,
-    },
+    log: logReadOptions(values),
   };
   const jobs: Job[] = [];
   for (const size of sizes) for (const policy of policies) jobs.push({ policy, size });

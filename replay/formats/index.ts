@@ -11,7 +11,7 @@ import type { ReaderStats, TraceSource } from '../trace.js';
 import { CsvSource } from './csv.js';
 import { accessLogFormatName, CACHETRAIN_TEXT, COMBINED, LogFormatParser, logFormatFromConf, resolveLogFormat, type Escape } from './nginx-format.js';
 import { JsonLineParser } from './nginx-json.js';
-import { KEY_FROM, LogStats, NginxSource, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
+import { KEY_FROM, LogStats, NginxSource, type KeyFrom, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
 
 export type FormatName = 'csv' | 'nginx' | 'nginx-json' | 'nginx-combined';
 
@@ -99,6 +99,19 @@ export function logFormatName(command: string, trace: string, format: string | u
   const name = accessLogFormatName(o.nginxConf);
   if (name !== null) process.stderr.write(`${command}: reading the logs in log_format ${name}, the one the access_log of ${o.nginxConf} names (--log-format-name to choose another)\n`);
   return name ?? undefined;
+}
+
+/**
+ * The NGINX log reader's options from a command's parsed options (--strict, --log-format, --nginx-conf
+ * with --log-format-name, --key-from). --nginx-conf serves the log_format only with --log-format-name
+ * (given or taken from the config: nginxConfOptions); with --cache-zone alone it is the cache's only.
+ */
+export function logReadOptions(v: { strict?: boolean; 'log-format'?: string; 'nginx-conf'?: string; 'log-format-name'?: string; 'key-from'?: string }):
+  Omit<LogReadOptions, 'skipBad' | 'defaultTtl'> {
+  return {
+    strict: v.strict, logFormat: v['log-format'], nginxConf: v['log-format-name'] === undefined ? undefined : v['nginx-conf'],
+    logFormatName: v['log-format-name'], keyFrom: v['key-from'] as KeyFrom | undefined,
+  };
 }
 
 /** The options of a command (replay, train) that `--nginx-conf` feeds, as parseArgs gives them. */

@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SOURCE, SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
-import { nginxConfOptions, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
-import type { KeyFrom, LogReadOptions } from '../../replay/formats/nginx-source.js';
+import { logReadOptions, nginxConfOptions, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
+import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { belowLru, byteNote, describeHoldout, zoneNote } from '../../replay/holdout.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB } from '../../replay/store.js';
@@ -166,12 +166,7 @@ export async function run(argv: string[]): Promise<number> {
   const savedTtl = resume?.defaultTtl ?? null;
   const defaultTtl = kept('default-ttl', values['default-ttl'] === undefined ? undefined : parseDuration(values['default-ttl'], 'train: --default-ttl'),
     savedTtl, null, `gave responses without a TTL ${savedTtl === null ? 'none' : `${savedTtl}s`}`);
-  const read: LogReadOptions = {
-    skipBad: values['skip-bad'], ...(defaultTtl !== null ? { defaultTtl } : {}), strict: values.strict, logFormat: values['log-format'],
-    // --nginx-conf serves the log_format only with --log-format-name (with --cache-zone alone, the cache only)
-    nginxConf: values['log-format-name'] === undefined ? undefined : values['nginx-conf'], logFormatName: values['log-format-name'],
-    keyFrom: values['key-from'] as KeyFrom | undefined,
-  };
+  const read: LogReadOptions = { skipBad: values['skip-bad'], ...(defaultTtl !== null ? { defaultTtl } : {}), ...logReadOptions(values) };
   let trace: TrainingSpec['trace'] = { path: values.trace, format: values.format, read };
   if (Number.isNaN(size.bytes)) {
     const src = openSource(values.trace, values.format, read);
