@@ -40,7 +40,7 @@
  */
 import type { DList } from './dlist.js';
 import type { Fenwick } from './fenwick.js';
-import { FEATURE_COUNT, MAX_CANDIDATES, SIZE_FEATURE } from './features.js';
+import { FEATURE_COUNT, LOG_SIZE_CAP, MAX_CANDIDATES, SIZE_FEATURE } from './features.js';
 
 /** What a source reads from the K-candidate policy: the recency list and a dense pool of resident ids. */
 export interface CandidateView {
@@ -320,6 +320,15 @@ export function countBoundSource(source: CandidateSource): CandidateSource {
  * 4 KiB). The simulator says so directly (SimContext.countBound).
  */
 export const COUNT_BOUND_NEED = 1;
+
+/**
+ * Scorer.sizeTerm of a learned model by its objective (the model's coldrl.objective, the trainer's
+ * hp.objective): a hit-logit score is log(size / P(hit)), so LOG_SIZE_CAP x the size feature; 0 for the
+ * others (q).
+ */
+export function sizeTermOf(objective: string | undefined): number {
+  return objective === 'hit-logit' ? LOG_SIZE_CAP : 0;
+}
 
 /**
  * Scores for a decision bound by the object count: a scorer that ranks per byte (Scorer.sizeTerm: its score

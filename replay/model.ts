@@ -15,7 +15,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as ort from 'onnxruntime-node';
 import { ColdrlError } from './errors.js';
-import { FEATURE_COUNT, FEATURE_SPEC_VERSION, LOG_SIZE_CAP, MAX_CANDIDATES } from './features.js';
+import { sizeTermOf } from './candidates.js';
+import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from './features.js';
 import type { Scorer } from './scorer.js';
 
 type Ort = typeof ort;
@@ -107,11 +108,8 @@ export class ColdrlModel {
   readonly sha256: string;
   /** The K the model was trained with (coldrl.k); the graph accepts any n up to 64. */
   readonly k: number;
-  /**
-   * The score's coefficient on the size feature (Scorer.sizeTerm): LOG_SIZE_CAP for a hit-logit model, whose
-   * score is log(size / P(hit)); undefined for the others (coldrl.objective q, or older models: q).
-   */
-  readonly sizeTerm: number | undefined;
+  /** Scorer.sizeTerm (replay/candidates.ts sizeTermOf its coldrl.objective; older models: q, 0). */
+  readonly sizeTerm: number;
   private readonly input = new Float32Array(MAX_CANDIDATES * FEATURE_COUNT);
   private readonly output = new Float32Array(MAX_CANDIDATES);
   private readonly feeds: Record<string, ort.Tensor>[] = [];
@@ -123,7 +121,7 @@ export class ColdrlModel {
     this.sha256 = createHash('sha256').update(bytes).digest('hex');
     this.version = this.sha256.slice(0, 12);
     this.k = Number(metadata['coldrl.k'] ?? 16);
-    this.sizeTerm = metadata['coldrl.objective'] === 'hit-logit' ? LOG_SIZE_CAP : undefined;
+    this.sizeTerm = sizeTermOf(metadata['coldrl.objective']);
     const ones = new Float32Array(MAX_CANDIDATES).fill(1);
     this.feeds.push({});
     this.fetches.push({});

@@ -12,7 +12,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ColdrlError, type ErrorCode } from '../replay/errors.js';
-import { FEATURE_COUNT, LOG_SIZE_CAP, MAX_CANDIDATES } from '../replay/features.js';
+import { sizeTermOf } from '../replay/candidates.js';
+import { FEATURE_COUNT, MAX_CANDIDATES } from '../replay/features.js';
 import type { ColdrlModel } from '../replay/model.js';
 import { CANDIDATE_SOURCE_IDS } from './codec.js';
 
@@ -82,7 +83,7 @@ export class ModelWorker {
         if (m.type === 'ready') {
           w.version = m.version; w.versionBytes = new TextEncoder().encode(m.version); w.k = m.k; w.metadata = m.metadata; w.inferUs = m.inferUs;
           w.candidateSource = CANDIDATE_SOURCE_IDS[m.metadata['coldrl.candidates'] ?? ''] ?? 0;
-          w.sizeTerm = m.metadata['coldrl.objective'] === 'hit-logit' ? LOG_SIZE_CAP : 0;
+          w.sizeTerm = sizeTermOf(m.metadata['coldrl.objective']);
           resolve(w);
         } else {
           w.alive = false;

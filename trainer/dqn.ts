@@ -40,6 +40,7 @@
  */
 import { setImmediate as turn } from 'node:timers/promises';
 import { Cache } from '../replay/cache.js';
+import { sizeTermOf } from '../replay/candidates.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_COUNT } from '../replay/features.js';
 import { KCandidatePolicy, parseKParam } from '../replay/policies/ktail.js';
@@ -50,7 +51,7 @@ import type { Trace } from '../replay/trace.js';
 import type { HParams } from './hparams.js';
 import { createLearner } from './learner.js';
 import type { Minibatch } from './model.js';
-import { cloneWeights, Forward, HEADS, initWeights, LOG_SIZE_CAP, WEIGHT_NAMES, weightsFromJSON, weightsToJSON, type NetworkWeights } from './network.js';
+import { cloneWeights, Forward, HEADS, initWeights, WEIGHT_NAMES, weightsFromJSON, weightsToJSON, type NetworkWeights } from './network.js';
 
 const F = FEATURE_COUNT;
 
@@ -139,11 +140,11 @@ class Agent implements Scorer {
   private readonly labels = new Float32Array(64);
   constructor(w: NetworkWeights, private readonly rng: Rng, private readonly hp: HParams, private readonly buffer: ReplayBuffer) {
     this.forward = new Forward(w, hp.k, hp.objective);
-    this.sizeTerm = hp.objective === 'hit-logit' ? LOG_SIZE_CAP : undefined;
+    this.sizeTerm = sizeTermOf(hp.objective);
   }
 
   /** Scorer.sizeTerm: the hit-logit score is log(size / P(hit)), as the exported model's (replay/model.ts). */
-  readonly sizeTerm: number | undefined;
+  readonly sizeTerm: number;
 
   score(_ctx: SimContext, _ids: Int32Array, f: Float32Array, n: number, out: Float32Array): void {
     this.forward.run(f, n, out);
