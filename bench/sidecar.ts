@@ -22,7 +22,7 @@ import { Rng } from '../replay/rng.js';
 import { SidecarClient, encodeDecideRequest, type DecideOutput } from '../sidecar/client.js';
 import { CANDIDATE_SOURCE_IDS } from '../sidecar/codec.js';
 import { loadProtos, serviceOf } from '../sidecar/grpc.js';
-import { initWeights } from '../trainer/network.js';
+import { initWeights, scoringOf } from '../trainer/network.js';
 import { writeOnnx } from '../trainer/onnx-export.js';
 import { DEFAULT_HPARAMS } from '../trainer/hparams.js';
 
@@ -243,8 +243,8 @@ export async function run(argv: string[]): Promise<number> {
           'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION), 'coldrl.feature_count': String(FEATURE_COUNT),
           'coldrl.feature_names': FEATURE_NAMES.join(','), 'coldrl.feature_caps': FEATURE_CAPS.join(','), 'coldrl.k': String(k),
           'coldrl.hidden': '64', 'coldrl.trace': 'random weights (bench)', 'coldrl.seed': '1', 'coldrl.objective': DEFAULT_HPARAMS.objective,
-          'coldrl.candidates': DEFAULT_HPARAMS.candidates,
-        }, DEFAULT_HPARAMS.objective); // the graph the trainer exports by default
+          'coldrl.goal': DEFAULT_HPARAMS.goal, 'coldrl.candidates': DEFAULT_HPARAMS.candidates,
+        }, scoringOf(DEFAULT_HPARAMS.objective, DEFAULT_HPARAMS.goal)); // the graph the trainer exports by default
       }
       modelFile = model ?? null;
       socket = join(dir, 'sidecar.sock');

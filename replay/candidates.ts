@@ -303,6 +303,13 @@ export const SOURCES: Record<string, CandidateSource> = {
 export const DEFAULT_SOURCE = 'blend';
 
 /**
+ * The source of a model trained for the byte hit ratio (`coldrl train --goal bytes`) unless told otherwise:
+ * K residents drawn uniformly. The keyed sources offer the residents with the fewest requests per byte,
+ * mostly the large ones, which a ranking per object has no reason to prefer (docs/training.md).
+ */
+export const BYTES_SOURCE = 'sample';
+
+/**
  * The source of a decision bound by the object count (COUNT_BOUND_NEED): a keyed source keeps the residents
  * with the fewest requests per byte (or the largest), which in that decision are the wrong ones to offer:
  * freeing bytes gains nothing, and the small, rarely requested objects that hold the nodes are never
@@ -322,12 +329,26 @@ export function countBoundSource(source: CandidateSource): CandidateSource {
 export const COUNT_BOUND_NEED = 1;
 
 /**
- * Scorer.sizeTerm of a learned model by its objective (the model's coldrl.objective, the trainer's
- * hp.objective): a hit-logit score is log(size / P(hit)), so LOG_SIZE_CAP x the size feature; 0 for the
- * others (q).
+ * What a learned model's ranking serves (the model's coldrl.goal, the trainer's hp.goal): 'hits' (the
+ * default) evicts the fewest expected hits per byte, for the hit ratio; 'bytes' evicts the fewest expected
+ * hits per object, whatever its size, for the byte hit ratio (the bytes that do not come from the origin):
+ * a hit on an object saves its size, and keeping it costs its size, so the chance of a hit alone ranks it.
  */
-export function sizeTermOf(objective: string | undefined): number {
-  return objective === 'hit-logit' ? LOG_SIZE_CAP : 0;
+export type Goal = 'hits' | 'bytes';
+export const GOALS: readonly Goal[] = ['hits', 'bytes'];
+
+/** A model's goal from its metadata value (absent in models written before 2026-11-29: 'hits'). */
+export function goalOf(value: string | undefined): Goal {
+  return value === 'bytes' ? 'bytes' : 'hits';
+}
+
+/**
+ * Scorer.sizeTerm of a learned model by its objective and goal (the model's coldrl.objective and
+ * coldrl.goal, the trainer's hp): a hit-logit score for the hit ratio is log(size / P(hit)), so
+ * LOG_SIZE_CAP x the size feature; for the byte hit ratio it is -log P(hit), and 0; 0 for q.
+ */
+export function sizeTermOf(objective: string | undefined, goal: Goal): number {
+  return objective === 'hit-logit' && goal === 'hits' ? LOG_SIZE_CAP : 0;
 }
 
 /**

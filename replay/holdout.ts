@@ -7,7 +7,9 @@
  * it loads the model and warns when the model lost to LRU there. The sidecar imports this file: it must not
  * import the simulator.
  */
+import type { Goal } from './candidates.js';
 import { ColdrlError } from './errors.js';
+import { formatBytes } from './size.js';
 import type { ReplayResult } from './run.js';
 import { RequestBatch, type TraceSource } from './trace.js';
 
@@ -32,6 +34,10 @@ export interface Holdout {
   evictions: number;
   /** The keys zone filled during the model's replay (replay/cache.ts keysLimit): evictions were bound by the object count. */
   zoneFull?: boolean;
+  /** What the model's ranking serves (replay/candidates.ts Goal); absent: 'hits'. */
+  goal?: Goal;
+  /** Bytes served from the cache under the model minus under LRU on the held-out requests (goal 'bytes' only). */
+  bytesOverLru?: number;
 }
 
 /**
@@ -87,9 +93,9 @@ export function holdoutStart(total: number, fraction: number): number {
 
 /**
  * The Holdout record of replays that counted the held-out requests only: `model` first, then
- * HOLDOUT_BASELINES in order.
+ * HOLDOUT_BASELINES in order; `goal`: the model's.
  */
-export function holdoutOfResults(results: readonly ReplayResult[], fraction: number, from: number): Holdout {
+export function holdoutOfResults(results: readonly ReplayResult[], fraction: number, from: number, goal: Goal = 'hits'): Holdout {
   const [model, lru] = results as [ReplayResult, ReplayResult];
   const hitRatio: Record<string, number> = { model: model.hitRatio };
   const byteHitRatio: Record<string, number> = { model: model.byteHitRatio };
@@ -97,6 +103,7 @@ export function holdoutOfResults(results: readonly ReplayResult[], fraction: num
   return {
     fraction, from, requests: model.requests, hitRatio, byteHitRatio, hitsOverLru: model.hits - lru.hits, evictions: model.evictions,
     ...(results.some((r) => r.zoneFull > 0) ? { zoneFull: true } : {}),
+    ...(goal === 'bytes' ? { goal, bytesOverLru: model.byteHits - lru.byteHits } : {}),
   };
 }
 
@@ -115,27 +122,39 @@ export function holdoutOf(metadata: Readonly<Record<string, string>>): Holdout |
 
 /**
  * One line: the model's held-out hit ratio beside the baselines' (`counted` names the requests counted),
- * then its byte hit ratio beside theirs.
+ * then its byte hit ratio beside theirs; the two in the other order for a model of goal 'bytes', whose
+ * margin over LRU is then counted in bytes.
  */
 export function describeHoldout(h: Holdout, counted = 'held-out'): string {
   const others = (r: Record<string, number>) => Object.entries(r).filter(([p]) => p !== 'model').map(([p, x]) => `${p.toUpperCase()} ${x.toFixed(4)}`).join(', ');
-  const sign = h.hitsOverLru >= 0 ? '+' : '';
   const evictions = h.evictions === 0 ? 'no evictions there: the check says nothing about eviction choices' : `${h.evictions} evictions`;
-  const bytes = h.byteHitRatio ? `; byte hit ratio ${h.byteHitRatio.model!.toFixed(4)} (${others(h.byteHitRatio)})` : '';
-  return `${counted} hit ratio ${h.hitRatio.model!.toFixed(4)} (${others(h.hitRatio)}; ${sign}${h.hitsOverLru} hits over LRU in the last ${h.requests} requests, ${evictions})${bytes}`;
+  const hits = (margin: string) => `hit ratio ${h.hitRatio.model!.toFixed(4)} (${others(h.hitRatio)}${margin})`;
+  const bytes = (margin: string) => h.byteHitRatio ? `byte hit ratio ${h.byteHitRatio.model!.toFixed(4)} (${others(h.byteHitRatio)}${margin})` : '';
+  if (h.goal === 'bytes' && h.bytesOverLru !== undefined) {
+    return `${counted} ${bytes(`; ${h.bytesOverLru >= 0 ? '+' : '-'}${formatBytes(Math.abs(h.bytesOverLru))} over LRU in the last ${h.requests} requests, ${evictions}`)}; ${hits('')}`;
+  }
+  const b = bytes('');
+  return `${counted} ${hits(`; ${h.hitsOverLru >= 0 ? '+' : ''}${h.hitsOverLru} hits over LRU in the last ${h.requests} requests, ${evictions}`)}${b ? `; ${b}` : ''}`;
 }
 
 /**
- * A note when the model gives up bytes for hits: its held-out byte hit ratio is below LRU's by more than
- * a hundredth, so more bytes come from the origin than under LRU (the objective counts requests, not
- * bytes; docs/training.md). null otherwise, or for models without byte figures.
+ * A note when the model gives up what it does not serve for what it does, by more than a hundredth against
+ * LRU on the held-out requests: for goal 'hits', bytes (more bytes come from the origin than under LRU);
+ * for goal 'bytes', hits. null otherwise, or for models without byte figures.
  */
-export function byteNote(h: Holdout): string | null {
+export function tradeNote(h: Holdout): string | null {
   const b = h.byteHitRatio;
-  if (!b || !(b.lru! - b.model! > 0.01)) return null;
+  if (!b) return null;
+  if (h.goal === 'bytes') {
+    const r = h.hitRatio;
+    if (!(r.lru! - r.model! > 0.01)) return null;
+    return `note: the model trades hits for bytes: its held-out hit ratio is ${r.model!.toFixed(4)}, against ${r.lru!.toFixed(4)} under LRU `
+      + '(--goal bytes maximises the bytes served from the cache, not the requests)';
+  }
+  if (!(b.lru! - b.model! > 0.01)) return null;
   const pct = (x: number) => `${(100 * (1 - x)).toFixed(1)}%`;
   return `note: the model trades bytes for hits: on the held-out requests ${pct(b.model!)} of the bytes come from the origin, against ${pct(b.lru!)} under LRU `
-    + '(it maximises hits, not bytes: where origin traffic is what costs, compare before serving it)';
+    + '(it maximises hits, not bytes: where origin traffic is what costs, train with --goal bytes and compare)';
 }
 
 /** zoneFilledNote when the simulated keys zone filled during the check, else null. */
@@ -154,7 +173,12 @@ export function zoneFilledNote(under?: string): string {
     + 'a keys_zone that does not fill keeps every byte of max_size usable (docs/logs.md)';
 }
 
-/** True when the model lost hits to LRU on its held-out requests. */
+/** True when the model lost to LRU on its held-out requests in what it serves: hits, or for goal 'bytes' bytes. */
 export function belowLru(h: Holdout): boolean {
-  return h.hitsOverLru < 0;
+  return h.goal === 'bytes' && h.bytesOverLru !== undefined ? h.bytesOverLru < 0 : h.hitsOverLru < 0;
+}
+
+/** What belowLru lost, in words: "12 hits" or, for goal 'bytes', "3.1 MiB". */
+export function lossToLru(h: Holdout): string {
+  return h.goal === 'bytes' && h.bytesOverLru !== undefined ? formatBytes(-h.bytesOverLru) : `${-h.hitsOverLru} hits`;
 }

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as ort from 'onnxruntime-node';
 import { ColdrlError } from './errors.js';
-import { sizeTermOf } from './candidates.js';
+import { goalOf, sizeTermOf, type Goal } from './candidates.js';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from './features.js';
 import type { Scorer } from './scorer.js';
 
@@ -108,7 +108,9 @@ export class ColdrlModel {
   readonly sha256: string;
   /** The K the model was trained with (coldrl.k); the graph accepts any n up to 64. */
   readonly k: number;
-  /** Scorer.sizeTerm (replay/candidates.ts sizeTermOf its coldrl.objective; older models: q, 0). */
+  /** What its ranking serves (coldrl.goal; older models: hits). */
+  readonly goal: Goal;
+  /** Scorer.sizeTerm (replay/candidates.ts sizeTermOf its coldrl.objective and goal; older models: q, 0). */
   readonly sizeTerm: number;
   private readonly input = new Float32Array(MAX_CANDIDATES * FEATURE_COUNT);
   private readonly output = new Float32Array(MAX_CANDIDATES);
@@ -121,7 +123,8 @@ export class ColdrlModel {
     this.sha256 = createHash('sha256').update(bytes).digest('hex');
     this.version = this.sha256.slice(0, 12);
     this.k = Number(metadata['coldrl.k'] ?? 16);
-    this.sizeTerm = sizeTermOf(metadata['coldrl.objective']);
+    this.goal = goalOf(metadata['coldrl.goal']);
+    this.sizeTerm = sizeTermOf(metadata['coldrl.objective'], this.goal);
     const ones = new Float32Array(MAX_CANDIDATES).fill(1);
     this.feeds.push({});
     this.fetches.push({});

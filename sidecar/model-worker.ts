@@ -12,7 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ColdrlError, type ErrorCode } from '../replay/errors.js';
-import { sizeTermOf } from '../replay/candidates.js';
+import { goalOf, sizeTermOf } from '../replay/candidates.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../replay/features.js';
 import type { ColdrlModel } from '../replay/model.js';
 import { CANDIDATE_SOURCE_IDS } from './codec.js';
@@ -83,7 +83,7 @@ export class ModelWorker {
         if (m.type === 'ready') {
           w.version = m.version; w.versionBytes = new TextEncoder().encode(m.version); w.k = m.k; w.metadata = m.metadata; w.inferUs = m.inferUs;
           w.candidateSource = CANDIDATE_SOURCE_IDS[m.metadata['coldrl.candidates'] ?? ''] ?? 0;
-          w.sizeTerm = sizeTermOf(m.metadata['coldrl.objective']);
+          w.sizeTerm = sizeTermOf(m.metadata['coldrl.objective'], goalOf(m.metadata['coldrl.goal']));
           resolve(w);
         } else {
           w.alive = false;

@@ -11,8 +11,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { goalOf } from '../replay/candidates.js';
 import { isColdrlError, type ErrorCode } from '../replay/errors.js';
-import { belowLru, describeHoldout, holdoutOf, type Holdout } from '../replay/holdout.js';
+import { belowLru, describeHoldout, holdoutOf, lossToLru, type Holdout } from '../replay/holdout.js';
 import { ColdrlModel } from '../replay/model.js';
 import type { Decider } from './decide.js';
 import { ModelWorker } from './model-worker.js';
@@ -88,10 +89,10 @@ export class ModelManager {
     if (this.closed) { await w.stop(); return { ok: false, version: this.version, code: '', error: 'shutting down' }; }
     const old = this.serve(w);
     if (counted) stats.reloads++;
-    this.log(`serving model ${w.version} from ${path} (trained on candidates ${w.metadata['coldrl.candidates'] ?? '(not recorded)'}, K ${w.k}; inference ${w.inferUs.toFixed(0)} us median at start${w.inline ? ', inline runs on' : ''})${old ? `, replacing ${old.version}` : ''}`);
+    this.log(`serving model ${w.version} from ${path} (trained on candidates ${w.metadata['coldrl.candidates'] ?? '(not recorded)'}, K ${w.k}, for ${goalOf(w.metadata['coldrl.goal'])}; inference ${w.inferUs.toFixed(0)} us median at start${w.inline ? ', inline runs on' : ''})${old ? `, replacing ${old.version}` : ''}`);
     const h = holdoutOf(w.metadata);
     if (!h) this.log(`model ${w.version} carries no held-out check (coldrl train --holdout writes one)`);
-    else this.log(`${belowLru(h) ? 'warning: ' : ''}model ${w.version}: ${describeHoldout(h)}${belowLru(h) ? '; it lost to LRU there' : ''}`);
+    else this.log(`${belowLru(h) ? 'warning: ' : ''}model ${w.version}: ${describeHoldout(h)}${belowLru(h) ? `; it lost ${lossToLru(h)} to LRU there` : ''}`);
     return { ok: true, version: w.version, code: '', error: '' };
   }
 

@@ -40,7 +40,7 @@
  */
 import { setImmediate as turn } from 'node:timers/promises';
 import { Cache } from '../replay/cache.js';
-import { sizeTermOf } from '../replay/candidates.js';
+import { GOALS } from '../replay/candidates.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_COUNT } from '../replay/features.js';
 import { KCandidatePolicy, parseKParam } from '../replay/policies/ktail.js';
@@ -51,7 +51,7 @@ import type { Trace } from '../replay/trace.js';
 import type { HParams } from './hparams.js';
 import { createLearner } from './learner.js';
 import type { Minibatch } from './model.js';
-import { cloneWeights, Forward, HEADS, initWeights, WEIGHT_NAMES, weightsFromJSON, weightsToJSON, type NetworkWeights } from './network.js';
+import { cloneWeights, Forward, HEADS, initWeights, scoringOf, WEIGHT_NAMES, weightsFromJSON, weightsToJSON, type NetworkWeights, type Scoring } from './network.js';
 
 const F = FEATURE_COUNT;
 
@@ -139,11 +139,14 @@ class Agent implements Scorer {
   private readonly hits = new Float32Array(64);
   private readonly labels = new Float32Array(64);
   constructor(w: NetworkWeights, private readonly rng: Rng, private readonly hp: HParams, private readonly buffer: ReplayBuffer) {
-    this.forward = new Forward(w, hp.k, hp.objective);
-    this.sizeTerm = sizeTermOf(hp.objective);
+    this.scoring = scoringOf(hp.objective, hp.goal);
+    this.forward = new Forward(w, hp.k, this.scoring);
+    this.sizeTerm = this.scoring.sizeWeight;
   }
 
-  /** Scorer.sizeTerm: the hit-logit score is log(size / P(hit)), as the exported model's (replay/model.ts). */
+  /** How the network's output becomes the score (the exported model's: trainer/onnx-export.ts). */
+  readonly scoring: Scoring;
+  /** Scorer.sizeTerm: a hit-logit score for goal 'hits' is log(size / P(hit)), as the exported model's (replay/model.ts). */
   readonly sizeTerm: number;
 
   score(_ctx: SimContext, _ids: Int32Array, f: Float32Array, n: number, out: Float32Array): void {
@@ -295,6 +298,8 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   if (hp.objective === 'hit-logit' && hp.warmStartDecisions < hp.totalDecisions) {
     throw new ColdrlError('COLDRL_ERR_USAGE', 'objective hit-logit is fitted by regression only: warmStartDecisions must be at least totalDecisions (or use objective q for Double-DQN steps)');
   }
+  if (!GOALS.includes(hp.goal)) throw new ColdrlError('COLDRL_ERR_USAGE', `goal must be one of ${GOALS.join(', ')} (got ${hp.goal})`);
+  if (hp.goal === 'bytes' && hp.objective !== 'hit-logit') throw new ColdrlError('COLDRL_ERR_USAGE', 'goal bytes needs objective hit-logit (a q model ranks by its per-byte reward)');
   const ck = hooks.resume;
   let decisions = ck?.decisions ?? 0, gradSteps = ck?.gradSteps ?? 0, passes = ck?.passes ?? 0, requests = 0;
   // A resumed run reseeds from (seed, decisions): deterministic given the checkpoint, not bit-identical to an uninterrupted run.
@@ -355,7 +360,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
           if (gradSteps % hp.targetNetworkFrequency === 0) learner.syncTarget();
           if (gradSteps % hp.actSyncFrequency === 0) {
             const w = await learner.read();
-            agent.forward = new Forward(w, hp.k, hp.objective);
+            agent.forward = new Forward(w, hp.k, agent.scoring);
             if (hp.averageFraction > 0 && decisions >= (1 - hp.averageFraction) * hp.totalDecisions) {
               avg ??= zeroWeights(w);
               avgN++;

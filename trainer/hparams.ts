@@ -2,7 +2,7 @@
  * Hyperparameters of the trainer: one typed object, one line per field, recommended defaults (CleanRL's
  * dqn.py layout). The whole object is logged to the store at the start of a run and into checkpoints.
  */
-import { DEFAULT_SOURCE } from '../replay/candidates.js';
+import { DEFAULT_SOURCE, type Goal } from '../replay/candidates.js';
 
 export interface HParams {
   /** Seed of every random source: weights, exploration, replay sampling, the candidate source, tfjs. */
@@ -43,6 +43,8 @@ export interface HParams {
   huberDelta: number;
   /** What the network learns (trainer/network.ts Head): 'hit-logit' = the logit of each candidate's soft hit under logistic loss, ranked by expected hits per byte in log space; 'q' = Q regressed on the per-byte one-step reward (Huber). 'hit-logit' is a regression target only: it needs warmStartDecisions >= totalDecisions (no Double-DQN step). */
   objective: 'q' | 'hit-logit';
+  /** What the ranking serves (replay/candidates.ts Goal), objective 'hit-logit' only: 'hits' ranks by expected hits per byte (the hit ratio); 'bytes' by expected hits per object (the byte hit ratio, the bytes that do not come from the origin), over `sample` candidates by default. */
+  goal: Goal;
   /** Reward: 'paper' or 'horizon' (see trainer/dqn.ts). */
   reward: 'paper' | 'horizon';
   /** 'horizon' reward: a candidate counts as "hit again" only within this many times the victims' mean idle time (0.1 measured best with 'hit-logit', 1 with 'q': docs/training.md). */
@@ -85,6 +87,7 @@ export const DEFAULT_HPARAMS: HParams = {
   maxGradNorm: 10,
   huberDelta: 1,
   objective: 'hit-logit',
+  goal: 'hits',
   reward: 'horizon',
   horizonFactor: 0.1,
   softHorizon: true,

@@ -4,7 +4,7 @@
  * Shapes: features [B, K, F], mask [B, K] (1 = present), scores [B, K] (padded slots PADDED_SCORE).
  */
 import * as tf from '@tensorflow/tfjs';
-import { LOG_SIZE_CAP, PADDED_SCORE, SIZE_FEATURE, WEIGHT_NAMES, weightShapes, type Head, type NetworkWeights, type WeightName } from './network.js';
+import { PADDED_SCORE, SIZE_FEATURE, WEIGHT_NAMES, weightShapes, type Head, type NetworkWeights, type Scoring, type WeightName } from './network.js';
 
 /**
  * x W with a hand-written gradient that transposes explicitly: tfjs-wasm's transposed matMul (the default
@@ -54,13 +54,13 @@ export class QNetwork {
     });
   }
 
-  /** The eviction scores [B, K] of `head` (trainer/network.ts Head): apply() itself for 'q'. */
-  scores(x: tf.Tensor3D, mask: tf.Tensor2D, head: Head): tf.Tensor2D {
-    if (head === 'q') return this.apply(x, mask);
+  /** The eviction scores [B, K] of `scoring` (trainer/network.ts Scoring): apply() itself for head 'q'. */
+  scores(x: tf.Tensor3D, mask: tf.Tensor2D, scoring: Scoring): tf.Tensor2D {
+    if (scoring.head === 'q') return this.apply(x, mask);
     return tf.tidy(() => {
       const [b, k] = x.shape;
       const size = tf.reshape(tf.slice(x, [0, 0, SIZE_FEATURE], [b, k, 1]), [b, k]);
-      const s = tf.add(tf.softplus(tf.neg(this.apply(x, mask))), tf.mul(size, LOG_SIZE_CAP));
+      const s = tf.add(tf.softplus(tf.neg(this.apply(x, mask))), tf.mul(size, scoring.sizeWeight));
       return tf.where(tf.greater(mask, 0.5), s, tf.fill([b, k], PADDED_SCORE)) as tf.Tensor2D;
     });
   }

@@ -11,6 +11,7 @@
  * the policy ranks by is Q_i itself or a fixed function of it: higher = evict first (replay/candidates.ts
  * selectVictims). Matrices are row-major: w1[f * H + j] maps input f to hidden unit j.
  */
+import { sizeTermOf, type Goal } from '../replay/candidates.js';
 import { LOG_SIZE_CAP, SIZE_FEATURE } from '../replay/features.js';
 import type { Rng } from '../replay/rng.js';
 
@@ -19,21 +20,36 @@ export const PADDED_SCORE = -1e9;
 /**
  * What the output Q_i is, and so how it becomes the eviction score (trainer/hparams.ts objective):
  *   'q'          the score itself: the value of evicting candidate i.
- *   'hit-logit'  the logit z_i of candidate i's (soft) hit: p_i = sigmoid(z_i). The score is the expected
- *                hits per byte in log space, negated: -log p_i + log(1 + size_i) = softplus(-z_i) + f_size x
- *                log1p(SIZE_CAP), with f_size the size feature (replay/features.ts). Log space keeps the
- *                ranking of unlikely, large objects as precise as that of likely, small ones.
- * The ONNX file (trainer/onnx-export.ts) and the acting path (Forward) apply the same function.
+ *   'hit-logit'  the logit z_i of candidate i's (soft) hit: p_i = sigmoid(z_i). For the hit ratio (goal
+ *                'hits') the score is the expected hits per byte in log space, negated: -log p_i +
+ *                log(1 + size_i) = softplus(-z_i) + f_size x log1p(SIZE_CAP), with f_size the size feature
+ *                (replay/features.ts). Log space keeps the ranking of unlikely, large objects as precise as
+ *                that of likely, small ones. For the byte hit ratio (goal 'bytes') it is softplus(-z_i) alone.
+ * The ONNX file (trainer/onnx-export.ts) and the acting path (Forward) apply the same function (Scoring).
  */
 export type Head = 'q' | 'hit-logit';
 export const HEADS: readonly Head[] = ['q', 'hit-logit'];
 
+/**
+ * How the output becomes the score: the head, and the weight of the size feature in a 'hit-logit' score
+ * (replay/candidates.ts sizeTermOf: log1p(SIZE_CAP) for goal 'hits', 0 for goal 'bytes'; 0 for 'q').
+ */
+export interface Scoring { readonly head: Head; readonly sizeWeight: number }
+
+/** The scoring of a model trained for `objective` and `goal` (trainer/hparams.ts). */
+export function scoringOf(objective: Head, goal: Goal): Scoring {
+  return { head: objective, sizeWeight: sizeTermOf(objective, goal) };
+}
+
+/** The raw output as the score (head 'q'). */
+export const Q_SCORING: Scoring = { head: 'q', sizeWeight: 0 };
+
 export { LOG_SIZE_CAP, SIZE_FEATURE };
 
-/** The 'hit-logit' head's score of output z for a candidate whose size feature is fSize (float64). */
-export function hitLogitScore(z: number, fSize: number): number {
+/** The 'hit-logit' head's score of output z for a candidate whose size feature is fSize (float64), size weighted by sizeWeight (Scoring). */
+export function hitLogitScore(z: number, fSize: number, sizeWeight: number): number {
   const x = -z; // softplus(x) = max(x, 0) + log1p(exp(-|x|)), stable for any x
-  return (x > 0 ? x : 0) + Math.log1p(Math.exp(-Math.abs(x))) + fSize * LOG_SIZE_CAP;
+  return (x > 0 ? x : 0) + Math.log1p(Math.exp(-Math.abs(x))) + fSize * sizeWeight;
 }
 
 export interface NetworkWeights {
@@ -108,7 +124,7 @@ export class Forward {
   private readonly h1: Float64Array;
   private readonly h2: Float64Array;
   private readonly mean: Float64Array;
-  constructor(readonly w: NetworkWeights, maxK = 64, readonly head: Head = 'q') {
+  constructor(readonly w: NetworkWeights, maxK = 64, readonly scoring: Scoring = Q_SCORING) {
     this.h1 = new Float64Array(w.h);
     this.h2 = new Float64Array(maxK * w.h);
     this.mean = new Float64Array(w.h);
@@ -150,7 +166,8 @@ export class Forward {
     let v = bv[0]!;
     for (let j = 0; j < h; j++) v += (mean[j]! / n) * wv[j]!;
     const shift = v - sumA / n;
-    if (this.head === 'hit-logit') for (let c = 0; c < n; c++) out[c] = hitLogitScore(out[c]! + shift, features[c * f + SIZE_FEATURE]!);
+    const { head, sizeWeight } = this.scoring;
+    if (head === 'hit-logit') for (let c = 0; c < n; c++) out[c] = hitLogitScore(out[c]! + shift, features[c * f + SIZE_FEATURE]!, sizeWeight);
     else for (let c = 0; c < n; c++) out[c] = out[c]! + shift;
   }
 }

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import type { onnx as O } from 'onnx-proto';
-import { LOG_SIZE_CAP, PADDED_SCORE, SIZE_FEATURE, weightShapes, WEIGHT_NAMES, type Head, type NetworkWeights } from './network.js';
+import { PADDED_SCORE, Q_SCORING, SIZE_FEATURE, weightShapes, WEIGHT_NAMES, type NetworkWeights, type Scoring } from './network.js';
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -38,10 +38,10 @@ function node(op: string, inputs: string[], outputs: string[], attrs: O.IAttribu
 const keepdims = (v: number): O.IAttributeProto => ({ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: v });
 
 /**
- * The ONNX model as bytes. metadata: string key/values (proto/README.md lists the keys). head: what the
- * network's output is (trainer/network.ts Head); the graph ends with the same score function as Forward.
+ * The ONNX model as bytes. metadata: string key/values (proto/README.md lists the keys). scoring: how the
+ * network's output becomes the score (trainer/network.ts Scoring); the graph ends with the same score function as Forward.
  */
-export function buildOnnx(w: NetworkWeights, metadata: Record<string, string>, head: Head = 'q'): Uint8Array {
+export function buildOnnx(w: NetworkWeights, metadata: Record<string, string>, scoring: Scoring = Q_SCORING): Uint8Array {
   const shapes = weightShapes(w.f, w.h);
   const init: O.ITensorProto[] = WEIGHT_NAMES.map((k) => floatTensor(k, shapes[k], w[k]));
   init.push(
@@ -76,9 +76,9 @@ export function buildOnnx(w: NetworkWeights, metadata: Record<string, string>, h
     node('Sub', ['q_plus', 'adv_mean'], ['q']),
     node('Greater', ['mask', 'half'], ['present']),
   ];
-  if (head === 'hit-logit') {
-    // score = softplus(-q) + features[:, :, size] x log1p(SIZE_CAP)
-    init.push(int64Tensor('size_index', [SIZE_FEATURE]), floatTensor('log_size_cap', [], new Float32Array([LOG_SIZE_CAP])));
+  if (scoring.head === 'hit-logit') {
+    // score = softplus(-q) + features[:, :, size] x sizeWeight (log1p(SIZE_CAP) for goal hits, 0 for bytes)
+    init.push(int64Tensor('size_index', [SIZE_FEATURE]), floatTensor('log_size_cap', [], new Float32Array([scoring.sizeWeight])));
     nodes.push(
       node('Neg', ['q'], ['neg_q']),
       node('Softplus', ['neg_q'], ['neg_log_p']),
@@ -108,8 +108,8 @@ export function buildOnnx(w: NetworkWeights, metadata: Record<string, string>, h
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
 }
 
-export function writeOnnx(path: string, w: NetworkWeights, metadata: Record<string, string>, head: Head = 'q'): Uint8Array {
-  const bytes = buildOnnx(w, metadata, head);
+export function writeOnnx(path: string, w: NetworkWeights, metadata: Record<string, string>, scoring: Scoring = Q_SCORING): Uint8Array {
+  const bytes = buildOnnx(w, metadata, scoring);
   writeFileSync(path, bytes);
   return bytes;
 }

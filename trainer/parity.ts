@@ -11,7 +11,7 @@ import { KCandidatePolicy, parseKParam } from '../replay/policies/ktail.js';
 import { Rng } from '../replay/rng.js';
 import { lruScorer, type Scorer } from '../replay/scorer.js';
 import type { Trace } from '../replay/trace.js';
-import type { Head, NetworkWeights } from './network.js';
+import { Q_SCORING, type NetworkWeights, type Scoring } from './network.js';
 import { QNetwork } from './model.js';
 
 export interface CandidateSet { features: Float32Array; n: number }
@@ -43,7 +43,7 @@ export function recordCandidates(trace: Trace, capacity: number, kParam: string,
 }
 
 /** Compares tfjs (the trainer's network) and onnxruntime (the served file) on random and recorded inputs. */
-export async function checkParity(onnxPath: string, w: NetworkWeights, real: CandidateSet[], head: Head = 'q', randomCases = 32, seed = 1): Promise<ParityReport> {
+export async function checkParity(onnxPath: string, w: NetworkWeights, real: CandidateSet[], scoring: Scoring = Q_SCORING, randomCases = 32, seed = 1): Promise<ParityReport> {
   const rng = new Rng(seed);
   const cases: CandidateSet[] = [...real];
   for (let c = 0; c < randomCases; c++) {
@@ -57,7 +57,7 @@ export async function checkParity(onnxPath: string, w: NetworkWeights, real: Can
   try {
     for (const c of cases) {
       // data(), not dataSync(): a synchronous read-back is not available on every backend (webgpu in Node)
-      const t = tf.tidy(() => net.scores(tf.tensor3d(c.features, [1, c.n, FEATURE_COUNT]), tf.ones([1, c.n]) as tf.Tensor2D, head));
+      const t = tf.tidy(() => net.scores(tf.tensor3d(c.features, [1, c.n, FEATURE_COUNT]), tf.ones([1, c.n]) as tf.Tensor2D, scoring));
       const want = await t.data();
       t.dispose();
       await model.score(c.features, c.n, got);

@@ -21,6 +21,7 @@ import { Store } from '../replay/store.js';
 import { RequestBatch, Trace, type ReaderStats, type TraceSource } from '../replay/trace.js';
 import { checkpointOf, exportedWeights, train, type Checkpoint, type TrainEnv, type TrainProgress, type TrainResult } from './dqn.js';
 import type { HParams } from './hparams.js';
+import { scoringOf } from './network.js';
 import { writeOnnx } from './onnx-export.js';
 import { checkParity, type ParityReport } from './parity.js';
 
@@ -193,6 +194,7 @@ export function modelMetadata(hp: HParams, traceName: string, extra: Record<stri
     'coldrl.hidden': String(hp.hidden),
     'coldrl.reward': hp.reward,
     'coldrl.objective': hp.objective,
+    'coldrl.goal': hp.goal,
     ...extra,
   };
 }
@@ -246,8 +248,9 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     // a sidecar watching `out` never loads a half-written or unchecked file
     const tmp = `${spec.out}.tmp.onnx`;
     const writeChecked = async (): Promise<{ bytes: Uint8Array; parity: ParityReport }> => {
-      const bytes = writeOnnx(tmp, exportedWeights(result), metadata, hp.objective);
-      const parity = await checkParity(tmp, exportedWeights(result), [], hp.objective);
+      const scoring = scoringOf(hp.objective, hp.goal);
+      const bytes = writeOnnx(tmp, exportedWeights(result), metadata, scoring);
+      const parity = await checkParity(tmp, exportedWeights(result), [], scoring);
       if (!(parity.maxRelError <= 1e-5)) throw new ColdrlError('COLDRL_ERR_MODEL', `${spec.out}: the exported model does not score as the trainer's network (max relative error ${parity.maxRelError})`);
       return { bytes, parity };
     };
@@ -257,7 +260,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       if (spec.holdout && !result.interrupted) {
         const h = spec.holdout;
         const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', inactive, keysLimit, warmUp: h.from, progress: spec.progress });
-        holdout = holdoutOfResults(results, h.fraction, h.from);
+        holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal);
         metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
         written = await writeChecked();
         results.forEach((r, i) => store?.addEvaluation({

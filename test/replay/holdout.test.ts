@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSource } from '../../replay/formats/index.js';
-import { belowLru, byteNote, zoneNote, countRequests, describeHoldout, HOLDOUT_KEY, holdoutOf, holdoutOfResults, holdoutStart, sliceSource } from '../../replay/holdout.js';
+import { belowLru, lossToLru, tradeNote, zoneNote, countRequests, describeHoldout, HOLDOUT_KEY, holdoutOf, holdoutOfResults, holdoutStart, sliceSource } from '../../replay/holdout.js';
 import { isColdrlError } from '../../replay/errors.js';
 import { Rng } from '../../replay/rng.js';
 import { replayStream, replayTrace, type ReplayResult } from '../../replay/run.js';
@@ -84,12 +84,12 @@ test('the Holdout record: from replays, into metadata and back; malformed or abs
   assert.deepEqual(holdoutOf({ [HOLDOUT_KEY]: JSON.stringify(h) }), h);
   assert.equal(describeHoldout(h), 'held-out hit ratio 0.4200 (LRU 0.4000, GDSF 0.4400; +10 hits over LRU in the last 500 requests, 25 evictions); '
     + 'byte hit ratio 0.4950 (LRU 0.5000, GDSF 0.3000)');
-  assert.equal(byteNote(h), null, 'within a hundredth of LRU: no note');
+  assert.equal(tradeNote(h), null, 'within a hundredth of LRU: no note');
   const byteless = holdoutOfResults([r('coldrl:m.onnx', 210, 25, 0.2), r('lru', 200, 30, 0.45), r('gdsf', 220)], 0.1, 4500);
-  assert.match(byteNote(byteless)!, /80\.0% of the bytes come from the origin, against 55\.0% under LRU/);
+  assert.match(tradeNote(byteless)!, /80\.0% of the bytes come from the origin, against 55\.0% under LRU/);
   const older = { ...h, byteHitRatio: undefined };
   assert.doesNotMatch(describeHoldout(older), /byte/, 'a model written before byte figures');
-  assert.equal(byteNote(older), null);
+  assert.equal(tradeNote(older), null);
   assert.equal(zoneNote(h), null, 'no keys zone filled');
   const filled = holdoutOfResults([{ ...r('coldrl:m.onnx', 150), zoneFull: 1 }, r('lru', 200), r('gdsf', 220)], 0.1, 4500);
   assert.equal(filled.zoneFull, true);
@@ -102,4 +102,27 @@ test('the Holdout record: from replays, into metadata and back; malformed or abs
   assert.equal(holdoutOf({ [HOLDOUT_KEY]: 'not json' }), null);
   assert.equal(holdoutOf({ [HOLDOUT_KEY]: '{"requests":5}' }), null);
   assert.equal(holdoutOf({ [HOLDOUT_KEY]: JSON.stringify({ ...h, evictions: undefined }) }), null);
+});
+
+test('the Holdout record of a model for the byte hit ratio (goal bytes): judged, described and noted by bytes', () => {
+  const r = (policy: string, hits: number, byteHits: number): ReplayResult =>
+    ({ policy, requests: 500, hits, hitRatio: hits / 500, byteHits, byteHitRatio: byteHits / 10_000_000, evictions: 30 }) as ReplayResult;
+  // more bytes than LRU, fewer hits: not below LRU for this goal, and the hits given up are noted
+  const h = holdoutOfResults([r('coldrl:m.onnx', 180, 4_000_000), r('lru', 200, 3_000_000), r('gdsf', 220, 2_000_000)], 0.1, 4500, 'bytes');
+  assert.equal(h.goal, 'bytes');
+  assert.equal(h.bytesOverLru, 1_000_000);
+  assert.equal(h.hitsOverLru, -20);
+  assert.equal(belowLru(h), false);
+  assert.equal(describeHoldout(h), 'held-out byte hit ratio 0.4000 (LRU 0.3000, GDSF 0.2000; +977 KiB over LRU in the last 500 requests, 30 evictions); '
+    + 'hit ratio 0.3600 (LRU 0.4000, GDSF 0.4400)');
+  assert.match(tradeNote(h)!, /trades hits for bytes: its held-out hit ratio is 0\.3600, against 0\.4000 under LRU/);
+  assert.deepEqual(holdoutOf({ [HOLDOUT_KEY]: JSON.stringify(h) }), h);
+  // fewer bytes than LRU: below LRU whatever the hits, and the loss is said in bytes
+  const worse = holdoutOfResults([r('coldrl:m.onnx', 260, 2_000_000), r('lru', 200, 3_000_000), r('gdsf', 220, 2_000_000)], 0.1, 4500, 'bytes');
+  assert.equal(belowLru(worse), true);
+  assert.equal(lossToLru(worse), '977 KiB');
+  assert.equal(tradeNote(worse), null, 'more hits than LRU: nothing traded');
+  // the same figures for a model of goal hits: judged by hits, the record as before
+  const hits = holdoutOfResults([r('coldrl:m.onnx', 260, 2_000_000), r('lru', 200, 3_000_000), r('gdsf', 220, 2_000_000)], 0.1, 4500);
+  assert.deepEqual([hits.goal, hits.bytesOverLru, belowLru(hits), lossToLru(hits)], [undefined, undefined, false, '-60 hits']);
 });

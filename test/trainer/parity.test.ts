@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { GOALS } from '../../replay/candidates.js';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION, unscaleFeature } from '../../replay/features.js';
 import { Rng, Zipf } from '../../replay/rng.js';
 import { ColdrlModel, loadOrt } from '../../replay/model.js';
@@ -18,7 +19,7 @@ import { lruScorer, type Scorer } from '../../replay/scorer.js';
 import { traceFromArrays } from '../../replay/trace.js';
 import { replayTrace } from '../../replay/run.js';
 import { isColdrlError } from '../../replay/errors.js';
-import { Forward, initWeights, type NetworkWeights } from '../../trainer/network.js';
+import { Forward, initWeights, scoringOf, type NetworkWeights } from '../../trainer/network.js';
 import { QNetwork } from '../../trainer/model.js';
 import { checkParity } from '../../trainer/parity.js';
 import { buildOnnx, writeOnnx } from '../../trainer/onnx-export.js';
@@ -123,40 +124,47 @@ test('onnxruntime equals tfjs and the plain forward pass (random and real inputs
   assert.ok(maxPlain <= 1e-5, `plain forward: max abs error ${maxPlain}`);
 });
 
-test('the hit-logit head: the ONNX graph, tfjs and the plain forward pass give the same per-byte scores', async (t) => {
-  await tf.setBackend('wasm');
-  const dir = tempDir(t);
-  const w = weights(4);
-  const file = join(dir, 'logit.onnx');
-  writeOnnx(file, w, meta(64), 'hit-logit');
-  const model = await ColdrlModel.load(file);
-  t.after(() => model.close());
-  const net = new QNetwork(w, false);
-  t.after(() => net.dispose());
-  const fwd = new Forward(w, 64, 'hit-logit'), raw = new Forward(w, 64);
-  const out = new Float32Array(64), plain = new Float32Array(64), z = new Float32Array(64);
-  let maxRel = 0, cases = 0;
-  for (const c of realCandidates(64, 30)) {
-    await model.score(c.features, c.n, out);
-    fwd.run(c.features, c.n, plain);
-    raw.run(c.features, c.n, z);
-    const want = tf.tidy(() => net.scores(tf.tensor3d(c.features, [1, c.n, F]), tf.ones([1, c.n]) as tf.Tensor2D, 'hit-logit').dataSync());
-    for (let i = 0; i < c.n; i++) {
-      // the head's definition, from the raw output: -log sigmoid(z) + log(1 + size)
-      const size = unscaleFeature(1, c.features[i * F + 1]!);
-      const byHand = -Math.log(1 / (1 + Math.exp(-z[i]!))) + Math.log1p(size);
-      for (const v of [out[i]!, want[i]!, byHand]) maxRel = Math.max(maxRel, Math.abs(v - plain[i]!) / Math.max(1, Math.abs(plain[i]!)));
+for (const goal of GOALS) {
+  test(`the hit-logit head, goal ${goal}: the ONNX graph, tfjs and the plain forward pass give the same ${goal === 'hits' ? 'per-byte' : 'per-object'} scores`, async (t) => {
+    await tf.setBackend('wasm');
+    const dir = tempDir(t);
+    const w = weights(4);
+    const scoring = scoringOf('hit-logit', goal);
+    const file = join(dir, 'logit.onnx');
+    writeOnnx(file, w, { ...meta(64), 'coldrl.objective': 'hit-logit', 'coldrl.goal': goal }, scoring);
+    const model = await ColdrlModel.load(file);
+    t.after(() => model.close());
+    // what replay and the sidecar read from the file: the goal, and no size term to drop for a per-object ranking
+    assert.equal(model.goal, goal);
+    assert.equal(model.sizeTerm, goal === 'hits' ? Math.log1p(unscaleFeature(1, 1)) : 0);
+    const net = new QNetwork(w, false);
+    t.after(() => net.dispose());
+    const fwd = new Forward(w, 64, scoring), raw = new Forward(w, 64);
+    const out = new Float32Array(64), plain = new Float32Array(64), z = new Float32Array(64);
+    let maxRel = 0, cases = 0;
+    for (const c of realCandidates(64, 30)) {
+      await model.score(c.features, c.n, out);
+      fwd.run(c.features, c.n, plain);
+      raw.run(c.features, c.n, z);
+      const want = tf.tidy(() => net.scores(tf.tensor3d(c.features, [1, c.n, F]), tf.ones([1, c.n]) as tf.Tensor2D, scoring).dataSync());
+      for (let i = 0; i < c.n; i++) {
+        // the head's definition, from the raw output: -log sigmoid(z), + log(1 + size) for the hit ratio
+        const size = unscaleFeature(1, c.features[i * F + 1]!);
+        const byHand = -Math.log(1 / (1 + Math.exp(-z[i]!))) + (goal === 'hits' ? Math.log1p(size) : 0);
+        for (const v of [out[i]!, want[i]!, byHand]) maxRel = Math.max(maxRel, Math.abs(v - plain[i]!) / Math.max(1, Math.abs(plain[i]!)));
+      }
+      cases++;
     }
-    cases++;
-  }
-  assert.ok(maxRel <= 1e-5, `hit-logit scores: max relative error ${maxRel} over ${cases} decisions`);
-  const report = await checkParity(file, w, realCandidates(16, 20), 'hit-logit');
-  assert.ok(report.maxAbsError <= 1e-4 && report.cases >= 40, JSON.stringify(report));
-  // the same weights exported with the q head score differently: the head is in the file
-  const qFile = join(dir, 'q.onnx');
-  writeOnnx(qFile, w, meta(64));
-  assert.ok((await checkParity(qFile, w, realCandidates(16, 20), 'hit-logit')).maxAbsError > 1e-2);
-});
+    assert.ok(maxRel <= 1e-5, `hit-logit scores: max relative error ${maxRel} over ${cases} decisions`);
+    const report = await checkParity(file, w, realCandidates(16, 20), scoring);
+    assert.ok(report.maxAbsError <= 1e-4 && report.cases >= 40, JSON.stringify(report));
+    // the same weights exported with the q head, or for the other goal, score differently: the scoring is in the file
+    const qFile = join(dir, 'q.onnx'), otherFile = join(dir, 'other.onnx');
+    writeOnnx(qFile, w, meta(64));
+    writeOnnx(otherFile, w, meta(64), scoringOf('hit-logit', goal === 'hits' ? 'bytes' : 'hits'));
+    for (const f of [qFile, otherFile]) assert.ok((await checkParity(f, w, realCandidates(16, 20), scoring)).maxAbsError > 1e-2, f);
+  });
+}
 
 test('the loader refuses another feature spec, a corrupt file, a missing file', async (t) => {
   const dir = tempDir(t);

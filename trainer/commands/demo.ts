@@ -27,6 +27,7 @@ import { WORKLOADS } from '../../replay/workloads/index.js';
 import { jsonLine } from '../../replay/workloads/write.js';
 import { resolveBackend } from '../backend.js';
 import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
+import { scoringOf } from '../network.js';
 import { checkParity, recordCandidates } from '../parity.js';
 import { writeReport } from '../report/html.js';
 import { exportedWeights } from '../dqn.js';
@@ -145,7 +146,7 @@ export async function run(argv: string[]): Promise<number> {
     // 4. parity between the trainer's network and the exported file
     done = step(4, T, 'check the ONNX export against the trainer (onnxruntime-node vs tfjs)');
     const real = recordCandidates(evalFromLog, parseCacheSize(trainSize).bytes, `${hp.k}:${hp.candidates}`, 64);
-    const parity = await checkParity(outcome.out, exportedWeights(outcome.result), real, hp.objective);
+    const parity = await checkParity(outcome.out, exportedWeights(outcome.result), real, scoringOf(hp.objective, hp.goal));
     store.addBenchmark('parity', parity);
     if (!(parity.maxRelError <= 1e-5)) throw new ColdrlError('COLDRL_ERR_MODEL', `parity check failed: max relative error ${parity.maxRelError}`);
     done();

@@ -5,12 +5,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SOURCE, SOURCES } from '../../replay/candidates.js';
+import { BYTES_SOURCE, DEFAULT_SOURCE, GOALS, SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { logReadOptions, nginxConfOptions, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
 import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
-import { belowLru, byteNote, describeHoldout, zoneNote } from '../../replay/holdout.js';
+import { belowLru, describeHoldout, lossToLru, tradeNote, zoneNote } from '../../replay/holdout.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB } from '../../replay/store.js';
 import { loadTrace, Trace } from '../../replay/trace.js';
@@ -60,9 +60,13 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --steps N           eviction decisions to train for (default ${d.totalDecisions}), over as many passes as needed
   --seed S            seed of every random source (default ${d.seed})
   --k K               candidates per decision, 1..${MAX_CANDIDATES} (default ${d.k})
-  --candidates NAME   candidate source (default ${d.candidates}), or auto: ${AUTO_SOURCES.join(', ')} each trained for half of
-                      --steps on the training part less its last tenth, which picks the source (the one whose
-                      model gets the more hits there); then the full training with it. About 2.5 times the time.
+  --candidates NAME   candidate source (default ${d.candidates}; ${BYTES_SOURCE} with --goal bytes), or auto: ${AUTO_SOURCES.join(', ')} each trained
+                      for half of --steps on the training part less its last tenth, which picks the source (the
+                      one whose model gets the more hits there); then the full training with it. About 2.5 times
+                      the time. Not with --goal bytes.
+  --goal G            what the model maximises: hits (default: the hit ratio; it evicts the fewest expected hits
+                      per byte) or bytes (the byte hit ratio, the bytes not fetched from the origin; it evicts the
+                      fewest expected hits per object). The held-out check and its warning follow the goal.
   --hidden H          hidden width (default ${d.hidden})
   --objective NAME    what the network learns: hit-logit (default: each candidate's chance of a hit, ranked
                       per byte) or q (the per-byte reward, Huber; the previous default, with --horizon 1)
@@ -95,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
-      hidden: { type: 'string' }, objective: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
+      hidden: { type: 'string' }, objective: { type: 'string' }, goal: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
       backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
       'default-ttl': { type: 'string' }, strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' },
       'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'cache-zone': { type: 'string' },
@@ -122,8 +126,9 @@ export async function run(argv: string[]): Promise<number> {
     if (!existsSync(ckPath)) throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `train --resume: no checkpoint ${ckPath}`);
     try { resume = JSON.parse(readFileSync(ckPath, 'utf8')) as Checkpoint; } catch { throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: ${ckPath} is not a checkpoint`); }
     if (resume.format !== 'coldrl-checkpoint-1') throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: ${ckPath} is not a checkpoint`);
-    // a checkpoint from before `objective` existed trained Q ('q')
-    hp = { ...resume.hparams, objective: resume.hparams.objective ?? 'q' };
+    // a checkpoint from before `objective` existed trained Q ('q'); one from before `goal`, for hits
+    hp = { ...resume.hparams, objective: resume.hparams.objective ?? 'q', goal: resume.hparams.goal ?? 'hits' };
+    if (values.goal !== undefined && values.goal !== hp.goal) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint was trained for goal ${hp.goal}; --goal cannot change on resume`);
   }
   const set = <K extends keyof HParams>(k: K, v: HParams[K] | undefined) => { if (v !== undefined) hp[k] = v; };
   set('totalDecisions', int('steps', values.steps, 1, 1e12));
@@ -140,6 +145,16 @@ export async function run(argv: string[]): Promise<number> {
       const objective = HEADS.find((h) => h === values.objective);
       if (!objective) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --objective must be ${HEADS.join(' or ')}`);
       hp.objective = objective;
+    }
+    if (values.goal !== undefined) {
+      const goal = GOALS.find((g) => g === values.goal);
+      if (!goal) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --goal must be ${GOALS.join(' or ')} (got ${values.goal})`);
+      hp.goal = goal;
+    }
+    if (hp.goal === 'bytes') {
+      if (hp.objective !== 'hit-logit') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --goal bytes needs --objective hit-logit (a q model ranks by its per-byte reward)');
+      if (values.candidates === 'auto') throw new ColdrlError('COLDRL_ERR_USAGE', `train: --candidates auto chooses by hits; with --goal bytes name a source (default ${BYTES_SOURCE})`);
+      if (values.candidates === undefined) hp.candidates = BYTES_SOURCE;
     }
     if (values.horizon !== undefined) {
       const f = Number(values.horizon);
@@ -230,7 +245,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`${r.interrupted ? 'interrupted' : 'trained'} on requests ${o.trainedFrom}..${o.trainedFrom + r.requests - 1}${stretch}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} ${r.passes === 1 ? 'pass' : 'passes'} in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
     console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${db}` : ''}`);
     if (o.holdout) console.log(describeHoldout(o.holdout));
-    for (const note of o.holdout ? [byteNote(o.holdout), zoneNote(o.holdout)] : []) if (note) console.log(note);
+    for (const note of o.holdout ? [tradeNote(o.holdout), zoneNote(o.holdout)] : []) if (note) console.log(note);
     // the module must collect what the model was trained on: K candidates from this source
     const defaults = [hp.k === MODULE_DEFAULT_K ? 'K' : '', hp.candidates === DEFAULT_SOURCE ? 'source' : ''].filter(Boolean).join(' and ');
     console.log(`in nginx.conf beside it: coldrl_k ${hp.k}; coldrl_candidates ${hp.candidates};${defaults ? ` (the module's default ${defaults})` : ''}`);
@@ -238,8 +253,8 @@ export async function run(argv: string[]): Promise<number> {
     if (r.interrupted) console.log(`continue with the same command plus --resume (coldrl train --trace ${values.trace} ... --out ${out} --resume)`);
   }
   if (o.holdout && belowLru(o.holdout)) {
-    console.error(`warning: ${out} lost to LRU on the held-out requests (${o.holdout.hitsOverLru} hits); serving it would lose hits on traffic like them. `
-      + `Try ${choice ? '' : '--candidates auto (or another source), '}more --steps, or keep NGINX on LRU (docs/training.md).`);
+    console.error(`warning: ${out} lost to LRU on the held-out requests (${lossToLru(o.holdout)}); serving it would lose ${hp.goal} on traffic like them. `
+      + `Try ${choice ? '' : hp.goal === 'bytes' ? 'another --candidates source, ' : '--candidates auto (or another source), '}more --steps, or keep NGINX on LRU (docs/training.md).`);
   }
   return r.interrupted ? 130 : 0;
 }
