@@ -60,13 +60,13 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --steps N           eviction decisions to train for (default ${d.totalDecisions}), over as many passes as needed
   --seed S            seed of every random source (default ${d.seed})
   --k K               candidates per decision, 1..${MAX_CANDIDATES} (default ${d.k})
-  --candidates NAME   candidate source (default ${d.candidates}; ${BYTES_SOURCE} with --goal bytes), or auto: ${AUTO_SOURCES.join(', ')} each trained
-                      for half of --steps on the training part less its last tenth, which picks the source (the
-                      one whose model gets the more hits there); then the full training with it. About 2.5 times
-                      the time. Not with --goal bytes.
-  --goal G            what the model maximises: hits (default: the hit ratio; it evicts the fewest expected hits
-                      per byte) or bytes (the byte hit ratio, the bytes not fetched from the origin; it evicts the
-                      fewest expected hits per object). The held-out check and its warning follow the goal.
+  --candidates NAME   candidate source (default ${d.candidates}; ${BYTES_SOURCE} with --goal bytes), or auto (not with --goal
+                      bytes): ${AUTO_SOURCES.join(', ')} each trained for half of --steps on the training part
+                      less its last tenth, which picks the source (the one whose model gets the more hits there);
+                      then the full training with it. About 2.5 times the time.
+  --goal G            what the model maximises: hits (default: the hit ratio; it evicts the fewest expected
+                      hits per byte) or bytes (the byte hit ratio, the bytes not fetched from the origin; it
+                      evicts the fewest expected hits per object). The held-out check and its warning follow it.
   --hidden H          hidden width (default ${d.hidden})
   --objective NAME    what the network learns: hit-logit (default: each candidate's chance of a hit, ranked
                       per byte) or q (the per-byte reward, Huber; the previous default, with --horizon 1)
