@@ -14,7 +14,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
-import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES, SIZE_FEATURE } from '../../replay/features.js';
+import { FEATURE_COUNT, FEATURE_SPEC_VERSION, LOG_SIZE_CAP, MAX_CANDIDATES, SIZE_FEATURE } from '../../replay/features.js';
 import { Rng } from '../../replay/rng.js';
 import { SidecarClient, decodeDecideResponse, encodeDecideRequest, type DecideInput } from '../../sidecar/client.js';
 import { CANDIDATE_SOURCE_IDS } from '../../sidecar/codec.js';
@@ -22,9 +22,9 @@ import { Decider } from '../../sidecar/decide.js';
 import { FrameReader } from '../../sidecar/framing.js';
 import { loadProtos, serviceOf } from '../../sidecar/grpc.js';
 import { DecisionStats } from '../../sidecar/metrics.js';
-import { C, type ModelWorker } from '../../sidecar/model-worker.js';
+import { C, ModelWorker } from '../../sidecar/model-worker.js';
 import { FramedConnection } from '../../sidecar/server.js';
-import { initWeights } from '../../trainer/network.js';
+import { initWeights, scoringOf } from '../../trainer/network.js';
 import { writeOnnx } from '../../trainer/onnx-export.js';
 import { CLI, tempDir } from '../helpers.js';
 
@@ -301,6 +301,20 @@ test('error codes on the wire and in reloads; protocol errors and bad requests c
   assert.equal(await metric(url, 'coldrl_sidecar_decisions_total{source="fallback",reason="model_error"}'), 0);
   sc.child.kill('SIGTERM');
   assert.deepEqual(await sc.exited, { code: 0, signal: null });
+});
+
+test('the model worker takes the size term from the file: per byte for goal hits; none for goal bytes, which ranks per object already', async (t) => {
+  const dir = tempDir(t);
+  const base = { 'coldrl.feature_spec_version': String(FEATURE_SPEC_VERSION), 'coldrl.feature_count': String(FEATURE_COUNT), 'coldrl.k': '16' };
+  const cases = [[{ 'coldrl.objective': 'hit-logit' }, 'hits', LOG_SIZE_CAP], [{ 'coldrl.objective': 'hit-logit', 'coldrl.goal': 'bytes' }, 'bytes', 0],
+    [{ 'coldrl.objective': 'q' }, 'hits', 0]] as const;
+  for (const [i, [meta, goal, want]] of cases.entries()) {
+    const path = join(dir, `m${i}.onnx`);
+    writeOnnx(path, initWeights(FEATURE_COUNT, 8, new Rng(i + 1)), { ...base, ...meta }, scoringOf(meta['coldrl.objective'], goal));
+    const w = await ModelWorker.start(path);
+    t.after(() => w.stop());
+    assert.equal(w.sizeTerm, want, JSON.stringify(meta));
+  }
 });
 
 test('bytes_needed = 1 (only the keys zone\'s node count is over): a per-byte model ranks per object', async (t) => {
