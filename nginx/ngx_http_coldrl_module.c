@@ -8,8 +8,8 @@
  *   1. snapshots K deletable candidates (count == 0, exists, !deleting) under the cache mutex,
  *      from the LRU tail, a uniform sample of the module's resident index, a mix of both, or the K
  *      best of a 4K uniform sample by one key: largest, fewest lifetime requests, fewest requests per
- *      byte, or that aged by idle time; or perbyte's K of a 4K sample drawn by size, or of 2K uniform
- *      and 2K by-size draws (coldrl_candidates; default blend, as replay/candidates.ts DEFAULT_SOURCE),
+ *      byte, or that aged by idle time; or perbyte's K of a 4K sample drawn by size, or perbyte's or
+ *      aged's K of 2K uniform and 2K by-size draws (coldrl_candidates; default blend, as replay/candidates.ts DEFAULT_SOURCE),
  *   2. UNLOCKS, computes the features of replay/features.ts (spec 1) from the node plus the module's
  *      side table, sends one framed DecideRequest (proto/README.md) over a persistent Unix socket and
  *      waits with a microsecond deadline (ppoll),
@@ -56,6 +56,7 @@
 #define COLDRL_SRC_AGED              6
 #define COLDRL_SRC_WEIGHTED          7
 #define COLDRL_SRC_BLEND             8
+#define COLDRL_SRC_AGEDBLEND         9
 /* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... CANDIDATES_BLEND = 9, in the order above */
 #define COLDRL_WIRE_SOURCE(src)      ((src) + 1)
 /* the sources that keep the K best of 4K draws (uniform, by size, or half and half) */
@@ -249,12 +250,13 @@ static ngx_conf_enum_t  ngx_http_coldrl_sources[] = {
     { ngx_string("aged"), COLDRL_SRC_AGED },
     { ngx_string("weighted"), COLDRL_SRC_WEIGHTED },
     { ngx_string("blend"), COLDRL_SRC_BLEND },
+    { ngx_string("agedblend"), COLDRL_SRC_AGEDBLEND },
     { ngx_null_string, 0 }
 };
 
 static const char  *ngx_http_coldrl_source_names[] = {
     "tail", "sample", "mixed", "large", "rare", "perbyte", "aged", "weighted",
-    "blend"
+    "blend", "agedblend"
 };
 
 /* by COLDRL_ASK_*: the name in the decision log line and the counter it adds to */
@@ -1702,7 +1704,7 @@ ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d,
 
 /*
  * The key a biased source keeps the lowest of (replay/candidates.ts largeSource, rareSource,
- * perbyteSource, weightedSource and blendSource, agedSource): minus the size, the lifetime
+ * perbyteSource, weightedSource and blendSource, agedSource and agedblendSource): minus the size, the lifetime
  * requests, the lifetime requests per byte, or those divided by sqrt(1 + idle seconds).
  */
 static ngx_inline double
@@ -1721,6 +1723,7 @@ ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
         return e->requests / (e->size > 1 ? e->size : 1);
 
     case COLDRL_SRC_AGED:
+    case COLDRL_SRC_AGEDBLEND:
         idle = now - e->last;
         return e->requests / ((e->size > 1 ? e->size : 1)
                               * sqrt(1 + (idle > 0 ? idle : 0)));
@@ -1814,8 +1817,8 @@ ngx_http_coldrl_zone_tag(ngx_http_file_cache_t *cache)
 /*
  * Candidates from the module's resident index. sample: want = k - n uniform draws; large, rare,
  * perbyte, aged: want x OVERSAMPLE uniform draws, of which the want with the lowest key are kept;
- * weighted: as perbyte, the draws by size (O(log nslots) each); blend: 2 x want uniform draws, then
- * 2 x want by size among the rest. All run under the side mutex only (O(1) per uniform draw, plus
+ * weighted: as perbyte, the draws by size (O(log nslots) each); blend, agedblend: 2 x want uniform
+ * draws, then 2 x want by size among the rest. All run under the side mutex only (O(1) per uniform draw, plus
  * O(4K x K) compares to keep); then one O(log n) rbtree lookup per kept entry
  * under the cache mutex. Entries no longer in the cache leave the index (there may then be fewer than
  * k candidates: evictions by the stock paths are only seen here).
@@ -1845,7 +1848,7 @@ ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
                                               zone);
         picked = ngx_http_coldrl_keep_best(sh, picked, want, source, now);
 
-    } else if (source == COLDRL_SRC_BLEND) {
+    } else if (source == COLDRL_SRC_BLEND || source == COLDRL_SRC_AGEDBLEND) {
         picked = ngx_http_coldrl_draw(sh, COLDRL_OVERSAMPLE / 2 * want, 0,
                                       zone);
         picked = ngx_http_coldrl_draw_by_size(sh, COLDRL_OVERSAMPLE / 2 * want,
@@ -1933,6 +1936,7 @@ ngx_http_coldrl_collect(ngx_http_file_cache_t *cache, ngx_uint_t k,
     case COLDRL_SRC_AGED:
     case COLDRL_SRC_WEIGHTED:
     case COLDRL_SRC_BLEND:
+    case COLDRL_SRC_AGEDBLEND:
         n = ngx_http_coldrl_collect_index(cache, k, 0, source, now);
         break;
 

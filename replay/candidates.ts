@@ -268,7 +268,12 @@ export const perbyteSource = biasedSource('perbyte', 'fewest lifetime requests p
  * candidate again; here its key falls as it idles.
  */
 export const agedSource = biasedSource('aged', 'fewest lifetime requests per byte, aged by sqrt(1 + idle s), among 4K uniform residents; O(4K) draws + O(4K x K)',
-  (view, id) => view.requests[id]! / (Math.max(1, view.size[id]!) * Math.sqrt(1 + Math.max(0, view.now - view.last[id]!))));
+  agedPerByte);
+
+/** Lifetime requests per byte divided by sqrt(1 + idle seconds): aged's and agedblend's key. */
+function agedPerByte(view: CandidateView, id: number): number {
+  return view.requests[id]! / (Math.max(1, view.size[id]!) * Math.sqrt(1 + Math.max(0, view.now - view.last[id]!)));
+}
 
 /**
  * perbyte's key over draws weighted by size: 4K residents drawn with probability proportional to their
@@ -288,9 +293,17 @@ export const weightedSource = biasedSource('weighted', 'fewest lifetime requests
 export const blendSource = biasedSource('blend', 'fewest lifetime requests per byte among 2K uniform + 2K by-size residents; O(2K log N) draws + O(4K x K)',
   perByte, 'blend');
 
+/**
+ * aged's key over blend's draws (2K uniform, 2K by size): blend's reach into the few huge objects that hold
+ * most of the bytes, and aged's forgetting of objects that were popular once and have cooled off (a
+ * catalogue whose ranking turns: `coldrl workload cdn`, `drift`; docs/candidates.md).
+ */
+export const agedblendSource = biasedSource('agedblend', 'fewest lifetime requests per byte, aged by sqrt(1 + idle s), among 2K uniform + 2K by-size residents; O(2K log N) draws + O(4K x K)',
+  agedPerByte, 'blend');
+
 export const SOURCES: Record<string, CandidateSource> = {
   tail: tailSource, sample: sampleSource, mixed: mixedSource, large: largeSource, rare: rareSource, perbyte: perbyteSource, aged: agedSource,
-  weighted: weightedSource, blend: blendSource,
+  weighted: weightedSource, blend: blendSource, agedblend: agedblendSource,
 };
 
 /**

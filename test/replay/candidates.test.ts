@@ -159,27 +159,29 @@ test('large, rare, perbyte, weighted and blend: with every resident drawn they k
   }
 });
 
-test('aged: with every resident drawn it keeps the K lowest requests per byte / sqrt(1 + idle seconds)', () => {
-  const K = 8, N = OVERSAMPLE * K;
-  const out = new Int32Array(MAX_CANDIDATES);
-  // one request a second, object by object (residents()): object i was last requested at the time below
-  const size = (i: number) => 1000 + ((i * 37) % N);
-  const reqs = (i: number) => 1 + ((i * 7) % 5);
-  const t = residents(N, size, reqs);
-  const p = filled(t, K, 'aged');
-  const last = (i: number) => p.last[i]!;
-  const now = p.now;
-  assert.equal(now, t.time[t.length - 1], 'now: the last request replayed');
-  const aged = (i: number) => reqs(i) / (size(i) * Math.sqrt(1 + now - last(i)));
-  const n = p.source.collect(p, K, out);
-  const ids = Array.from({ length: N }, (_, i) => i);
-  const lowest = ids.sort((a, b) => aged(a) - aged(b)).slice(0, K);
-  assert.equal(new Set(lowest.map(aged)).size, K);
-  assert.deepEqual(new Set(out.subarray(0, n)), new Set(lowest));
-  const perByte = [...ids].sort((a, b) => reqs(a) / size(a) - reqs(b) / size(b)).slice(0, K);
-  assert.notDeepEqual(new Set(lowest), new Set(perByte), 'the test tells aged from perbyte');
-  for (let i = 1; i < n; i++) assert.ok(last(out[i - 1]!) <= last(out[i]!), 'oldest last access first');
-});
+for (const source of ['aged', 'agedblend']) {
+  test(`${source}: with every resident drawn it keeps the K lowest requests per byte / sqrt(1 + idle seconds)`, () => {
+    const K = 8, N = OVERSAMPLE * K;
+    const out = new Int32Array(MAX_CANDIDATES);
+    // one request a second, object by object (residents()): object i was last requested at the time below
+    const size = (i: number) => 1000 + ((i * 37) % N);
+    const reqs = (i: number) => 1 + ((i * 7) % 5);
+    const t = residents(N, size, reqs);
+    const p = filled(t, K, source);
+    const last = (i: number) => p.last[i]!;
+    const now = p.now;
+    assert.equal(now, t.time[t.length - 1], 'now: the last request replayed');
+    const aged = (i: number) => reqs(i) / (size(i) * Math.sqrt(1 + now - last(i)));
+    const n = p.source.collect(p, K, out);
+    const ids = Array.from({ length: N }, (_, i) => i);
+    const lowest = ids.sort((a, b) => aged(a) - aged(b)).slice(0, K);
+    assert.equal(new Set(lowest.map(aged)).size, K);
+    assert.deepEqual(new Set(out.subarray(0, n)), new Set(lowest));
+    const perByte = [...ids].sort((a, b) => reqs(a) / size(a) - reqs(b) / size(b)).slice(0, K);
+    assert.notDeepEqual(new Set(lowest), new Set(perByte), 'the test tells aged from perbyte');
+    for (let i = 1; i < n; i++) assert.ok(last(out[i - 1]!) <= last(out[i]!), 'oldest last access first');
+  });
+}
 
 test('large and rare: biased towards big / rarely requested objects on a large pool', () => {
   const N = 2000, K = 16, ROUNDS = 500;
@@ -290,7 +292,7 @@ test('a decision bound by the object count (the keys zone) drops a scorer\'s siz
 });
 
 test('a count-bound decision (the keys zone) draws its candidates uniformly when the source keeps the best by a key', () => {
-  for (const name of ['large', 'rare', 'perbyte', 'aged', 'weighted', 'blend']) assert.equal(countBoundSource(SOURCES[name]!).name, 'sample', name);
+  for (const name of ['large', 'rare', 'perbyte', 'aged', 'weighted', 'blend', 'agedblend']) assert.equal(countBoundSource(SOURCES[name]!).name, 'sample', name);
   for (const name of ['tail', 'sample', 'mixed']) assert.equal(countBoundSource(SOURCES[name]!).name, name, name);
   // 400 objects: even keys small and requested 3 times, odd keys 100x larger and requested once, into a
   // keys zone of 300 nodes. perbyte offers the large ones only; the count-bound decisions after the zone
