@@ -432,6 +432,9 @@ test('coldrl train --keys-zone: the node limit in training and in the held-out c
   const r = runCli([...args, '--keys-zone', '16k']);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { holdout: Holdout };
+  assert.equal(j.holdout.zoneFull, true);
+  assert.match(r.stderr, /note: the keys zone filled/, 'with --json the notes go to stderr');
+  assert.equal(r.stdout.trim().split('\n').length, 1, 'stdout is the one JSON line');
   const whole = await loadTrace(openSource(trace, 'csv'));
   const lru = (keysLimit?: number) => replayTrace(whole, 'lru', parseCacheSize('8m').bytes, '8m', { semantics: 'nginx', inactive: 86400, keysLimit, warmUp: 4000 });
   assert.equal(j.holdout.hitRatio.lru, (await lru(63)).hitRatio);
