@@ -150,6 +150,12 @@ export function buildRegistry(src: MetricsSource): Registry {
     labelNames: ['policy'], registers: [reg],
     collect() { this.reset(); const h = src.modelHoldout(); if (h) for (const [p, r] of Object.entries(h.hitRatio)) this.set({ policy: p }, r); },
   });
+  new Gauge({
+    name: 'coldrl_sidecar_model_holdout_byte_hit_ratio',
+    help: 'Byte hit ratio on the same held-out requests, by policy (what a model trained with --goal bytes maximises); absent for models written before it was recorded',
+    labelNames: ['policy'], registers: [reg],
+    collect() { this.reset(); const b = src.modelHoldout()?.byteHitRatio; if (b) for (const [p, r] of Object.entries(b)) this.set({ policy: p }, r); },
+  });
   new Gauge({ name: 'coldrl_sidecar_inflight', help: 'Requests waiting for or in inference', registers: [reg], collect() { this.set(src.inflight()); } });
   new Gauge({ name: 'coldrl_sidecar_connections', help: 'Open framed-socket connections', registers: [reg], collect() { this.set(src.connections()); } });
   const name = 'coldrl_sidecar_decision_latency_microseconds';

@@ -294,7 +294,8 @@ test('sidecar with --no-inline: every inference on the model thread, same decisi
     INSERT INTO sidecar_minutes VALUES (${Math.floor(Date.now() / 60_000) - 2}, 'old.sock', 10, 10, 0, 0, 0, 0, 0, 50, 90, 100, 'v0');`);
   old.close();
   // a model whose held-out check (coldrl train --holdout) lost to LRU
-  const holdout: Holdout = { fraction: 0.1, from: 900, requests: 100, hitRatio: { model: 0.31, lru: 0.33, gdsf: 0.35 }, hitsOverLru: -2, evictions: 40 };
+  const holdout: Holdout = { fraction: 0.1, from: 900, requests: 100, hitRatio: { model: 0.31, lru: 0.33, gdsf: 0.35 }, byteHitRatio: { model: 0.21, lru: 0.23, gdsf: 0.25 },
+    hitsOverLru: -2, evictions: 40 };
   makeModel(model, 4, 32, { [HOLDOUT_KEY]: JSON.stringify(holdout), 'coldrl.candidates': 'large' });
   const socket = join(dir, 's.sock');
   const sc = await serve(t, ['--socket', socket, '--db', db, '--model', model, '--metrics', '127.0.0.1:0', '--grpc', `unix://${join(dir, 'g.sock')}`, '--no-inline']);
@@ -320,7 +321,8 @@ test('sidecar with --no-inline: every inference on the model thread, same decisi
   assert.match(sc.stderr(), /trained on candidates large, K 16, for hits;/);
   assert.doesNotMatch(sc.stderr(), /inline runs on/);
   for (const [p, r] of [['model', 0.31], ['lru', 0.33], ['gdsf', 0.35]] as const) assert.match(text, new RegExp(`coldrl_sidecar_model_holdout_hit_ratio\\{policy="${p}"\\} ${r}\n`));
-  assert.match(sc.stderr(), /warning: model [0-9a-f]{12}: held-out hit ratio 0\.3100 \(LRU 0\.3300, GDSF 0\.3500; -2 hits over LRU in the last 100 requests, 40 evictions\); it lost 2 hits to LRU there/);
+  for (const [p, r] of [['model', 0.21], ['lru', 0.23], ['gdsf', 0.25]] as const) assert.match(text, new RegExp(`coldrl_sidecar_model_holdout_byte_hit_ratio\\{policy="${p}"\\} ${r}\n`));
+  assert.match(sc.stderr(), /warning: model [0-9a-f]{12}: held-out hit ratio 0\.3100 \(LRU 0\.3300, GDSF 0\.3500; -2 hits over LRU in the last 100 requests, 40 evictions\); byte hit ratio 0\.2100 \(LRU 0\.2300, GDSF 0\.2500\); it lost 2 hits to LRU there/);
   const g = new (serviceOf(loadProtos(), 'coldrl.v1.Eviction'))(sc.ready.grpc!, grpc.credentials.createInsecure());
   const stats = await rpc(g, 'Stats', {});
   g.close();
