@@ -9,7 +9,8 @@
  *      from the LRU tail, a uniform sample of the module's resident index, a mix of both, or the K
  *      best of a 4K uniform sample by one key: largest, fewest lifetime requests, fewest requests per
  *      byte, or that aged by idle time; or perbyte's K of a 4K sample drawn by size, or perbyte's or
- *      aged's K of 2K uniform and 2K by-size draws (coldrl_candidates; default blend, as replay/candidates.ts DEFAULT_SOURCE),
+ *      aged's K of 2K uniform and 2K by-size draws (coldrl_candidates; default blend, as
+ *      replay/candidates.ts DEFAULT_SOURCE),
  *   2. UNLOCKS, computes the features of replay/features.ts (spec 1) from the node plus the module's
  *      side table, sends one framed DecideRequest (proto/README.md) over a persistent Unix socket and
  *      waits with a microsecond deadline (ppoll),
@@ -57,7 +58,7 @@
 #define COLDRL_SRC_WEIGHTED          7
 #define COLDRL_SRC_BLEND             8
 #define COLDRL_SRC_AGEDBLEND         9
-/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... CANDIDATES_BLEND = 9, in the order above */
+/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... _AGEDBLEND = 10, in the order above */
 #define COLDRL_WIRE_SOURCE(src)      ((src) + 1)
 /* the sources that keep the K best of 4K draws (uniform, by size, or half and half) */
 #define COLDRL_SRC_BIASED(src)       ((src) >= COLDRL_SRC_LARGE)
@@ -1704,8 +1705,8 @@ ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d,
 
 /*
  * The key a biased source keeps the lowest of (replay/candidates.ts largeSource, rareSource,
- * perbyteSource, weightedSource and blendSource, agedSource and agedblendSource): minus the size, the lifetime
- * requests, the lifetime requests per byte, or those divided by sqrt(1 + idle seconds).
+ * perbyteSource, weightedSource and blendSource, agedSource and agedblendSource): minus the size, the
+ * lifetime requests, the lifetime requests per byte, or those divided by sqrt(1 + idle seconds).
  */
 static ngx_inline double
 ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
@@ -1818,8 +1819,8 @@ ngx_http_coldrl_zone_tag(ngx_http_file_cache_t *cache)
  * Candidates from the module's resident index. sample: want = k - n uniform draws; large, rare,
  * perbyte, aged: want x OVERSAMPLE uniform draws, of which the want with the lowest key are kept;
  * weighted: as perbyte, the draws by size (O(log nslots) each); blend, agedblend: 2 x want uniform
- * draws, then 2 x want by size among the rest. All run under the side mutex only (O(1) per uniform draw, plus
- * O(4K x K) compares to keep); then one O(log n) rbtree lookup per kept entry
+ * draws, then 2 x want by size among the rest. All run under the side mutex only (O(1) per uniform
+ * draw, plus O(4K x K) compares to keep); then one O(log n) rbtree lookup per kept entry
  * under the cache mutex. Entries no longer in the cache leave the index (there may then be fewer than
  * k candidates: evictions by the stock paths are only seen here).
  */

@@ -46,7 +46,10 @@ export const Q_SCORING: Scoring = { head: 'q', sizeWeight: 0 };
 
 export { LOG_SIZE_CAP, SIZE_FEATURE };
 
-/** The 'hit-logit' head's score of output z for a candidate whose size feature is fSize (float64), size weighted by sizeWeight (Scoring). */
+/**
+ * The 'hit-logit' head's score of output z for a candidate whose size feature is fSize (float64), the size
+ * weighted by sizeWeight (Scoring).
+ */
 export function hitLogitScore(z: number, fSize: number, sizeWeight: number): number {
   const x = -z; // softplus(x) = max(x, 0) + log1p(exp(-|x|)), stable for any x
   return (x > 0 ? x : 0) + Math.log1p(Math.exp(-Math.abs(x))) + fSize * sizeWeight;
