@@ -3,7 +3,7 @@ import { ColdrlError } from '../errors.js';
 import { WORKLOADS } from '../workloads/index.js';
 import { WORKLOAD_FORMATS, writeTrace, type WorkloadFormat } from '../workloads/write.js';
 
-export const summary = 'write a seeded workload (trap, bursty, scan, drift, video, cdn) as CSV or NGINX log';
+export const summary = 'write a seeded workload (trap, cdn, video, loop, ...: coldrl workload --help lists them) as CSV or NGINX log';
 
 export function help(): string {
   return `coldrl workload NAME --seed N --out FILE [--format csv|nginx-json|nginx-combined] [--requests N]

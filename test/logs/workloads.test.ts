@@ -36,7 +36,7 @@ test('the trap workload has the shape of trap-workload.md and is deterministic p
   assert.notDeepEqual(columns(WORKLOADS.trap!.generate(2, 500)).key, columns(WORKLOADS.trap!.generate(1, 500)).key);
 });
 
-for (const name of ['trap', 'bursty', 'scan', 'drift', 'video', 'cdn']) {
+for (const name of Object.keys(WORKLOADS)) {
   test(`${name}: the CSV and both NGINX log forms read back as the same request sequence`, async (t) => {
     const dir = tempDir(t);
     const w = WORKLOADS[name]!.generate(7, 3000);

@@ -7,7 +7,7 @@ export interface CommandModule { summary: string; help(): string; run(argv: stri
 /** name -> [module path relative to this file, one-line summary: the module's own, a test checks]. */
 export const COMMANDS: Record<string, [string, string]> = {
   replay: ['../../replay/commands/replay.js', 'replay a trace through eviction policies and report hit ratios'],
-  workload: ['../../replay/commands/workload.js', 'write a seeded workload (trap, bursty, scan, drift, video, cdn) as CSV or NGINX log'],
+  workload: ['../../replay/commands/workload.js', 'write a seeded workload (trap, cdn, video, loop, ...: coldrl workload --help lists them) as CSV or NGINX log'],
   train: ['./train.js', 'train the dueling DQN on a trace or log archive and export it to ONNX'],
   runs: ['./runs.js', 'list training runs, models and evaluations in the store'],
   serve: ['../../sidecar/commands/serve.js', 'serve eviction decisions to NGINX (framed Unix socket, gRPC, /metrics)'],
