@@ -18,7 +18,7 @@ import { logFormatName, logReadOptions, openSource, reportReader } from '../repl
 import type { LogReadOptions } from '../replay/formats/nginx-source.js';
 import { replayTrace } from '../replay/run.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../replay/size.js';
-import { DEFAULT_DB, Store } from '../replay/store.js';
+import { DEFAULT_DB, Store, storePath } from '../replay/store.js';
 import { loadTrace, type Trace } from '../replay/trace.js';
 import { trap } from '../replay/workloads/trap.js';
 import { resolveBackend, type BackendName } from '../trainer/backend.js';
@@ -52,7 +52,7 @@ export function help(): string {
                     ${RECENT_EVICTIONS_PER_DECISION} evictions per decision; all: the whole half from its first request
   --reward R        horizon (default) or paper; --ablate-reward also trains the other one
   --out DIR         where models go (default .)
-  --db FILE         store for runs and evaluations (default ./${DEFAULT_DB})
+  --db FILE         store for runs and evaluations (default ./${DEFAULT_DB}; none: no store)
   --backend B       tfjs backend (default wasm)
   --json            one JSON line per evaluation`;
 }
@@ -109,7 +109,8 @@ export async function run(argv: string[]): Promise<number> {
   if (only.has('trace') && !values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'bench learn: --only trace needs --trace FILE');
   const backend = await resolveBackend(values.backend as BackendName);
   const rows: Row[] = [];
-  const store = new Store(values.db!);
+  const db = storePath(values.db!);
+  const store = db === null ? null : new Store(db);
   const notes: string[] = [];
   const emit = (r: Row) => { rows.push(r); if (values.json) console.log(JSON.stringify(r)); };
 
@@ -128,13 +129,13 @@ export async function run(argv: string[]): Promise<number> {
       const hp = { ...base, reward: rw };
       const out = join(values.out!, `learn-${workload}-${sizeText.replace('%', 'pct')}-${rw}-s${hp.seed}.onnx`);
       process.stderr.write(`training ${workload} ${sizeText} (${rw}, ${hp.totalDecisions} decisions, K=${hp.k})...\n`);
-      const o = await runTraining({ hp, traceName: train.name, trace: train, capacity: capTrain, cacheSizeText: sizeText, inactive, out, db: values.db!, backend: backend.backend, recent: trainOn === 'recent', progress: !values.json });
+      const o = await runTraining({ hp, traceName: train.name, trace: train, capacity: capTrain, cacheSizeText: sizeText, inactive, out, db, backend: backend.backend, recent: trainOn === 'recent', progress: !values.json });
       policies.push([`coldrl:${out}`, `coldrl(${rw})`, o.result.seconds]);
     }
     for (const p of others) policies.push([p, p]);
     for (const [spec, label, secs] of policies) {
       const r = await replayTrace(test, spec, cap, sizeText, { semantics: 'nginx', inactive });
-      store.addEvaluation({ run: null, model: spec.startsWith('coldrl:') ? spec.slice(7) : null, policy: label, trace: test.name, cacheSize: sizeText, cacheBytes: cap, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio });
+      store?.addEvaluation({ run: null, model: spec.startsWith('coldrl:') ? spec.slice(7) : null, policy: label, trace: test.name, cacheSize: sizeText, cacheBytes: cap, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio });
       emit({ workload, size: sizeText, policy: label, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio, ...(secs !== undefined ? { trainSeconds: secs } : {}) });
     }
   };
@@ -173,7 +174,7 @@ export async function run(argv: string[]): Promise<number> {
       for (const s of values['trace-sizes']!.split(',')) await evaluate(name, tr, te, s, inactive);
     }
   } finally {
-    store.close();
+    store?.close();
   }
   if (!values.json) { printSummary(rows, kSpec); for (const n of notes) console.log(`\nnote: ${n}`); }
   return 0;

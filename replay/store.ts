@@ -16,6 +16,11 @@ import { ColdrlError } from './errors.js';
 
 export const DEFAULT_DB = 'coldrl.db';
 
+/** A command's --db value as a store path: null for "none" (no store), the one rule of train, serve and bench learn. */
+export function storePath(value: string): string | null {
+  return value === 'none' ? null : value;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, hparams TEXT NOT NULL, trace TEXT NOT NULL,

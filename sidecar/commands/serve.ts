@@ -10,7 +10,7 @@ import type { Server as HttpServer } from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ColdrlError } from '../../replay/errors.js';
-import { DEFAULT_DB } from '../../replay/store.js';
+import { DEFAULT_DB, storePath } from '../../replay/store.js';
 import type { GrpcService } from '../grpc.js';
 import type { FramedConnection } from '../server.js';
 import type { MinuteRecorder } from '../store.js';
@@ -155,8 +155,9 @@ export async function run(argv: string[]): Promise<number> {
       const reg = buildRegistry({ stats, modelVersion: () => models.version, modelHoldout: () => models.holdout, inflight: () => decider.scheduler.pending, connections: () => conns.size });
       metricsServer = await serveMetrics(reg, metricsAt[0], metricsAt[1]);
     }
-    if (v.db !== 'none') {
-      store = openSidecarStore(v.db!);
+    const db = storePath(v.db!);
+    if (db !== null) {
+      store = openSidecarStore(db);
       recorder = new MinuteRecorder(store, stats, socketPath, () => models.version);
       recorder.start();
     }

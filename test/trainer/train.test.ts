@@ -241,6 +241,11 @@ test('bench learn --trace: trains on the first half of any trace, evaluates on t
   const store = new Store(db);
   assert.equal(store.db.prepare('SELECT COUNT(*) FROM evaluations').pluck().get(), 5);
   store.close();
+  // --db none: no store, as for train and serve (it once wrote an SQLite file named "none")
+  const noStore = runCli(['bench', 'learn', '--trace', trace, '--trace-sizes', '1m', '--steps', '300', '--k', '8',
+    '--set', 'hidden=16,learningStarts=100', '--policies', 'lru', '--out', dir, '--db', 'none', '--json'], { cwd: dir });
+  assert.equal(noStore.code, 0, noStore.stderr);
+  assert.ok(!existsSync(join(dir, 'none')), 'no file named none');
   const bad = runCli(['bench', 'learn', '--only', 'trace']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--only trace needs --trace FILE/);

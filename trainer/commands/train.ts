@@ -12,7 +12,7 @@ import { logReadOptions, nginxConfOptions, openSource, readsNginxLogs, reportRea
 import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { belowLru, describeHoldout, lossToLru, tradeNote, zoneNote } from '../../replay/holdout.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
-import { DEFAULT_DB } from '../../replay/store.js';
+import { DEFAULT_DB, storePath } from '../../replay/store.js';
 import { loadTrace, Trace } from '../../replay/trace.js';
 import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from '../backend.js';
 import type { Checkpoint } from '../dqn.js';
@@ -216,7 +216,7 @@ export async function run(argv: string[]): Promise<number> {
     if (split.stats) reportReader(values.trace, split.stats);
     if (!values.json) console.log(`the last ${fraction} of the requests (from request ${holdout.from}) held out to check the model against LRU and GDSF; training on ${trainOn === 'recent' ? 'the newest of ' : ''}requests 0..${holdout.from - 1}`);
   }
-  const db = values.db === 'none' ? null : values.db!;
+  const db = storePath(values.db!);
   let stop = false;
   const onSigint = () => { stop = true; };
   process.on('SIGINT', onSigint);
