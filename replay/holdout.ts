@@ -130,7 +130,7 @@ export function describeHoldout(h: Holdout, counted = 'held-out'): string {
   const evictions = h.evictions === 0 ? 'no evictions there: the check says nothing about eviction choices' : `${h.evictions} evictions`;
   const hits = (margin: string) => `hit ratio ${h.hitRatio.model!.toFixed(4)} (${others(h.hitRatio)}${margin})`;
   const bytes = (margin: string) => h.byteHitRatio ? `byte hit ratio ${h.byteHitRatio.model!.toFixed(4)} (${others(h.byteHitRatio)}${margin})` : '';
-  if (h.goal === 'bytes' && h.bytesOverLru !== undefined) {
+  if (byBytes(h)) {
     return `${counted} ${bytes(`; ${h.bytesOverLru >= 0 ? '+' : '-'}${formatBytes(Math.abs(h.bytesOverLru))} over LRU in the last ${h.requests} requests, ${evictions}`)}; ${hits('')}`;
   }
   const b = bytes('');
@@ -173,12 +173,17 @@ export function zoneFilledNote(under?: string): string {
     + 'a keys_zone that does not fill keeps every byte of max_size usable (docs/logs.md)';
 }
 
+/** The record of a model of goal 'bytes' (with its margin in bytes): judged against LRU by bytes, not hits. */
+function byBytes(h: Holdout): h is Holdout & { bytesOverLru: number } {
+  return h.goal === 'bytes' && h.bytesOverLru !== undefined;
+}
+
 /** True when the model lost to LRU on its held-out requests in what it serves: hits, or for goal 'bytes' bytes. */
 export function belowLru(h: Holdout): boolean {
-  return h.goal === 'bytes' && h.bytesOverLru !== undefined ? h.bytesOverLru < 0 : h.hitsOverLru < 0;
+  return byBytes(h) ? h.bytesOverLru < 0 : h.hitsOverLru < 0;
 }
 
 /** What belowLru lost, in words: "12 hits" or, for goal 'bytes', "3.1 MiB". */
 export function lossToLru(h: Holdout): string {
-  return h.goal === 'bytes' && h.bytesOverLru !== undefined ? formatBytes(-h.bytesOverLru) : `${-h.hitsOverLru} hits`;
+  return byBytes(h) ? formatBytes(-h.bytesOverLru) : `${-h.hitsOverLru} hits`;
 }
