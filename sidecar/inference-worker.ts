@@ -37,7 +37,7 @@ if (model) {
     probeUs.push((performance.now() - t) * 1000);
   }
   probeUs.sort((a, b) => a - b);
-  const ready: WorkerReady = { type: 'ready', version: model.version, k: model.k, metadata: { ...model.metadata }, inferUs: probeUs[probeUs.length >> 1]! };
+  const ready: WorkerReady = { type: 'ready', version: model.version, k: model.k, sizeTerm: model.sizeTerm, metadata: { ...model.metadata }, inferUs: probeUs[probeUs.length >> 1]! };
   port.postMessage(ready);
   let last = 0;
   for (;;) {

@@ -12,7 +12,6 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ColdrlError, type ErrorCode } from '../replay/errors.js';
-import { goalOf, sizeTermOf } from '../replay/candidates.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../replay/features.js';
 import type { ColdrlModel } from '../replay/model.js';
 import { CANDIDATE_SOURCE_IDS } from './codec.js';
@@ -21,7 +20,7 @@ export const C = { SUBMIT: 0, DONE: 1, STATUS: 2, N: 3, STOP: 4, RUN_NS: 5 } as 
 const CTRL_BYTES = 8 * 4;
 
 export interface WorkerInit { path: string; sab: SharedArrayBuffer; spinUs: number }
-export interface WorkerReady { type: 'ready'; version: string; k: number; metadata: Record<string, string>; inferUs: number }
+export interface WorkerReady { type: 'ready'; version: string; k: number; sizeTerm: number; metadata: Record<string, string>; inferUs: number }
 interface WorkerFailed { type: 'failed'; code: ErrorCode; message: string }
 
 export function sharedViews(sab: SharedArrayBuffer) {
@@ -46,7 +45,7 @@ export class ModelWorker {
   inferUs = 0;
   /** proto CandidateSource the model was trained on (coldrl.candidates; 0 = not recorded, not checked). */
   candidateSource = 0;
-  /** Scorer.sizeTerm of the model (a hit-logit model's ranking per byte); 0: none. */
+  /** Scorer.sizeTerm of the model, as its ColdrlModel reads it in the worker (replay/candidates.ts sizeTermOf); 0: none. */
   sizeTerm = 0;
   /** A request naming another source was logged for this model (once per model). */
   mismatchLogged = false;
@@ -83,7 +82,7 @@ export class ModelWorker {
         if (m.type === 'ready') {
           w.version = m.version; w.versionBytes = new TextEncoder().encode(m.version); w.k = m.k; w.metadata = m.metadata; w.inferUs = m.inferUs;
           w.candidateSource = CANDIDATE_SOURCE_IDS[m.metadata['coldrl.candidates'] ?? ''] ?? 0;
-          w.sizeTerm = sizeTermOf(m.metadata['coldrl.objective'], goalOf(m.metadata['coldrl.goal']));
+          w.sizeTerm = m.sizeTerm;
           resolve(w);
         } else {
           w.alive = false;
