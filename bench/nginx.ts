@@ -220,13 +220,38 @@ export class NginxInstance {
     }
   }
 
+  /** The master's child processes (workers, cache manager, cache loader), from /proc. */
+  private children(): number[] {
+    const pid = this.proc.pid;
+    if (pid === undefined) return [];
+    try { return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+  }
+
   /** CPU seconds (user + system) used so far by the master and its children (workers, cache manager). */
   cpuSeconds(): number {
     const pid = this.proc.pid;
-    if (pid === undefined) return 0;
-    let kids: number[] = [];
-    try { kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { /* gone */ }
-    return [pid, ...kids].reduce((a, p) => a + procCpuSeconds(p), 0);
+    return pid === undefined ? 0 : [pid, ...this.children()].reduce((a, p) => a + procCpuSeconds(p), 0);
+  }
+
+  /**
+   * Runs `fn` with the cache manager stopped (SIGSTOP), so no eviction can start meanwhile; SIGCONT when
+   * `fn` settles, or after `guardMs` at the latest (a manager stopped while holding a cache mutex would
+   * block the workers, and `fn` with them).
+   */
+  async withManagerStopped<T>(fn: () => Promise<T>, guardMs = 5000): Promise<T> {
+    const manager = this.children().find((p) => {
+      try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('cache manager'); } catch { return false; }
+    });
+    if (manager === undefined) throw new ColdrlError('COLDRL_ERR_NGINX', 'no cache manager process under the nginx master', 1);
+    process.kill(manager, 'SIGSTOP');
+    const resume = () => { try { process.kill(manager, 'SIGCONT'); } catch { /* gone */ } };
+    const guard = setTimeout(resume, guardMs);
+    try {
+      return await fn();
+    } finally {
+      clearTimeout(guard);
+      resume();
+    }
   }
 
   /** The names (md5 of the cache key) of the files in a cache directory (DIR/cache; DIR/cache-b). */
