@@ -34,6 +34,7 @@ const CACHETRAIN_INLINE = `log_format cachetrain escape=json '{"ts":$msec,"key":
  '"up_len":"$upstream_response_length","up_ct":"$upstream_connect_time",'
  '"up_ht":"$upstream_header_time","up_rt":"$upstream_response_time","req_time":$request_time,'
  '"up_cc":"$upstream_http_cache_control","up_expires":"$upstream_http_expires",'
+ '"up_xae":"$upstream_http_x_accel_expires",'
  '"cc":"$sent_http_cache_control","expires":"$sent_http_expires",'
  '"last_mod":"$sent_http_last_modified","clen":"$sent_http_content_length"}';`;
 
@@ -105,6 +106,8 @@ export interface ProxyOptions {
   originExpires?: string;
   /** proxy_cache_revalidate on: an expired copy is revalidated with a conditional request. */
   revalidate?: boolean;
+  /** Origin files (by name) answered with this X-Accel-Expires beside the `expires` headers. */
+  originAccelExpires?: Record<string, string>;
 }
 
 /** The config of one instance: an origin server block (files of DIR/www, expires 1h) and the caching proxy. */
@@ -136,7 +139,8 @@ ${o.secondCache ? `  proxy_cache_path ${d}/cache-b levels=1:2 keys_zone=coldrl_b
     listen 127.0.0.1:${o.originPort};
     access_log off;
     location / { root ${d}/www; expires ${o.originExpires ?? '1h'}; }
-  }
+${Object.entries(o.originAccelExpires ?? {}).map(([name, v]) =>
+    `    location = /${name} { root ${d}/www; expires ${o.originExpires ?? '1h'}; add_header X-Accel-Expires "${v}"; }\n`).join('')}  }
   server {
     listen 127.0.0.1:${o.proxyPort};
     location = /coldrl_status { access_log off; ${c ? 'coldrl_status;' : 'return 404;'} }

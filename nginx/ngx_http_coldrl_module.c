@@ -150,6 +150,7 @@ typedef struct {
     ngx_int_t                   v_up_ht;
     ngx_int_t                   v_up_cc;
     ngx_int_t                   v_up_expires;
+    ngx_int_t                   v_up_xae;
     ngx_int_t                   v_accept;
     ngx_int_t                   v_arg_format;
 } ngx_http_coldrl_main_conf_t;
@@ -612,10 +613,11 @@ ngx_http_coldrl_postconf(ngx_conf_t *cf)
     mcf->v_up_ht = ngx_http_coldrl_var(cf, "upstream_header_time");
     mcf->v_up_cc = ngx_http_coldrl_var(cf, "upstream_http_cache_control");
     mcf->v_up_expires = ngx_http_coldrl_var(cf, "upstream_http_expires");
+    mcf->v_up_xae = ngx_http_coldrl_var(cf, "upstream_http_x_accel_expires");
 
     if (mcf->v_up_len == NGX_ERROR || mcf->v_up_rt == NGX_ERROR
         || mcf->v_up_ht == NGX_ERROR || mcf->v_up_cc == NGX_ERROR
-        || mcf->v_up_expires == NGX_ERROR)
+        || mcf->v_up_expires == NGX_ERROR || mcf->v_up_xae == NGX_ERROR)
     {
         return NGX_ERROR;
     }
@@ -995,6 +997,31 @@ ngx_http_coldrl_upstream_list(ngx_http_variable_value_t *v, ngx_uint_t sum,
 }
 
 
+/*
+ * The TTL X-Accel-Expires gives, from now (replay/formats/nginx-source.ts accelExpires; nginx's
+ * ngx_http_upstream_process_accel_expires): "N" -> N seconds, "@T" -> T - now; -1 when nginx ignores it
+ * (not a number, or "@0"). A "0" makes nginx not cache the response, so a stored one never has it.
+ */
+static double
+ngx_http_coldrl_accel_expires(ngx_http_variable_value_t *v, double now)
+{
+    ngx_int_t  n;
+
+    if (v->data[0] != '@') {
+        n = ngx_atoi(v->data, v->len);
+        return n == NGX_ERROR ? -1 : (double) n;
+    }
+
+    n = ngx_atoi(v->data + 1, v->len - 1);
+
+    if (n == NGX_ERROR || n == 0) {
+        return -1;
+    }
+
+    return (double) n > now ? (double) n - now : 0;
+}
+
+
 /* seconds of "s-maxage=N" (preferred) or "max-age=N" in Cache-Control, or -1 */
 static double
 ngx_http_coldrl_max_age(ngx_http_variable_value_t *v)
@@ -1122,9 +1149,16 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
             }
         }
 
-        v = ngx_http_coldrl_value(r, mcf->v_up_cc);
+        v = ngx_http_coldrl_value(r, mcf->v_up_xae);
         if (v) {
-            ttl = ngx_http_coldrl_max_age(v);
+            ttl = ngx_http_coldrl_accel_expires(v, now);
+        }
+
+        if (ttl < 0) {
+            v = ngx_http_coldrl_value(r, mcf->v_up_cc);
+            if (v) {
+                ttl = ngx_http_coldrl_max_age(v);
+            }
         }
 
         if (ttl < 0) {

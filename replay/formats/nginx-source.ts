@@ -15,13 +15,15 @@
  *   colons: internal redirects; "-" entries skipped), i.e. what the miss cost in total; else the sum of
  *   $upstream_header_time. Lines without upstream times keep the object's last RTT (0 if none yet).
  * - Cacheable only if: method GET or HEAD (proxy_cache_methods default); status 200, 301 or 302
- *   (proxy_cache_valid defaults); $upstream_cache_status not BYPASS; Cache-Control (the upstream's header,
- *   else the one sent) passes nginx's own test (cacheControlTtl: no no-store, no-cache, private, and an
- *   s-maxage/max-age, if any, that is a plain positive number); an Expires header (used only without
- *   s-maxage/max-age) parses and lies after the line's time. Uncacheable requests are kept, flagged
- *   FLAG_UNCACHEABLE with TTL 0, and counted by reason.
- * - TTL (s): s-maxage, else max-age (nginx's order), else Expires minus the line's time, else
- *   ReadOptions.defaultTtl (proxy_cache_valid; +Infinity when not given).
+ *   (proxy_cache_valid defaults); $upstream_cache_status not BYPASS; then the upstream's X-Accel-Expires
+ *   (accelExpires), when it is a number, decides alone: 0 or a past @time is not cached; otherwise
+ *   Cache-Control (the upstream's header, else the one sent) passes nginx's own test (cacheControlTtl: no
+ *   no-store, no-cache, private, and an s-maxage/max-age, if any, that is a plain positive number); an
+ *   Expires header (used only without s-maxage/max-age) parses and lies after the line's time.
+ *   Uncacheable requests are kept, flagged FLAG_UNCACHEABLE with TTL 0, and counted by reason.
+ * - TTL (s): X-Accel-Expires (seconds, or @epoch minus the line's time), else s-maxage, else max-age
+ *   (nginx's order), else Expires minus the line's time, else ReadOptions.defaultTtl (proxy_cache_valid;
+ *   +Infinity when not given).
  * - Bad lines are counted by reason and the first few reported as file:line; with `strict` the first one is
  *   fatal (COLDRL_ERR_BAD_LINE).
  */
@@ -31,7 +33,7 @@ import { FLAG_UNCACHEABLE, Interner, ReaderStats, readChunks, type ReadOptions, 
 // Roles: the logged values the reader understands. Ranges live in an Int32Array at [2*role, 2*role+1].
 export const R_MSEC = 0, R_TIME_LOCAL = 1, R_TIME_ISO = 2, R_KEY = 3, R_REQUEST = 4, R_METHOD = 5, R_URI = 6,
   R_SCHEME = 7, R_HOST = 8, R_STATUS = 9, R_BODY = 10, R_BYTES = 11, R_UP_LEN = 12, R_CACHE = 13, R_UP_RT = 14,
-  R_UP_HT = 15, R_UP_CC = 16, R_UP_EXPIRES = 17, R_CC = 18, R_EXPIRES = 19, R_CLEN = 20, ROLE_COUNT = 21;
+  R_UP_HT = 15, R_UP_CC = 16, R_UP_EXPIRES = 17, R_CC = 18, R_EXPIRES = 19, R_CLEN = 20, R_UP_XAE = 21, ROLE_COUNT = 22;
 
 /** nginx variable names -> role. */
 export const VARIABLE_ROLES: Record<string, number> = {
@@ -41,6 +43,7 @@ export const VARIABLE_ROLES: Record<string, number> = {
   upstream_response_length: R_UP_LEN, upstream_cache_status: R_CACHE, upstream_response_time: R_UP_RT,
   upstream_header_time: R_UP_HT, upstream_http_cache_control: R_UP_CC, upstream_http_expires: R_UP_EXPIRES,
   sent_http_cache_control: R_CC, sent_http_expires: R_EXPIRES, sent_http_content_length: R_CLEN,
+  upstream_http_x_accel_expires: R_UP_XAE,
 };
 
 export type KeyFrom = 'auto' | 'key' | 'uri' | 'host-uri' | 'scheme-host-uri';
@@ -230,6 +233,21 @@ export function cacheControlTtl(line: Buffer, s: number, e: number): number {
   return n;
 }
 
+/**
+ * X-Accel-Expires in [s, e), as nginx 1.22 reads an upstream's header (ngx_http_upstream_process_accel_expires):
+ * digits -> that many seconds, 0 -> not cached; "@" and digits -> that epoch second, whose distance from
+ * `time` is the TTL (0, not cached, when it is not after `time`: nginx would store a copy already stale);
+ * anything else (ngx_atoi fails: empty, a sign, a space), and "@0" (it leaves valid_sec unset) -> -1, the
+ * header is ignored.
+ */
+export function accelExpires(line: Buffer, s: number, e: number, time: number): number {
+  const at = s < e && line[s] === 64;
+  const n = parseUint(line, at ? s + 1 : s, e);
+  if (n < 0 || (at && n === 0)) return -1;
+  if (!at) return n;
+  return n > time ? n - time : 0;
+}
+
 /** Undoes nginx's escaping of a value: \xHH (default) or JSON escapes (escape=json). */
 export function unescapeValue(v: string, json: boolean): string {
   if (v.indexOf('\\') < 0) return v;
@@ -312,7 +330,8 @@ class ByteKeyIndex {
   }
 }
 
-const UNC_METHOD = 'method', UNC_STATUS = 'status', UNC_BYPASS = 'bypass', UNC_CC = 'cache-control', UNC_EXPIRES = 'expires';
+const UNC_METHOD = 'method', UNC_STATUS = 'status', UNC_BYPASS = 'bypass', UNC_CC = 'cache-control', UNC_EXPIRES = 'expires',
+  UNC_XAE = 'x-accel-expires';
 
 /** Streams one or more log files (oldest first) as requests; see the module comment for the rules. */
 export class NginxSource implements TraceSource {
@@ -526,10 +545,14 @@ export class NginxSource implements TraceSource {
     else if (status !== 200 && status !== 301 && status !== 302) why = UNC_STATUS;
     else if (bytesAre(line, r[2 * R_CACHE]!, r[2 * R_CACHE + 1]!, 'BYPASS')) why = UNC_BYPASS;
     else {
+      const xs = r[2 * R_UP_XAE]!, xe = r[2 * R_UP_XAE + 1]!;
+      const xa = present(line, xs, xe) ? accelExpires(line, xs, xe, time) : -1;
       let cs = r[2 * R_UP_CC]!, ce = r[2 * R_UP_CC + 1]!;
       if (!present(line, cs, ce)) { cs = r[2 * R_CC]!; ce = r[2 * R_CC + 1]!; }
-      const cc = present(line, cs, ce) ? cacheControlTtl(line, cs, ce) : -1;
-      if (cc === 0) why = UNC_CC;
+      const cc = xa >= 0 || !present(line, cs, ce) ? -1 : cacheControlTtl(line, cs, ce);
+      if (xa === 0) why = UNC_XAE;
+      else if (xa > 0) ttl = xa;
+      else if (cc === 0) why = UNC_CC;
       else if (cc > 0) ttl = cc;
       else {
         const ex = this.expires(line, time);

@@ -112,6 +112,26 @@ test('Cache-Control and Expires: s-maxage over max-age, no-store/no-cache/privat
   });
 });
 
+test('X-Accel-Expires: over Cache-Control and Expires, 0 not cached, @epoch from the line, ignored unless a number', async (t) => {
+  const ts = 1700000000.5;
+  const cases: [string, string, number, boolean][] = [
+    ['60', 'max-age=3600', 60, false],
+    ['60', 'no-store', 60, false], // nginx 1.22 obeys whichever header came first; the log keeps no order
+    ['0', 'max-age=3600', 0, true],
+    [`@${1700000100}`, 'max-age=3600', 99.5, false],
+    [`@${1700000000}`, '', 0, true], // before the line: a stale copy
+    ['@0', 'max-age=30', 30, false], // leaves nginx's valid_sec unset: ignored
+    ['5s', 'max-age=30', 30, false],
+    ['-1', '', 777, false],
+    ['', 'max-age=30', 30, false],
+  ];
+  const tr = await read(t, cases.map(([xae, cc], i) => JSON.stringify({ ...JSON.parse(line(ts, `/x${i}`, cc)), up_xae: xae })), 'nginx-json', { defaultTtl: 777 });
+  cases.forEach(([xae, cc, ttl, unc], i) => {
+    assert.ok(Math.abs(tr.ttl[i]! - ttl) < 1e-9, `ttl of "${xae}" / "${cc}": ${tr.ttl[i]}`);
+    assert.equal(tr.flags[i] === FLAG_UNCACHEABLE, unc, `cacheability of "${xae}" / "${cc}"`);
+  });
+});
+
 test('HIT lines keep the size and RTT of the last MISS; BYPASS, HEAD and other statuses', async (t) => {
   const hit = (ts: number, body: number) => JSON.stringify({ ts, key: '/o', method: 'GET', status: 200, cache: 'HIT', body_bytes: body, up_len: '', up_rt: '' });
   const tr = await read(t, [

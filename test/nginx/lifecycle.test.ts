@@ -8,13 +8,15 @@
  *    cache manager must still evict through the sidecar. The cache loader runs 60 s after the start, so
  *    this test waits that long.
  * And the side table's features of a copy the origin REVALIDATED (proxy_cache_revalidate, a 304), which
- * replay/ reads as an expired copy refetched.
+ * replay/ reads as an expired copy refetched; and of copies whose TTL the origin set with X-Accel-Expires.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlStatus, type NginxBuild } from '../../bench/nginx.js';
+import { openSource } from '../../replay/formats/index.js';
+import { loadTrace } from '../../replay/trace.js';
 import { tempDir } from '../helpers.js';
 import { assertFeatureParity } from './parity.js';
 
@@ -106,6 +108,37 @@ test('nginx: a copy REVALIDATED by the origin (a 304) renews its features, as re
   await until('an eviction', 10_000, async () => (await ngx.status()).decisions >= 1);
   await sleep(300);
   assert.equal((await ngx.status()).k, 64, 'coldrl_k\'s default: the trainer\'s K');
+  const compared = await assertFeatureParity(ngx.errorLog(), join(dir, 'access.log'));
+  assert.ok(compared >= 4, `candidates compared: ${compared}`);
+});
+
+test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response out, as replay/ reads the log', { timeout: 60_000 }, async (t) => {
+  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-xae-');
+  for (const n of ['secs', 'epoch', 'zero', 'junk', 'plain']) writeFileSync(join(dir, 'www', n), Buffer.alloc(3000, 120));
+  writeFileSync(join(dir, 'www', 'big'), Buffer.alloc(30_000, 98));
+  const epoch = Math.floor(Date.now() / 1000) + 100;
+  const [originPort, proxyPort] = await freePorts(2);
+  const ngx = await NginxInstance.start({
+    dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '40k', // every file: expires 1h
+    originAccelExpires: { secs: '5', epoch: `@${epoch}`, zero: '0', junk: '5s' },
+    coldrl: { socket, timeout: '100ms', candidates: 'sample', logFeatures: true, interval: '50ms' },
+  });
+  t.after(() => ngx.stop());
+  for (const n of ['secs', 'epoch', 'zero', 'junk', 'plain']) assert.equal((await httpGet(proxyPort!, `/${n}`)).cache, 'MISS', n);
+  assert.equal((await httpGet(proxyPort!, '/zero')).cache, 'MISS', 'X-Accel-Expires: 0 is not cached');
+  assert.equal((await httpGet(proxyPort!, '/big')).cache, 'MISS'); // 4 + 8 blocks: over the 10 of max_size
+  await until('an eviction', 10_000, async () => (await ngx.status()).decisions >= 1);
+  await sleep(300);
+  // replay/ reads the same TTLs from the log: 5 s, the epoch less the line's time, none for "0", the
+  // Cache-Control's hour for a value nginx ignores
+  const trace = await loadTrace(openSource(`nginx-json:${join(dir, 'access.log')}`, undefined, {}));
+  const ttl = (n: string) => { const i = trace.keys.findIndex((k) => String(k).endsWith(`/${n}`)); return [trace.ttl[i], trace.flags[i]]; };
+  assert.deepEqual(ttl('secs'), [5, 0]);
+  assert.ok(Math.abs(ttl('epoch')[0]! - 100) < 3 && ttl('epoch')[1] === 0, `@epoch: ${ttl('epoch')}`);
+  assert.equal(ttl('zero')[1], 1, 'uncacheable');
+  assert.deepEqual(ttl('junk'), [3600, 0]);
+  assert.deepEqual(ttl('plain'), [3600, 0]);
+  // and the module sent the same features (remaining TTL among them) for every candidate
   const compared = await assertFeatureParity(ngx.errorLog(), join(dir, 'access.log'));
   assert.ok(compared >= 4, `candidates compared: ${compared}`);
 });
