@@ -237,6 +237,8 @@ export interface TrainProgress {
   epsilon: number;
   /** Hit ratio of the current pass so far. */
   hitRatio: number;
+  /** Byte hit ratio of the current pass so far. */
+  byteHitRatio: number;
   meanReward: number;
   stepsPerSecond: number;
   decisionsPerSecond: number;
@@ -313,7 +315,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   const epsAt = (d: number) => Math.max(hp.endEpsilon, hp.startEpsilon - (hp.startEpsilon - hp.endEpsilon) * d / Math.max(1, hp.explorationFraction * hp.totalDecisions));
   const t0 = Date.now();
   let loss = NaN, interrupted = false, lastLogAt = decisions, lastLogTime = t0, lastLogSteps = gradSteps, lastRewardSum = 0;
-  let last: TrainProgress = { decisions, gradSteps, pass: passes, loss, epsilon: epsAt(decisions), hitRatio: 0, meanReward: 0, stepsPerSecond: 0, decisionsPerSecond: 0 };
+  let last: TrainProgress = { decisions, gradSteps, pass: passes, loss, epsilon: epsAt(decisions), hitRatio: 0, byteHitRatio: 0, meanReward: 0, stepsPerSecond: 0, decisionsPerSecond: 0 };
   let trainedUpTo = decisions;
   // a resumed run continues the checkpoint's running mean (snapshots of the run's last averageFraction)
   let avg: NetworkWeights | null = ck?.averaged ? weightsFromJSON(ck.averaged) : null, avgN = avg ? ck?.averagedSnapshots ?? 0 : 0;
@@ -323,7 +325,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   const log = (cache: Cache) => {
     const t = Date.now(), dt = Math.max(1e-3, (t - lastLogTime) / 1000);
     last = {
-      decisions, gradSteps, pass: passes, loss, epsilon: agent.epsilon, hitRatio: cache.stats.hitRatio,
+      decisions, gradSteps, pass: passes, loss, epsilon: agent.epsilon, hitRatio: cache.stats.hitRatio, byteHitRatio: cache.stats.byteHitRatio,
       meanReward: (agent.rewardSum - lastRewardSum) / Math.max(1, decisions - lastLogAt),
       stepsPerSecond: (gradSteps - lastLogSteps) / dt, decisionsPerSecond: (decisions - lastLogAt) / dt,
     };

@@ -220,9 +220,12 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     const env: TrainEnv = { capacity: spec.capacity, inactive, keysLimit, pass: windows };
     const bar = spec.progress ? new Progress(`train ${basename(spec.traceName)} ${spec.cacheSizeText}`, hp.totalDecisions) : null;
     const onLog = (p: TrainProgress) => {
-      bar?.update(p.decisions, `${p.stepsPerSecond.toFixed(0)} steps/s loss ${p.loss.toFixed(4)} eps ${p.epsilon.toFixed(3)} hit ${p.hitRatio.toFixed(3)}`);
+      // the figure the goal is judged by: the byte hit ratio for --goal bytes
+      const judged = hp.goal === 'bytes' ? `byte hit ${p.byteHitRatio.toFixed(3)}` : `hit ${p.hitRatio.toFixed(3)}`;
+      bar?.update(p.decisions, `${p.stepsPerSecond.toFixed(0)} steps/s loss ${p.loss.toFixed(4)} eps ${p.epsilon.toFixed(3)} ${judged}`);
       store?.metrics(run!, p.decisions, {
-        'losses/td_loss': p.loss, 'charts/epsilon': p.epsilon, 'charts/hit_ratio': p.hitRatio, 'charts/mean_reward': p.meanReward,
+        'losses/td_loss': p.loss, 'charts/epsilon': p.epsilon, 'charts/hit_ratio': p.hitRatio, 'charts/byte_hit_ratio': p.byteHitRatio,
+        'charts/mean_reward': p.meanReward,
         'charts/steps_per_second': p.stepsPerSecond, 'charts/decisions_per_second': p.decisionsPerSecond, 'charts/gradient_steps': p.gradSteps,
       });
     };

@@ -42,7 +42,7 @@ test('coldrl demo --quick produces logs, model, store rows and the report', asyn
     for (const p of ['lru', 'lfu', 'size', 'adaptive-lru', 'hybrid', 'gdsf', 'belady']) assert.ok(policies.has(p), `evaluation of ${p}`);
     assert.ok([...policies].some((p) => p.startsWith('coldrl:')), 'evaluation of the learned policy');
     assert.ok([...policies].some((p) => p.startsWith('ktail-oracle')), 'evaluation of the K-candidate oracle');
-    assert.ok(store.series(runs[0]!.id, 'charts/hit_ratio').length > 0, 'training metrics');
+    for (const metric of ['charts/hit_ratio', 'charts/byte_hit_ratio']) assert.ok(store.series(runs[0]!.id, metric).length > 0, `training metric ${metric}`);
     const bench = store.benchmarks();
     const parity = JSON.parse(bench.find((b) => b.name === 'parity')!.result) as { maxAbsError: number; maxRelError: number };
     assert.ok(parity.maxRelError <= 1e-5 && parity.maxAbsError <= 1e-4, JSON.stringify(parity));
