@@ -108,6 +108,8 @@ export interface ProxyOptions {
   revalidate?: boolean;
   /** Origin files (by name) answered with this X-Accel-Expires beside the `expires` headers. */
   originAccelExpires?: Record<string, string>;
+  /** proxy_cache_min_uses of the proxy (default: nginx's, 1). */
+  minUses?: number;
 }
 
 /** The config of one instance: an origin server block (files of DIR/www, expires 1h) and the caching proxy. */
@@ -148,7 +150,7 @@ ${Object.entries(o.originAccelExpires ?? {}).map(([name, v]) =>
       proxy_pass http://127.0.0.1:${o.originPort};
       proxy_cache coldrl_e2e;
       proxy_cache_key $scheme$proxy_host$request_uri;
-${o.revalidate ? '      proxy_cache_revalidate on;\n' : ''}      add_header X-Cache-Status $upstream_cache_status always;
+${o.revalidate ? '      proxy_cache_revalidate on;\n' : ''}${o.minUses ? `      proxy_cache_min_uses ${o.minUses};\n` : ''}      add_header X-Cache-Status $upstream_cache_status always;
     }
 ${o.secondCache ? `    location /b/ {
       proxy_pass http://127.0.0.1:${o.originPort}/;

@@ -15,7 +15,15 @@ import { FLAG_UNCACHEABLE, type RequestBatch } from './trace.js';
  *    (an object not requested for `inactive` seconds is removed before the next request is served, as
  *    NGINX's cache manager does), an optional keys-zone node limit (below), and uncacheable
  *    requests/responses (flag bit, or TTL <= 0) which are misses that store nothing and do not touch the
- *    resident copy.
+ *    resident copy; and optional proxy_cache_min_uses (below).
+ *
+ * proxy_cache_min_uses (nginx semantics, `minUses` > 1): NGINX counts the requests for a key in its keys-zone
+ * node, created by the first request, and stores a response only once its node has counted `minUses`
+ * (ngx_http_file_cache_exists: NGX_HTTP_CACHE_SCARCE before that). The node goes with the cached object
+ * (evicted, removed by `inactive` or by a full keys zone) and, while nothing is cached, after `inactive`
+ * seconds without a request; an expired copy keeps it, so its refetch is stored. Requests flagged
+ * uncacheable count no use (some do reach the node in NGINX: a response's Cache-Control is read after the
+ * lookup), and uncached nodes take no room in the simulated keys zone.
  *
  * The keys zone (nginx semantics, `keysLimit`: keysZoneNodes() of proxy_cache_path's keys_zone size) holds
  * one node per cached object. The first time a new object finds it full, NGINX's worker removes the LRU
@@ -33,9 +41,14 @@ export interface CacheOptions {
   inactive?: number;
   /** nginx semantics: the keys zone's node limit (keysZoneNodes); 0 = unbounded. */
   keysLimit?: number;
+  /** nginx semantics: proxy_cache_min_uses, the requests a key needs before a response is stored; default 1. */
+  minUses?: number;
   /** Next-use index per request (Trace.nextUse()), needed by offline policies. */
   nextUse?: Float64Array | null;
 }
+
+/** What NGINX's configuration adds to the simulated cache, nginx semantics only (each off when absent). */
+export type NginxRules = Pick<CacheOptions, 'inactive' | 'keysLimit' | 'minUses'>;
 
 export class CacheStats {
   requests = 0;
@@ -56,6 +69,8 @@ export class CacheStats {
   uncacheable = 0;
   /** Misses for objects larger than the cache (not stored). */
   tooLarge = 0;
+  /** Misses whose key had fewer than proxy_cache_min_uses requests (not stored; nginx's SCARCE). */
+  scarce = 0;
   /** Misses the policy's admission filter refused. */
   notAdmitted = 0;
   get hitRatio(): number { return this.requests ? this.hits / this.requests : 0; }
@@ -63,7 +78,7 @@ export class CacheStats {
   /** Zeroes every count (Cache.startCounting). */
   reset(): void {
     this.requests = this.hits = this.bytesRequested = this.byteHits = this.evictions = 0;
-    this.expired = this.inactiveRemovals = this.uncacheable = this.tooLarge = this.notAdmitted = 0;
+    this.expired = this.inactiveRemovals = this.uncacheable = this.tooLarge = this.notAdmitted = this.scarce = 0;
   }
 }
 
@@ -73,6 +88,10 @@ export class Cache implements SimContext {
   readonly semantics: Semantics;
   readonly inactive: number;
   readonly keysLimit: number;
+  readonly minUses: number;
+  /** minUses > 1: each key's keys-zone node, its requests (0: no node) and its last request's time. */
+  private nodeUses = new Uint32Array(0);
+  private nodeSeen = new Float64Array(0);
   /** The node count the manager keeps the cache below, once the keys zone has been full. */
   private watermark = Infinity;
   /** SimContext.countBound: set around each eviction. */
@@ -104,6 +123,8 @@ export class Cache implements SimContext {
     this.inactive = this.semantics === 'nginx' ? opts.inactive ?? 0 : 0;
     this.keysLimit = this.semantics === 'nginx' ? opts.keysLimit ?? 0 : 0;
     if (!(this.keysLimit >= 0 && Number.isInteger(this.keysLimit))) throw new ColdrlError('COLDRL_ERR_BAD_CACHE_SIZE', `keys zone node limit must be a whole number (got ${opts.keysLimit})`);
+    this.minUses = this.semantics === 'nginx' ? opts.minUses ?? 1 : 1;
+    if (!(this.minUses >= 1 && Number.isInteger(this.minUses))) throw new ColdrlError('COLDRL_ERR_USAGE', `proxy_cache_min_uses must be a whole number >= 1 (got ${opts.minUses})`);
     this.recency = this.inactive > 0 || this.keysLimit > 0;
     this.nextUses = opts.nextUse ?? null;
     this.policy = factory(this, popts);
@@ -115,6 +136,10 @@ export class Cache implements SimContext {
       const b = new Float64Array(c).fill(Infinity);
       b.set(this.nextUseOf.subarray(0, Math.min(this.nextUseOf.length, c)));
       this.nextUseOf = b;
+    }
+    if (this.minUses > 1) {
+      const u = new Uint32Array(c); u.set(this.nodeUses); this.nodeUses = u;
+      const t = new Float64Array(c); t.set(this.nodeSeen); this.nodeSeen = t;
     }
     if (this.recency) {
       const p = new Int32Array(c).fill(-1); p.set(this.rPrev); this.rPrev = p;
@@ -137,6 +162,7 @@ export class Cache implements SimContext {
     this.used -= o.size[id]!;
     this.residentCount--;
     if (this.recency) this.unlinkRecency(id);
+    if (this.minUses > 1) this.nodeUses[id] = 0; // the keys-zone node goes with the object
   }
 
   /** Removes a resident object for the loop's own reasons (expiry); the policy forgets it. */
@@ -224,6 +250,7 @@ export class Cache implements SimContext {
       if (o.expires[id]! <= this.now) {
         this.stats.expired++;
         this.remove(id);
+        if (this.minUses > 1) this.nodeUses[id] = this.minUses; // NGINX keeps the node: the refetch is stored
         return false;
       }
     }
@@ -248,6 +275,11 @@ export class Cache implements SimContext {
       return false;
     }
     if (!(size > 0)) throw new ColdrlError('COLDRL_ERR_BAD_SIZE', `request ${this.index}: size must be positive (got ${size})`);
+    if (this.minUses > 1 && !this.usedEnough(id)) {
+      st.scarce++;
+      this.index++;
+      return false;
+    }
     if (size > this.capacity) {
       st.tooLarge++;
       this.index++;
@@ -260,6 +292,14 @@ export class Cache implements SimContext {
       return false;
     }
     return true;
+  }
+
+  /** Counts a request in the key's keys-zone node (a new one if it had none, or was idle `inactive` s): enough to store? */
+  private usedEnough(id: number): boolean {
+    const now = this.now;
+    if (this.inactive > 0 && this.nodeSeen[id]! <= now - this.inactive) this.nodeUses[id] = 0;
+    this.nodeSeen[id] = now;
+    return ++this.nodeUses[id]! >= this.minUses;
   }
 
   private insert(b: RequestBatch, i: number, id: number, size: number): void {

@@ -11,6 +11,8 @@ export interface ReplayOptions {
   inactive?: number;
   /** nginx semantics: the keys zone's node limit (replay/nginx-conf.ts keysZoneNodes); 0/absent: unbounded. */
   keysLimit?: number;
+  /** nginx semantics: proxy_cache_min_uses (replay/cache.ts CacheOptions.minUses); absent: 1. */
+  minUses?: number;
   seed?: number;
   /** Show a progress bar (on a terminal, after 2 s). */
   progress?: boolean;
@@ -38,6 +40,8 @@ export interface ReplayResult {
   uncacheable: number;
   /** Objects NGINX's workers removed from the LRU tail on finding the keys zone full (at most once a run). */
   zoneFull: number;
+  /** Misses not stored because the key had fewer requests than proxy_cache_min_uses. */
+  scarce: number;
   seconds: number;
 }
 
@@ -48,7 +52,7 @@ function result(trace: string, policy: string, cacheSize: string, cache: Cache, 
     trace, policy, cacheSize, cacheBytes: cache.capacity, semantics: cache.semantics,
     requests: s.requests, hits: s.hits, hitRatio: s.hitRatio, missRatio: 1 - s.hitRatio,
     bytesRequested: s.bytesRequested, byteHits: s.byteHits, byteHitRatio: s.byteHitRatio, byteMissRatio: 1 - s.byteHitRatio,
-    evictions: s.evictions, expired: s.expired, uncacheable: s.uncacheable, zoneFull: s.zoneFull, seconds,
+    evictions: s.evictions, expired: s.expired, uncacheable: s.uncacheable, zoneFull: s.zoneFull, scarce: s.scarce, seconds,
   };
 }
 
@@ -56,7 +60,7 @@ function result(trace: string, policy: string, cacheSize: string, cache: Cache, 
 export function makeCache(trace: Trace, policy: string, capacity: number, opts: ReplayOptions = {}): Cache {
   const { factory, opts: popts, info } = policyFactory(policy);
   return new Cache(factory, {
-    capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive, keysLimit: opts.keysLimit,
+    capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive, keysLimit: opts.keysLimit, minUses: opts.minUses,
     nextUse: info.offline ? trace.nextUse() : null,
   }, { ...popts, seed: opts.seed });
 }
@@ -111,7 +115,7 @@ async function accessRange(cache: Cache, b: RequestBatch, from: number, to: numb
 export async function replayStream(src: TraceSource, policy: string, capacity: number, cacheSize: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
   await preparePolicy(policy);
   const { factory, opts: popts } = policyFactory(policy);
-  const cache = new Cache(factory, { capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive, keysLimit: opts.keysLimit }, { ...popts, seed: opts.seed });
+  const cache = new Cache(factory, { capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive, keysLimit: opts.keysLimit, minUses: opts.minUses }, { ...popts, seed: opts.seed });
   const b = new RequestBatch(1 << 15);
   const bar = opts.progress ? new Progress(`${policy} ${cacheSize}`, 0) : null;
   const t0 = process.hrtime.bigint();

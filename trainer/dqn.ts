@@ -39,7 +39,7 @@
  * later window counts as none), so memory is the window plus the replay buffer.
  */
 import { setImmediate as turn } from 'node:timers/promises';
-import { Cache } from '../replay/cache.js';
+import { Cache, type NginxRules } from '../replay/cache.js';
 import { GOALS } from '../replay/candidates.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_COUNT } from '../replay/features.js';
@@ -222,6 +222,8 @@ export interface Checkpoint {
   inactive?: number;
   /** The keys zone's node limit the run simulated (`coldrl train --keys-zone`; 0: none); kept by --resume. */
   keysLimit?: number;
+  /** proxy_cache_min_uses the run simulated (`coldrl train --min-uses`; absent: 1); kept by --resume. */
+  minUses?: number;
   /** The TTL in seconds given to responses that carry none (`coldrl train --default-ttl`; null: none); kept by --resume. */
   defaultTtl?: number | null;
 }
@@ -248,9 +250,8 @@ export interface TrainEnv {
   /** The windows of one pass over the training trace (called once per pass). */
   pass(): AsyncIterable<Trace>;
   capacity: number;
-  inactive?: number;
-  /** The keys zone's node limit (replay/cache.ts CacheOptions.keysLimit). */
-  keysLimit?: number;
+  /** inactive=, the keys zone's node limit and proxy_cache_min_uses (replay/cache.ts CacheOptions); absent: none. */
+  rules?: NginxRules;
 }
 
 export interface TrainHooks {
@@ -334,7 +335,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   };
   outer: while (decisions < hp.totalDecisions) {
     passes++;
-    const cache = new Cache((ctx) => new AgentPolicy(ctx, agent, hp, hp.seed + passes), { capacity: env.capacity, semantics: 'nginx', inactive: env.inactive, keysLimit: env.keysLimit });
+    const cache = new Cache((ctx) => new AgentPolicy(ctx, agent, hp, hp.seed + passes), { capacity: env.capacity, semantics: 'nginx', ...env.rules });
     lastCache = cache;
     const startDecisions = agent.decisions;
     let offset = 0;

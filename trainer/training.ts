@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { Cache } from '../replay/cache.js';
+import { Cache, type NginxRules } from '../replay/cache.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
 import { openSource, readsNginxLogs } from '../replay/formats/index.js';
@@ -69,6 +69,8 @@ export interface TrainingSpec {
    * at it), in the same three places. 0 or absent: unbounded.
    */
   keysLimit?: number;
+  /** proxy_cache_min_uses (replay/cache.ts), in the same three places. Absent: 1. */
+  minUses?: number;
   /**
    * proxy_cache_valid: the TTL in seconds the reader gave responses that carry none (trace.read.defaultTtl,
    * or the options the in-memory trace was read with); null or absent: none. Recorded in the checkpoint
@@ -213,11 +215,13 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     }
     const inactive = spec.inactive ?? 0;
     const keysLimit = spec.keysLimit ?? 0;
-    const trainedFrom = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, inactive, keysLimit) : 0;
+    const minUses = spec.minUses ?? 1;
+    const rules: NginxRules = { inactive, keysLimit, minUses };
+    const trainedFrom = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, rules) : 0;
     const windows: TrainEnv['pass'] = spec.trace instanceof Trace
       ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.slice(trainedFrom, spec.trace.length) : spec.trace)
       : fileEnv(spec.trace, hp.window, trainedFrom, spec.trace.limit ?? Infinity);
-    const env: TrainEnv = { capacity: spec.capacity, inactive, keysLimit, pass: windows };
+    const env: TrainEnv = { capacity: spec.capacity, rules, pass: windows };
     const bar = spec.progress ? new Progress(`train ${basename(spec.traceName)} ${spec.cacheSizeText}`, hp.totalDecisions) : null;
     const onLog = (p: TrainProgress) => {
       // the figure the goal is judged by: the byte hit ratio for --goal bytes
@@ -239,11 +243,11 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       bar?.done();
     }
     const ckPath = `${spec.out}.ckpt.json`;
-    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all', inactive, keysLimit, defaultTtl: spec.defaultTtl ?? null }));
+    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all', inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null }));
     renameSync(`${ckPath}.tmp`, ckPath);
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),
-      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.inactive': String(inactive), 'coldrl.keys_limit': String(keysLimit), 'coldrl.default_ttl': String(spec.defaultTtl ?? 'none'), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
+      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.inactive': String(inactive), 'coldrl.keys_limit': String(keysLimit), 'coldrl.min_uses': String(minUses), 'coldrl.default_ttl': String(spec.defaultTtl ?? 'none'), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
       ...(run !== null ? { 'coldrl.run': String(run) } : {}), ...spec.metadata,
     });
     // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets);
@@ -262,7 +266,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       let holdout: Holdout | null = null;
       if (spec.holdout && !result.interrupted) {
         const h = spec.holdout;
-        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', inactive, keysLimit, warmUp: h.from, progress: spec.progress });
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', ...rules, warmUp: h.from, progress: spec.progress });
         holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal);
         metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
         written = await writeChecked();
@@ -294,9 +298,9 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
  * environment's) evicts at least `evictions` times, to RECENT_BLOCK requests; 0 when the whole trace holds
  * fewer. One LRU pass over the trace (a streamed file is read once more).
  */
-export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, inactive = 0, keysLimit = 0): Promise<number> {
+export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, rules: NginxRules = {}): Promise<number> {
   const { factory, opts } = policyFactory('lru');
-  const cache = new Cache(factory, { capacity, semantics: 'nginx', inactive, keysLimit }, opts);
+  const cache = new Cache(factory, { capacity, semantics: 'nginx', ...rules }, opts);
   // before[b]: evictions before request b x RECENT_BLOCK
   const before: number[] = [];
   let n = 0;

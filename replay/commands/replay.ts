@@ -34,11 +34,13 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
   --policy LIST       comma list of policies, or "all" (default: all)
   --cache-size LIST   comma list: 25m, 1g (powers of 1024), plain bytes, or 1% of unique bytes
   --semantics MODE    plain (default) or nginx (TTL, expiry, uncacheable responses; the default with
-                      --inactive, --keys-zone or --cache-zone, which plain refuses)
+                      --inactive, --keys-zone, --min-uses or --cache-zone, which plain refuses)
   --default-ttl TIME  nginx semantics: TTL of responses that carry none (seconds, or 10m, 1h; default: no expiry)
   --inactive TIME     nginx semantics: remove objects idle this long (proxy_cache_path inactive=; 600, 10m, 1d)
   --keys-zone SIZE    nginx semantics: the keys_zone= size (10m); the nodes it holds (about 8,000 per MB)
                       cap the cached objects as in NGINX (docs/logs.md). Default: no cap
+  --min-uses N        nginx semantics: proxy_cache_min_uses, the requests a key needs before its response is
+                      stored (default 1)
   --warm-up N         replay the first N requests without counting them (the counts start on a warm cache;
                       \`coldrl train --holdout\` checks its model this way, N = its held-out "from")
   --skip-bad          count and skip malformed lines instead of failing
@@ -65,6 +67,8 @@ export interface ReplayJobSpec {
   inactive?: number;
   /** The keys zone's node limit (keysZoneNodes of --keys-zone); absent: none. */
   keysLimit?: number;
+  /** proxy_cache_min_uses (--min-uses); absent: 1. */
+  minUses?: number;
   seed: number;
   /** Leading requests replayed without being counted (ReplayOptions.warmUp). */
   warmUp?: number;
@@ -83,7 +87,7 @@ export async function run(argv: string[]): Promise<number> {
         'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'warm-up': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
         threads: { type: 'string' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' },
-        'log-format-name': { type: 'string' }, 'key-from': { type: 'string' },
+        'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'min-uses': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -96,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.trace) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --trace FILE is required');
   const conf = nginxConfOptions('replay', values.trace, values);
   if (conf.zoneLine) console.error(conf.zoneLine);
-  const zoneOptions = ['inactive', 'keys-zone', 'cache-zone'] as const;
+  const zoneOptions = ['inactive', 'keys-zone', 'min-uses', 'cache-zone'] as const;
   const zoneGiven = zoneOptions.find((o) => values[o] !== undefined);
   values.semantics ??= zoneGiven ? 'nginx' : 'plain';
   if (values.semantics === 'plain' && zoneGiven) throw new ColdrlError('COLDRL_ERR_USAGE', `replay: --${zoneGiven} is NGINX's: it needs --semantics nginx`);
@@ -108,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
     trace: values.trace, format: values.format, skipBad: values['skip-bad']!,
     defaultTtl: values['default-ttl'] === undefined ? undefined : parseDuration(values['default-ttl'], 'replay: --default-ttl'),
     semantics: values.semantics, inactive: values.inactive === undefined ? undefined : parseDuration(values.inactive, 'replay: --inactive'),
-    keysLimit: conf.keysLimit,
+    keysLimit: conf.keysLimit, minUses: optionalNumber('min-uses', values['min-uses'], 1, true),
     seed: optionalNumber('seed', values.seed, 0, true)!,
     warmUp: optionalNumber('warm-up', values['warm-up'], 0, true),
     log: logReadOptions(values),
@@ -168,7 +172,7 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
       if (report) reportReader(spec.trace, src.stats);
     }
   }
-  const ropts = { semantics: spec.semantics, inactive: spec.inactive, keysLimit: spec.keysLimit, seed: spec.seed, warmUp: spec.warmUp, progress };
+  const ropts = { semantics: spec.semantics, inactive: spec.inactive, keysLimit: spec.keysLimit, minUses: spec.minUses, seed: spec.seed, warmUp: spec.warmUp, progress };
   let reported = trace !== null || !report;
   for (const j of jobs) {
     if (trace) {

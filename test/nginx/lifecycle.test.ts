@@ -9,6 +9,7 @@
  *    this test waits that long.
  * And the side table's features of a copy the origin REVALIDATED (proxy_cache_revalidate, a 304), which
  * replay/ reads as an expired copy refetched; and of copies whose TTL the origin set with X-Accel-Expires.
+ * And proxy_cache_min_uses: replay/'s hits and misses over the access log are NGINX's own.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlStatus, type NginxBuild } from '../../bench/nginx.js';
 import { openSource } from '../../replay/formats/index.js';
+import { Cache } from '../../replay/cache.js';
+import { policyFactory } from '../../replay/registry.js';
 import { loadTrace } from '../../replay/trace.js';
 import { tempDir } from '../helpers.js';
 import { assertFeatureParity } from './parity.js';
@@ -141,4 +144,27 @@ test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response
   // and the module sent the same features (remaining TTL among them) for every candidate
   const compared = await assertFeatureParity(ngx.errorLog(), join(dir, 'access.log'));
   assert.ok(compared >= 4, `candidates compared: ${compared}`);
+});
+
+test('nginx: proxy_cache_min_uses 2 stores on the second request; replay --min-uses 2 gives NGINX\'s hits and misses', { timeout: 60_000 }, async (t) => {
+  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-uses-');
+  for (const n of ['a', 'b', 'c']) writeFileSync(join(dir, 'www', n), Buffer.alloc(3000, 97));
+  const [originPort, proxyPort] = await freePorts(2);
+  const ngx = await NginxInstance.start({
+    dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '1m', minUses: 2,
+    coldrl: { socket, timeout: '100ms', candidates: 'sample', interval: '50ms' },
+  });
+  t.after(() => ngx.stop());
+  const order = ['a', 'a', 'b', 'a', 'c', 'c', 'c', 'b', 'b', 'a'];
+  const seen: string[] = [];
+  for (const n of order) seen.push((await httpGet(proxyPort!, `/${n}`)).cache);
+  assert.deepEqual(seen, ['MISS', 'MISS', 'MISS', 'HIT', 'MISS', 'MISS', 'HIT', 'MISS', 'HIT', 'HIT']);
+  await until('the log phase of the last request', 5000, async () => (await ngx.status()).side_table.tracked_requests >= order.length);
+  const s = await ngx.status();
+  assert.equal(s.side_table.resident, ngx.cachedFiles().size, 'the module indexed what was stored, not the scarce misses');
+  const trace = await loadTrace(openSource(`nginx-json:${join(dir, 'access.log')}`, undefined, {}));
+  const { factory } = policyFactory('lru');
+  const cache = new Cache(factory, { capacity: 1 << 20, semantics: 'nginx', minUses: 2 });
+  const simulated = Array.from({ length: trace.length }, (_, i) => (cache.access(trace, i) ? 'HIT' : 'MISS'));
+  assert.deepEqual(simulated, seen);
 });

@@ -21,7 +21,7 @@ const ALL = listPolicies().filter((p) => !p.hidden && !p.name.startsWith('ktail'
 const POLICIES = ALL.filter((p) => p !== 'belady-size');
 
 /** Replays t under policy in nginx semantics, with the end-of-run invariants checked. */
-function replayWith(t: Trace, policy: string, o: { capacity: number; inactive?: number; keysLimit?: number }): { cache: Cache; hits: boolean[] } {
+function replayWith(t: Trace, policy: string, o: { capacity: number; inactive?: number; keysLimit?: number; minUses?: number }): { cache: Cache; hits: boolean[] } {
   const { factory, opts, info } = policyFactory(policy);
   const cache = new Cache(factory, { ...o, semantics: 'nginx', nextUse: info.offline ? t.nextUse() : null }, opts);
   const hits: boolean[] = [];
@@ -119,6 +119,34 @@ test('uncacheable requests are misses that store nothing and leave a resident co
   }
 });
 
+test('proxy_cache_min_uses: stored on the key\'s Nth request; the count goes with an evicted object or an idle node, an expired copy keeps it', () => {
+  // capacity 20 (two objects), min_uses 2, inactive 100
+  const t = traceFromArrays('min-uses', [
+    { time: 0, key: 'a', size: 10 }, // a: node, 1 use: miss, not stored (scarce)
+    { time: 1, key: 'a', size: 10, ttl: 10 }, // 2 uses: miss, stored until t=11
+    { time: 2, key: 'a', size: 10 }, // hit
+    { time: 11, key: 'a', size: 10, ttl: 50 }, // expired: the node stays, the refetch is stored
+    { time: 12, key: 'a', size: 10 }, // hit
+    { time: 13, key: 'u', size: 10, uncacheable: true }, // counts no use
+    { time: 14, key: 'u', size: 10 }, // 1 use: scarce
+    { time: 150, key: 'u', size: 10 }, // idle 136 s > inactive: a new node, 1 use (a: removed by inactive too)
+    { time: 151, key: 'u', size: 10 }, // 2 uses: stored
+    { time: 152, key: 'b', size: 10 }, { time: 153, key: 'b', size: 10 }, // b stored on its 2nd
+    { time: 154, key: 'c', size: 10 }, { time: 155, key: 'c', size: 10 }, // c stored: evicts u (LRU)
+    { time: 156, key: 'u', size: 10 }, // u's node went with it: 1 use, scarce
+    { time: 157, key: 'u', size: 10 }, // stored again (evicts b)
+  ]);
+  const { cache, hits } = replayWith(t, 'lru', { capacity: 20, inactive: 100, minUses: 2 });
+  assert.deepEqual(hits.map(Number), [0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.equal(cache.stats.scarce, 6);
+  assert.equal(cache.stats.expired, 1);
+  assert.deepEqual(['u', 'b', 'c'].map((k) => cache.objects.resident[t.keys.indexOf(k)]), [1, 0, 1]);
+  // every policy keeps its books through the same trace; min_uses 1 stores on the first request
+  for (const p of POLICIES) replayWith(t, p, { capacity: 20, inactive: 100, minUses: 2 });
+  assert.equal(replayWith(t, 'lru', { capacity: 20, inactive: 100 }).cache.stats.scarce, 0);
+  assert.throws(() => replayWith(t, 'lru', { capacity: 20, minUses: 0 }), { code: 'COLDRL_ERR_USAGE' });
+});
+
 test('expiry and inactive removal under eviction pressure keep every policy consistent', () => {
   // 3,000 requests over 60 keys with short TTLs, some uncacheable, in a cache of about 15 objects.
   let x = 12345;
@@ -168,7 +196,7 @@ test('halves: the first and second half of the requests, ids re-densified; too s
   assert.equal(traceFromArrays('one', [{ time: 0, key: 'a', size: 1 }]).halves(), null);
 });
 
-test('coldrl replay --keys-zone and --cache-zone: nginx semantics implied, the node limit applied, usage errors', (t) => {
+test('coldrl replay --keys-zone, --cache-zone and --min-uses: nginx semantics implied, the node limit and min_uses applied, usage errors', (t) => {
   const dir = tempDir(t);
   const trace = join(dir, 'keys.csv');
   const lines = ['timestamp,obj_id,size'];
@@ -203,4 +231,13 @@ test('coldrl replay --keys-zone and --cache-zone: nginx semantics implied, the n
   usage(['--cache-size', '1m', '--keys-zone', 'ten'], /--keys-zone: cannot read the size "ten"/);
   usage(['--cache-size', '1m', '--keys-zone', '8k'], /holds no cache node/);
   usage(['--cache-size', '1m', '--nginx-conf', conf], /--nginx-conf needs --log-format-name .* or --cache-zone/);
+  // --min-uses: nginx semantics implied, first requests not stored
+  const twice = run(['--cache-size', '1m', '--min-uses', '2']);
+  assert.equal(twice.code, 0, twice.stderr);
+  for (const [i, row] of twice.stdout.trim().split('\n').map((l) => JSON.parse(l) as { semantics: string; hitRatio: number; scarce: number }).entries()) {
+    assert.equal(row.semantics, 'nginx');
+    assert.ok(row.scarce > 0 && row.hitRatio < free[i]!.hitRatio, JSON.stringify(row));
+  }
+  usage(['--cache-size', '1m', '--semantics', 'plain', '--min-uses', '2'], /--min-uses is NGINX's: it needs --semantics nginx/);
+  usage(['--cache-size', '1m', '--min-uses', '0'], /--min-uses must be an integer >= 1 \(got "0"\)/);
 });

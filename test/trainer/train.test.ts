@@ -14,7 +14,7 @@ import { ColdrlModel } from '../../replay/model.js';
 import { isColdrlError } from '../../replay/errors.js';
 import { openSource } from '../../replay/formats/index.js';
 import { HOLDOUT_KEY, holdoutOf, type Holdout } from '../../replay/holdout.js';
-import { replayTrace } from '../../replay/run.js';
+import { replayTrace, type ReplayOptions } from '../../replay/run.js';
 import { parseCacheSize, resolveCacheSize } from '../../replay/size.js';
 import { loadTrace } from '../../replay/trace.js';
 import { Rng, Zipf } from '../../replay/rng.js';
@@ -363,24 +363,41 @@ async function assertKept(t: TestContext, out: string, args: string[], meta: [st
   assert.match(changed.stderr, new RegExp(`${change[0]} cannot change on resume`));
 }
 
-test('coldrl train --inactive: nginx\'s inactive= in training and in the held-out check; kept by --resume; the lines printed', async (t) => {
+/**
+ * A small training run on a fresh small.csv with `rule` (e.g. --inactive 40s) whose held-out figures must be
+ * the replays' under `rules`, for the model, LRU and GDSF; `rules` must change LRU's.
+ */
+async function heldOutUnder(t: TestContext, rule: string[], rules: ReplayOptions): Promise<{ dir: string; out: string; args: string[]; holdout: Holdout }> {
   const dir = tempDir(t);
   const trace = join(dir, 'small.csv');
   writeTrace(trace); // one request a second on average: in the 2 MiB cache, 40 s idle removes objects that LRU would still hold
   const out = join(dir, 'm.onnx');
   const args = ['train', '--trace', trace, '--cache-size', '2m', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8', '--steps', '300', '--holdout', '0.2', '--json'];
-  const r = runCli([...args, '--inactive', '40s']);
+  const r = runCli([...args, ...rule]);
   assert.equal(r.code, 0, r.stderr);
-  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { holdout: Holdout };
+  const { holdout } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { holdout: Holdout };
   const whole = await loadTrace(openSource(trace, 'csv'));
   for (const [policy, key] of [['lru', 'lru'], ['gdsf', 'gdsf'], [`coldrl:${out}`, 'model']] as const) {
-    const e = await replayTrace(whole, policy, parseCacheSize('2m').bytes, '2m', { semantics: 'nginx', inactive: 40, warmUp: 4000 });
-    assert.equal(j.holdout.hitRatio[key], e.hitRatio, key);
+    const e = await replayTrace(whole, policy, parseCacheSize('2m').bytes, '2m', { semantics: 'nginx', ...rules, warmUp: 4000 });
+    assert.equal(holdout.hitRatio[key], e.hitRatio, key);
     if (key === 'lru') {
       const without = await replayTrace(whole, policy, parseCacheSize('2m').bytes, '2m', { semantics: 'nginx', warmUp: 4000 });
-      assert.notEqual(without.hitRatio, e.hitRatio, 'inactive changes the figures checked');
+      assert.notEqual(without.hitRatio, e.hitRatio, `${rule.join(' ')} changes the figures checked`);
     }
   }
+  return { dir, out, args, holdout };
+}
+
+test('coldrl train --min-uses: proxy_cache_min_uses in training and in the held-out check; kept by --resume', async (t) => {
+  const { out, args } = await heldOutUnder(t, ['--min-uses', '2'], { minUses: 2 });
+  await assertKept(t, out, args, ['coldrl.min_uses', '2'], ['minUses', 2], ['--min-uses', '3']);
+  const bad = runCli([...args, '--min-uses', '0']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--min-uses must be an integer in 1\.\.1000000 \(got 0\)/);
+});
+
+test('coldrl train --inactive: nginx\'s inactive= in training and in the held-out check; kept by --resume; the lines printed', async (t) => {
+  const { dir, out, args, holdout } = await heldOutUnder(t, ['--inactive', '40s'], { inactive: 40 });
   await assertKept(t, out, args, ['coldrl.inactive', '40'], ['inactive', 40], ['--inactive', '1h']);
   // the same cache read from the proxy_cache_path NGINX runs: max_size=2m, inactive=40s
   const conf = join(dir, 'nginx.conf');
@@ -388,7 +405,7 @@ test('coldrl train --inactive: nginx\'s inactive= in training and in the held-ou
   const fromConf = runCli([...args.filter((a, i) => a !== '--cache-size' && args[i - 1] !== '--cache-size'), '--out', join(dir, 'conf.onnx'),
     '--nginx-conf', conf, '--cache-zone', 'web']);
   assert.equal(fromConf.code, 0, fromConf.stderr);
-  assert.deepEqual((JSON.parse(fromConf.stdout.trim().split('\n').pop()!) as { holdout: Holdout }).holdout.hitRatio, j.holdout.hitRatio);
+  assert.deepEqual((JSON.parse(fromConf.stdout.trim().split('\n').pop()!) as { holdout: Holdout }).holdout.hitRatio, holdout.hitRatio);
   // printed: the held-out line, and the candidate source to set in nginx.conf
   const text = runCli([...args.filter((a) => a !== '--json'), '--out', join(dir, 'aged.onnx'), '--candidates', 'aged']);
   assert.equal(text.code, 0, text.stderr);

@@ -56,6 +56,8 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --keys-zone SIZE    your keys_zone= size (10m): the nodes it holds (about 8,000 per MB) cap the cached
                       objects as in NGINX, whose worker evicts LRU once when it fills and whose manager keeps
                       the count under 7/8 of that from then on (docs/logs.md). Default: no cap
+  --min-uses N        your proxy_cache_min_uses: a response is stored on its key's Nth request (docs/logs.md),
+                      in training and in the held-out check. Default 1
   --out FILE          model file to write (default model.onnx); the checkpoint goes to FILE.ckpt.json
   --steps N           eviction decisions to train for (default ${d.totalDecisions}), over as many passes as needed
   --seed S            seed of every random source (default ${d.seed})
@@ -100,7 +102,7 @@ export async function run(argv: string[]): Promise<number> {
       trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
       hidden: { type: 'string' }, objective: { type: 'string' }, goal: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
-      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'min-uses': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
       'default-ttl': { type: 'string' }, strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' },
       'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'cache-zone': { type: 'string' },
       'keys-zone': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
@@ -205,6 +207,8 @@ export async function run(argv: string[]): Promise<number> {
     `simulated inactive=${savedInactive}s`);
   const savedKeys = resume?.keysLimit ?? 0;
   const keysLimit = kept('keys-zone', conf.keysLimit, savedKeys, 0, `simulated a keys zone of ${savedKeys ? `${savedKeys} nodes` : 'no limit'}`);
+  const savedUses = resume?.minUses ?? 1;
+  const minUses = kept('min-uses', int('min-uses', values['min-uses'], 1, 1_000_000), savedUses, 1, `simulated proxy_cache_min_uses ${savedUses}`);
   if (!resume && values.inactive === undefined && readsNginxLogs(values.trace, values.format)) {
     console.error('note: NGINX removes cached objects idle for proxy_cache_path\'s inactive= (10m unless set there); without '
       + '--inactive the simulated cache keeps them. Pass --inactive with your value (e.g. --inactive 10m) to train on the cache your NGINX runs.');
@@ -223,7 +227,7 @@ export async function run(argv: string[]): Promise<number> {
   let o: TrainingOutcome;
   let choice: SourceChoice | null = null;
   try {
-    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, defaultTtl, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
+    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, minUses, defaultTtl, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
     if (hp.candidates === 'auto') {
       choice = await chooseSource({ ...common, hp, trace, db: null }, values.json ? () => undefined : (line) => console.log(line));
       if (!choice) { console.error('interrupted while choosing the candidate source: no model written'); return 130; }
