@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { ColdrlError } from '../replay/errors.js';
 import { logFormatName, logReadOptions, openSource, reportReader } from '../replay/formats/index.js';
 import type { LogReadOptions } from '../replay/formats/nginx-source.js';
+import type { NginxRules } from '../replay/cache.js';
 import { replayTrace } from '../replay/run.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../replay/size.js';
 import { DEFAULT_DB, Store, storePath } from '../replay/store.js';
@@ -40,6 +41,7 @@ export function help(): string {
   --log-format F, --nginx-conf FILE, --log-format-name N, --key-from K, --default-ttl TIME, --skip-bad
                     how its NGINX logs are read, as coldrl replay and coldrl train read them
   --inactive TIME   its proxy_cache_path inactive= (600, 10m), in training and in the evaluation
+  --min-uses N      its proxy_cache_min_uses (default 1), in training and in the evaluation
   --trace-sizes L   its cache sizes, of the evaluation half's unique bytes or absolute (default 1%,5%)
   --steps N         decisions per training run (default ${DEFAULT_HPARAMS.totalDecisions})
   --k K             candidates (default ${DEFAULT_HPARAMS.k})
@@ -88,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
       backend: { type: 'string', default: 'wasm' }, 'train-on': { type: 'string', default: 'recent' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
       'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' },
       'default-ttl': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, inactive: { type: 'string' },
+      'min-uses': { type: 'string' },
     },
     strict: true,
   });
@@ -114,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
   const notes: string[] = [];
   const emit = (r: Row) => { rows.push(r); if (values.json) console.log(JSON.stringify(r)); };
 
-  const evaluate = async (workload: string, train: Trace, test: Trace, sizeText: string, inactive = 0) => {
+  const evaluate = async (workload: string, train: Trace, test: Trace, sizeText: string, rules: NginxRules = {}) => {
     const size = parseCacheSize(sizeText);
     const capTrain = resolveCacheSize(size, train.uniqueBytes);
     const cap = resolveCacheSize(size, test.uniqueBytes);
@@ -129,12 +132,12 @@ export async function run(argv: string[]): Promise<number> {
       const hp = { ...base, reward: rw };
       const out = join(values.out!, `learn-${workload}-${sizeText.replace('%', 'pct')}-${rw}-s${hp.seed}.onnx`);
       process.stderr.write(`training ${workload} ${sizeText} (${rw}, ${hp.totalDecisions} decisions, K=${hp.k})...\n`);
-      const o = await runTraining({ hp, traceName: train.name, trace: train, capacity: capTrain, cacheSizeText: sizeText, inactive, out, db, backend: backend.backend, recent: trainOn === 'recent', progress: !values.json });
+      const o = await runTraining({ hp, traceName: train.name, trace: train, capacity: capTrain, cacheSizeText: sizeText, inactive: rules.inactive, minUses: rules.minUses, out, db, backend: backend.backend, recent: trainOn === 'recent', progress: !values.json });
       policies.push([`coldrl:${out}`, `coldrl(${rw})`, o.result.seconds]);
     }
     for (const p of others) policies.push([p, p]);
     for (const [spec, label, secs] of policies) {
-      const r = await replayTrace(test, spec, cap, sizeText, { semantics: 'nginx', inactive });
+      const r = await replayTrace(test, spec, cap, sizeText, { semantics: 'nginx', ...rules });
       store?.addEvaluation({ run: null, model: spec.startsWith('coldrl:') ? spec.slice(7) : null, policy: label, trace: test.name, cacheSize: sizeText, cacheBytes: cap, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio });
       emit({ workload, size: sizeText, policy: label, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio, ...(secs !== undefined ? { trainSeconds: secs } : {}) });
     }
@@ -169,9 +172,11 @@ export async function run(argv: string[]): Promise<number> {
         ...(values['default-ttl'] !== undefined ? { defaultTtl: parseDuration(values['default-ttl'], 'bench learn: --default-ttl') } : {}),
       };
       const inactive = values.inactive === undefined ? 0 : parseDuration(values.inactive, 'bench learn: --inactive');
+      const minUses = values['min-uses'] === undefined ? 1 : Number(values['min-uses']);
+      if (!(Number.isInteger(minUses) && minUses >= 1)) throw new ColdrlError('COLDRL_ERR_USAGE', `bench learn: --min-uses must be an integer >= 1 (got ${values['min-uses']})`);
       const [tr, te] = await halves(values.trace!, values.format, read);
       const name = basename(values.trace!).replace(/[*?[\]]/g, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'trace';
-      for (const s of values['trace-sizes']!.split(',')) await evaluate(name, tr, te, s, inactive);
+      for (const s of values['trace-sizes']!.split(',')) await evaluate(name, tr, te, s, { inactive, minUses });
     }
   } finally {
     store?.close();

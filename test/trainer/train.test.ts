@@ -223,7 +223,7 @@ test('weight averaging: the average of the late online snapshots is exported; of
   assert.equal(rest.averagedSnapshots, part.averagedSnapshots + fresh.averagedSnapshots, 'the resumed mean counts the snapshots taken before the stop');
 });
 
-test('bench learn --trace: trains on the first half of any trace, evaluates on the second beside the baselines', (t) => {
+test('bench learn --trace: trains on the first half of any trace, evaluates on the second beside the baselines', async (t) => {
   const dir = tempDir(t);
   const trace = join(dir, 'small.csv');
   writeTrace(trace);
@@ -242,10 +242,14 @@ test('bench learn --trace: trains on the first half of any trace, evaluates on t
   assert.equal(store.db.prepare('SELECT COUNT(*) FROM evaluations').pluck().get(), 5);
   store.close();
   // --db none: no store, as for train and serve (it once wrote an SQLite file named "none")
-  const noStore = runCli(['bench', 'learn', '--trace', trace, '--trace-sizes', '1m', '--steps', '300', '--k', '8',
+  // (and --min-uses: the evaluation replays the second half under proxy_cache_min_uses 2)
+  const noStore = runCli(['bench', 'learn', '--trace', trace, '--trace-sizes', '1m', '--steps', '300', '--k', '8', '--min-uses', '2',
     '--set', 'hidden=16,learningStarts=100', '--policies', 'lru', '--out', dir, '--db', 'none', '--json'], { cwd: dir });
   assert.equal(noStore.code, 0, noStore.stderr);
   assert.ok(!existsSync(join(dir, 'none')), 'no file named none');
+  const second = (await loadTrace(openSource(trace, 'csv'))).halves()![1];
+  const lru = noStore.stdout.trim().split('\n').map((l) => JSON.parse(l) as { policy: string; hitRatio: number }).find((x) => x.policy === 'lru')!;
+  assert.equal(lru.hitRatio, (await replayTrace(second, 'lru', parseCacheSize('1m').bytes, '1m', { semantics: 'nginx', minUses: 2 })).hitRatio);
   const bad = runCli(['bench', 'learn', '--only', 'trace']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--only trace needs --trace FILE/);
