@@ -250,7 +250,10 @@ export class Cache implements SimContext {
       if (o.expires[id]! <= this.now) {
         this.stats.expired++;
         this.remove(id);
-        if (this.minUses > 1) this.nodeUses[id] = this.minUses; // NGINX keeps the node: the refetch is stored
+        if (this.minUses > 1) { // NGINX keeps the node, fresh (not idle: `inactive` spared the copy): the refetch is stored
+          this.nodeUses[id] = this.minUses;
+          this.nodeSeen[id] = this.now;
+        }
         return false;
       }
     }

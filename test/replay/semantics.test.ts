@@ -135,12 +135,17 @@ test('proxy_cache_min_uses: stored on the key\'s Nth request; the count goes wit
     { time: 154, key: 'c', size: 10 }, { time: 155, key: 'c', size: 10 }, // c stored: evicts u (LRU)
     { time: 156, key: 'u', size: 10 }, // u's node went with it: 1 use, scarce
     { time: 157, key: 'u', size: 10 }, // stored again (evicts b)
+    { time: 158, key: 'd', size: 10 }, // scarce
+    { time: 160, key: 'd', size: 10, ttl: 200 }, // stored until t=360 (evicts c)
+    { time: 250, key: 'd', size: 10 }, { time: 340, key: 'd', size: 10 }, // hits, 90 s apart (u idle: removed)
+    { time: 400, key: 'd', size: 10, ttl: 50 }, // expired, 240 s after its node's first requests: still stored
+    { time: 401, key: 'd', size: 10 }, // hit
   ]);
   const { cache, hits } = replayWith(t, 'lru', { capacity: 20, inactive: 100, minUses: 2 });
-  assert.deepEqual(hits.map(Number), [0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-  assert.equal(cache.stats.scarce, 6);
-  assert.equal(cache.stats.expired, 1);
-  assert.deepEqual(['u', 'b', 'c'].map((k) => cache.objects.resident[t.keys.indexOf(k)]), [1, 0, 1]);
+  assert.deepEqual(hits.map(Number), [0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1]);
+  assert.equal(cache.stats.scarce, 7);
+  assert.equal(cache.stats.expired, 2);
+  assert.deepEqual(['u', 'b', 'c', 'd'].map((k) => cache.objects.resident[t.keys.indexOf(k)]), [0, 0, 0, 1]);
   // every policy keeps its books through the same trace; min_uses 1 stores on the first request
   for (const p of POLICIES) replayWith(t, p, { capacity: 20, inactive: 100, minUses: 2 });
   assert.equal(replayWith(t, 'lru', { capacity: 20, inactive: 100 }).cache.stats.scarce, 0);
