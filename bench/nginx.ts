@@ -28,13 +28,14 @@ const CLI = join(ROOT, 'dist/trainer/cli.js');
 
 // The recommended training format (../shared/reference/nginx-cache-internals.md); nginx/cachetrain.conf
 // is used instead when it exists.
-const CACHETRAIN_INLINE = `log_format cachetrain escape=json '{"ts":$msec,"key":"$scheme$proxy_host$request_uri",'
+const CACHETRAIN_INLINE = `map $upstream_http_set_cookie $coldrl_set_cookie { "" ""; default 1; }
+log_format cachetrain escape=json '{"ts":$msec,"key":"$scheme$proxy_host$request_uri",'
  '"method":"$request_method","status":$status,"cache":"$upstream_cache_status",'
  '"bytes_sent":$bytes_sent,"body_bytes":$body_bytes_sent,"up_status":"$upstream_status",'
  '"up_len":"$upstream_response_length","up_ct":"$upstream_connect_time",'
  '"up_ht":"$upstream_header_time","up_rt":"$upstream_response_time","req_time":$request_time,'
  '"up_cc":"$upstream_http_cache_control","up_expires":"$upstream_http_expires",'
- '"up_xae":"$upstream_http_x_accel_expires",'
+ '"up_xae":"$upstream_http_x_accel_expires","up_cookie":"$coldrl_set_cookie","up_vary":"$upstream_http_vary",'
  '"cc":"$sent_http_cache_control","expires":"$sent_http_expires",'
  '"last_mod":"$sent_http_last_modified","clen":"$sent_http_content_length"}';`;
 
@@ -106,10 +107,12 @@ export interface ProxyOptions {
   originExpires?: string;
   /** proxy_cache_revalidate on: an expired copy is revalidated with a conditional request. */
   revalidate?: boolean;
-  /** Origin files (by name) answered with this X-Accel-Expires beside the `expires` headers. */
-  originAccelExpires?: Record<string, string>;
+  /** Origin files (by name) answered with these headers beside the `expires` ones (add_header NAME "VALUE"). */
+  originHeaders?: Record<string, Record<string, string>>;
   /** proxy_cache_min_uses of the proxy (default: nginx's, 1). */
   minUses?: number;
+  /** proxy_ignore_headers of the proxy, e.g. "Set-Cookie Vary". */
+  ignoreHeaders?: string;
 }
 
 /** The config of one instance: an origin server block (files of DIR/www, expires 1h) and the caching proxy. */
@@ -141,8 +144,8 @@ ${o.secondCache ? `  proxy_cache_path ${d}/cache-b levels=1:2 keys_zone=coldrl_b
     listen 127.0.0.1:${o.originPort};
     access_log off;
     location / { root ${d}/www; expires ${o.originExpires ?? '1h'}; }
-${Object.entries(o.originAccelExpires ?? {}).map(([name, v]) =>
-    `    location = /${name} { root ${d}/www; expires ${o.originExpires ?? '1h'}; add_header X-Accel-Expires "${v}"; }\n`).join('')}  }
+${Object.entries(o.originHeaders ?? {}).map(([name, headers]) =>
+    `    location = /${name} { root ${d}/www; expires ${o.originExpires ?? '1h'}; ${Object.entries(headers).map(([h, v]) => `add_header ${h} "${v}";`).join(' ')} }\n`).join('')}  }
   server {
     listen 127.0.0.1:${o.proxyPort};
     location = /coldrl_status { access_log off; ${c ? 'coldrl_status;' : 'return 404;'} }
@@ -150,7 +153,7 @@ ${Object.entries(o.originAccelExpires ?? {}).map(([name, v]) =>
       proxy_pass http://127.0.0.1:${o.originPort};
       proxy_cache coldrl_e2e;
       proxy_cache_key $scheme$proxy_host$request_uri;
-${o.revalidate ? '      proxy_cache_revalidate on;\n' : ''}${o.minUses ? `      proxy_cache_min_uses ${o.minUses};\n` : ''}      add_header X-Cache-Status $upstream_cache_status always;
+${o.revalidate ? '      proxy_cache_revalidate on;\n' : ''}${o.minUses ? `      proxy_cache_min_uses ${o.minUses};\n` : ''}${o.ignoreHeaders ? `      proxy_ignore_headers ${o.ignoreHeaders};\n` : ''}      add_header X-Cache-Status $upstream_cache_status always;
     }
 ${o.secondCache ? `    location /b/ {
       proxy_pass http://127.0.0.1:${o.originPort}/;

@@ -11,7 +11,7 @@ import type { ReaderStats, TraceSource } from '../trace.js';
 import { CsvSource } from './csv.js';
 import { accessLogFormatName, CACHETRAIN_TEXT, COMBINED, LogFormatParser, logFormatFromConf, resolveLogFormat, type Escape } from './nginx-format.js';
 import { JsonLineParser } from './nginx-json.js';
-import { KEY_FROM, LogStats, NginxSource, type KeyFrom, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
+import { IGNORABLE_HEADERS, KEY_FROM, LogStats, NginxSource, type IgnorableHeader, type KeyFrom, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
 
 export type FormatName = 'csv' | 'nginx' | 'nginx-json' | 'nginx-combined';
 
@@ -106,12 +106,24 @@ export function logFormatName(command: string, trace: string, format: string | u
  * with --log-format-name, --key-from). --nginx-conf serves the log_format only with --log-format-name
  * (given or taken from the config: nginxConfOptions); with --cache-zone alone it is the cache's only.
  */
-export function logReadOptions(v: { strict?: boolean; 'log-format'?: string; 'nginx-conf'?: string; 'log-format-name'?: string; 'key-from'?: string }):
+export function logReadOptions(v: { strict?: boolean; 'log-format'?: string; 'nginx-conf'?: string; 'log-format-name'?: string; 'key-from'?: string; 'ignore-headers'?: string }):
   Omit<LogReadOptions, 'skipBad' | 'defaultTtl'> {
   return {
     strict: v.strict, logFormat: v['log-format'], nginxConf: v['log-format-name'] === undefined ? undefined : v['nginx-conf'],
     logFormatName: v['log-format-name'], keyFrom: v['key-from'] as KeyFrom | undefined,
+    ...(v['ignore-headers'] !== undefined ? { ignoreHeaders: ignoredHeaders(v['ignore-headers']) } : {}),
   };
+}
+
+/** --ignore-headers: proxy_ignore_headers' list (commas or spaces, any case), checked against IGNORABLE_HEADERS. */
+export function ignoredHeaders(text: string): IgnorableHeader[] {
+  const names = text.split(/[\s,]+/).filter(Boolean).map((h) => h.toLowerCase());
+  for (const h of names) {
+    if (!(IGNORABLE_HEADERS as readonly string[]).includes(h)) {
+      throw new ColdrlError('COLDRL_ERR_USAGE', `--ignore-headers: nginx's proxy_ignore_headers takes ${IGNORABLE_HEADERS.join(', ')} (got ${h})`);
+    }
+  }
+  return names as IgnorableHeader[];
 }
 
 /** The options of a command (replay, train) that `--nginx-conf` feeds, as parseArgs gives them. */

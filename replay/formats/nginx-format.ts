@@ -27,7 +27,7 @@ export const CACHETRAIN_JSON = '{"ts":$msec,"key":"$scheme$proxy_host$request_ur
   '"up_len":"$upstream_response_length","up_ct":"$upstream_connect_time",' +
   '"up_ht":"$upstream_header_time","up_rt":"$upstream_response_time","req_time":$request_time,' +
   '"up_cc":"$upstream_http_cache_control","up_expires":"$upstream_http_expires",' +
-  '"up_xae":"$upstream_http_x_accel_expires",' +
+  '"up_xae":"$upstream_http_x_accel_expires","up_cookie":"$coldrl_set_cookie","up_vary":"$upstream_http_vary",' +
   '"cc":"$sent_http_cache_control","expires":"$sent_http_expires",' +
   '"last_mod":"$sent_http_last_modified","clen":"$sent_http_content_length"}';
 

@@ -15,7 +15,8 @@
  *   colons: internal redirects; "-" entries skipped), i.e. what the miss cost in total; else the sum of
  *   $upstream_header_time. Lines without upstream times keep the object's last RTT (0 if none yet).
  * - Cacheable only if: method GET or HEAD (proxy_cache_methods default); status 200, 301 or 302
- *   (proxy_cache_valid defaults); $upstream_cache_status not BYPASS; then the upstream's X-Accel-Expires
+ *   (proxy_cache_valid defaults); $upstream_cache_status not BYPASS; no Set-Cookie from the upstream (logged
+ *   as a flag) and no `Vary: *`; then the upstream's X-Accel-Expires
  *   (accelExpires), when it is a number, decides alone: 0 or a past @time is not cached; otherwise
  *   Cache-Control (the upstream's header, else the one sent) passes nginx's own test (cacheControlTtl: no
  *   no-store, no-cache, private, and an s-maxage/max-age, if any, that is a plain positive number); an
@@ -24,6 +25,8 @@
  * - TTL (s): X-Accel-Expires (seconds, or @epoch minus the line's time), else s-maxage, else max-age
  *   (nginx's order), else Expires minus the line's time, else ReadOptions.defaultTtl (proxy_cache_valid;
  *   +Infinity when not given).
+ * - LogReadOptions.ignoreHeaders (proxy_ignore_headers) turns off X-Accel-Expires, Cache-Control, Expires,
+ *   Set-Cookie or Vary as NGINX does.
  * - Bad lines are counted by reason and the first few reported as file:line; with `strict` the first one is
  *   fatal (COLDRL_ERR_BAD_LINE).
  */
@@ -33,7 +36,8 @@ import { FLAG_UNCACHEABLE, Interner, ReaderStats, readChunks, type ReadOptions, 
 // Roles: the logged values the reader understands. Ranges live in an Int32Array at [2*role, 2*role+1].
 export const R_MSEC = 0, R_TIME_LOCAL = 1, R_TIME_ISO = 2, R_KEY = 3, R_REQUEST = 4, R_METHOD = 5, R_URI = 6,
   R_SCHEME = 7, R_HOST = 8, R_STATUS = 9, R_BODY = 10, R_BYTES = 11, R_UP_LEN = 12, R_CACHE = 13, R_UP_RT = 14,
-  R_UP_HT = 15, R_UP_CC = 16, R_UP_EXPIRES = 17, R_CC = 18, R_EXPIRES = 19, R_CLEN = 20, R_UP_XAE = 21, ROLE_COUNT = 22;
+  R_UP_HT = 15, R_UP_CC = 16, R_UP_EXPIRES = 17, R_CC = 18, R_EXPIRES = 19, R_CLEN = 20, R_UP_XAE = 21,
+  R_UP_COOKIE = 22, R_UP_VARY = 23, ROLE_COUNT = 24;
 
 /** nginx variable names -> role. */
 export const VARIABLE_ROLES: Record<string, number> = {
@@ -43,8 +47,19 @@ export const VARIABLE_ROLES: Record<string, number> = {
   upstream_response_length: R_UP_LEN, upstream_cache_status: R_CACHE, upstream_response_time: R_UP_RT,
   upstream_header_time: R_UP_HT, upstream_http_cache_control: R_UP_CC, upstream_http_expires: R_UP_EXPIRES,
   sent_http_cache_control: R_CC, sent_http_expires: R_EXPIRES, sent_http_content_length: R_CLEN,
-  upstream_http_x_accel_expires: R_UP_XAE,
+  upstream_http_x_accel_expires: R_UP_XAE, upstream_http_vary: R_UP_VARY,
+  // Set-Cookie's value is private: nginx/cachetrain.conf logs whether there was one ($coldrl_set_cookie, a map)
+  coldrl_set_cookie: R_UP_COOKIE, upstream_http_set_cookie: R_UP_COOKIE,
 };
+
+/**
+ * The upstream headers proxy_ignore_headers can name. Those that bear on caching are obeyed by the reader
+ * when ignored (LogReadOptions.ignoreHeaders); the others are accepted, so that a config's list can be
+ * copied as it is.
+ */
+export const IGNORABLE_HEADERS = ['x-accel-expires', 'expires', 'cache-control', 'set-cookie', 'vary',
+  'x-accel-redirect', 'x-accel-limit-rate', 'x-accel-buffering', 'x-accel-charset'] as const;
+export type IgnorableHeader = typeof IGNORABLE_HEADERS[number];
 
 export type KeyFrom = 'auto' | 'key' | 'uri' | 'host-uri' | 'scheme-host-uri';
 export const KEY_FROM: readonly KeyFrom[] = ['auto', 'key', 'uri', 'host-uri', 'scheme-host-uri'];
@@ -60,6 +75,8 @@ export interface LogReadOptions extends ReadOptions {
   /** ... by this name. */
   logFormatName?: string;
   keyFrom?: KeyFrom;
+  /** proxy_ignore_headers: upstream headers NGINX does not act on (lower case). */
+  ignoreHeaders?: readonly IgnorableHeader[];
 }
 
 /** Finds the value ranges of one line: bytes [s, e) of a buffer (no newline). */
@@ -331,7 +348,7 @@ class ByteKeyIndex {
 }
 
 const UNC_METHOD = 'method', UNC_STATUS = 'status', UNC_BYPASS = 'bypass', UNC_CC = 'cache-control', UNC_EXPIRES = 'expires',
-  UNC_XAE = 'x-accel-expires';
+  UNC_XAE = 'x-accel-expires', UNC_COOKIE = 'set-cookie', UNC_VARY = 'vary';
 
 /** Streams one or more log files (oldest first) as requests; see the module comment for the rules. */
 export class NginxSource implements TraceSource {
@@ -342,6 +359,12 @@ export class NginxSource implements TraceSource {
   private readonly defaultTtl: number;
   private readonly strict: boolean;
   private readonly keyFrom: KeyFrom;
+  /** Which upstream headers are read (proxy_ignore_headers turns them off). */
+  private readonly useXae: boolean;
+  private readonly useCc: boolean;
+  private readonly useExpires: boolean;
+  private readonly useCookie: boolean;
+  private readonly useVary: boolean;
   /**
    * Per object, side by side (one cache line): [last upstream size, last RTT, body size of its last full
    * (200) response (for logs without upstream sizes)].
@@ -364,6 +387,12 @@ export class NginxSource implements TraceSource {
     this.defaultTtl = opts.defaultTtl ?? Infinity;
     this.strict = opts.strict ?? false;
     this.keyFrom = opts.keyFrom ?? 'auto';
+    const ignored = new Set(opts.ignoreHeaders ?? []);
+    this.useXae = !ignored.has('x-accel-expires');
+    this.useCc = !ignored.has('cache-control');
+    this.useExpires = !ignored.has('expires');
+    this.useCookie = !ignored.has('set-cookie');
+    this.useVary = !ignored.has('vary');
   }
 
   async read(b: RequestBatch): Promise<number> {
@@ -544,12 +573,14 @@ export class NginxSource implements TraceSource {
     if (!isGet && !isHead) why = UNC_METHOD;
     else if (status !== 200 && status !== 301 && status !== 302) why = UNC_STATUS;
     else if (bytesAre(line, r[2 * R_CACHE]!, r[2 * R_CACHE + 1]!, 'BYPASS')) why = UNC_BYPASS;
+    else if (this.useCookie && present(line, r[2 * R_UP_COOKIE]!, r[2 * R_UP_COOKIE + 1]!)) why = UNC_COOKIE;
+    else if (this.useVary && r[2 * R_UP_VARY + 1]! - r[2 * R_UP_VARY]! === 1 && line[r[2 * R_UP_VARY]!] === 42) why = UNC_VARY;
     else {
       const xs = r[2 * R_UP_XAE]!, xe = r[2 * R_UP_XAE + 1]!;
-      const xa = present(line, xs, xe) ? accelExpires(line, xs, xe, time) : -1;
+      const xa = this.useXae && present(line, xs, xe) ? accelExpires(line, xs, xe, time) : -1;
       let cs = r[2 * R_UP_CC]!, ce = r[2 * R_UP_CC + 1]!;
       if (!present(line, cs, ce)) { cs = r[2 * R_CC]!; ce = r[2 * R_CC + 1]!; }
-      const cc = xa >= 0 || !present(line, cs, ce) ? -1 : cacheControlTtl(line, cs, ce);
+      const cc = xa >= 0 || !this.useCc || !present(line, cs, ce) ? -1 : cacheControlTtl(line, cs, ce);
       if (xa === 0) why = UNC_XAE;
       else if (xa > 0) ttl = xa;
       else if (cc === 0) why = UNC_CC;
@@ -579,6 +610,7 @@ export class NginxSource implements TraceSource {
 
   /** TTL from Expires relative to the line's time: seconds > 0, 0 = already expired or invalid, -1 = none. */
   private expires(line: Buffer, time: number): number {
+    if (!this.useExpires) return -1;
     const r = this.r;
     let s = r[2 * R_UP_EXPIRES]!, e = r[2 * R_UP_EXPIRES + 1]!;
     if (!present(line, s, e)) { s = r[2 * R_EXPIRES]!; e = r[2 * R_EXPIRES + 1]!; }

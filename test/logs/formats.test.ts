@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openSource } from '../../replay/formats/index.js';
+import { logReadOptions, openSource } from '../../replay/formats/index.js';
 import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { FLAG_UNCACHEABLE, loadTrace, type Trace } from '../../replay/trace.js';
 import { ROOT, tempDir } from '../helpers.js';
@@ -130,6 +130,31 @@ test('X-Accel-Expires: over Cache-Control and Expires, 0 not cached, @epoch from
     assert.ok(Math.abs(tr.ttl[i]! - ttl) < 1e-9, `ttl of "${xae}" / "${cc}": ${tr.ttl[i]}`);
     assert.equal(tr.flags[i] === FLAG_UNCACHEABLE, unc, `cacheability of "${xae}" / "${cc}"`);
   });
+});
+
+test('Set-Cookie (a flag) and Vary: * are not cached; --ignore-headers turns each header off as proxy_ignore_headers does', async (t) => {
+  const ts = 1700000000;
+  const rows: Record<string, string>[] = [
+    { up_cc: 'max-age=60' },
+    { up_cc: 'max-age=60', up_cookie: '1' },
+    { up_cc: 'max-age=60', up_vary: '*' },
+    { up_cc: 'max-age=60', up_vary: 'Accept-Encoding' },
+    { up_cc: 'no-store' },
+    { up_cc: 'max-age=60', up_xae: '5' },
+    { up_cc: '', up_expires: 'Tue, 14 Nov 2023 23:13:20 GMT' },
+  ];
+  const lines = rows.map((extra, i) => JSON.stringify({ ...JSON.parse(line(ts, `/h${i}`, '')), ...extra }));
+  const outcome = async (ignore: string | undefined) => {
+    const tr = await read(t, lines, 'nginx-json', { defaultTtl: 777, ...(ignore ? logReadOptions({ 'ignore-headers': ignore }) : {}) });
+    return rows.map((_, i) => (tr.flags[i] === FLAG_UNCACHEABLE ? 'no' : tr.ttl[i]));
+  };
+  assert.deepEqual(await outcome(undefined), [60, 'no', 'no', 60, 'no', 5, 3600]);
+  assert.deepEqual(await outcome('Set-Cookie'), [60, 60, 'no', 60, 'no', 5, 3600]);
+  assert.deepEqual(await outcome('vary,SET-COOKIE'), [60, 60, 60, 60, 'no', 5, 3600]);
+  assert.deepEqual(await outcome('Cache-Control'), [777, 'no', 'no', 777, 777, 5, 3600]);
+  assert.deepEqual(await outcome('X-Accel-Expires Expires'), [60, 'no', 'no', 60, 'no', 60, 777]);
+  assert.deepEqual(await outcome('Cache-Control Expires X-Accel-Expires X-Accel-Redirect'), [777, 'no', 'no', 777, 777, 777, 777]);
+  assert.throws(() => logReadOptions({ 'ignore-headers': 'Set-Cookie, Age' }), { code: 'COLDRL_ERR_USAGE', message: /proxy_ignore_headers takes .* \(got age\)/ });
 });
 
 test('HIT lines keep the size and RTT of the last MISS; BYPASS, HEAD and other statuses', async (t) => {

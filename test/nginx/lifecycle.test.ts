@@ -9,15 +9,17 @@
  *    this test waits that long.
  * And the side table's features of a copy the origin REVALIDATED (proxy_cache_revalidate, a 304), which
  * replay/ reads as an expired copy refetched; and of copies whose TTL the origin set with X-Accel-Expires.
- * And proxy_cache_min_uses: replay/'s hits and misses over the access log are NGINX's own.
+ * And proxy_cache_min_uses, Set-Cookie and Vary: *, with and without proxy_ignore_headers: replay/'s hits and
+ * misses over the access log are NGINX's own.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlStatus, type NginxBuild } from '../../bench/nginx.js';
-import { openSource } from '../../replay/formats/index.js';
-import { Cache } from '../../replay/cache.js';
+import { logReadOptions, openSource } from '../../replay/formats/index.js';
+import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
+import { Cache, type NginxRules } from '../../replay/cache.js';
 import { policyFactory } from '../../replay/registry.js';
 import { loadTrace } from '../../replay/trace.js';
 import { tempDir } from '../helpers.js';
@@ -123,7 +125,7 @@ test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response
   const [originPort, proxyPort] = await freePorts(2);
   const ngx = await NginxInstance.start({
     dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '40k', // every file: expires 1h
-    originAccelExpires: { secs: '5', epoch: `@${epoch}`, zero: '0', junk: '5s' },
+    originHeaders: Object.fromEntries(Object.entries({ secs: '5', epoch: `@${epoch}`, zero: '0', junk: '5s' }).map(([n, v]) => [n, { 'X-Accel-Expires': v }])),
     coldrl: { socket, timeout: '100ms', candidates: 'sample', logFeatures: true, interval: '50ms' },
   });
   t.after(() => ngx.stop());
@@ -146,6 +148,41 @@ test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response
   assert.ok(compared >= 4, `candidates compared: ${compared}`);
 });
 
+/** replay/'s HIT or MISS for each request of an access log, in nginx semantics under `rules` and reader options. */
+async function simulated(accessLog: string, rules: NginxRules, read: LogReadOptions = {}): Promise<string[]> {
+  const trace = await loadTrace(openSource(`nginx-json:${accessLog}`, undefined, read));
+  const cache = new Cache(policyFactory('lru').factory, { capacity: 1 << 20, semantics: 'nginx', ...rules });
+  return Array.from({ length: trace.length }, (_, i) => (cache.access(trace, i) ? 'HIT' : 'MISS'));
+}
+
+test('nginx: Set-Cookie and Vary: * keep a response out, unless proxy_ignore_headers names them; replay reads the same', { timeout: 60_000 }, async (t) => {
+  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-hdrs-');
+  const order = ['cookie', 'vary', 'plain', 'cookie', 'vary', 'plain'];
+  for (const [ignore, expected] of [
+    [undefined, ['MISS', 'MISS', 'MISS', 'MISS', 'MISS', 'HIT']],
+    ['Set-Cookie Vary', ['MISS', 'MISS', 'MISS', 'HIT', 'HIT', 'HIT']],
+  ] as const) {
+    const sub = join(dir, ignore ? 'ignoring' : 'obeying');
+    mkdirSync(join(sub, 'www'), { recursive: true });
+    for (const n of ['cookie', 'vary', 'plain']) writeFileSync(join(sub, 'www', n), Buffer.alloc(3000, 97));
+    const [originPort, proxyPort] = await freePorts(2);
+    const ngx = await NginxInstance.start({
+      dir: sub, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '1m', ...(ignore ? { ignoreHeaders: ignore } : {}),
+      originHeaders: { cookie: { 'Set-Cookie': 'session=42' }, vary: { Vary: '*' } },
+      coldrl: { socket, timeout: '100ms', candidates: 'sample', interval: '50ms' },
+    });
+    t.after(() => ngx.stop());
+    const seen: string[] = [];
+    for (const n of order) seen.push((await httpGet(proxyPort!, `/${n}`)).cache);
+    assert.deepEqual(seen, expected, `proxy_ignore_headers ${ignore ?? '(none)'}`);
+    await until('the log phase of the last request', 5000, async () => (await ngx.status()).side_table.tracked_requests >= order.length);
+    assert.equal((await ngx.status()).side_table.resident, ngx.cachedFiles().size, 'the module indexed what was stored');
+    assert.deepEqual(await simulated(join(sub, 'access.log'), {}, ignore ? logReadOptions({ 'ignore-headers': ignore }) : {}), seen);
+    const logged = readFileSync(join(sub, 'access.log'), 'utf8');
+    assert.ok(!logged.includes('session=42'), 'the cookie itself is not logged');
+  }
+});
+
 test('nginx: proxy_cache_min_uses 2 stores on the second request; replay --min-uses 2 gives NGINX\'s hits and misses', { timeout: 60_000 }, async (t) => {
   const { build, dir, socket } = await setUp(t, 'coldrl-nginx-uses-');
   for (const n of ['a', 'b', 'c']) writeFileSync(join(dir, 'www', n), Buffer.alloc(3000, 97));
@@ -162,9 +199,5 @@ test('nginx: proxy_cache_min_uses 2 stores on the second request; replay --min-u
   await until('the log phase of the last request', 5000, async () => (await ngx.status()).side_table.tracked_requests >= order.length);
   const s = await ngx.status();
   assert.equal(s.side_table.resident, ngx.cachedFiles().size, 'the module indexed what was stored, not the scarce misses');
-  const trace = await loadTrace(openSource(`nginx-json:${join(dir, 'access.log')}`, undefined, {}));
-  const { factory } = policyFactory('lru');
-  const cache = new Cache(factory, { capacity: 1 << 20, semantics: 'nginx', minUses: 2 });
-  const simulated = Array.from({ length: trace.length }, (_, i) => (cache.access(trace, i) ? 'HIT' : 'MISS'));
-  assert.deepEqual(simulated, seen);
+  assert.deepEqual(await simulated(join(dir, 'access.log'), { minUses: 2 }), seen);
 });

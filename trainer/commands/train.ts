@@ -43,6 +43,8 @@ decision; trainer/dqn.ts), and writes an ONNX model that
                       (with --cache-zone) ...
   --log-format-name N ... by this name
   --key-from K        nginx: cache key: auto (logged key, else scheme+host+uri), key, uri, host-uri, scheme-host-uri
+  --ignore-headers L  nginx: your proxy_ignore_headers (e.g. "Set-Cookie Cache-Control"): the headers NGINX does
+                      not act on are not read (docs/logs.md)
   --strict            nginx: the first bad line is fatal (default: count, skip and summarise)
   --default-ttl TIME  your proxy_cache_valid: the TTL of responses that carry none (600, 10m, 1h; default: no
                       expiry), in training and in the held-out check
@@ -104,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
       hidden: { type: 'string' }, objective: { type: 'string' }, goal: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
       backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'min-uses': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
       'default-ttl': { type: 'string' }, strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' },
-      'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'cache-zone': { type: 'string' },
+      'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'cache-zone': { type: 'string' },
       'keys-zone': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
