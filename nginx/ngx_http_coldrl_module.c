@@ -1085,7 +1085,7 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
     double                        now, ttl, x, size, rtt, exp;
     time_t                        t;
     uint32_t                      zone;
-    ngx_uint_t                    status, fresh, stored;
+    ngx_uint_t                    status, fresh, stored, ignored;
     ngx_time_t                   *tp;
     ngx_slab_pool_t              *shpool;
     ngx_http_upstream_t          *u;
@@ -1149,19 +1149,23 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
             }
         }
 
-        v = ngx_http_coldrl_value(r, mcf->v_up_xae);
+        /* the headers nginx acted on: proxy_ignore_headers turns them off (replay/'s --ignore-headers) */
+        ignored = u->conf->ignore_headers;
+
+        v = (ignored & NGX_HTTP_UPSTREAM_IGN_XA_EXPIRES)
+            ? NULL : ngx_http_coldrl_value(r, mcf->v_up_xae);
         if (v) {
             ttl = ngx_http_coldrl_accel_expires(v, now);
         }
 
-        if (ttl < 0) {
+        if (ttl < 0 && !(ignored & NGX_HTTP_UPSTREAM_IGN_CACHE_CONTROL)) {
             v = ngx_http_coldrl_value(r, mcf->v_up_cc);
             if (v) {
                 ttl = ngx_http_coldrl_max_age(v);
             }
         }
 
-        if (ttl < 0) {
+        if (ttl < 0 && !(ignored & NGX_HTTP_UPSTREAM_IGN_EXPIRES)) {
             v = ngx_http_coldrl_value(r, mcf->v_up_expires);
             if (v) {
                 t = ngx_parse_http_time(v->data, v->len);

@@ -117,35 +117,44 @@ test('nginx: a copy REVALIDATED by the origin (a 304) renews its features, as re
   assert.ok(compared >= 4, `candidates compared: ${compared}`);
 });
 
-test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response out, as replay/ reads the log', { timeout: 60_000 }, async (t) => {
+test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response out, unless proxy_ignore_headers names it; as replay/ reads the log', { timeout: 60_000 }, async (t) => {
   const { build, dir, socket } = await setUp(t, 'coldrl-nginx-xae-');
-  for (const n of ['secs', 'epoch', 'zero', 'junk', 'plain']) writeFileSync(join(dir, 'www', n), Buffer.alloc(3000, 120));
-  writeFileSync(join(dir, 'www', 'big'), Buffer.alloc(30_000, 98));
   const epoch = Math.floor(Date.now() / 1000) + 100;
-  const [originPort, proxyPort] = await freePorts(2);
-  const ngx = await NginxInstance.start({
-    dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '40k', // every file: expires 1h
-    originHeaders: Object.fromEntries(Object.entries({ secs: '5', epoch: `@${epoch}`, zero: '0', junk: '5s' }).map(([n, v]) => [n, { 'X-Accel-Expires': v }])),
-    coldrl: { socket, timeout: '100ms', candidates: 'sample', logFeatures: true, interval: '50ms' },
-  });
-  t.after(() => ngx.stop());
-  for (const n of ['secs', 'epoch', 'zero', 'junk', 'plain']) assert.equal((await httpGet(proxyPort!, `/${n}`)).cache, 'MISS', n);
-  assert.equal((await httpGet(proxyPort!, '/zero')).cache, 'MISS', 'X-Accel-Expires: 0 is not cached');
-  assert.equal((await httpGet(proxyPort!, '/big')).cache, 'MISS'); // 4 + 8 blocks: over the 10 of max_size
-  await until('an eviction', 10_000, async () => (await ngx.status()).decisions >= 1);
-  await sleep(300);
-  // replay/ reads the same TTLs from the log: 5 s, the epoch less the line's time, none for "0", the
-  // Cache-Control's hour for a value nginx ignores
-  const trace = await loadTrace(openSource(`nginx-json:${join(dir, 'access.log')}`, undefined, {}));
-  const ttl = (n: string) => { const i = trace.keys.findIndex((k) => String(k).endsWith(`/${n}`)); return [trace.ttl[i], trace.flags[i]]; };
-  assert.deepEqual(ttl('secs'), [5, 0]);
-  assert.ok(Math.abs(ttl('epoch')[0]! - 100) < 3 && ttl('epoch')[1] === 0, `@epoch: ${ttl('epoch')}`);
-  assert.equal(ttl('zero')[1], 1, 'uncacheable');
-  assert.deepEqual(ttl('junk'), [3600, 0]);
-  assert.deepEqual(ttl('plain'), [3600, 0]);
-  // and the module sent the same features (remaining TTL among them) for every candidate
-  const compared = await assertFeatureParity(ngx.errorLog(), join(dir, 'access.log'));
-  assert.ok(compared >= 4, `candidates compared: ${compared}`);
+  for (const ignore of [undefined, 'X-Accel-Expires']) {
+    const sub = join(dir, ignore ? 'ignoring' : 'obeying');
+    mkdirSync(join(sub, 'www'), { recursive: true });
+    for (const n of ['secs', 'epoch', 'zero', 'junk', 'plain']) writeFileSync(join(sub, 'www', n), Buffer.alloc(3000, 120));
+    writeFileSync(join(sub, 'www', 'big'), Buffer.alloc(30_000, 98));
+    const [originPort, proxyPort] = await freePorts(2);
+    const ngx = await NginxInstance.start({
+      dir: sub, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '40k', ...(ignore ? { ignoreHeaders: ignore } : {}), // every file: expires 1h
+      originHeaders: Object.fromEntries(Object.entries({ secs: '5', epoch: `@${epoch}`, zero: '0', junk: '5s' }).map(([n, v]) => [n, { 'X-Accel-Expires': v }])),
+      coldrl: { socket, timeout: '100ms', candidates: 'sample', logFeatures: true, interval: '50ms' },
+    });
+    t.after(() => ngx.stop());
+    for (const n of ['secs', 'epoch', 'zero', 'junk', 'plain']) assert.equal((await httpGet(proxyPort!, `/${n}`)).cache, 'MISS', n);
+    assert.equal((await httpGet(proxyPort!, '/zero')).cache, ignore ? 'HIT' : 'MISS', 'X-Accel-Expires: 0 is not cached unless ignored');
+    assert.equal((await httpGet(proxyPort!, '/big')).cache, 'MISS'); // 4 (5 when zero is cached) + 8 blocks: over the 10 of max_size
+    await until('an eviction', 10_000, async () => (await ngx.status()).decisions >= 1);
+    await sleep(300);
+    // replay/ reads the same TTLs from the log: 5 s, the epoch less the line's time, none for "0", the
+    // Cache-Control's hour for a value nginx ignores; the hour for every one when proxy_ignore_headers names it
+    const read = ignore ? logReadOptions({ 'ignore-headers': ignore }) : {};
+    const trace = await loadTrace(openSource(`nginx-json:${join(sub, 'access.log')}`, undefined, read));
+    const ttl = (n: string) => { const i = trace.keys.findIndex((k) => String(k).endsWith(`/${n}`)); return [trace.ttl[i], trace.flags[i]]; };
+    if (ignore) {
+      for (const n of ['secs', 'epoch', 'zero', 'junk', 'plain']) assert.deepEqual(ttl(n), [3600, 0], n);
+    } else {
+      assert.deepEqual(ttl('secs'), [5, 0]);
+      assert.ok(Math.abs(ttl('epoch')[0]! - 100) < 3 && ttl('epoch')[1] === 0, `@epoch: ${ttl('epoch')}`);
+      assert.equal(ttl('zero')[1], 1, 'uncacheable');
+      assert.deepEqual(ttl('junk'), [3600, 0]);
+      assert.deepEqual(ttl('plain'), [3600, 0]);
+    }
+    // and the module sent the same features (remaining TTL among them) for every candidate
+    const compared = await assertFeatureParity(ngx.errorLog(), join(sub, 'access.log'), read);
+    assert.ok(compared >= 4, `candidates compared: ${compared}`);
+  }
 });
 
 /** replay/'s HIT or MISS for each request of an access log, in nginx semantics under `rules` and reader options. */

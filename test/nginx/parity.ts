@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { Cache } from '../../replay/cache.js';
 import { FEATURE_COUNT } from '../../replay/features.js';
 import { openSource } from '../../replay/formats/index.js';
+import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { policyFactory } from '../../replay/registry.js';
 import { loadTrace } from '../../replay/trace.js';
 
@@ -28,8 +29,8 @@ export function loggedCandidates(errorLog: string): LoggedCandidate[] {
 }
 
 /** Asserts every logged candidate's features equal replay/'s to 2e-6; returns how many were compared. */
-export async function assertFeatureParity(errorLog: string, accessLog: string): Promise<number> {
-  const trace = await loadTrace(openSource(`nginx-json:${accessLog}`, undefined, {}));
+export async function assertFeatureParity(errorLog: string, accessLog: string, read: LogReadOptions = {}): Promise<number> {
+  const trace = await loadTrace(openSource(`nginx-json:${accessLog}`, undefined, read));
   const idOfMd5 = new Map(trace.keys.map((k, id) => [md5(String(k)), id]));
   const out = new Float32Array(FEATURE_COUNT);
   let compared = 0;
