@@ -107,7 +107,7 @@ export interface ProxyOptions {
   originExpires?: string;
   /** proxy_cache_revalidate on: an expired copy is revalidated with a conditional request. */
   revalidate?: boolean;
-  /** Origin files (by name) answered with these headers beside the `expires` ones (add_header NAME "VALUE"). */
+  /** Origin files (by name) answered with these headers beside the `expires` ones (add_header NAME "VALUE" always: a 404 too). */
   originHeaders?: Record<string, Record<string, string>>;
   /** proxy_cache_min_uses of the proxy (default: nginx's, 1). */
   minUses?: number;
@@ -145,7 +145,7 @@ ${o.secondCache ? `  proxy_cache_path ${d}/cache-b levels=1:2 keys_zone=coldrl_b
     access_log off;
     location / { root ${d}/www; expires ${o.originExpires ?? '1h'}; }
 ${Object.entries(o.originHeaders ?? {}).map(([name, headers]) =>
-    `    location = /${name} { root ${d}/www; expires ${o.originExpires ?? '1h'}; ${Object.entries(headers).map(([h, v]) => `add_header ${h} "${v}";`).join(' ')} }\n`).join('')}  }
+    `    location = /${name} { root ${d}/www; expires ${o.originExpires ?? '1h'}; ${Object.entries(headers).map(([h, v]) => `add_header ${h} "${v}" always;`).join(' ')} }\n`).join('')}  }
   server {
     listen 127.0.0.1:${o.proxyPort};
     location = /coldrl_status { access_log off; ${c ? 'coldrl_status;' : 'return 404;'} }
@@ -166,7 +166,7 @@ ${o.secondCache ? `    location /b/ {
 `;
 }
 
-export interface HttpResult { status: number; cache: string; bytes: number; body: string }
+export interface HttpResult { status: number; cache: string; bytes: number; body: string; etag?: string }
 
 export function httpGet(port: number, path: string, headers: Record<string, string> = {}): Promise<HttpResult> {
   return new Promise((res, rej) => {
@@ -175,7 +175,8 @@ export function httpGet(port: number, path: string, headers: Record<string, stri
       r.on('data', (b: Buffer) => chunks.push(b));
       r.on('end', () => {
         const body = Buffer.concat(chunks);
-        res({ status: r.statusCode ?? 0, cache: String(r.headers['x-cache-status'] ?? ''), bytes: body.length, body: body.toString('utf8') });
+        res({ status: r.statusCode ?? 0, cache: String(r.headers['x-cache-status'] ?? ''), bytes: body.length, body: body.toString('utf8'),
+          ...(r.headers.etag ? { etag: r.headers.etag } : {}) });
       });
       r.on('error', rej);
     });

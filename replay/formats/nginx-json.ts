@@ -7,7 +7,7 @@
  * the same fields in the same order, so the scanner remembers the previous line's field names and checks
  * them in place (startsWith) before falling back to reading the name. Nested objects and arrays are bad lines.
  */
-import { escapedAt, R_BODY, R_CACHE, R_CC, R_CLEN, R_EXPIRES, R_KEY, R_METHOD, R_MSEC, R_UP_CC, R_UP_EXPIRES, R_UP_COOKIE, R_UP_HT, R_UP_LEN, R_UP_RT, R_UP_VARY, R_UP_XAE, R_URI, ROLE_COUNT, VARIABLE_ROLES, type LineParser } from './nginx-source.js';
+import { escapedAt, R_BODY, R_CACHE, R_CC, R_CLEN, R_EXPIRES, R_KEY, R_METHOD, R_MSEC, R_UP_CC, R_UP_EXPIRES, R_UP_COOKIE, R_UP_HT, R_UP_LEN, R_UP_RT, R_UP_STATUS, R_UP_VARY, R_UP_XAE, R_URI, ROLE_COUNT, VARIABLE_ROLES, type LineParser } from './nginx-source.js';
 
 /** JSON field name -> role: the cachetrain names and the nginx variable names. */
 export const JSON_FIELD_ROLES: Record<string, number> = {
@@ -15,7 +15,7 @@ export const JSON_FIELD_ROLES: Record<string, number> = {
   ts: R_MSEC, key: R_KEY, cache_key: R_KEY, method: R_METHOD, cache: R_CACHE, body_bytes: R_BODY,
   up_len: R_UP_LEN, up_rt: R_UP_RT, up_ht: R_UP_HT, up_cc: R_UP_CC, up_expires: R_UP_EXPIRES, cc: R_CC,
   expires: R_EXPIRES, clen: R_CLEN, request_uri: R_URI, up_xae: R_UP_XAE,
-  up_cookie: R_UP_COOKIE, up_vary: R_UP_VARY,
+  up_cookie: R_UP_COOKIE, up_vary: R_UP_VARY, up_status: R_UP_STATUS,
 };
 
 const BAD = 'malformed JSON line';

@@ -14,13 +14,16 @@
  * - Origin RTT (ms): the SUM of the $upstream_response_time list (commas: retries to several upstreams,
  *   colons: internal redirects; "-" entries skipped), i.e. what the miss cost in total; else the sum of
  *   $upstream_header_time. Lines without upstream times keep the object's last RTT (0 if none yet).
- * - Cacheable only if: method GET or HEAD (proxy_cache_methods default); status 200, 301 or 302
- *   (proxy_cache_valid defaults); $upstream_cache_status not BYPASS; no Set-Cookie from the upstream (logged
- *   as a flag) and no `Vary: *`; then the upstream's X-Accel-Expires
- *   (accelExpires), when it is a number, decides alone: 0 or a past @time is not cached; otherwise
- *   Cache-Control (the upstream's header, else the one sent) passes nginx's own test (cacheControlTtl: no
- *   no-store, no-cache, private, and an s-maxage/max-age, if any, that is a plain positive number); an
- *   Expires header (used only without s-maxage/max-age) parses and lies after the line's time.
+ * - Cacheable only if: method GET or HEAD (proxy_cache_methods default); $upstream_cache_status not BYPASS;
+ *   and, unless the line was served from the cache (HIT, STALE, UPDATING, REVALIDATED: then only its TTL is
+ *   read), no Set-Cookie from the upstream (logged as a flag) and no `Vary: *`; then the upstream's
+ *   X-Accel-Expires (accelExpires), when it is a number, decides alone: 0 or a past @time is not cached;
+ *   otherwise Cache-Control (the upstream's header, else the one sent) passes nginx's own test
+ *   (cacheControlTtl: no no-store, no-cache, private, and an s-maxage/max-age, if any, that is a plain
+ *   positive number); an Expires header (used only without s-maxage/max-age) parses and lies after the
+ *   line's time. A TTL from these headers caches any status, as NGINX does; without one, the status must be
+ *   200, 301 or 302 (proxy_cache_valid's default codes): the upstream's ($upstream_status) when logged, else
+ *   the client's, a 206 or 304 read as the 200 behind it (validByStatus).
  *   Uncacheable requests are kept, flagged FLAG_UNCACHEABLE with TTL 0, and counted by reason.
  * - TTL (s): X-Accel-Expires (seconds, or @epoch minus the line's time), else s-maxage, else max-age
  *   (nginx's order), else Expires minus the line's time, else ReadOptions.defaultTtl (proxy_cache_valid;
@@ -37,7 +40,7 @@ import { FLAG_UNCACHEABLE, Interner, ReaderStats, readChunks, type ReadOptions, 
 export const R_MSEC = 0, R_TIME_LOCAL = 1, R_TIME_ISO = 2, R_KEY = 3, R_REQUEST = 4, R_METHOD = 5, R_URI = 6,
   R_SCHEME = 7, R_HOST = 8, R_STATUS = 9, R_BODY = 10, R_BYTES = 11, R_UP_LEN = 12, R_CACHE = 13, R_UP_RT = 14,
   R_UP_HT = 15, R_UP_CC = 16, R_UP_EXPIRES = 17, R_CC = 18, R_EXPIRES = 19, R_CLEN = 20, R_UP_XAE = 21,
-  R_UP_COOKIE = 22, R_UP_VARY = 23, ROLE_COUNT = 24;
+  R_UP_COOKIE = 22, R_UP_VARY = 23, R_UP_STATUS = 24, ROLE_COUNT = 25;
 
 /** nginx variable names -> role. */
 export const VARIABLE_ROLES: Record<string, number> = {
@@ -47,7 +50,7 @@ export const VARIABLE_ROLES: Record<string, number> = {
   upstream_response_length: R_UP_LEN, upstream_cache_status: R_CACHE, upstream_response_time: R_UP_RT,
   upstream_header_time: R_UP_HT, upstream_http_cache_control: R_UP_CC, upstream_http_expires: R_UP_EXPIRES,
   sent_http_cache_control: R_CC, sent_http_expires: R_EXPIRES, sent_http_content_length: R_CLEN,
-  upstream_http_x_accel_expires: R_UP_XAE, upstream_http_vary: R_UP_VARY,
+  upstream_http_x_accel_expires: R_UP_XAE, upstream_http_vary: R_UP_VARY, upstream_status: R_UP_STATUS,
   // Set-Cookie's value is private: nginx/cachetrain.conf logs whether there was one ($coldrl_set_cookie, a map)
   coldrl_set_cookie: R_UP_COOKIE, upstream_http_set_cookie: R_UP_COOKIE,
 };
@@ -349,6 +352,8 @@ class ByteKeyIndex {
 
 const UNC_METHOD = 'method', UNC_STATUS = 'status', UNC_BYPASS = 'bypass', UNC_CC = 'cache-control', UNC_EXPIRES = 'expires',
   UNC_XAE = 'x-accel-expires', UNC_COOKIE = 'set-cookie', UNC_VARY = 'vary';
+/** NginxSource.headerTtl's answers other than a TTL. */
+const HDR_NONE = -1, HDR_XAE = -2, HDR_CC = -3, HDR_EXPIRES = -4;
 
 /** Streams one or more log files (oldest first) as requests; see the module comment for the rules. */
 export class NginxSource implements TraceSource {
@@ -570,25 +575,18 @@ export class NginxSource implements TraceSource {
     const m0 = mS >= 0 ? line[mS]! : 0;
     const isGet = mE - mS === 3 && m0 === 71 && line[mS + 1]! === 69 && line[mS + 2]! === 84;
     const isHead = mE - mS === 4 && m0 === 72 && bytesAre(line, mS, mE, 'HEAD');
+    // a line served from the cache (HIT, STALE, UPDATING, REVALIDATED): the object is cached, only its TTL is read
+    const served = this.servedFromCache(line);
     if (!isGet && !isHead) why = UNC_METHOD;
-    else if (status !== 200 && status !== 301 && status !== 302) why = UNC_STATUS;
     else if (bytesAre(line, r[2 * R_CACHE]!, r[2 * R_CACHE + 1]!, 'BYPASS')) why = UNC_BYPASS;
-    else if (this.useCookie && present(line, r[2 * R_UP_COOKIE]!, r[2 * R_UP_COOKIE + 1]!)) why = UNC_COOKIE;
-    else if (this.useVary && r[2 * R_UP_VARY + 1]! - r[2 * R_UP_VARY]! === 1 && line[r[2 * R_UP_VARY]!] === 42) why = UNC_VARY;
+    else if (!served && this.useCookie && present(line, r[2 * R_UP_COOKIE]!, r[2 * R_UP_COOKIE + 1]!)) why = UNC_COOKIE;
+    else if (!served && this.useVary && r[2 * R_UP_VARY + 1]! - r[2 * R_UP_VARY]! === 1 && line[r[2 * R_UP_VARY]!] === 42) why = UNC_VARY;
     else {
-      const xs = r[2 * R_UP_XAE]!, xe = r[2 * R_UP_XAE + 1]!;
-      const xa = this.useXae && present(line, xs, xe) ? accelExpires(line, xs, xe, time) : -1;
-      let cs = r[2 * R_UP_CC]!, ce = r[2 * R_UP_CC + 1]!;
-      if (!present(line, cs, ce)) { cs = r[2 * R_CC]!; ce = r[2 * R_CC + 1]!; }
-      const cc = xa >= 0 || !this.useCc || !present(line, cs, ce) ? -1 : cacheControlTtl(line, cs, ce);
-      if (xa === 0) why = UNC_XAE;
-      else if (xa > 0) ttl = xa;
-      else if (cc === 0) why = UNC_CC;
-      else if (cc > 0) ttl = cc;
-      else {
-        const ex = this.expires(line, time);
-        if (ex === 0) why = UNC_EXPIRES;
-        else if (ex > 0) ttl = ex;
+      const h = this.headerTtl(line, time);
+      if (h > 0) ttl = h;
+      else if (!served) {
+        // the headers keep it out, or say nothing and proxy_cache_valid decides by the status
+        why = h === HDR_XAE ? UNC_XAE : h === HDR_CC ? UNC_CC : h === HDR_EXPIRES ? UNC_EXPIRES : this.validByStatus(line, status) ? null : UNC_STATUS;
       }
     }
     b.time[n] = time;
@@ -606,6 +604,45 @@ export class NginxSource implements TraceSource {
     }
     this.stats.requests++;
     return null;
+  }
+
+  /**
+   * The TTL the headers give, as nginx reads them: X-Accel-Expires (when a number, alone), else Cache-Control
+   * (the upstream's, else the one sent), else Expires; each skipped when ignored (proxy_ignore_headers).
+   * Seconds > 0; HDR_XAE, HDR_CC or HDR_EXPIRES when that header keeps the response out; HDR_NONE when
+   * they say nothing.
+   */
+  private headerTtl(line: Buffer, time: number): number {
+    const r = this.r;
+    const xs = r[2 * R_UP_XAE]!, xe = r[2 * R_UP_XAE + 1]!;
+    const xa = this.useXae && present(line, xs, xe) ? accelExpires(line, xs, xe, time) : -1;
+    if (xa >= 0) return xa > 0 ? xa : HDR_XAE;
+    let cs = r[2 * R_UP_CC]!, ce = r[2 * R_UP_CC + 1]!;
+    if (!present(line, cs, ce)) { cs = r[2 * R_CC]!; ce = r[2 * R_CC + 1]!; }
+    const cc = !this.useCc || !present(line, cs, ce) ? -1 : cacheControlTtl(line, cs, ce);
+    if (cc >= 0) return cc > 0 ? cc : HDR_CC;
+    const ex = this.expires(line, time);
+    return ex > 0 ? ex : ex === 0 ? HDR_EXPIRES : HDR_NONE;
+  }
+
+  /** $upstream_cache_status says the response came from the cache: HIT, STALE, UPDATING or REVALIDATED. */
+  private servedFromCache(line: Buffer): boolean {
+    const cs = this.r[2 * R_CACHE]!, ce = this.r[2 * R_CACHE + 1]!;
+    return ce - cs >= 3 && (bytesAre(line, cs, ce, 'HIT') || bytesAre(line, cs, ce, 'STALE') || bytesAre(line, cs, ce, 'UPDATING')
+      || bytesAre(line, cs, ce, 'REVALIDATED'));
+  }
+
+  /**
+   * Whether a response without a TTL in its headers is cached by its status: proxy_cache_valid TIME (what
+   * --default-ttl stands for) caches 200, 301 and 302. The status is the upstream's when logged (the last
+   * of a retry list); else the client's, where a 206 (a range of the object) or a 304 (the client's copy is
+   * current) stand for the 200 NGINX fetched and stored.
+   */
+  private validByStatus(line: Buffer, status: number): boolean {
+    const r = this.r;
+    let st = parseUpstreamList(line, r[2 * R_UP_STATUS]!, r[2 * R_UP_STATUS + 1]!, false, false);
+    if (st < 0) st = status === 206 || status === 304 ? 200 : status;
+    return st === 200 || st === 301 || st === 302;
   }
 
   /** TTL from Expires relative to the line's time: seconds > 0, 0 = already expired or invalid, -1 = none. */

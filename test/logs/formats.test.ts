@@ -16,7 +16,7 @@ async function read(t: { after(fn: () => void): void }, lines: string[], format:
 }
 const col = (a: ArrayLike<number>, n: number) => Array.from({ length: n }, (_, i) => a[i]!);
 
-test('combined: $time_local with offsets, $request split, escapes, uncacheable by method and status', async (t) => {
+test('combined: $time_local with offsets, $request split, escapes, uncacheable by method and status (a 304 is the 200 behind it)', async (t) => {
   const tr = await read(t, [
     '192.0.2.1 - alice [10/Oct/2023:13:55:36 -0700] "GET /img/a.png?x=1 HTTP/1.1" 200 2326 "http://r/" "Mozilla/5.0 \\x22x\\x22"',
     '192.0.2.1 - - [10/Oct/2023:20:55:37 +0000] "POST /form HTTP/1.1" 200 12 "-" "curl/8"',
@@ -25,10 +25,11 @@ test('combined: $time_local with offsets, $request split, escapes, uncacheable b
   ], 'nginx-combined');
   assert.deepEqual(tr.keys, ['/img/a.png?x=1', '/form', '/missing']);
   assert.deepEqual(col(tr.time, 4), [1696971336, 1696971337, 1696971338, 1696971339]);
-  // The 304 has no body: the object keeps the size of its last 200 line.
+  // The 304 has no body: the object keeps the size of its last 200 line. It stands for the 200 behind it
+  // (NGINX stores the full object and answers the client's conditional request itself): cacheable.
   assert.deepEqual(col(tr.size, 4), [2326, 12, 2326, 153]);
-  assert.deepEqual(col(tr.flags, 4), [0, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE]);
-  assert.deepEqual(col(tr.ttl, 4), [Infinity, 0, 0, 0]);
+  assert.deepEqual(col(tr.flags, 4), [0, FLAG_UNCACHEABLE, 0, FLAG_UNCACHEABLE]);
+  assert.deepEqual(col(tr.ttl, 4), [Infinity, 0, Infinity, 0]);
 });
 
 test('a malformed $time_local is a bad line, counted by reason', async (t) => {
@@ -112,6 +113,29 @@ test('Cache-Control and Expires: s-maxage over max-age, no-store/no-cache/privat
   });
 });
 
+test('status: a TTL in the headers caches any status; without one the upstream\'s status decides (200, 301, 302), a client\'s 206 or 304 is the 200 behind it, a line served from the cache is cached', async (t) => {
+  const ts = 1700000000;
+  const cases: [Record<string, unknown>, number | 'no'][] = [
+    [{ status: 404, up_cc: 'max-age=60' }, 60], // NGINX caches a 404 (or a 500) whose headers give a TTL
+    [{ status: 500, up_xae: '30' }, 30],
+    [{ status: 404, up_cc: '' }, 'no'], // no TTL: proxy_cache_valid's default codes only
+    [{ status: 200, up_cc: '', up_status: '404' }, 'no'], // the upstream's status, not the client's (error_page)
+    [{ status: 200, up_cc: '', up_status: '502, 200' }, 777], // the last upstream tried
+    [{ status: 206, up_cc: '' }, 777], // a range of a MISS: NGINX fetched and stored the 200
+    [{ status: 206, up_cc: '', up_status: '200' }, 777],
+    [{ status: 304, up_cc: '', cache: 'MISS' }, 777],
+    [{ status: 206, up_cc: '', cache: 'HIT', up_len: '' }, 777], // served from the cache
+    [{ status: 304, up_cc: '', cache: 'HIT', up_len: '' }, 777],
+    [{ status: 200, up_cc: '', cc: 'no-cache', cache: 'HIT', up_len: '' }, 777], // cached (proxy_ignore_headers): still a hit
+    [{ status: 200, up_cc: '', cc: 'max-age=90', cache: 'STALE', up_len: '' }, 90],
+    [{ status: 403, up_cc: '', cache: 'MISS' }, 'no'],
+  ];
+  const tr = await read(t, cases.map(([extra], i) => JSON.stringify({ ...JSON.parse(line(ts, `/s${i}`, '')), ...extra })), 'nginx-json', { defaultTtl: 777 });
+  cases.forEach(([extra, want], i) => {
+    assert.equal(tr.flags[i] === FLAG_UNCACHEABLE ? 'no' : tr.ttl[i], want, JSON.stringify(extra));
+  });
+});
+
 test('X-Accel-Expires: over Cache-Control and Expires, 0 not cached, @epoch from the line, ignored unless a number', async (t) => {
   const ts = 1700000000.5;
   const cases: [string, string, number, boolean][] = [
@@ -165,7 +189,7 @@ test('HIT lines keep the size and RTT of the last MISS; BYPASS, HEAD and other s
     hit(3, 0), // a HIT: size 10, RTT 1 from the MISS
     JSON.stringify({ ts: 4, key: '/o', method: 'HEAD', status: 200, cache: 'HIT', body_bytes: 0, up_len: '', up_rt: '' }),
     line(5, '/o', 'max-age=60', '', { cache: 'BYPASS' }),
-    line(6, '/p', 'max-age=60', '', { status: 206 }),
+    line(6, '/p', '', '', { status: 404 }),
     line(7, '/p', 'max-age=60', '', { status: 301 }),
     line(8, '/p', 'max-age=60', '', { method: 'PURGE' }),
   ], 'nginx');

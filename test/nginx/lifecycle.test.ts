@@ -192,6 +192,41 @@ test('nginx: Set-Cookie and Vary: * keep a response out, unless proxy_ignore_hea
   }
 });
 
+test('nginx: ranges and conditional requests are hits on the cached 200; a 404 is cached when its headers give a TTL; replay reads the same', { timeout: 60_000 }, async (t) => {
+  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-status-');
+  writeFileSync(join(dir, 'www', 'obj'), Buffer.alloc(5000, 111));
+  writeFileSync(join(dir, 'www', 'other'), Buffer.alloc(5000, 112));
+  const [originPort, proxyPort] = await freePorts(2);
+  const ngx = await NginxInstance.start({
+    dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '1m',
+    originHeaders: { gone: { 'Cache-Control': 'max-age=60' } }, // no such file: a 404 with a TTL
+    coldrl: { socket, timeout: '100ms', candidates: 'sample', interval: '50ms' },
+  });
+  t.after(() => ngx.stop());
+  const range = { Range: 'bytes=0-99' };
+  const first = await httpGet(proxyPort!, '/obj');
+  const steps: [string, Record<string, string>, number, string][] = [
+    ['/other', range, 206, 'MISS'], // a range of an uncached object: NGINX fetches and stores the 200
+    ['/other', {}, 200, 'HIT'],
+    ['/obj', range, 206, 'HIT'],
+    ['/obj', { 'If-None-Match': first.etag! }, 304, 'HIT'],
+    ['/gone', {}, 404, 'MISS'], ['/gone', {}, 404, 'HIT'],
+    ['/missing', {}, 404, 'MISS'], ['/missing', {}, 404, 'MISS'], // no TTL: proxy_cache_valid's codes only
+  ];
+  const seen = [first.cache];
+  for (const [path, headers, status, cache] of steps) {
+    const r = await httpGet(proxyPort!, path, headers);
+    assert.deepEqual([r.status, r.cache], [status, cache], `${path} ${JSON.stringify(headers)}`);
+    seen.push(r.cache);
+  }
+  await until('the log phase of the last request', 5000, async () => (await ngx.status()).side_table.tracked_requests >= seen.length);
+  assert.deepEqual(await simulated(join(dir, 'access.log'), {}), seen);
+  // a log without $upstream_status reads the client's 206 and 304 as the 200 behind them: the same
+  const withoutUp = join(dir, 'without-up-status.log');
+  writeFileSync(withoutUp, readFileSync(join(dir, 'access.log'), 'utf8').replace(/"up_status":"[^"]*",/g, ''));
+  assert.deepEqual(await simulated(withoutUp, {}), seen);
+});
+
 test('nginx: proxy_cache_min_uses 2 stores on the second request; replay --min-uses 2 gives NGINX\'s hits and misses', { timeout: 60_000 }, async (t) => {
   const { build, dir, socket } = await setUp(t, 'coldrl-nginx-uses-');
   for (const n of ['a', 'b', 'c']) writeFileSync(join(dir, 'www', n), Buffer.alloc(3000, 97));
