@@ -38,7 +38,8 @@ export function help(): string {
   --trace FILE      also (or, without --only, only) this trace or log archive: trained on its first half of
                     requests, evaluated on the second, like tragen
   --format NAME     its format (as coldrl replay --format; default: by file name)
-  --log-format F, --nginx-conf FILE, --log-format-name N, --key-from K, --ignore-headers L, --default-ttl TIME, --skip-bad
+  --log-format F, --nginx-conf FILE, --log-format-name N, --key-from K, --ignore-headers L, --cache-valid L,
+                    --default-ttl TIME, --skip-bad
                     how its NGINX logs are read, as coldrl replay and coldrl train read them
   --inactive TIME   its proxy_cache_path inactive= (600, 10m), in training and in the evaluation
   --min-uses N      its proxy_cache_min_uses (default 1), in training and in the evaluation
@@ -88,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
       policies: { type: 'string', default: [...BASELINES, 'rule', 'oracle'].join(',') }, seed: { type: 'string', default: '1' }, reward: { type: 'string', default: 'horizon' },
       'ablate-reward': { type: 'boolean', default: false }, out: { type: 'string', default: '.' }, db: { type: 'string', default: DEFAULT_DB },
       backend: { type: 'string', default: 'wasm' }, 'train-on': { type: 'string', default: 'recent' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-      'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' },
+      'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'cache-valid': { type: 'string' },
       'default-ttl': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, inactive: { type: 'string' },
       'min-uses': { type: 'string' },
     },

@@ -113,6 +113,8 @@ export interface ProxyOptions {
   minUses?: number;
   /** proxy_ignore_headers of the proxy, e.g. "Set-Cookie Vary". */
   ignoreHeaders?: string;
+  /** proxy_cache_valid lines of the proxy, e.g. ["404 1m"]. */
+  cacheValid?: string[];
 }
 
 /** The config of one instance: an origin server block (files of DIR/www, expires 1h) and the caching proxy. */
@@ -153,7 +155,7 @@ ${Object.entries(o.originHeaders ?? {}).map(([name, headers]) =>
       proxy_pass http://127.0.0.1:${o.originPort};
       proxy_cache coldrl_e2e;
       proxy_cache_key $scheme$proxy_host$request_uri;
-${o.revalidate ? '      proxy_cache_revalidate on;\n' : ''}${o.minUses ? `      proxy_cache_min_uses ${o.minUses};\n` : ''}${o.ignoreHeaders ? `      proxy_ignore_headers ${o.ignoreHeaders};\n` : ''}      add_header X-Cache-Status $upstream_cache_status always;
+${o.revalidate ? '      proxy_cache_revalidate on;\n' : ''}${o.minUses ? `      proxy_cache_min_uses ${o.minUses};\n` : ''}${o.ignoreHeaders ? `      proxy_ignore_headers ${o.ignoreHeaders};\n` : ''}${(o.cacheValid ?? []).map((v) => `      proxy_cache_valid ${v};\n`).join('')}      add_header X-Cache-Status $upstream_cache_status always;
     }
 ${o.secondCache ? `    location /b/ {
       proxy_pass http://127.0.0.1:${o.originPort}/;

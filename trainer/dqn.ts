@@ -40,6 +40,7 @@
  */
 import { setImmediate as turn } from 'node:timers/promises';
 import { Cache, type NginxRules } from '../replay/cache.js';
+import type { Reading } from '../replay/formats/nginx-source.js';
 import { GOALS } from '../replay/candidates.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_COUNT } from '../replay/features.js';
@@ -226,6 +227,8 @@ export interface Checkpoint {
   minUses?: number;
   /** The TTL in seconds given to responses that carry none (`coldrl train --default-ttl`; null: none); kept by --resume. */
   defaultTtl?: number | null;
+  /** --ignore-headers and --cache-valid as the reader applied them (absent: neither); kept by --resume. */
+  reading?: Reading;
 }
 
 /** How long the training loop runs before the event loop gets a turn (Ctrl-C is seen within this). */

@@ -12,7 +12,7 @@ import { Cache, type NginxRules } from '../replay/cache.js';
 import { ColdrlError } from '../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
 import { openSource, readsNginxLogs } from '../replay/formats/index.js';
-import type { LogReadOptions } from '../replay/formats/nginx-source.js';
+import type { LogReadOptions, Reading } from '../replay/formats/nginx-source.js';
 import { countRequests, HOLDOUT_BASELINES, HOLDOUT_KEY, holdoutOfResults, holdoutStart, sliceSource, type Holdout } from '../replay/holdout.js';
 import { Progress } from '../replay/progress.js';
 import { policyFactory } from '../replay/registry.js';
@@ -77,6 +77,8 @@ export interface TrainingSpec {
    * and the model; the reader applies it.
    */
   defaultTtl?: number | null;
+  /** proxy_ignore_headers and proxy_cache_valid as the reader applied them (--ignore-headers, --cache-valid); recorded as defaultTtl is. */
+  reading?: Reading;
   out: string;
   db: string | null;
   /** Stored with the run and in the model: the backend, with the adapter for webgpu (describeBackend). */
@@ -243,11 +245,11 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       bar?.done();
     }
     const ckPath = `${spec.out}.ckpt.json`;
-    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all', inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null }));
+    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all', inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {} }));
     renameSync(`${ckPath}.tmp`, ckPath);
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),
-      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.inactive': String(inactive), 'coldrl.keys_limit': String(keysLimit), 'coldrl.min_uses': String(minUses), 'coldrl.default_ttl': String(spec.defaultTtl ?? 'none'), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
+      'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.inactive': String(inactive), 'coldrl.keys_limit': String(keysLimit), 'coldrl.min_uses': String(minUses), 'coldrl.default_ttl': String(spec.defaultTtl ?? 'none'), 'coldrl.reading': JSON.stringify(spec.reading ?? {}), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
       ...(run !== null ? { 'coldrl.run': String(run) } : {}), ...spec.metadata,
     });
     // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets);

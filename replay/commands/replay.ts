@@ -32,6 +32,8 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
   --key-from K        nginx: cache key: auto (logged key, else scheme+host+uri), key, uri, host-uri, scheme-host-uri
   --ignore-headers L  nginx: your proxy_ignore_headers (e.g. "Set-Cookie Cache-Control"): the headers NGINX does
                       not act on are not read (docs/logs.md)
+  --cache-valid L     nginx: your proxy_cache_valid lines beyond --default-ttl's, ";" between them ("404 1m;
+                      any 30s"): TTLs by status for responses whose headers give none (docs/logs.md)
   --strict            nginx: the first bad line is fatal (default: count, skip and summarise)
   --policy LIST       comma list of policies, or "all" (default: all)
   --cache-size LIST   comma list: 25m, 1g (powers of 1024), plain bytes, or 1% of unique bytes
@@ -89,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
         'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'warm-up': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
         threads: { type: 'string' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' },
-        'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'min-uses': { type: 'string' },
+        'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'cache-valid': { type: 'string' }, 'min-uses': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,

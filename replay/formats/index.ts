@@ -7,11 +7,12 @@
 import { ChainSource, expandTracePath } from '../archive.js';
 import { ColdrlError } from '../errors.js';
 import { cacheZoneOptions, keysZoneNodes, parseZoneSize } from '../nginx-conf.js';
+import { parseDuration } from '../size.js';
 import type { ReaderStats, TraceSource } from '../trace.js';
 import { CsvSource } from './csv.js';
 import { accessLogFormatName, CACHETRAIN_TEXT, COMBINED, LogFormatParser, logFormatFromConf, resolveLogFormat, type Escape } from './nginx-format.js';
 import { JsonLineParser } from './nginx-json.js';
-import { IGNORABLE_HEADERS, KEY_FROM, LogStats, NginxSource, type IgnorableHeader, type KeyFrom, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
+import { IGNORABLE_HEADERS, KEY_FROM, LogStats, NginxSource, type CacheValid, type IgnorableHeader, type KeyFrom, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
 
 export type FormatName = 'csv' | 'nginx' | 'nginx-json' | 'nginx-combined';
 
@@ -106,13 +107,36 @@ export function logFormatName(command: string, trace: string, format: string | u
  * with --log-format-name, --key-from). --nginx-conf serves the log_format only with --log-format-name
  * (given or taken from the config: nginxConfOptions); with --cache-zone alone it is the cache's only.
  */
-export function logReadOptions(v: { strict?: boolean; 'log-format'?: string; 'nginx-conf'?: string; 'log-format-name'?: string; 'key-from'?: string; 'ignore-headers'?: string }):
+export function logReadOptions(v: { strict?: boolean; 'log-format'?: string; 'nginx-conf'?: string; 'log-format-name'?: string; 'key-from'?: string; 'ignore-headers'?: string; 'cache-valid'?: string }):
   Omit<LogReadOptions, 'skipBad' | 'defaultTtl'> {
   return {
     strict: v.strict, logFormat: v['log-format'], nginxConf: v['log-format-name'] === undefined ? undefined : v['nginx-conf'],
     logFormatName: v['log-format-name'], keyFrom: v['key-from'] as KeyFrom | undefined,
     ...(v['ignore-headers'] !== undefined ? { ignoreHeaders: ignoredHeaders(v['ignore-headers']) } : {}),
+    ...(v['cache-valid'] !== undefined ? { cacheValid: parseCacheValid(v['cache-valid']) } : {}),
   };
+}
+
+/**
+ * --cache-valid: proxy_cache_valid lines, `;` between them ("200 302 10m; 404 1m; any 30s"): status codes
+ * (or `any`) and a time (nginx's units); a time alone stands for 200, 301 and 302, as in NGINX.
+ */
+export function parseCacheValid(text: string): CacheValid[] {
+  const out: CacheValid[] = [];
+  for (const entry of text.split(';').map((e) => e.trim()).filter(Boolean)) {
+    const words = entry.split(/\s+/);
+    const ttl = parseDuration(words.pop()!, '--cache-valid');
+    const codes = words.length ? words : ['200', '301', '302'];
+    for (const c of codes) {
+      const status = c.toLowerCase() === 'any' ? 0 : Number(c);
+      if (!(status === 0 || (Number.isInteger(status) && status >= 100 && status <= 599))) {
+        throw new ColdrlError('COLDRL_ERR_USAGE', `--cache-valid: "${entry}": ${c} is not a status code (100-599) or any`);
+      }
+      out.push({ status, ttl });
+    }
+  }
+  if (!out.length) throw new ColdrlError('COLDRL_ERR_USAGE', `--cache-valid: no proxy_cache_valid line in "${text}"`);
+  return out;
 }
 
 /** --ignore-headers: proxy_ignore_headers' list (commas or spaces, any case), checked against IGNORABLE_HEADERS. */

@@ -80,7 +80,19 @@ export interface LogReadOptions extends ReadOptions {
   keyFrom?: KeyFrom;
   /** proxy_ignore_headers: upstream headers NGINX does not act on (lower case). */
   ignoreHeaders?: readonly IgnorableHeader[];
+  /**
+   * proxy_cache_valid beyond ReadOptions.defaultTtl (which stands for `proxy_cache_valid TIME`: 200, 301 and
+   * 302): TTLs by status, in the config's order, the first match wins (status 0: `any`). Given, these and
+   * defaultTtl's codes are the only statuses cached without a TTL in the headers.
+   */
+  cacheValid?: readonly CacheValid[];
 }
+
+/** The NGINX configuration the reader applies to the headers: proxy_ignore_headers and proxy_cache_valid. */
+export type Reading = Pick<LogReadOptions, 'ignoreHeaders' | 'cacheValid'>;
+
+/** One status of a proxy_cache_valid line and its TTL in seconds (status 0: any). */
+export interface CacheValid { status: number; ttl: number }
 
 /** Finds the value ranges of one line: bytes [s, e) of a buffer (no newline). */
 export interface LineParser {
@@ -370,6 +382,8 @@ export class NginxSource implements TraceSource {
   private readonly useExpires: boolean;
   private readonly useCookie: boolean;
   private readonly useVary: boolean;
+  /** proxy_cache_valid: TTL by status, first match (LogReadOptions.cacheValid after defaultTtl's codes). */
+  private readonly valid: readonly CacheValid[];
   /**
    * Per object, side by side (one cache line): [last upstream size, last RTT, body size of its last full
    * (200) response (for logs without upstream sizes)].
@@ -398,6 +412,10 @@ export class NginxSource implements TraceSource {
     this.useExpires = !ignored.has('expires');
     this.useCookie = !ignored.has('set-cookie');
     this.useVary = !ignored.has('vary');
+    // without either option, 200, 301 and 302 are cached for ever (the simulator's default since before
+    // --cache-valid); with --cache-valid alone, only the statuses it names, as NGINX would
+    const byDefault = opts.defaultTtl !== undefined || opts.cacheValid === undefined;
+    this.valid = [...(byDefault ? [200, 301, 302].map((status) => ({ status, ttl: this.defaultTtl })) : []), ...(opts.cacheValid ?? [])];
   }
 
   async read(b: RequestBatch): Promise<number> {
@@ -584,9 +602,12 @@ export class NginxSource implements TraceSource {
     else {
       const h = this.headerTtl(line, time);
       if (h > 0) ttl = h;
-      else if (!served) {
-        // the headers keep it out, or say nothing and proxy_cache_valid decides by the status
-        why = h === HDR_XAE ? UNC_XAE : h === HDR_CC ? UNC_CC : h === HDR_EXPIRES ? UNC_EXPIRES : this.validByStatus(line, status) ? null : UNC_STATUS;
+      else if (h !== HDR_NONE && !served) why = h === HDR_XAE ? UNC_XAE : h === HDR_CC ? UNC_CC : UNC_EXPIRES;
+      else {
+        // the headers say nothing: proxy_cache_valid decides by the status
+        const v = this.ttlByStatus(line, status);
+        if (v > 0) ttl = v;
+        else if (!served) why = UNC_STATUS;
       }
     }
     b.time[n] = time;
@@ -633,16 +654,18 @@ export class NginxSource implements TraceSource {
   }
 
   /**
-   * Whether a response without a TTL in its headers is cached by its status: proxy_cache_valid TIME (what
-   * --default-ttl stands for) caches 200, 301 and 302. The status is the upstream's when logged (the last
-   * of a retry list); else the client's, where a 206 (a range of the object) or a 304 (the client's copy is
+   * The TTL proxy_cache_valid gives a response without one in its headers, by its status (the first
+   * matching entry of this.valid), or -1: not cached. The status is the upstream's when logged (the last of
+   * a retry list); else the client's, where a 206 (a range of the object) or a 304 (the client's copy is
    * current) stand for the 200 NGINX fetched and stored.
    */
-  private validByStatus(line: Buffer, status: number): boolean {
+  private ttlByStatus(line: Buffer, status: number): number {
     const r = this.r;
     let st = parseUpstreamList(line, r[2 * R_UP_STATUS]!, r[2 * R_UP_STATUS + 1]!, false, false);
     if (st < 0) st = status === 206 || status === 304 ? 200 : status;
-    return st === 200 || st === 301 || st === 302;
+    const valid = this.valid;
+    for (let i = 0; i < valid.length; i++) if (valid[i]!.status === st || valid[i]!.status === 0) return valid[i]!.ttl;
+    return -1;
   }
 
   /** TTL from Expires relative to the line's time: seconds > 0, 0 = already expired or invalid, -1 = none. */

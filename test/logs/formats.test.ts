@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { logReadOptions, openSource } from '../../replay/formats/index.js';
+import { logReadOptions, openSource, parseCacheValid } from '../../replay/formats/index.js';
 import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { FLAG_UNCACHEABLE, loadTrace, type Trace } from '../../replay/trace.js';
 import { ROOT, tempDir } from '../helpers.js';
@@ -134,6 +134,25 @@ test('status: a TTL in the headers caches any status; without one the upstream\'
   cases.forEach(([extra, want], i) => {
     assert.equal(tr.flags[i] === FLAG_UNCACHEABLE ? 'no' : tr.ttl[i], want, JSON.stringify(extra));
   });
+});
+
+test('--cache-valid: proxy_cache_valid lines by status, the first match winning; alone, only the statuses it names', async (t) => {
+  const ts = 1700000000;
+  const statuses = [200, 301, 404, 500];
+  const lines = statuses.map((status, i) => JSON.stringify({ ...JSON.parse(line(ts, `/v${i}`, '')), status }));
+  const ttls = async (o: { defaultTtl?: number; valid?: string }) => {
+    const tr = await read(t, lines, 'nginx-json', { ...(o.defaultTtl !== undefined ? { defaultTtl: o.defaultTtl } : {}), ...(o.valid ? logReadOptions({ 'cache-valid': o.valid }) : {}) });
+    return statuses.map((_, i) => (tr.flags[i] === FLAG_UNCACHEABLE ? 'no' : tr.ttl[i]));
+  };
+  assert.deepEqual(await ttls({}), [Infinity, Infinity, 'no', 'no']); // the simulator's default: 200, 301, 302 for ever
+  assert.deepEqual(await ttls({ defaultTtl: 600 }), [600, 600, 'no', 'no']); // proxy_cache_valid 10m
+  assert.deepEqual(await ttls({ defaultTtl: 600, valid: '404 1m' }), [600, 600, 60, 'no']);
+  assert.deepEqual(await ttls({ valid: '404 1m' }), ['no', 'no', 60, 'no']); // as NGINX with that line alone
+  assert.deepEqual(await ttls({ valid: '200 1h; 404 1m; any 30s' }), [3600, 30, 60, 30]);
+  assert.deepEqual(await ttls({ valid: 'any 30s; 404 1m' }), [30, 30, 30, 30]); // nginx's order: any first wins
+  assert.deepEqual(await ttls({ valid: '5m' }), [300, 300, 'no', 'no']); // a time alone: 200, 301, 302
+  assert.deepEqual(parseCacheValid('200 302 10m; 404 1m'), [{ status: 200, ttl: 600 }, { status: 302, ttl: 600 }, { status: 404, ttl: 60 }]);
+  for (const bad of ['404 soon', '99 1m', 'all 1m', ';']) assert.throws(() => parseCacheValid(bad), { code: 'COLDRL_ERR_USAGE' }, bad);
 });
 
 test('X-Accel-Expires: over Cache-Control and Expires, 0 not cached, @epoch from the line, ignored unless a number', async (t) => {

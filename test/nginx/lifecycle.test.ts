@@ -192,7 +192,7 @@ test('nginx: Set-Cookie and Vary: * keep a response out, unless proxy_ignore_hea
   }
 });
 
-test('nginx: ranges and conditional requests are hits on the cached 200; a 404 is cached when its headers give a TTL; replay reads the same', { timeout: 60_000 }, async (t) => {
+test('nginx: ranges and conditional requests are hits on the cached 200; a 404 is cached when its headers give a TTL or proxy_cache_valid names it; replay reads the same', { timeout: 60_000 }, async (t) => {
   const { build, dir, socket } = await setUp(t, 'coldrl-nginx-status-');
   writeFileSync(join(dir, 'www', 'obj'), Buffer.alloc(5000, 111));
   writeFileSync(join(dir, 'www', 'other'), Buffer.alloc(5000, 112));
@@ -225,6 +225,23 @@ test('nginx: ranges and conditional requests are hits on the cached 200; a 404 i
   const withoutUp = join(dir, 'without-up-status.log');
   writeFileSync(withoutUp, readFileSync(join(dir, 'access.log'), 'utf8').replace(/"up_status":"[^"]*",/g, ''));
   assert.deepEqual(await simulated(withoutUp, {}), seen);
+
+  // proxy_cache_valid 404 1m caches a 404 without headers too: --cache-valid '404 1m'
+  const sub = join(dir, 'valid');
+  mkdirSync(join(sub, 'www'), { recursive: true });
+  writeFileSync(join(sub, 'www', 'obj'), Buffer.alloc(5000, 111));
+  const [originB, proxyB] = await freePorts(2);
+  const valid = await NginxInstance.start({
+    dir: sub, build, originPort: originB!, proxyPort: proxyB!, maxSize: '1m', cacheValid: ['404 1m'],
+    coldrl: { socket, timeout: '100ms', candidates: 'sample', interval: '50ms' },
+  });
+  t.after(() => valid.stop());
+  const seenB: string[] = [];
+  for (const path of ['/missing', '/missing', '/obj', '/obj']) seenB.push((await httpGet(proxyB!, path)).cache);
+  assert.deepEqual(seenB, ['MISS', 'HIT', 'MISS', 'HIT']);
+  await until('the log phase of the last request', 5000, async () => (await valid.status()).side_table.tracked_requests >= seenB.length);
+  assert.deepEqual(await simulated(join(sub, 'access.log'), {}, logReadOptions({ 'cache-valid': '404 1m' })), seenB);
+  assert.deepEqual(await simulated(join(sub, 'access.log'), {}), ['MISS', 'MISS', 'MISS', 'HIT'], 'without it, the 404 is not cached');
 });
 
 test('nginx: proxy_cache_min_uses 2 stores on the second request; replay --min-uses 2 gives NGINX\'s hits and misses', { timeout: 60_000 }, async (t) => {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname as dirOf, join } from 'node:path';
 import { DEFAULT_SOURCE } from '../../replay/candidates.js';
 import { ColdrlModel } from '../../replay/model.js';
 import { isColdrlError } from '../../replay/errors.js';
@@ -395,6 +395,14 @@ async function heldOutUnder(t: TestContext, rule: string[], rules: ReplayOptions
 test('coldrl train --min-uses: proxy_cache_min_uses in training and in the held-out check; kept by --resume', async (t) => {
   const { out, args } = await heldOutUnder(t, ['--min-uses', '2'], { minUses: 2 });
   await assertKept(t, out, args, ['coldrl.min_uses', '2'], ['minUses', 2], ['--min-uses', '3']);
+  // --ignore-headers and --cache-valid (how NGINX logs are read) are kept the same way
+  const read = runCli([...args, '--out', join(dirOf(out), 'read.onnx'), '--cache-valid', '404 1m', '--ignore-headers', 'Set-Cookie']);
+  assert.equal(read.code, 0, read.stderr);
+  const reading = { ignoreHeaders: ['set-cookie'], cacheValid: [{ status: 404, ttl: 60 }] };
+  assert.deepEqual((JSON.parse(readFileSync(join(dirOf(out), 'read.onnx.ckpt.json'), 'utf8')) as Checkpoint).reading, reading);
+  const changed = runCli([...args, '--out', join(dirOf(out), 'read.onnx'), '--resume', '--steps', '400', '--cache-valid', '404 2m']);
+  assert.equal(changed.code, 2);
+  assert.match(changed.stderr, /--ignore-headers or --cache-valid cannot change on resume/);
   const bad = runCli([...args, '--min-uses', '0']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--min-uses must be an integer in 1\.\.1000000 \(got 0\)/);

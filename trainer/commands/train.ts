@@ -9,7 +9,7 @@ import { BYTES_SOURCE, DEFAULT_SOURCE, GOALS, SOURCES } from '../../replay/candi
 import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { logReadOptions, nginxConfOptions, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
-import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
+import type { LogReadOptions, Reading } from '../../replay/formats/nginx-source.js';
 import { belowLru, describeHoldout, lossToLru, tradeNote, zoneNote } from '../../replay/holdout.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { DEFAULT_DB, storePath } from '../../replay/store.js';
@@ -44,7 +44,9 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --log-format-name N ... by this name
   --key-from K        nginx: cache key: auto (logged key, else scheme+host+uri), key, uri, host-uri, scheme-host-uri
   --ignore-headers L  nginx: your proxy_ignore_headers (e.g. "Set-Cookie Cache-Control"): the headers NGINX does
-                      not act on are not read (docs/logs.md)
+                      not act on are not read (docs/logs.md); kept by --resume
+  --cache-valid L     nginx: your proxy_cache_valid lines beyond --default-ttl's, ";" between them ("404 1m;
+                      any 30s"): TTLs by status for responses whose headers give none; kept by --resume
   --strict            nginx: the first bad line is fatal (default: count, skip and summarise)
   --default-ttl TIME  your proxy_cache_valid: the TTL of responses that carry none (600, 10m, 1h; default: no
                       expiry), in training and in the held-out check
@@ -106,7 +108,7 @@ export async function run(argv: string[]): Promise<number> {
       hidden: { type: 'string' }, objective: { type: 'string' }, goal: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
       backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'min-uses': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
       'default-ttl': { type: 'string' }, strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' },
-      'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'cache-zone': { type: 'string' },
+      'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'cache-valid': { type: 'string' }, 'cache-zone': { type: 'string' },
       'keys-zone': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -185,7 +187,12 @@ export async function run(argv: string[]): Promise<number> {
   const savedTtl = resume?.defaultTtl ?? null;
   const defaultTtl = kept('default-ttl', values['default-ttl'] === undefined ? undefined : parseDuration(values['default-ttl'], 'train: --default-ttl'),
     savedTtl, null, `gave responses without a TTL ${savedTtl === null ? 'none' : `${savedTtl}s`}`);
-  const read: LogReadOptions = { skipBad: values['skip-bad'], ...(defaultTtl !== null ? { defaultTtl } : {}), ...logReadOptions(values) };
+  // --ignore-headers and --cache-valid, as the reader applies them: kept by --resume as --default-ttl is
+  const { ignoreHeaders, cacheValid, ...fromValues } = logReadOptions(values);
+  const givenReading = ignoreHeaders || cacheValid ? JSON.stringify({ ...(ignoreHeaders ? { ignoreHeaders } : {}), ...(cacheValid ? { cacheValid } : {}) }) : undefined;
+  const savedReading = JSON.stringify(resume?.reading ?? {});
+  const reading = JSON.parse(kept('ignore-headers or --cache-valid', givenReading, savedReading, '{}', `read the headers with ${savedReading}`)) as Reading;
+  const read: LogReadOptions = { skipBad: values['skip-bad'], ...(defaultTtl !== null ? { defaultTtl } : {}), ...fromValues, ...reading };
   let trace: TrainingSpec['trace'] = { path: values.trace, format: values.format, read };
   if (Number.isNaN(size.bytes)) {
     const src = openSource(values.trace, values.format, read);
@@ -229,7 +236,7 @@ export async function run(argv: string[]): Promise<number> {
   let o: TrainingOutcome;
   let choice: SourceChoice | null = null;
   try {
-    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, minUses, defaultTtl, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
+    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, minUses, defaultTtl, reading, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
     if (hp.candidates === 'auto') {
       choice = await chooseSource({ ...common, hp, trace, db: null }, values.json ? () => undefined : (line) => console.log(line));
       if (!choice) { console.error('interrupted while choosing the candidate source: no model written'); return 130; }
