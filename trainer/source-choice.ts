@@ -9,10 +9,10 @@ import { DEFAULT_HOLDOUT, runTraining, splitHoldout, type TrainingSpec } from '.
 /**
  * The sources `--candidates auto` chooses between: `blend` (the default) is never far behind and far ahead
  * where a few huge objects hold most of the bytes, `perbyte` a little ahead of it on trap, tragen and
- * CloudPhysics, `aged` where popularity drifts (docs/candidates.md); no single one is best everywhere. The
- * first wins ties.
+ * CloudPhysics, `aged` and `agedblend` where popularity drifts (docs/candidates.md); no single one is best
+ * everywhere. The first wins ties.
  */
-export const AUTO_SOURCES = ['blend', 'perbyte', 'aged'] as const;
+export const AUTO_SOURCES = ['blend', 'perbyte', 'aged', 'agedblend'] as const;
 
 /** What `--candidates auto` measured: each source's model on the validation requests, and the pick. */
 export interface SourceChoice {
