@@ -1,18 +1,14 @@
 /**
  * Runs one policy at one cache size over a trace and reports named, typed metrics.
  */
-import { Cache, type Semantics } from './cache.js';
+import { Cache, type CacheOptions, type NginxRules, type Semantics } from './cache.js';
 import { policyFactory } from './registry.js';
 import { Progress } from './progress.js';
 import { RequestBatch, Trace, type TraceSource } from './trace.js';
 
-export interface ReplayOptions {
+/** With NginxRules: inactive=, the keys zone's node limit (replay/nginx-conf.ts keysZoneNodes), proxy_cache_min_uses. */
+export interface ReplayOptions extends NginxRules {
   semantics?: Semantics;
-  inactive?: number;
-  /** nginx semantics: the keys zone's node limit (replay/nginx-conf.ts keysZoneNodes); 0/absent: unbounded. */
-  keysLimit?: number;
-  /** nginx semantics: proxy_cache_min_uses (replay/cache.ts CacheOptions.minUses); absent: 1. */
-  minUses?: number;
   seed?: number;
   /** Show a progress bar (on a terminal, after 2 s). */
   progress?: boolean;
@@ -56,12 +52,16 @@ function result(trace: string, policy: string, cacheSize: string, cache: Cache, 
   };
 }
 
+/** The cache a replay simulates: the capacity, the semantics and NGINX's rules. */
+function cacheOptions(capacity: number, opts: ReplayOptions): CacheOptions {
+  return { capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive, keysLimit: opts.keysLimit, minUses: opts.minUses };
+}
+
 /** Builds the cache for a policy spec over an in-memory trace (next uses computed when the policy needs them). */
 export function makeCache(trace: Trace, policy: string, capacity: number, opts: ReplayOptions = {}): Cache {
   const { factory, opts: popts, info } = policyFactory(policy);
   return new Cache(factory, {
-    capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive, keysLimit: opts.keysLimit, minUses: opts.minUses,
-    nextUse: info.offline ? trace.nextUse() : null,
+    ...cacheOptions(capacity, opts), nextUse: info.offline ? trace.nextUse() : null,
   }, { ...popts, seed: opts.seed });
 }
 
@@ -115,7 +115,7 @@ async function accessRange(cache: Cache, b: RequestBatch, from: number, to: numb
 export async function replayStream(src: TraceSource, policy: string, capacity: number, cacheSize: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
   await preparePolicy(policy);
   const { factory, opts: popts } = policyFactory(policy);
-  const cache = new Cache(factory, { capacity, semantics: opts.semantics ?? 'plain', inactive: opts.inactive, keysLimit: opts.keysLimit, minUses: opts.minUses }, { ...popts, seed: opts.seed });
+  const cache = new Cache(factory, cacheOptions(capacity, opts), { ...popts, seed: opts.seed });
   const b = new RequestBatch(1 << 15);
   const bar = opts.progress ? new Progress(`${policy} ${cacheSize}`, 0) : null;
   const t0 = process.hrtime.bigint();
