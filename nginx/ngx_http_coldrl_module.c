@@ -999,7 +999,7 @@ ngx_http_coldrl_upstream_list(ngx_http_variable_value_t *v, ngx_uint_t sum,
 
 /*
  * The TTL X-Accel-Expires gives, from now (replay/formats/nginx-source.ts accelExpires; nginx's
- * ngx_http_upstream_process_accel_expires): "N" -> N seconds, "@T" -> T - now; -1 when nginx ignores it
+ * ngx_http_upstream_process_accel_expires): "N" -> N seconds, "@T" -> T - now (at least 1 ms); -1 when nginx ignores it
  * (not a number, or "@0"). A "0" makes nginx not cache the response, so a stored one never has it.
  */
 static double
@@ -1018,7 +1018,8 @@ ngx_http_coldrl_accel_expires(ngx_http_variable_value_t *v, double now)
         return -1;
     }
 
-    return (double) n > now ? (double) n - now : 0;
+    /* a past time: nginx stores the copy already stale (replay/'s STALE_TTL) */
+    return (double) n > now ? (double) n - now : 0.001;
 }
 
 

@@ -17,7 +17,8 @@
  * - Cacheable only if: method GET or HEAD (proxy_cache_methods default); $upstream_cache_status not BYPASS;
  *   and, unless the line was served from the cache (HIT, STALE, UPDATING, REVALIDATED: then only its TTL is
  *   read), no Set-Cookie from the upstream (logged as a flag) and no `Vary: *`; then the upstream's
- *   X-Accel-Expires (accelExpires), when it is a number, decides alone: 0 or a past @time is not cached;
+ *   X-Accel-Expires (accelExpires), when it is a number, decides alone: 0 is not cached (a past @time is
+ *   stored already stale);
  *   otherwise Cache-Control (the upstream's header, else the one sent) passes nginx's own test
  *   (cacheControlTtl: no no-store, no-cache, private, and an s-maxage/max-age, if any, that is a plain
  *   positive number); an Expires header (used only without s-maxage/max-age) parses and lies after the
@@ -268,17 +269,20 @@ export function cacheControlTtl(line: Buffer, s: number, e: number): number {
 /**
  * X-Accel-Expires in [s, e), as nginx 1.22 reads an upstream's header (ngx_http_upstream_process_accel_expires):
  * digits -> that many seconds, 0 -> not cached; "@" and digits -> that epoch second, whose distance from
- * `time` is the TTL (0, not cached, when it is not after `time`: nginx would store a copy already stale);
- * anything else (ngx_atoi fails: empty, a sign, a space), and "@0" (it leaves valid_sec unset) -> -1, the
- * header is ignored.
+ * `time` is the TTL (STALE_TTL when it is not after `time`: nginx stores the copy already stale, and the
+ * next request refetches it); anything else (ngx_atoi fails: empty, a sign, a space), and "@0" (it leaves
+ * valid_sec unset) -> -1, the header is ignored.
  */
 export function accelExpires(line: Buffer, s: number, e: number, time: number): number {
   const at = s < e && line[s] === 64;
   const n = parseUint(line, at ? s + 1 : s, e);
   if (n < 0 || (at && n === 0)) return -1;
   if (!at) return n;
-  return n > time ? n - time : 0;
+  return n > time ? n - time : STALE_TTL;
 }
+
+/** The TTL of a copy stored already stale (X-Accel-Expires @epoch in the past): stored, expired by the next request. */
+export const STALE_TTL = 0.001;
 
 /** Undoes nginx's escaping of a value: \xHH (default) or JSON escapes (escape=json). */
 export function unescapeValue(v: string, json: boolean): string {

@@ -162,7 +162,7 @@ test('X-Accel-Expires: over Cache-Control and Expires, 0 not cached, @epoch from
     ['60', 'no-store', 60, false], // nginx 1.22 obeys whichever header came first; the log keeps no order
     ['0', 'max-age=3600', 0, true],
     [`@${1700000100}`, 'max-age=3600', 99.5, false],
-    [`@${1700000000}`, '', 0, true], // before the line: a stale copy
+    [`@${1700000000}`, '', 0.001, false], // before the line: stored already stale (STALE_TTL), as NGINX does
     ['@0', 'max-age=30', 30, false], // leaves nginx's valid_sec unset: ignored
     ['5s', 'max-age=30', 30, false],
     ['-1', '', 777, false],

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlStatus, type NginxBuild } from '../../bench/nginx.js';
 import { logReadOptions, openSource } from '../../replay/formats/index.js';
-import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
+import { STALE_TTL, type LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { Cache, type NginxRules } from '../../replay/cache.js';
 import { policyFactory } from '../../replay/registry.js';
 import { loadTrace } from '../../replay/trace.js';
@@ -123,18 +123,20 @@ test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response
   for (const ignore of [undefined, 'X-Accel-Expires']) {
     const sub = join(dir, ignore ? 'ignoring' : 'obeying');
     mkdirSync(join(sub, 'www'), { recursive: true });
-    for (const n of ['secs', 'epoch', 'zero', 'junk', 'plain']) writeFileSync(join(sub, 'www', n), Buffer.alloc(3000, 120));
+    for (const n of ['secs', 'epoch', 'stale', 'zero', 'junk', 'plain']) writeFileSync(join(sub, 'www', n), Buffer.alloc(3000, 120));
     writeFileSync(join(sub, 'www', 'big'), Buffer.alloc(30_000, 98));
     const [originPort, proxyPort] = await freePorts(2);
     const ngx = await NginxInstance.start({
       dir: sub, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '40k', ...(ignore ? { ignoreHeaders: ignore } : {}), // every file: expires 1h
-      originHeaders: Object.fromEntries(Object.entries({ secs: '5', epoch: `@${epoch}`, zero: '0', junk: '5s' }).map(([n, v]) => [n, { 'X-Accel-Expires': v }])),
+      originHeaders: Object.fromEntries(Object.entries({ secs: '5', epoch: `@${epoch}`, stale: `@${epoch - 200}`, zero: '0', junk: '5s' })
+        .map(([n, v]) => [n, { 'X-Accel-Expires': v }])),
       coldrl: { socket, timeout: '100ms', candidates: 'sample', logFeatures: true, interval: '50ms' },
     });
     t.after(() => ngx.stop());
-    for (const n of ['secs', 'epoch', 'zero', 'junk', 'plain']) assert.equal((await httpGet(proxyPort!, `/${n}`)).cache, 'MISS', n);
+    for (const n of ['secs', 'epoch', 'stale', 'zero', 'junk', 'plain']) assert.equal((await httpGet(proxyPort!, `/${n}`)).cache, 'MISS', n);
     assert.equal((await httpGet(proxyPort!, '/zero')).cache, ignore ? 'HIT' : 'MISS', 'X-Accel-Expires: 0 is not cached unless ignored');
-    assert.equal((await httpGet(proxyPort!, '/big')).cache, 'MISS'); // 4 (5 when zero is cached) + 8 blocks: over the 10 of max_size
+    assert.equal((await httpGet(proxyPort!, '/stale')).cache, ignore ? 'HIT' : 'EXPIRED', 'a past @epoch is stored already stale');
+    assert.equal((await httpGet(proxyPort!, '/big')).cache, 'MISS'); // 5 (6 when zero is cached) + 8 blocks: over the 10 of max_size
     await until('an eviction', 10_000, async () => (await ngx.status()).decisions >= 1);
     await sleep(300);
     // replay/ reads the same TTLs from the log: 5 s, the epoch less the line's time, none for "0", the
@@ -143,9 +145,10 @@ test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response
     const trace = await loadTrace(openSource(`nginx-json:${join(sub, 'access.log')}`, undefined, read));
     const ttl = (n: string) => { const i = trace.keys.findIndex((k) => String(k).endsWith(`/${n}`)); return [trace.ttl[i], trace.flags[i]]; };
     if (ignore) {
-      for (const n of ['secs', 'epoch', 'zero', 'junk', 'plain']) assert.deepEqual(ttl(n), [3600, 0], n);
+      for (const n of ['secs', 'epoch', 'stale', 'zero', 'junk', 'plain']) assert.deepEqual(ttl(n), [3600, 0], n);
     } else {
       assert.deepEqual(ttl('secs'), [5, 0]);
+      assert.deepEqual(ttl('stale'), [STALE_TTL, 0], 'stored already stale');
       assert.ok(Math.abs(ttl('epoch')[0]! - 100) < 3 && ttl('epoch')[1] === 0, `@epoch: ${ttl('epoch')}`);
       assert.equal(ttl('zero')[1], 1, 'uncacheable');
       assert.deepEqual(ttl('junk'), [3600, 0]);
