@@ -16,7 +16,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
-import { buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlStatus, type NginxBuild } from '../../bench/nginx.js';
+import {
+  buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlDirectives, type ColdrlStatus, type NginxBuild, type ProxyOptions,
+} from '../../bench/nginx.js';
 import { logReadOptions, openSource } from '../../replay/formats/index.js';
 import { STALE_TTL, type LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { Cache, type NginxRules } from '../../replay/cache.js';
@@ -45,20 +47,32 @@ async function setUp(t: TestContext, prefix: string): Promise<{ build: NginxBuil
   const socket = join(dir, 'sidecar.sock');
   const sidecar = await Sidecar.start(model, socket);
   t.after(() => sidecar.stop());
-  mkdirSync(join(dir, 'www'), { recursive: true });
   return { build, dir, socket };
 }
 
-test('nginx: the module with a 2 s deadline, two caches, and through a reload', { timeout: 200_000 }, async (t) => {
-  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-life-');
-  // 40 blocks of 4 KiB in cache A (max_size=160k); objects of 3 to 12 blocks
-  for (let i = 0; i < 40; i++) writeFileSync(join(dir, 'www', `o${i}`), Buffer.alloc((3 + (i % 10)) * 4 * KB - 512, 97 + (i % 26)));
+/**
+ * An NGINX with the module, in folder `dir` (created): `files` (name -> bytes) in DIR/www for its origin,
+ * the module on the set-up's sidecar (timeout 100ms, candidates sample, interval 50ms unless `o.coldrl`
+ * says otherwise); stopped after the test.
+ */
+async function startProxy(t: TestContext, set: { build: NginxBuild; socket: string }, dir: string, files: Record<string, number>,
+  o: Omit<ProxyOptions, 'dir' | 'build' | 'originPort' | 'proxyPort' | 'coldrl'> & { coldrl?: Partial<ColdrlDirectives> }): Promise<{ ngx: NginxInstance; port: number }> {
+  mkdirSync(join(dir, 'www'), { recursive: true });
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, 'www', name), Buffer.alloc(bytes, 120));
   const [originPort, proxyPort] = await freePorts(2);
   const ngx = await NginxInstance.start({
-    dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '160k', secondCache: true,
-    coldrl: { socket, timeout: '2s', candidates: 'sample', k: 16, interval: '50ms' },
+    ...o, dir, build: set.build, originPort: originPort!, proxyPort: proxyPort!,
+    coldrl: { socket: set.socket, timeout: '100ms', candidates: 'sample', interval: '50ms', ...o.coldrl },
   });
   t.after(() => ngx.stop());
+  return { ngx, port: proxyPort! };
+}
+
+test('nginx: the module with a 2 s deadline, two caches, and through a reload', { timeout: 200_000 }, async (t) => {
+  const set = await setUp(t, 'coldrl-nginx-life-');
+  // 40 blocks of 4 KiB in cache A (max_size=160k); objects of 3 to 12 blocks
+  const objects = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`o${i}`, (3 + (i % 10)) * 4 * KB - 512]));
+  const { ngx, port: proxyPort } = await startProxy(t, set, set.dir, objects, { maxSize: '160k', secondCache: true, coldrl: { timeout: '2s', k: 16 } });
   const get = async (path: string) => {
     const r = await httpGet(proxyPort!, path);
     assert.equal(r.status, 200, path);
@@ -97,15 +111,10 @@ test('nginx: the module with a 2 s deadline, two caches, and through a reload', 
 });
 
 test('nginx: a copy REVALIDATED by the origin (a 304) renews its features, as replay/ reads its log line', { timeout: 60_000 }, async (t) => {
-  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-reval-');
-  for (let i = 0; i < 4; i++) writeFileSync(join(dir, 'www', `r${i}`), Buffer.alloc(3000, 114));
-  writeFileSync(join(dir, 'www', 'big'), Buffer.alloc(30_000, 98));
-  const [originPort, proxyPort] = await freePorts(2);
-  const ngx = await NginxInstance.start({
-    dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '40k', originExpires: '1s', revalidate: true,
-    coldrl: { socket, timeout: '100ms', candidates: 'sample', logFeatures: true, interval: '50ms' }, // coldrl_k unset
-  });
-  t.after(() => ngx.stop());
+  const set = await setUp(t, 'coldrl-nginx-reval-');
+  const { dir } = set;
+  const { ngx, port: proxyPort } = await startProxy(t, set, dir, { r0: 3000, r1: 3000, r2: 3000, r3: 3000, big: 30_000 },
+    { maxSize: '40k', originExpires: '1s', revalidate: true, coldrl: { logFeatures: true } }); // coldrl_k unset
   for (let i = 0; i < 4; i++) assert.equal((await httpGet(proxyPort!, `/r${i}`)).cache, 'MISS');
   await sleep(2500); // max-age=1: nginx's validity is in whole seconds, so past it within 2 s
   assert.equal((await httpGet(proxyPort!, '/r0')).cache, 'REVALIDATED');
@@ -118,21 +127,16 @@ test('nginx: a copy REVALIDATED by the origin (a 304) renews its features, as re
 });
 
 test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response out, unless proxy_ignore_headers names it; as replay/ reads the log', { timeout: 60_000 }, async (t) => {
-  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-xae-');
+  const set = await setUp(t, 'coldrl-nginx-xae-');
   const epoch = Math.floor(Date.now() / 1000) + 100;
   for (const ignore of [undefined, 'X-Accel-Expires']) {
-    const sub = join(dir, ignore ? 'ignoring' : 'obeying');
-    mkdirSync(join(sub, 'www'), { recursive: true });
-    for (const n of ['secs', 'epoch', 'stale', 'zero', 'junk', 'plain']) writeFileSync(join(sub, 'www', n), Buffer.alloc(3000, 120));
-    writeFileSync(join(sub, 'www', 'big'), Buffer.alloc(30_000, 98));
-    const [originPort, proxyPort] = await freePorts(2);
-    const ngx = await NginxInstance.start({
-      dir: sub, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '40k', ...(ignore ? { ignoreHeaders: ignore } : {}), // every file: expires 1h
+    const sub = join(set.dir, ignore ? 'ignoring' : 'obeying');
+    const { ngx, port: proxyPort } = await startProxy(t, set, sub, { secs: 3000, epoch: 3000, stale: 3000, zero: 3000, junk: 3000, plain: 3000, big: 30_000 }, {
+      maxSize: '40k', ...(ignore ? { ignoreHeaders: ignore } : {}), // every file: expires 1h
       originHeaders: Object.fromEntries(Object.entries({ secs: '5', epoch: `@${epoch}`, stale: `@${epoch - 200}`, zero: '0', junk: '5s' })
         .map(([n, v]) => [n, { 'X-Accel-Expires': v }])),
-      coldrl: { socket, timeout: '100ms', candidates: 'sample', logFeatures: true, interval: '50ms' },
+      coldrl: { logFeatures: true },
     });
-    t.after(() => ngx.stop());
     for (const n of ['secs', 'epoch', 'stale', 'zero', 'junk', 'plain']) assert.equal((await httpGet(proxyPort!, `/${n}`)).cache, 'MISS', n);
     assert.equal((await httpGet(proxyPort!, '/zero')).cache, ignore ? 'HIT' : 'MISS', 'X-Accel-Expires: 0 is not cached unless ignored');
     assert.equal((await httpGet(proxyPort!, '/stale')).cache, ignore ? 'HIT' : 'EXPIRED', 'a past @epoch is stored already stale');
@@ -168,22 +172,17 @@ async function simulated(accessLog: string, rules: NginxRules, read: LogReadOpti
 }
 
 test('nginx: Set-Cookie and Vary: * keep a response out, unless proxy_ignore_headers names them; replay reads the same', { timeout: 60_000 }, async (t) => {
-  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-hdrs-');
+  const set = await setUp(t, 'coldrl-nginx-hdrs-');
   const order = ['cookie', 'vary', 'plain', 'cookie', 'vary', 'plain'];
   for (const [ignore, expected] of [
     [undefined, ['MISS', 'MISS', 'MISS', 'MISS', 'MISS', 'HIT']],
     ['Set-Cookie Vary', ['MISS', 'MISS', 'MISS', 'HIT', 'HIT', 'HIT']],
   ] as const) {
-    const sub = join(dir, ignore ? 'ignoring' : 'obeying');
-    mkdirSync(join(sub, 'www'), { recursive: true });
-    for (const n of ['cookie', 'vary', 'plain']) writeFileSync(join(sub, 'www', n), Buffer.alloc(3000, 97));
-    const [originPort, proxyPort] = await freePorts(2);
-    const ngx = await NginxInstance.start({
-      dir: sub, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '1m', ...(ignore ? { ignoreHeaders: ignore } : {}),
+    const sub = join(set.dir, ignore ? 'ignoring' : 'obeying');
+    const { ngx, port: proxyPort } = await startProxy(t, set, sub, { cookie: 3000, vary: 3000, plain: 3000 }, {
+      maxSize: '1m', ...(ignore ? { ignoreHeaders: ignore } : {}),
       originHeaders: { cookie: { 'Set-Cookie': 'session=42' }, vary: { Vary: '*' } },
-      coldrl: { socket, timeout: '100ms', candidates: 'sample', interval: '50ms' },
     });
-    t.after(() => ngx.stop());
     const seen: string[] = [];
     for (const n of order) seen.push((await httpGet(proxyPort!, `/${n}`)).cache);
     assert.deepEqual(seen, expected, `proxy_ignore_headers ${ignore ?? '(none)'}`);
@@ -196,16 +195,11 @@ test('nginx: Set-Cookie and Vary: * keep a response out, unless proxy_ignore_hea
 });
 
 test('nginx: ranges and conditional requests are hits on the cached 200; a 404 is cached when its headers give a TTL or proxy_cache_valid names it; replay reads the same', { timeout: 60_000 }, async (t) => {
-  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-status-');
-  writeFileSync(join(dir, 'www', 'obj'), Buffer.alloc(5000, 111));
-  writeFileSync(join(dir, 'www', 'other'), Buffer.alloc(5000, 112));
-  const [originPort, proxyPort] = await freePorts(2);
-  const ngx = await NginxInstance.start({
-    dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '1m',
-    originHeaders: { gone: { 'Cache-Control': 'max-age=60' } }, // no such file: a 404 with a TTL
-    coldrl: { socket, timeout: '100ms', candidates: 'sample', interval: '50ms' },
+  const set = await setUp(t, 'coldrl-nginx-status-');
+  const { dir } = set;
+  const { ngx, port: proxyPort } = await startProxy(t, set, dir, { obj: 5000, other: 5000 }, {
+    maxSize: '1m', originHeaders: { gone: { 'Cache-Control': 'max-age=60' } }, // no such file: a 404 with a TTL
   });
-  t.after(() => ngx.stop());
   const range = { Range: 'bytes=0-99' };
   const first = await httpGet(proxyPort!, '/obj');
   const steps: [string, Record<string, string>, number, string][] = [
@@ -231,14 +225,7 @@ test('nginx: ranges and conditional requests are hits on the cached 200; a 404 i
 
   // proxy_cache_valid 404 1m caches a 404 without headers too: --cache-valid '404 1m'
   const sub = join(dir, 'valid');
-  mkdirSync(join(sub, 'www'), { recursive: true });
-  writeFileSync(join(sub, 'www', 'obj'), Buffer.alloc(5000, 111));
-  const [originB, proxyB] = await freePorts(2);
-  const valid = await NginxInstance.start({
-    dir: sub, build, originPort: originB!, proxyPort: proxyB!, maxSize: '1m', cacheValid: ['404 1m'],
-    coldrl: { socket, timeout: '100ms', candidates: 'sample', interval: '50ms' },
-  });
-  t.after(() => valid.stop());
+  const { ngx: valid, port: proxyB } = await startProxy(t, set, sub, { obj: 5000 }, { maxSize: '1m', cacheValid: ['404 1m'] });
   const seenB: string[] = [];
   for (const path of ['/missing', '/missing', '/obj', '/obj']) seenB.push((await httpGet(proxyB!, path)).cache);
   assert.deepEqual(seenB, ['MISS', 'HIT', 'MISS', 'HIT']);
@@ -248,14 +235,9 @@ test('nginx: ranges and conditional requests are hits on the cached 200; a 404 i
 });
 
 test('nginx: proxy_cache_min_uses 2 stores on the second request; replay --min-uses 2 gives NGINX\'s hits and misses', { timeout: 60_000 }, async (t) => {
-  const { build, dir, socket } = await setUp(t, 'coldrl-nginx-uses-');
-  for (const n of ['a', 'b', 'c']) writeFileSync(join(dir, 'www', n), Buffer.alloc(3000, 97));
-  const [originPort, proxyPort] = await freePorts(2);
-  const ngx = await NginxInstance.start({
-    dir, build, originPort: originPort!, proxyPort: proxyPort!, maxSize: '1m', minUses: 2,
-    coldrl: { socket, timeout: '100ms', candidates: 'sample', interval: '50ms' },
-  });
-  t.after(() => ngx.stop());
+  const set = await setUp(t, 'coldrl-nginx-uses-');
+  const { dir } = set;
+  const { ngx, port: proxyPort } = await startProxy(t, set, dir, { a: 3000, b: 3000, c: 3000 }, { maxSize: '1m', minUses: 2 });
   const order = ['a', 'a', 'b', 'a', 'c', 'c', 'c', 'b', 'b', 'a'];
   const seen: string[] = [];
   for (const n of order) seen.push((await httpGet(proxyPort!, `/${n}`)).cache);
