@@ -2,7 +2,8 @@
  * Reading an nginx config: its tokens, with `include` directives followed (the way nginx resolves them:
  * a relative path against the main config's directory, a `*` mask in the file name, matches in name
  * order), and the `proxy_cache_path` of a cache zone, so that the simulator can take its size and its
- * `inactive=` from the config NGINX runs.
+ * `inactive=` from the config NGINX runs, and the caching rules of the places that use the zone
+ * (proxy_cache_valid, proxy_cache_min_uses, proxy_ignore_headers, inherited as nginx merges them).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
@@ -113,19 +114,130 @@ export function cacheZoneFromConf(confPath: string, zone: string): CacheZone {
   throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${confPath}: no proxy_cache_path with keys_zone=${zone}${found.length ? ` (found: ${found.join(', ')})` : ''}`);
 }
 
+/** A directive of a config: its name, its arguments, and for a block the directives inside it. */
+interface Directive { name: string; args: string[]; block: Directive[] | null }
+
+/** The directives of a config's tokens, blocks nested; an unbalanced brace is a format error, as in nginx. */
+function directives(toks: Token[], what: string): Directive[] {
+  let i = 0;
+  const bad = (why: string) => new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${what}: ${why}`);
+  const level = (depth: number): Directive[] => {
+    const out: Directive[] = [];
+    while (i < toks.length) {
+      const name = toks[i++]!;
+      if (!name.quoted && name.t === '}') {
+        if (depth === 0) throw bad('unexpected "}"');
+        return out;
+      }
+      if (!name.quoted && (name.t === ';' || name.t === '{')) throw bad(`unexpected "${name.t}"`);
+      const args: string[] = [];
+      for (;;) {
+        const a = toks[i++];
+        if (a === undefined) throw bad(`unexpected end of file in "${name.t}", expecting ";" or "}"`);
+        if (!a.quoted && a.t === ';') { out.push({ name: name.t, args, block: null }); break; }
+        if (!a.quoted && a.t === '{') { out.push({ name: name.t, args, block: level(depth + 1) }); break; }
+        if (!a.quoted && a.t === '}') throw bad(`unexpected "}" in "${name.t}"`);
+        args.push(a.t);
+      }
+    }
+    if (depth > 0) throw bad('unexpected end of file, expecting "}"');
+    return out;
+  };
+  return level(0);
+}
+
+/**
+ * The caching rules of one place (a location, or a server without locations) whose proxy_cache is a
+ * zone, as nginx merges them: a level's own directives, else its parent's (several proxy_cache_valid or
+ * proxy_ignore_headers at one level add up). null: the directive is set nowhere above the place.
+ */
+export interface PlaceRules {
+  place: string;
+  /** The proxy_cache_valid lines, `;` between them (--cache-valid's syntax). */
+  cacheValid: string | null;
+  minUses: string | null;
+  /** proxy_ignore_headers' names, lower case, spaces between them. */
+  ignoreHeaders: string | null;
+}
+
+type Scope = Omit<PlaceRules, 'place'> & { cache: string | null };
+
+/** Every place of the config at confPath whose proxy_cache is `zone` (http, server, location levels), in config order, with its rules. */
+export function cacheZoneRules(confPath: string, zone: string): PlaceRules[] {
+  const out: PlaceRules[] = [];
+  const walk = (dirs: Directive[], up: Scope, context: 'main' | 'http' | 'server' | 'location', place: string): void => {
+    const own: Scope = { ...up };
+    const valid: string[] = [], ignore: string[] = [];
+    for (const d of dirs) {
+      if (d.block !== null) continue;
+      if (d.name === 'proxy_cache') own.cache = d.args[0] ?? null;
+      else if (d.name === 'proxy_cache_valid') valid.push(d.args.join(' '));
+      else if (d.name === 'proxy_cache_min_uses') own.minUses = d.args[0] ?? null;
+      else if (d.name === 'proxy_ignore_headers') ignore.push(...d.args.map((h) => h.toLowerCase()));
+    }
+    if (valid.length) own.cacheValid = valid.join('; ');
+    if (ignore.length) own.ignoreHeaders = ignore.join(' ');
+    const blocks = dirs.filter((d) => d.block !== null);
+    const serves = context === 'location' || (context === 'server' && !blocks.some((d) => d.name === 'location'));
+    if (serves && own.cache === zone) out.push({ place, cacheValid: own.cacheValid, minUses: own.minUses, ignoreHeaders: own.ignoreHeaders });
+    for (const d of blocks) {
+      if (d.name === 'http' && context === 'main') walk(d.block!, own, 'http', '');
+      else if (d.name === 'server' && context === 'http') {
+        const named = d.block!.find((x) => x.name === 'server_name' && x.args.length) ?? d.block!.find((x) => x.name === 'listen' && x.args.length);
+        walk(d.block!, own, 'server', `server ${named?.args[0] ?? '(unnamed)'}`);
+      } else if (d.name === 'location' && (context === 'server' || context === 'location')) {
+        walk(d.block!, own, 'location', `${place} location ${d.args.join(' ')}`);
+      }
+    }
+  };
+  walk(directives(readConf(confPath), confPath), { cache: null, cacheValid: null, minUses: null, ignoreHeaders: null }, 'main', '');
+  return out;
+}
+
+/** Options given beside --cache-zone: they win over what the config says. */
+export interface ZoneGiven { cacheSize?: string; cacheValid?: string; minUses?: string; ignoreHeaders?: string }
+
+type RuleKey = 'cacheValid' | 'minUses' | 'ignoreHeaders';
+/** Each rule's directive, option, and what it is where the config sets none. */
+const RULES: [RuleKey, string, string, string][] = [
+  ['cacheValid', 'proxy_cache_valid', 'cache-valid', 'none (the simulator keeps 200, 301 and 302 until --default-ttl)'],
+  ['minUses', 'proxy_cache_min_uses', 'min-uses', '1'],
+  ['ignoreHeaders', 'proxy_ignore_headers', 'ignore-headers', 'none'],
+];
+
 /**
  * `--nginx-conf FILE --cache-zone NAME` of `command` (replay, train): the options the zone gives (option
  * values given beside it win), and a line that says what was read. Its max_size, when it has none and
- * no --cache-size is given, is a usage error.
+ * no --cache-size is given, is a usage error. The rules are those of the places that use the zone; one
+ * that differs between them is a usage error unless its option is given (the simulator applies one).
  */
-export function cacheZoneOptions(conf: string, zone: string, command: string, cacheSize: string | undefined): { cacheSize: string; inactive: string; keysZone: string; line: string } {
+export function cacheZoneOptions(conf: string, zone: string, command: string, given: ZoneGiven):
+  { cacheSize: string; inactive: string; keysZone: string; line: string } & Partial<Record<RuleKey, string>> {
   const z = cacheZoneFromConf(conf, zone);
-  if (z.maxSize === null && cacheSize === undefined) {
+  if (z.maxSize === null && given.cacheSize === undefined) {
     throw new ColdrlError('COLDRL_ERR_USAGE', `${command}: proxy_cache_path keys_zone=${z.zone} has no max_size (an unbounded cache evicts nothing by size); give --cache-size`);
   }
+  const places = cacheZoneRules(conf, zone);
+  const rules: Partial<Record<RuleKey, string>> = {};
+  const said: string[] = [];
+  for (const [key, directive, flag, unset] of places.length ? RULES : []) {
+    if (given[key] !== undefined) { said.push(`${directive} from --${flag}`); continue; }
+    const at = new Map<string | null, string[]>();
+    for (const p of places) at.set(p[key], [...(at.get(p[key]) ?? []), p.place]);
+    if (at.size > 1) {
+      const each = [...at].map(([v, where]) => `${v === null ? 'none' : `"${v}"`} (${where.join(', ')})`).join('; ');
+      throw new ColdrlError('COLDRL_ERR_USAGE', `${command}: the places that use proxy_cache ${zone} differ in ${directive}: ${each}; the simulator applies one: give --${flag}`);
+    }
+    const v = places[0]![key];
+    if (v !== null) rules[key] = v;
+    said.push(`${directive} ${v ?? unset}`);
+  }
+  const use = places.length
+    ? `; where proxy_cache ${zone} is used (${places.map((p) => p.place).join(', ')}): ${said.join(', ')}`
+    : `; no location has proxy_cache ${zone}: no proxy_cache_valid, proxy_cache_min_uses or proxy_ignore_headers read`;
   return {
-    cacheSize: cacheSize ?? String(z.maxSize), inactive: String(z.inactive), keysZone: String(z.keysZone),
-    line: `${conf}: proxy_cache_path keys_zone=${z.zone}:${formatBytes(z.keysZone)} (${keysZoneNodes(z.keysZone, z.zone)} nodes) max_size ${z.maxSize === null ? 'none' : formatBytes(z.maxSize)}, inactive ${z.inactive} s`,
+    cacheSize: given.cacheSize ?? String(z.maxSize), inactive: String(z.inactive), keysZone: String(z.keysZone), ...rules,
+    line: `${conf}: proxy_cache_path keys_zone=${z.zone}:${formatBytes(z.keysZone)} (${keysZoneNodes(z.keysZone, z.zone)} nodes) max_size ${z.maxSize === null ? 'none' : formatBytes(z.maxSize)}, inactive ${z.inactive} s${use}`,
   };
 }
 

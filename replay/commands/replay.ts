@@ -27,8 +27,9 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
                       (with --cache-zone) ...
   --log-format-name N ... by this name
   --cache-zone NAME   ... the proxy_cache_path whose keys_zone is NAME: --cache-size (max_size=), --inactive
-                      (inactive=; nginx's 10m when absent) and --keys-zone, with nginx semantics; options
-                      given beside it win
+                      (inactive=; nginx's 10m when absent) and --keys-zone, with nginx semantics; and
+                      --cache-valid, --min-uses, --ignore-headers from the locations with proxy_cache NAME
+                      (refused where they differ); options given beside it win
   --key-from K        nginx: cache key: auto (logged key, else scheme+host+uri), key, uri, host-uri, scheme-host-uri
   --ignore-headers L  nginx: your proxy_ignore_headers (e.g. "Set-Cookie Cache-Control"): the headers NGINX does
                       not act on are not read (docs/logs.md)

@@ -154,11 +154,13 @@ export function ignoredHeaders(text: string): IgnorableHeader[] {
 export interface ConfValues {
   format?: string; 'nginx-conf'?: string; 'log-format-name'?: string; 'log-format'?: string;
   'cache-zone'?: string; 'cache-size'?: string; inactive?: string; 'keys-zone'?: string;
+  'cache-valid'?: string; 'min-uses'?: string; 'ignore-headers'?: string;
 }
 
 /**
  * What `--nginx-conf FILE` gives `command` (replay, train) reading `trace`, filled into v in place: the log_format name
- * (logFormatName) and, with --cache-zone, --cache-size, --inactive and --keys-zone (options given beside it
+ * (logFormatName) and, with --cache-zone, --cache-size, --inactive and --keys-zone from its proxy_cache_path
+ * and --cache-valid, --min-uses and --ignore-headers from the places that use it (options given beside it
  * win). Returns the line that says what the zone was read as (null without --cache-zone) and the keys
  * zone's node limit (undefined without --keys-zone).
  */
@@ -170,10 +172,14 @@ export function nginxConfOptions(command: string, trace: string, v: ConfValues):
   let zoneLine: string | null = null;
   if (v['cache-zone'] !== undefined) {
     if (!v['nginx-conf']) throw new ColdrlError('COLDRL_ERR_USAGE', `${command}: --cache-zone needs --nginx-conf FILE`);
-    const zone = cacheZoneOptions(v['nginx-conf'], v['cache-zone'], command, v['cache-size']);
+    const zone = cacheZoneOptions(v['nginx-conf'], v['cache-zone'], command,
+      { cacheSize: v['cache-size'], cacheValid: v['cache-valid'], minUses: v['min-uses'], ignoreHeaders: v['ignore-headers'] });
     v['cache-size'] = zone.cacheSize;
     v.inactive ??= zone.inactive;
     v['keys-zone'] ??= zone.keysZone;
+    v['cache-valid'] ??= zone.cacheValid;
+    v['min-uses'] ??= zone.minUses;
+    v['ignore-headers'] ??= zone.ignoreHeaders;
     zoneLine = zone.line;
   }
   const keysLimit = v['keys-zone'] === undefined ? undefined : keysZoneNodes(parseZoneSize(v['keys-zone'], `${command}: --keys-zone`), v['cache-zone']);

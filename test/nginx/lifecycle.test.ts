@@ -19,10 +19,11 @@ import test, { type TestContext } from 'node:test';
 import {
   buildNginxModule, freePorts, httpGet, NginxInstance, Sidecar, writeSizeModel, type ColdrlDirectives, type ColdrlStatus, type NginxBuild, type ProxyOptions,
 } from '../../bench/nginx.js';
-import { logReadOptions, openSource } from '../../replay/formats/index.js';
+import { logReadOptions, nginxConfOptions, openSource, type ConfValues } from '../../replay/formats/index.js';
 import { STALE_TTL, type LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { Cache, type NginxRules } from '../../replay/cache.js';
 import { policyFactory } from '../../replay/registry.js';
+import { parseCacheSize } from '../../replay/size.js';
 import { loadTrace } from '../../replay/trace.js';
 import { tempDir } from '../helpers.js';
 import { assertFeatureParity } from './parity.js';
@@ -165,10 +166,22 @@ test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response
 });
 
 /** replay/'s HIT or MISS for each request of an access log, in nginx semantics under `rules` and reader options. */
-async function simulated(accessLog: string, rules: NginxRules, read: LogReadOptions = {}): Promise<string[]> {
+async function simulated(accessLog: string, rules: NginxRules, read: LogReadOptions = {}, capacity = 1 << 20): Promise<string[]> {
   const trace = await loadTrace(openSource(`nginx-json:${accessLog}`, undefined, read));
-  const cache = new Cache(policyFactory('lru').factory, { capacity: 1 << 20, semantics: 'nginx', ...rules });
+  const cache = new Cache(policyFactory('lru').factory, { capacity, semantics: 'nginx', ...rules });
   return Array.from({ length: trace.length }, (_, i) => (cache.access(trace, i) ? 'HIT' : 'MISS'));
+}
+
+/**
+ * The same, with everything read from DIR/nginx.conf as `coldrl replay --trace DIR/access.log --nginx-conf
+ * DIR/nginx.conf --cache-zone coldrl_e2e` reads it: the log_format its access_log names, the zone's
+ * max_size, inactive= and keys zone, and the caching rules of the location that uses it.
+ */
+async function simulatedFromConf(dir: string): Promise<string[]> {
+  const v: ConfValues = { 'nginx-conf': join(dir, 'nginx.conf'), 'cache-zone': 'coldrl_e2e' };
+  const { keysLimit } = nginxConfOptions('replay', join(dir, 'access.log'), v);
+  return simulated(join(dir, 'access.log'), { inactive: Number(v.inactive), keysLimit, minUses: Number(v['min-uses'] ?? 1) }, logReadOptions(v),
+    parseCacheSize(v['cache-size']!).bytes);
 }
 
 test('nginx: Set-Cookie and Vary: * keep a response out, unless proxy_ignore_headers names them; replay reads the same', { timeout: 60_000 }, async (t) => {
@@ -189,6 +202,7 @@ test('nginx: Set-Cookie and Vary: * keep a response out, unless proxy_ignore_hea
     await until('the log phase of the last request', 5000, async () => (await ngx.status()).side_table.tracked_requests >= order.length);
     assert.equal((await ngx.status()).side_table.resident, ngx.cachedFiles().size, 'the module indexed what was stored');
     assert.deepEqual(await simulated(join(sub, 'access.log'), {}, ignore ? logReadOptions({ 'ignore-headers': ignore }) : {}), seen);
+    assert.deepEqual(await simulatedFromConf(sub), seen, 'proxy_ignore_headers read from nginx.conf');
     const logged = readFileSync(join(sub, 'access.log'), 'utf8');
     assert.ok(!logged.includes('session=42'), 'the cookie itself is not logged');
   }
@@ -231,6 +245,7 @@ test('nginx: ranges and conditional requests are hits on the cached 200; a 404 i
   assert.deepEqual(seenB, ['MISS', 'HIT', 'MISS', 'HIT']);
   await until('the log phase of the last request', 5000, async () => (await valid.status()).side_table.tracked_requests >= seenB.length);
   assert.deepEqual(await simulated(join(sub, 'access.log'), {}, logReadOptions({ 'cache-valid': '404 1m' })), seenB);
+  assert.deepEqual(await simulatedFromConf(sub), seenB, 'proxy_cache_valid read from nginx.conf');
   assert.deepEqual(await simulated(join(sub, 'access.log'), {}), ['MISS', 'MISS', 'MISS', 'HIT'], 'without it, the 404 is not cached');
 });
 
@@ -246,4 +261,5 @@ test('nginx: proxy_cache_min_uses 2 stores on the second request; replay --min-u
   const s = await ngx.status();
   assert.equal(s.side_table.resident, ngx.cachedFiles().size, 'the module indexed what was stored, not the scarce misses');
   assert.deepEqual(await simulated(join(dir, 'access.log'), { minUses: 2 }), seen);
+  assert.deepEqual(await simulatedFromConf(dir), seen, 'proxy_cache_min_uses read from nginx.conf');
 });

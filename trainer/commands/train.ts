@@ -53,7 +53,8 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --cache-size SIZE   cache size: 25m, 1g, bytes, or 1% of unique bytes (a percentage loads the whole trace)
   --cache-zone NAME   with --nginx-conf: take the cache size (max_size=), --inactive (inactive=, nginx's
                       default 10m when absent) and --keys-zone from the proxy_cache_path whose keys_zone is
-                      NAME (includes are followed); --cache-size / --inactive / --keys-zone beside it win
+                      NAME (includes are followed), and --cache-valid, --min-uses and --ignore-headers from
+                      the locations with proxy_cache NAME (refused where they differ); options beside it win
   --inactive TIME     your proxy_cache_path's inactive= (600, 10m, 1d; nginx's default is 10m): objects idle
                       this long leave the cache whatever the policy, in training and in the held-out check.
                       Default: never (the simulator's default, as \`coldrl replay\`'s; a note says so on NGINX logs)
