@@ -98,6 +98,8 @@ export interface ProxyOptions {
   workers?: number;
   /** Write the cachetrain access log to DIR/access.log (default true). */
   accessLog?: boolean;
+  /** Also DIR/access.text.log in the cachetrain_text format (default off). */
+  textLog?: boolean;
   errorLevel?: 'debug' | 'info' | 'notice' | 'warn';
   /** keys_zone size (default 4m). */
   keysZone?: string;
@@ -138,7 +140,8 @@ http {
   uwsgi_temp_path ${d}/tmp/uwsgi; scgi_temp_path ${d}/tmp/scgi;
   ${logFormat}
   access_log ${o.accessLog === false ? 'off' : `${d}/access.log cachetrain`};
-${coldrl}
+${o.textLog ? `  access_log ${d}/access.text.log cachetrain_text;
+` : ''}${coldrl}
   proxy_cache_path ${d}/cache levels=1:2 keys_zone=coldrl_e2e:${o.keysZone ?? '4m'} max_size=${o.maxSize} inactive=1h
                    manager_sleep=50ms manager_threshold=200ms manager_files=100 use_temp_path=off;
 ${o.secondCache ? `  proxy_cache_path ${d}/cache-b levels=1:2 keys_zone=coldrl_b:1m max_size=10m inactive=1h use_temp_path=off;

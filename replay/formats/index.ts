@@ -10,7 +10,7 @@ import { cacheZoneOptions, keysZoneNodes, parseZoneSize } from '../nginx-conf.js
 import { parseDuration } from '../size.js';
 import type { ReaderStats, TraceSource } from '../trace.js';
 import { CsvSource } from './csv.js';
-import { accessLogFormatName, CACHETRAIN_TEXT, COMBINED, LogFormatParser, logFormatFromConf, resolveLogFormat, type Escape } from './nginx-format.js';
+import { accessLogFormatName, CACHETRAIN_TEXT, CACHETRAIN_TEXT_V1, COMBINED, LogFormatParser, logFormatFromConf, resolveLogFormat, type Escape } from './nginx-format.js';
 import { JsonLineParser } from './nginx-json.js';
 import { IGNORABLE_HEADERS, KEY_FROM, LogStats, NginxSource, type CacheValid, type IgnorableHeader, type KeyFrom, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
 
@@ -45,7 +45,7 @@ function picker(kind: 'auto' | 'json' | 'text', o: LogReadOptions): ParserPicker
   const fixed = configuredParser(o);
   if (fixed) return () => fixed;
   const scratch = new Int32Array(64);
-  const text: LineParser[] = [new LogFormatParser(CACHETRAIN_TEXT), new LogFormatParser(COMBINED)];
+  const text: LineParser[] = [new LogFormatParser(CACHETRAIN_TEXT), new LogFormatParser(CACHETRAIN_TEXT_V1), new LogFormatParser(COMBINED)];
   return (line, _file, final) => {
     if (kind === 'json' || (kind === 'auto' && line.toString('latin1').trimStart().startsWith('{'))) return new JsonLineParser();
     return text.find((p) => p.parse(line, 0, line.length, scratch) === null) ?? (final ? text[text.length - 1]! : null);

@@ -8,7 +8,8 @@
  * skipped. A line must match the whole format (its last literal ends the line).
  *
  * Built in: `combined` (NGINX's default) and `cachetrain_text` (combined plus the cache fields, the text
- * twin of nginx/cachetrain.conf's JSON format; `coldrl workload --format nginx-combined` writes it).
+ * twin of nginx/cachetrain.conf's JSON format; `coldrl workload --format nginx-combined` writes it; its
+ * shorter form before 2026-11-29 is `cachetrain_text_v1`, still detected).
  * `--nginx-conf FILE --log-format-name NAME` reads a log_format directive (several quoted strings,
  * escape=...) from a config file.
  */
@@ -17,8 +18,13 @@ import { readConf } from '../nginx-conf.js';
 import { escapedAt, R_KEY, ROLE_COUNT, VARIABLE_ROLES, type LineParser } from './nginx-source.js';
 
 export const COMBINED = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
-/** combined + the fields a simulator needs; times in ms, sizes and RTT of the upstream, TTL headers. */
-export const CACHETRAIN_TEXT = `${COMBINED} $msec "$upstream_cache_status" $upstream_response_length $upstream_response_time "$upstream_http_cache_control" "$upstream_http_expires"`;
+/** cachetrain_text as it was before 2026-11-29, without the headers that keep a response out: still read. */
+export const CACHETRAIN_TEXT_V1 = `${COMBINED} $msec "$upstream_cache_status" $upstream_response_length $upstream_response_time "$upstream_http_cache_control" "$upstream_http_expires"`;
+/**
+ * combined + the fields a simulator needs: time in ms, the upstream's size, RTT and status, and the headers
+ * NGINX reads to cache a response (TTL, X-Accel-Expires, whether there was a Set-Cookie, Vary).
+ */
+export const CACHETRAIN_TEXT = `${CACHETRAIN_TEXT_V1} $upstream_status "$upstream_http_x_accel_expires" "$coldrl_set_cookie" "$upstream_http_vary"`;
 
 /** The JSON log format of ../shared/reference/nginx-cache-internals.md (also nginx/cachetrain.conf). */
 export const CACHETRAIN_JSON = '{"ts":$msec,"key":"$scheme$proxy_host$request_uri",' +
@@ -31,7 +37,7 @@ export const CACHETRAIN_JSON = '{"ts":$msec,"key":"$scheme$proxy_host$request_ur
   '"cc":"$sent_http_cache_control","expires":"$sent_http_expires",' +
   '"last_mod":"$sent_http_last_modified","clen":"$sent_http_content_length"}';
 
-export const BUILTIN_FORMATS: Record<string, string> = { combined: COMBINED, cachetrain_text: CACHETRAIN_TEXT, cachetrain: CACHETRAIN_JSON };
+export const BUILTIN_FORMATS: Record<string, string> = { combined: COMBINED, cachetrain_text: CACHETRAIN_TEXT, cachetrain_text_v1: CACHETRAIN_TEXT_V1, cachetrain: CACHETRAIN_JSON };
 
 export type Escape = 'default' | 'json' | 'none';
 

@@ -2,7 +2,7 @@
  * Writes an in-memory trace as CSV (timestamp,obj_id,size,ttl,rtt,cacheable) or as an NGINX access log:
  * `nginx-json` in the cachetrain JSON format (nginx/cachetrain.conf), `nginx-combined` in cachetrain_text
  * (combined + $msec "$upstream_cache_status" $upstream_response_length $upstream_response_time
- * "$upstream_http_cache_control" "$upstream_http_expires"). Every request is written as a MISS that carries
+ * "$upstream_http_cache_control" "$upstream_http_expires" $upstream_status and three headers, empty). Every request is written as a MISS that carries
  * its upstream size and time (the log of a proxy that stored nothing yet), its TTL as
  * `Cache-Control: max-age=N`, an uncacheable one as `no-store`; keys are the request URIs (the log's
  * proxy_cache_key is $request_uri). Reading such a log back gives the same requests as the CSV.
@@ -54,7 +54,7 @@ export function textLine(t: Trace, i: number): string {
   const size = t.size[i]!;
   const cc = cacheControl(t, i);
   return `10.0.0.1 - - [${timeLocalText(t.time[i]!)}] "GET ${t.keys[t.id[i]!]} HTTP/1.1" 200 ${size} "-" "coldrl-workload" ` +
-    `${msText(t.time[i]! * 1000)} "MISS" ${size} ${msText(t.rtt[i]!)} "${cc || '-'}" "-"`;
+    `${msText(t.time[i]! * 1000)} "MISS" ${size} ${msText(t.rtt[i]!)} "${cc || '-'}" "-" 200 "-" "-" "-"`;
 }
 
 /** Writes the trace to `out` in the given format (synchronously, in 1 MiB pieces). */

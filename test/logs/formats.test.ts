@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logReadOptions, openSource, parseCacheValid } from '../../replay/formats/index.js';
-import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
+import type { LogReadOptions, LogStats } from '../../replay/formats/nginx-source.js';
 import { FLAG_UNCACHEABLE, loadTrace, type Trace } from '../../replay/trace.js';
 import { ROOT, tempDir } from '../helpers.js';
 import { CACHETRAIN_JSON, CACHETRAIN_TEXT, logFormatFromConf } from '../../replay/formats/nginx-format.js';
@@ -30,6 +30,30 @@ test('combined: $time_local with offsets, $request split, escapes, uncacheable b
   assert.deepEqual(col(tr.size, 4), [2326, 12, 2326, 153]);
   assert.deepEqual(col(tr.flags, 4), [0, FLAG_UNCACHEABLE, 0, FLAG_UNCACHEABLE]);
   assert.deepEqual(col(tr.ttl, 4), [Infinity, 0, Infinity, 0]);
+});
+
+test('cachetrain_text: the upstream status and the headers that keep a response out; its shorter form before them still read', async (t) => {
+  const at = (sec: number, uri: string, rest: string) =>
+    `192.0.2.1 - - [10/Oct/2023:20:55:${sec} +0000] "GET ${uri} HTTP/1.1" 200 100 "-" "curl/8" 16969713${sec}.000 ${rest}`;
+  const lines = [
+    at(30, '/a', '"MISS" 100 0.010 "max-age=60" "-" 200 "-" "-" "-"'),
+    at(31, '/a', '"HIT" - - "-" "-" - "-" "-" "-"'),
+    at(32, '/x', '"MISS" 100 0.010 "max-age=60" "-" 200 "0" "-" "-"'), // X-Accel-Expires: 0
+    at(33, '/c', '"MISS" 100 0.010 "max-age=60" "-" 200 "-" "1" "-"'), // a Set-Cookie
+    at(34, '/v', '"MISS" 100 0.010 "max-age=60" "-" 200 "-" "-" "*"'), // Vary: *
+    at(35, '/n', '"MISS" 100 0.010 "-" "-" 404 "-" "-" "-"'), // the upstream's 404 behind the client's 200
+    at(36, '/e', '"MISS" 100 0.010 "-" "-" 200 "30" "-" "-"'), // X-Accel-Expires: 30 s
+  ];
+  const f = join(tempDir(t), 'access.log');
+  writeFileSync(f, lines.join('\n') + '\n');
+  const src = openSource(f, 'nginx-combined');
+  const tr = await loadTrace(src);
+  assert.deepEqual(col(tr.flags, 7), [0, 0, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE, 0]);
+  assert.deepEqual(col(tr.ttl, 7), [60, Infinity, 0, 0, 0, 0, 30], 'a HIT line logs no header: the default TTL');
+  assert.deepEqual((src.stats as LogStats).uncacheableBy, { 'x-accel-expires': 1, 'set-cookie': 1, vary: 1, status: 1 });
+  // the shorter form (cachetrain_text_v1): detected, its cache fields read
+  const v1 = await read(t, [at(30, '/a', '"MISS" 100 0.010 "max-age=60" "-"'), at(31, '/a', '"HIT" - - "-" "-"')], 'nginx-combined');
+  assert.deepEqual([col(v1.ttl, 2), col(v1.rtt, 2), col(v1.time, 2)], [[60, Infinity], [10, 10], [1696971330, 1696971331]]);
 });
 
 test('a malformed $time_local is a bad line, counted by reason', async (t) => {

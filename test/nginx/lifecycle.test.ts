@@ -10,7 +10,8 @@
  * And the side table's features of a copy the origin REVALIDATED (proxy_cache_revalidate, a 304), which
  * replay/ reads as an expired copy refetched; and of copies whose TTL the origin set with X-Accel-Expires.
  * And proxy_cache_min_uses, Set-Cookie and Vary: *, with and without proxy_ignore_headers: replay/'s hits and
- * misses over the access log are NGINX's own.
+ * misses over the access log (cachetrain, and cachetrain_text for the headers) are NGINX's own, with the
+ * rules given as options and read from the instance's nginx.conf.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -166,8 +167,8 @@ test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response
 });
 
 /** replay/'s HIT or MISS for each request of an access log, in nginx semantics under `rules` and reader options. */
-async function simulated(accessLog: string, rules: NginxRules, read: LogReadOptions = {}, capacity = 1 << 20): Promise<string[]> {
-  const trace = await loadTrace(openSource(`nginx-json:${accessLog}`, undefined, read));
+async function simulated(accessLog: string, rules: NginxRules, read: LogReadOptions = {}, capacity = 1 << 20, format = 'nginx-json'): Promise<string[]> {
+  const trace = await loadTrace(openSource(accessLog, format, read));
   const cache = new Cache(policyFactory('lru').factory, { capacity, semantics: 'nginx', ...rules });
   return Array.from({ length: trace.length }, (_, i) => (cache.access(trace, i) ? 'HIT' : 'MISS'));
 }
@@ -193,7 +194,7 @@ test('nginx: Set-Cookie and Vary: * keep a response out, unless proxy_ignore_hea
   ] as const) {
     const sub = join(set.dir, ignore ? 'ignoring' : 'obeying');
     const { ngx, port: proxyPort } = await startProxy(t, set, sub, { cookie: 3000, vary: 3000, plain: 3000 }, {
-      maxSize: '1m', ...(ignore ? { ignoreHeaders: ignore } : {}),
+      maxSize: '1m', ...(ignore ? { ignoreHeaders: ignore } : {}), textLog: true,
       originHeaders: { cookie: { 'Set-Cookie': 'session=42' }, vary: { Vary: '*' } },
     });
     const seen: string[] = [];
@@ -203,6 +204,8 @@ test('nginx: Set-Cookie and Vary: * keep a response out, unless proxy_ignore_hea
     assert.equal((await ngx.status()).side_table.resident, ngx.cachedFiles().size, 'the module indexed what was stored');
     assert.deepEqual(await simulated(join(sub, 'access.log'), {}, ignore ? logReadOptions({ 'ignore-headers': ignore }) : {}), seen);
     assert.deepEqual(await simulatedFromConf(sub), seen, 'proxy_ignore_headers read from nginx.conf');
+    const text = join(sub, 'access.text.log');
+    assert.deepEqual(await simulated(text, {}, ignore ? logReadOptions({ 'ignore-headers': ignore }) : {}, 1 << 20, 'nginx-combined'), seen, 'the cachetrain_text log');
     const logged = readFileSync(join(sub, 'access.log'), 'utf8');
     assert.ok(!logged.includes('session=42'), 'the cookie itself is not logged');
   }
