@@ -173,9 +173,10 @@ ${o.secondCache ? `    location /b/ {
 
 export interface HttpResult { status: number; cache: string; bytes: number; body: string; etag?: string }
 
-export function httpGet(port: number, path: string, headers: Record<string, string> = {}): Promise<HttpResult> {
+/** A GET (or `method`, without a body) to 127.0.0.1:port. */
+export function httpGet(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<HttpResult> {
   return new Promise((res, rej) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (r) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, method, agent: false }, (r) => {
       const chunks: Buffer[] = [];
       r.on('data', (b: Buffer) => chunks.push(b));
       r.on('end', () => {

@@ -1,7 +1,7 @@
 import { ColdrlError } from './errors.js';
 import { ObjectTable } from './objects.js';
 import type { Policy, PolicyFactory, PolicyOptions, SimContext } from './policy.js';
-import { FLAG_UNCACHEABLE, type RequestBatch } from './trace.js';
+import { FLAG_NO_LOOKUP, FLAG_UNCACHEABLE, type RequestBatch } from './trace.js';
 
 /**
  * The one shared access loop (libCacheSim's cache_get_base): find -> can it be stored? -> evict until it
@@ -21,9 +21,10 @@ import { FLAG_UNCACHEABLE, type RequestBatch } from './trace.js';
  * node, created by the first request, and stores a response only once its node has counted `minUses`
  * (ngx_http_file_cache_exists: NGX_HTTP_CACHE_SCARCE before that). The node goes with the cached object
  * (evicted, removed by `inactive` or by a full keys zone) and, while nothing is cached, after `inactive`
- * seconds without a request; an expired copy keeps it, so its refetch is stored. Requests flagged
- * uncacheable count no use (some do reach the node in NGINX: a response's Cache-Control is read after the
- * lookup), and uncached nodes take no room in the simulated keys zone.
+ * seconds without a request; an expired copy keeps it, so its refetch is stored. An uncacheable request
+ * counts a use too, as the lookup came before the response that was not stored, unless it never reached the
+ * lookup (FLAG_NO_LOOKUP: a method NGINX does not cache, proxy_cache_bypass). Uncached nodes take no room
+ * in the simulated keys zone.
  *
  * The keys zone (nginx semantics, `keysLimit`: keysZoneNodes() of proxy_cache_path's keys_zone size) holds
  * one node per cached object. The first time a new object finds it full, NGINX's worker removes the LRU
@@ -273,6 +274,7 @@ export class Cache implements SimContext {
   private canStore(b: RequestBatch, i: number, id: number, size: number): boolean {
     const st = this.stats;
     if (this.semantics === 'nginx' && ((b.flags[i]! & FLAG_UNCACHEABLE) !== 0 || !(b.ttl[i]! > 0))) {
+      if (this.minUses > 1 && (b.flags[i]! & FLAG_NO_LOOKUP) === 0) this.usedEnough(id);
       st.uncacheable++;
       this.index++;
       return false;

@@ -4,6 +4,12 @@ import { ColdrlError } from './errors.js';
 
 /** Request flag bits (RequestBatch.flags). */
 export const FLAG_UNCACHEABLE = 1;
+/**
+ * With FLAG_UNCACHEABLE: NGINX did not look the key up at all (a method it does not cache, or
+ * proxy_cache_bypass), so no request was counted in the key's node. Without it, an uncacheable request is
+ * one whose response NGINX did not store after a lookup that counted one (proxy_cache_min_uses).
+ */
+export const FLAG_NO_LOOKUP = 2;
 
 /**
  * A column-wise block of requests. Readers fill a reused batch (no per-request objects); the whole trace in
@@ -177,8 +183,8 @@ export async function loadTrace(src: TraceSource): Promise<Trace> {
   return t;
 }
 
-/** Builds an in-memory trace from arrays (generators, tests). ttl/rtt optional. */
-export function traceFromArrays(name: string, rows: { time: number; key: number | string; size: number; ttl?: number; rtt?: number; uncacheable?: boolean }[]): Trace {
+/** Builds an in-memory trace from arrays (generators, tests). ttl/rtt optional; noLookup: uncacheable and FLAG_NO_LOOKUP. */
+export function traceFromArrays(name: string, rows: { time: number; key: number | string; size: number; ttl?: number; rtt?: number; uncacheable?: boolean; noLookup?: boolean }[]): Trace {
   const t = new Trace(Math.max(1, rows.length));
   const interner = new Interner();
   rows.forEach((r, i) => {
@@ -187,7 +193,7 @@ export function traceFromArrays(name: string, rows: { time: number; key: number 
     t.size[i] = r.size;
     t.ttl[i] = r.ttl ?? Infinity;
     t.rtt[i] = r.rtt ?? 0;
-    t.flags[i] = r.uncacheable ? FLAG_UNCACHEABLE : 0;
+    t.flags[i] = r.noLookup ? FLAG_UNCACHEABLE | FLAG_NO_LOOKUP : r.uncacheable ? FLAG_UNCACHEABLE : 0;
   });
   t.length = rows.length;
   t.name = name;

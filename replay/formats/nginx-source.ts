@@ -35,7 +35,7 @@
  *   fatal (COLDRL_ERR_BAD_LINE).
  */
 import { ColdrlError } from '../errors.js';
-import { FLAG_UNCACHEABLE, Interner, ReaderStats, readChunks, type ReadOptions, type RequestBatch, type TraceSource } from '../trace.js';
+import { FLAG_NO_LOOKUP, FLAG_UNCACHEABLE, Interner, ReaderStats, readChunks, type ReadOptions, type RequestBatch, type TraceSource } from '../trace.js';
 
 // Roles: the logged values the reader understands. Ranges live in an Int32Array at [2*role, 2*role+1].
 export const R_MSEC = 0, R_TIME_LOCAL = 1, R_TIME_ISO = 2, R_KEY = 3, R_REQUEST = 4, R_METHOD = 5, R_URI = 6,
@@ -623,7 +623,7 @@ export class NginxSource implements TraceSource {
       b.flags[n] = 0;
     } else {
       b.ttl[n] = 0;
-      b.flags[n] = FLAG_UNCACHEABLE;
+      b.flags[n] = why === UNC_METHOD || why === UNC_BYPASS ? FLAG_UNCACHEABLE | FLAG_NO_LOOKUP : FLAG_UNCACHEABLE;
       this.stats.uncacheable++;
       this.stats.uncacheableBy[why] = (this.stats.uncacheableBy[why] ?? 0) + 1;
     }

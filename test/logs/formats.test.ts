@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logReadOptions, openSource, parseCacheValid } from '../../replay/formats/index.js';
 import type { LogReadOptions, LogStats } from '../../replay/formats/nginx-source.js';
-import { FLAG_UNCACHEABLE, loadTrace, type Trace } from '../../replay/trace.js';
+import { FLAG_NO_LOOKUP, FLAG_UNCACHEABLE, loadTrace, type Trace } from '../../replay/trace.js';
 import { ROOT, tempDir } from '../helpers.js';
 import { CACHETRAIN_JSON, CACHETRAIN_TEXT, logFormatFromConf } from '../../replay/formats/nginx-format.js';
 
@@ -28,7 +28,7 @@ test('combined: $time_local with offsets, $request split, escapes, uncacheable b
   // The 304 has no body: the object keeps the size of its last 200 line. It stands for the 200 behind it
   // (NGINX stores the full object and answers the client's conditional request itself): cacheable.
   assert.deepEqual(col(tr.size, 4), [2326, 12, 2326, 153]);
-  assert.deepEqual(col(tr.flags, 4), [0, FLAG_UNCACHEABLE, 0, FLAG_UNCACHEABLE]);
+  assert.deepEqual(col(tr.flags, 4), [0, FLAG_UNCACHEABLE | FLAG_NO_LOOKUP, 0, FLAG_UNCACHEABLE]);
   assert.deepEqual(col(tr.ttl, 4), [Infinity, 0, Infinity, 0]);
 });
 
@@ -238,7 +238,9 @@ test('HIT lines keep the size and RTT of the last MISS; BYPASS, HEAD and other s
   ], 'nginx');
   assert.deepEqual(col(tr.size, 8), [500, 10, 10, 10, 10, 10, 10, 10]);
   assert.deepEqual(col(tr.rtt, 8), [0, 1, 1, 1, 1, 1, 1, 1]);
-  assert.deepEqual(col(tr.flags, 8), [0, 0, 0, 0, 1, 1, 0, 1]);
+  // BYPASS and PURGE never reached the cache lookup (FLAG_NO_LOOKUP: no proxy_cache_min_uses use); the 404 did
+  const [U, N] = [FLAG_UNCACHEABLE, FLAG_UNCACHEABLE | FLAG_NO_LOOKUP];
+  assert.deepEqual(col(tr.flags, 8), [0, 0, 0, 0, N, U, 0, N]);
 });
 
 test('nginx/cachetrain.conf holds the formats the readers have built in', () => {

@@ -255,7 +255,7 @@ test('nginx: ranges and conditional requests are hits on the cached 200; a 404 i
 test('nginx: proxy_cache_min_uses 2 stores on the second request; replay --min-uses 2 gives NGINX\'s hits and misses', { timeout: 60_000 }, async (t) => {
   const set = await setUp(t, 'coldrl-nginx-uses-');
   const { dir } = set;
-  const { ngx, port: proxyPort } = await startProxy(t, set, dir, { a: 3000, b: 3000, c: 3000 }, { maxSize: '1m', minUses: 2 });
+  const { ngx, port: proxyPort } = await startProxy(t, set, dir, { a: 3000, b: 3000, c: 3000, p: 3000 }, { maxSize: '1m', minUses: 2 });
   const order = ['a', 'a', 'b', 'a', 'c', 'c', 'c', 'b', 'b', 'a'];
   const seen: string[] = [];
   for (const n of order) seen.push((await httpGet(proxyPort!, `/${n}`)).cache);
@@ -265,4 +265,21 @@ test('nginx: proxy_cache_min_uses 2 stores on the second request; replay --min-u
   assert.equal(s.side_table.resident, ngx.cachedFiles().size, 'the module indexed what was stored, not the scarce misses');
   assert.deepEqual(await simulated(join(dir, 'access.log'), { minUses: 2 }), seen);
   assert.deepEqual(await simulatedFromConf(dir), seen, 'proxy_cache_min_uses read from nginx.conf');
+  // a request whose response is not stored (a 404) still counts in the key's node, as its lookup came
+  // first; a POST, which NGINX does not look up, counts nothing
+  const more: [string, string, number, string][] = [['GET', '/late', 404, 'MISS'], ['POST', '/p', 405, ''], ['GET', '/p', 200, 'MISS']];
+  for (const [method, path, status, cache] of more) {
+    const r = await httpGet(proxyPort!, path, {}, method);
+    assert.deepEqual([r.status, r.cache], [status, cache], `${method} ${path}`);
+    seen.push(cache || 'MISS');
+  }
+  writeFileSync(join(dir, 'www', 'late'), Buffer.alloc(3000, 1));
+  for (const [path, cache] of [['/late', 'MISS'], ['/late', 'HIT'], ['/p', 'MISS'], ['/p', 'HIT']]) {
+    const r = await httpGet(proxyPort!, path!);
+    assert.deepEqual([r.status, r.cache], [200, cache], `GET ${path}`);
+    seen.push(r.cache);
+  }
+  const logged = () => readFileSync(join(dir, 'access.log'), 'utf8').split('\n').length - 1;
+  await until('the log lines of every request', 5000, () => logged() >= seen.length);
+  assert.deepEqual(await simulated(join(dir, 'access.log'), { minUses: 2 }), seen, 'the 404 counted a use, the POST none');
 });

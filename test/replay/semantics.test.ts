@@ -127,7 +127,7 @@ test('proxy_cache_min_uses: stored on the key\'s Nth request; the count goes wit
     { time: 2, key: 'a', size: 10 }, // hit
     { time: 11, key: 'a', size: 10, ttl: 50 }, // expired: the node stays, the refetch is stored
     { time: 12, key: 'a', size: 10 }, // hit
-    { time: 13, key: 'u', size: 10, uncacheable: true }, // counts no use
+    { time: 13, key: 'u', size: 10, noLookup: true }, // never looked up (a POST): counts no use
     { time: 14, key: 'u', size: 10 }, // 1 use: scarce
     { time: 150, key: 'u', size: 10 }, // idle 136 s > inactive: a new node, 1 use (a: removed by inactive too)
     { time: 151, key: 'u', size: 10 }, // 2 uses: stored
@@ -150,6 +150,11 @@ test('proxy_cache_min_uses: stored on the key\'s Nth request; the count goes wit
   for (const p of POLICIES) replayWith(t, p, { capacity: 20, inactive: 100, minUses: 2 });
   assert.equal(replayWith(t, 'lru', { capacity: 20, inactive: 100 }).cache.stats.scarce, 0);
   assert.throws(() => replayWith(t, 'lru', { capacity: 20, minUses: 0 }), { code: 'COLDRL_ERR_USAGE' });
+  // a response not stored (its headers or status) still counted a use: its lookup came first
+  const looked = traceFromArrays('looked-up', [
+    { time: 0, key: 'x', size: 10, uncacheable: true }, { time: 1, key: 'x', size: 10, ttl: 0 }, { time: 2, key: 'x', size: 10 }, { time: 3, key: 'x', size: 10 },
+  ]);
+  assert.deepEqual(replayWith(looked, 'lru', { capacity: 20, minUses: 3 }).hits.map(Number), [0, 0, 0, 1], 'stored on the third request');
 });
 
 test('expiry and inactive removal under eviction pressure keep every policy consistent', () => {
