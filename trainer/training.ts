@@ -15,6 +15,7 @@ import { openSource, readsNginxLogs } from '../replay/formats/index.js';
 import type { LogReadOptions, Reading } from '../replay/formats/nginx-source.js';
 import { countRequests, HOLDOUT_BASELINES, HOLDOUT_KEY, holdoutOfResults, holdoutStart, sliceSource, type Holdout } from '../replay/holdout.js';
 import { Progress } from '../replay/progress.js';
+import { Spool } from '../replay/spool.js';
 import { policyFactory } from '../replay/registry.js';
 import { replayEach } from '../replay/run.js';
 import { Store } from '../replay/store.js';
@@ -49,6 +50,8 @@ export interface TraceFile {
   read?: LogReadOptions;
   /** Requests to train on (default all). */
   limit?: number;
+  /** The file's requests parsed once (spoolTrace): every pass reads them instead of parsing the file again. */
+  spool?: Spool;
 }
 
 export interface TrainingSpec {
@@ -149,9 +152,28 @@ function emptyTrace(file: TraceFile, stats?: ReaderStats): ColdrlError {
     + `${logs ? '; do its lines match the log_format? --log-format, or --nginx-conf with --log-format-name' : ''}`);
 }
 
-/** Opens a trace file with its reader options. */
+/** Opens a trace file with its reader options, or its spool. */
 function openTrace(file: TraceFile): TraceSource {
-  return openSource(file.path, file.format, file.read);
+  return file.spool ? file.spool.open() : openSource(file.path, file.format, file.read);
+}
+
+/**
+ * Parses a trace file once into a spool at `path` (replay/spool.ts), which every later pass reads
+ * instead of the file: the file with its spool, and the reader's counts. When the spool cannot be written
+ * the file comes back as it was, with the error; its length is known all the same.
+ */
+export async function spoolTrace(file: TraceFile, path: string, progress = false): Promise<{ trace: TraceFile; stats: ReaderStats; length: number; error?: Error }> {
+  const src = openTrace({ ...file, spool: undefined });
+  const bar = progress ? new Progress(`reading ${basename(file.path)}`, 0) : null;
+  let spool: Awaited<ReturnType<typeof Spool.write>>;
+  try {
+    spool = await Spool.write(src, path, bar ? (n) => bar.update(n) : undefined);
+  } finally {
+    bar?.done();
+  }
+  if (spool.length === 0) throw emptyTrace(file, src.stats);
+  if (!(spool instanceof Spool)) return { trace: file, stats: src.stats, length: spool.length, error: spool.error };
+  return { trace: { ...file, spool }, stats: src.stats, length: spool.length };
 }
 
 /**
@@ -332,14 +354,15 @@ export async function recentStart(trace: TrainingSpec['trace'], capacity: number
 /**
  * Splits a trace for `--holdout`: the training part (a Trace's first requests, or a file read up to
  * `limit`) and the held-out check's spec, whose `open` gives the WHOLE trace (its replays warm up on the
- * training part and count from `from`). A streamed file without a limit is read once to count its requests.
+ * training part and count from `from`). A streamed file without a limit or a spool is read once to count its
+ * requests.
  */
 export async function splitHoldout(trace: TrainingSpec['trace'], fraction: number): Promise<{ trace: TrainingSpec['trace']; holdout: NonNullable<TrainingSpec['holdout']>; stats?: ReaderStats }> {
   if (trace instanceof Trace) {
     const from = holdoutStart(trace.length, fraction);
     return { trace: trace.slice(0, from), holdout: { fraction, from, open: () => trace } };
   }
-  const limit = trace.limit ?? Infinity;
+  const limit = trace.limit ?? trace.spool?.length ?? Infinity;
   const reopen = () => sliceSource(openTrace(trace), 0, limit);
   // a limit comes from an earlier split, which counted the file: it holds more requests than that
   let total = limit;

@@ -500,6 +500,15 @@ test('coldrl train reads NGINX logs as coldrl replay does: --log-format, --defau
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /access\.log: lines read 3000, requests used 3000, skipped 0/, 'the reader\'s summary, as coldrl replay prints it');
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { holdout: Holdout };
+  assert.match(r.stderr, /3000 requests parsed once, spooled in \S+ \([\d.]+ KiB, freed at exit\)/);
+  // without the spool (the log parsed on every pass), or where it cannot be written: the same figures, one summary
+  for (const spool of ['none', join(dir, 'missing')]) {
+    const again = runCli([...args, '--default-ttl', '5', '--spool-dir', spool]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual((JSON.parse(again.stdout.trim().split('\n').pop()!) as { holdout: Holdout }).holdout, j.holdout);
+    assert.equal(again.stderr.match(/lines read 3000/g)?.length, 1, again.stderr);
+    if (spool !== 'none') assert.match(again.stderr, /could not be spooled in \S+missing \(ENOENT[^)]*\); the logs are parsed again on every pass/);
+  }
   const replay = (ttl: string[]) => {
     const rep = runCli(['replay', '--trace', log, '--format', 'nginx-combined', '--log-format', fmt, ...ttl, '--cache-size', '2m', '--semantics', 'nginx',
       '--warm-up', String(j.holdout.from), '--policy', `coldrl:${out},lru,gdsf`, '--json', '--threads', '1']);

@@ -3,7 +3,8 @@
  * ONNX, check, record), with `--resume`, `--holdout` and `--candidates auto` (trainer/source-choice.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BYTES_SOURCE, DEFAULT_SOURCE, GOALS, SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
@@ -11,7 +12,8 @@ import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { logReadOptions, nginxConfOptions, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
 import type { LogReadOptions, Reading } from '../../replay/formats/nginx-source.js';
 import { belowLru, describeHoldout, lossToLru, tradeNote, zoneNote } from '../../replay/holdout.js';
-import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
+import { formatBytes, parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
+import type { Spool } from '../../replay/spool.js';
 import { DEFAULT_DB, storePath } from '../../replay/store.js';
 import { loadTrace, Trace } from '../../replay/trace.js';
 import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from '../backend.js';
@@ -19,7 +21,7 @@ import type { Checkpoint } from '../dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { HEADS } from '../network.js';
 import { AUTO_SOURCES, chooseSource, type SourceChoice } from '../source-choice.js';
-import { DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, splitHoldout, type TrainingOutcome, type TrainingSpec } from '../training.js';
+import { DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, splitHoldout, spoolTrace, type TrainingOutcome, type TrainingSpec } from '../training.js';
 
 /** The NGINX module's coldrl_k when unset (nginx/ngx_http_coldrl_module.c). */
 const MODULE_DEFAULT_K = 64;
@@ -90,13 +92,17 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --train-on WHICH    recent (default): the newest requests before the held-out ones, as many as give LRU
                       ${RECENT_EVICTIONS_PER_DECISION} evictions per decision of --steps (one more LRU pass to size them); all: from the
                       first request (a long archive then trains on its oldest requests only)
+  --spool-dir DIR     where a streamed trace's requests, parsed once, are kept for the passes that follow
+                      (33 bytes per request, freed at exit; default: the system's temporary folder; none:
+                      parse the file again on every pass)
   --skip-bad          csv: count and skip malformed lines
   --json              print the result as one JSON object
 
 Memory: the trace streams in windows of --window requests (next uses, hence rewards, are computed within a
 window); memory is bounded by one window (about 40 bytes per request) plus the replay buffer
 (${d.bufferSize} decisions x K x ${FEATURE_COUNT + 1} floats: ${(d.bufferSize * d.k * (FEATURE_COUNT + 1) * 4 / 2 ** 20).toFixed(0)} MiB at the defaults).
-A trace that fits in one window is read once and replayed from memory on later passes.
+A trace that fits in one window is read once and replayed from memory on later passes; a longer file is
+parsed once into a spool (--spool-dir) that the later passes read.
 Ctrl-C stops at the next request, saves the checkpoint and the model so far.`;
 }
 
@@ -107,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
       trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
       hidden: { type: 'string' }, objective: { type: 'string' }, goal: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
-      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'min-uses': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'min-uses': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, 'spool-dir': { type: 'string' },
       'default-ttl': { type: 'string' }, strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' },
       'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'cache-valid': { type: 'string' }, 'cache-zone': { type: 'string' },
       'keys-zone': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
@@ -223,6 +229,22 @@ export async function run(argv: string[]): Promise<number> {
     console.error('note: NGINX removes cached objects idle for proxy_cache_path\'s inactive= (10m unless set there); without '
       + '--inactive the simulated cache keeps them. Pass --inactive with your value (e.g. --inactive 10m) to train on the cache your NGINX runs.');
   }
+  // a streamed file is parsed once, into a spool that the passes below read (--spool-dir none: parse on each)
+  let spool: Spool | undefined;
+  if (!(trace instanceof Trace) && values['spool-dir'] !== 'none') {
+    const dir = values['spool-dir'] ?? tmpdir();
+    const s = await spoolTrace(trace, join(dir, `coldrl-spool-${process.pid}-${Date.now()}`), !values.json);
+    reportReader(values.trace, s.stats);
+    if (s.error) {
+      console.error(`note: the parsed requests could not be spooled in ${dir} (${s.error.message}); the logs are parsed again on every pass (--spool-dir DIR: another place)`);
+      trace = { ...trace, limit: s.length };
+    } else {
+      trace = s.trace;
+      spool = s.trace.spool!;
+      const line = `${s.length} requests parsed once, spooled in ${dir} (${formatBytes(spool.bytes)}, freed at exit) for the passes that follow`;
+      if (values.json) console.error(line); else console.log(line);
+    }
+  }
   let holdout: TrainingSpec['holdout'];
   if (fraction > 0) {
     const split = await splitHoldout(trace, fraction);
@@ -248,6 +270,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(choice ? { metadata: { 'coldrl.candidates_auto': JSON.stringify(choice) } } : {}) });
   } finally {
     process.off('SIGINT', onSigint);
+    spool?.close();
   }
   const r = o.result;
   const notes = o.holdout ? [tradeNote(o.holdout), zoneNote(o.holdout)].filter((n): n is string => n !== null) : [];

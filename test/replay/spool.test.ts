@@ -1,0 +1,69 @@
+/**
+ * replay/spool.ts: a source's requests parsed once, read back at any batch size exactly as parsed, with the
+ * first read's object table; a spool that cannot be written still counts the requests.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSource } from '../../replay/formats/index.js';
+import { sliceSource } from '../../replay/holdout.js';
+import { Spool, SPOOL_BYTES_PER_REQUEST } from '../../replay/spool.js';
+import { loadTrace, RequestBatch, type TraceSource } from '../../replay/trace.js';
+import { writeTrace } from '../../replay/workloads/write.js';
+import { WORKLOADS } from '../../replay/workloads/index.js';
+import { tempDir } from '../helpers.js';
+
+/** Every request of a source read in batches of `capacity`, column by column. */
+async function columns(src: TraceSource, capacity: number): Promise<Record<string, number[]>> {
+  const out: Record<string, number[]> = { time: [], id: [], size: [], ttl: [], rtt: [], flags: [] };
+  const b = new RequestBatch(capacity);
+  for (let got = await src.read(b); got > 0; got = await src.read(b)) {
+    for (const k of Object.keys(out)) out[k]!.push(...Array.from((b as unknown as Record<string, ArrayLike<number>>)[k]!).slice(0, got));
+  }
+  src.close();
+  return out;
+}
+
+test('a spool gives back the parsed requests at any batch size, with the first read\'s object table; nothing left on disk', async (t) => {
+  const dir = tempDir(t);
+  const log = join(dir, 'access.log');
+  // bursty: uncacheable requests and several flags, TTLs, RTTs; 80k requests: three source batches
+  writeTrace(WORKLOADS.bursty!.generate(3, 80_000), 'nginx-json', log);
+  const parsed = await columns(openSource(log, 'nginx'), 1 << 15);
+  const seen: number[] = [];
+  const spool = await Spool.write(openSource(log, 'nginx'), join(dir, 'spool'), (n) => seen.push(n));
+  assert.ok(spool instanceof Spool);
+  t.after(() => spool.close());
+  assert.deepEqual(readdirSync(dir), ['access.log'], 'the spool is unlinked as soon as it is made');
+  assert.equal(spool.length, 80_000);
+  assert.equal(spool.bytes, 80_000 * SPOOL_BYTES_PER_REQUEST + 4 * seen.length);
+  assert.equal(seen.at(-1), 80_000);
+  assert.ok(parsed.flags!.some((f) => f !== 0) && parsed.ttl!.some((x) => x !== parsed.ttl![0]));
+  for (const capacity of [1 << 15, 1000, 7]) assert.deepEqual(await columns(spool.open(), capacity), parsed, `batches of ${capacity}`);
+  // two sources at once, each from the first request; a slice of one
+  const [a, b] = [spool.open(), spool.open()];
+  const one = new RequestBatch(5), two = new RequestBatch(5);
+  await a.read(one); await a.read(one); await b.read(two);
+  assert.deepEqual(Array.from(two.id), parsed.id!.slice(0, 5));
+  assert.deepEqual(Array.from(one.id), parsed.id!.slice(5, 10));
+  const whole = await loadTrace(openSource(log, 'nginx'));
+  const src = spool.open();
+  assert.equal(src.interner.count, whole.objects, 'the whole object table from the start');
+  assert.equal(src.stats.requests, 80_000);
+  assert.deepEqual((await columns(sliceSource(spool.open(), 100, 200), 64)).id, parsed.id!.slice(100, 200));
+  // closed: its sources fail rather than read nothing
+  spool.close();
+  await assert.rejects(() => spool.open().read(new RequestBatch(4)), /the spool of .* was closed/);
+});
+
+test('a spool that cannot be written: the requests are counted all the same, with the error', async (t) => {
+  const dir = tempDir(t);
+  const log = join(dir, 'access.log');
+  writeTrace(WORKLOADS.bursty!.generate(3, 5_000), 'nginx-json', log);
+  const r = await Spool.write(openSource(log, 'nginx'), join(dir, 'no-such-folder', 'spool'));
+  assert.ok(!(r instanceof Spool));
+  assert.equal(r.length, 5_000);
+  assert.match(r.error.message, /ENOENT/);
+  assert.ok(!existsSync(join(dir, 'no-such-folder')));
+});
