@@ -24,7 +24,8 @@ import { FLAG_NO_LOOKUP, FLAG_UNCACHEABLE, type RequestBatch } from './trace.js'
  * seconds without a request; an expired copy keeps it, so its refetch is stored. An uncacheable request
  * counts a use too, as the lookup came before the response that was not stored, unless it never reached the
  * lookup (FLAG_NO_LOOKUP: a method NGINX does not cache, proxy_cache_bypass). Uncached nodes take no room
- * in the simulated keys zone.
+ * in the simulated keys zone (in NGINX they do, with minUses > 1 only: with 1, ngx_http_file_cache_free
+ * frees such a node when its request ends).
  *
  * The keys zone (nginx semantics, `keysLimit`: keysZoneNodes() of proxy_cache_path's keys_zone size) holds
  * one node per cached object. The first time a new object finds it full, NGINX's worker removes the LRU
