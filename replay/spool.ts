@@ -10,8 +10,11 @@
  * soon as it is created: its space comes back when the spool is closed or the process ends, however it ends.
  */
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { ColdrlError } from './errors.js';
-import { RequestBatch, type Interner, type ReaderStats, type TraceSource } from './trace.js';
+import { Progress } from './progress.js';
+import { formatBytes } from './size.js';
+import { Interner, ReaderStats, RequestBatch, type TraceSource } from './trace.js';
 
 type Column = 'time' | 'id' | 'size' | 'ttl' | 'rtt' | 'flags';
 /** The columns in file order, with their element sizes in bytes. */
@@ -21,13 +24,40 @@ export const SPOOL_BYTES_PER_REQUEST = COLUMNS.reduce((a, [, w]) => a + w, 0);
 
 const bytesOf = (a: ArrayBufferView, n: number, w: number) => new Uint8Array(a.buffer, a.byteOffset, n * w);
 
+/** The object table of a shared spool: how many objects and their unique bytes, without their keys. */
+class SharedObjects extends Interner {
+  constructor(private readonly objects: number, unique: number) {
+    super();
+    this.uniqueBytes = unique;
+  }
+  override get count(): number { return this.objects; }
+  override intern(): number { throw new ColdrlError('COLDRL_ERR_INVARIANT', 'a shared spool\'s object table is read-only'); }
+}
+
+/** What a worker thread needs to read a spool of this process (Spool.share, Spool.attach): plain data. */
+export interface SharedSpool { fd: number; name: string; length: number; bytes: number; objects: number; uniqueBytes: number; chunks: { at: number; n: number }[] }
+
 /** A finished spool: the requests of one full read of a source, with that read's object table and counts. */
 export class Spool {
   private fd: number | null;
 
   private constructor(fd: number, readonly name: string, readonly length: number, readonly bytes: number, readonly interner: Interner,
-    readonly stats: ReaderStats, private readonly chunks: readonly { at: number; n: number }[]) {
+    readonly stats: ReaderStats, private readonly chunks: readonly { at: number; n: number }[], private readonly owner = true) {
     this.fd = fd;
+  }
+
+  /** The spool as plain data for a worker thread of this process (threads share the process's files). */
+  share(): SharedSpool {
+    if (this.fd === null) throw new ColdrlError('COLDRL_ERR_USAGE', `the spool of ${this.name} was closed`);
+    return { fd: this.fd, name: this.name, length: this.length, bytes: this.bytes, objects: this.interner.count, uniqueBytes: this.interner.uniqueBytes, chunks: [...this.chunks] };
+  }
+
+  /**
+   * A spool shared by another thread of this process: its requests, its object count and unique bytes (no
+   * keys), no reader counts; closing it leaves the file to the thread that wrote it.
+   */
+  static attach(s: SharedSpool): Spool {
+    return new Spool(s.fd, s.name, s.length, s.bytes, new SharedObjects(s.objects, s.uniqueBytes), new ReaderStats(), s.chunks, false);
   }
 
   /**
@@ -108,9 +138,29 @@ export class Spool {
     };
   }
 
-  /** Gives the spool's space back; its sources read nothing more. */
+  /** Gives the spool's space back (the thread that wrote it); its sources read nothing more. */
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
+    if (this.fd !== null && this.owner) closeSync(this.fd);
     this.fd = null;
   }
+}
+
+/**
+ * Spool.write into a new file of folder `dir`, with a progress line (`reading NAME`) when asked: the spool,
+ * or the request count and why it could not be written.
+ */
+export async function spoolInto(src: TraceSource, dir: string, progress: boolean): Promise<Spool | { length: number; error: Error }> {
+  const bar = progress ? new Progress(`reading ${basename(src.name)}`, 0) : null;
+  try {
+    return await Spool.write(src, join(dir, `coldrl-spool-${process.pid}-${Date.now()}`), bar ? (n) => bar.update(n) : undefined);
+  } finally {
+    bar?.done();
+  }
+}
+
+/** The line that says a spool was made, or why it was not. */
+export function spoolLine(spool: Spool | { length: number; error: Error }, dir: string): string {
+  return spool instanceof Spool
+    ? `${spool.length} requests parsed once, spooled in ${dir} (${formatBytes(spool.bytes)}, freed at exit) for the passes that follow`
+    : `note: the parsed requests could not be spooled in ${dir} (${spool.error.message}); the file is parsed again on every pass (--spool-dir DIR: another place)`;
 }

@@ -15,7 +15,7 @@ import { openSource, readsNginxLogs } from '../replay/formats/index.js';
 import type { LogReadOptions, Reading } from '../replay/formats/nginx-source.js';
 import { countRequests, HOLDOUT_BASELINES, HOLDOUT_KEY, holdoutOfResults, holdoutStart, sliceSource, type Holdout } from '../replay/holdout.js';
 import { Progress } from '../replay/progress.js';
-import { Spool } from '../replay/spool.js';
+import { Spool, spoolInto } from '../replay/spool.js';
 import { policyFactory } from '../replay/registry.js';
 import { replayEach } from '../replay/run.js';
 import { Store } from '../replay/store.js';
@@ -158,22 +158,15 @@ function openTrace(file: TraceFile): TraceSource {
 }
 
 /**
- * Parses a trace file once into a spool at `path` (replay/spool.ts), which every later pass reads
+ * Parses a trace file once into a spool in folder `dir` (replay/spool.ts), which every later pass reads
  * instead of the file: the file with its spool, and the reader's counts. When the spool cannot be written
- * the file comes back as it was, with the error; its length is known all the same.
+ * the file comes back as it was, with the error, and its length, which limit then keeps.
  */
-export async function spoolTrace(file: TraceFile, path: string, progress = false): Promise<{ trace: TraceFile; stats: ReaderStats; length: number; error?: Error }> {
+export async function spoolTrace(file: TraceFile, dir: string, progress = false): Promise<{ trace: TraceFile; stats: ReaderStats; spool: Spool | { length: number; error: Error } }> {
   const src = openTrace({ ...file, spool: undefined });
-  const bar = progress ? new Progress(`reading ${basename(file.path)}`, 0) : null;
-  let spool: Awaited<ReturnType<typeof Spool.write>>;
-  try {
-    spool = await Spool.write(src, path, bar ? (n) => bar.update(n) : undefined);
-  } finally {
-    bar?.done();
-  }
+  const spool = await spoolInto(src, dir, progress);
   if (spool.length === 0) throw emptyTrace(file, src.stats);
-  if (!(spool instanceof Spool)) return { trace: file, stats: src.stats, length: spool.length, error: spool.error };
-  return { trace: { ...file, spool }, stats: src.stats, length: spool.length };
+  return { trace: spool instanceof Spool ? { ...file, spool } : { ...file, limit: spool.length }, stats: src.stats, spool };
 }
 
 /**

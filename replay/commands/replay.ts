@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { argumentHint, ColdrlError } from '../errors.js';
 import { zoneFilledNote } from '../holdout.js';
 import { logReadOptions, nginxConfOptions, openSource, reportReader } from '../formats/index.js';
 import { expandPolicies, findPolicy, listPolicies } from '../registry.js';
 import { replayStream, replayTrace, type ReplayResult } from '../run.js';
 import { parseCacheSize, parseDuration, resolveCacheSize, type CacheSizeSpec } from '../size.js';
-import { loadTrace, type ReadOptions, type Trace } from '../trace.js';
+import { Spool, spoolInto, spoolLine, type SharedSpool } from '../spool.js';
+import { loadTrace, type ReadOptions, type Trace, type TraceSource } from '../trace.js';
 import type { LogReadOptions } from '../formats/nginx-source.js';
 import { printTable } from '../table.js';
 
@@ -50,12 +51,15 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
                       \`coldrl train --holdout\` checks its model this way, N = its held-out "from")
   --skip-bad          count and skip malformed lines instead of failing
   --threads N         worker threads for several runs (default: cores, at most 2)
+  --spool-dir DIR     where a streamed trace that more runs than threads read is parsed once, for them all
+                      to read (33 bytes per request, freed at exit; default: the system's temporary folder;
+                      none: each run parses the file)
   --seed N            seed for randomised policies (default 1)
   --json              one JSON object per (trace, policy, cache size) per line
 
-Memory: online policies with absolute sizes stream the trace in constant memory. Offline policies
-(belady, belady-size, ktail-oracle...) and percentage sizes load the whole trace: about 40 bytes per request
-(next uses are O(requests)).
+Memory: online policies with absolute sizes stream the trace in constant memory (with a spool on disk when
+a thread has several runs). Offline policies (belady, belady-size, ktail-oracle...) and percentage sizes
+load the whole trace: about 40 bytes per request (next uses are O(requests)).
 
 Policies:
 ${listPolicies().map((p) => `  ${p.name.padEnd(16)} ${p.summary}`).join('\n')}`;
@@ -79,6 +83,8 @@ export interface ReplayJobSpec {
   warmUp?: number;
   /** NGINX log reader options (replay/formats/nginx-source.ts). */
   log?: Omit<LogReadOptions, keyof ReadOptions>;
+  /** The trace parsed once (replay/spool.ts): every run reads it instead of the file. */
+  spool?: SharedSpool;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -89,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         trace: { type: 'string' }, format: { type: 'string' }, policy: { type: 'string', default: 'all' },
         'cache-size': { type: 'string' }, semantics: { type: 'string' }, 'keys-zone': { type: 'string' }, 'cache-zone': { type: 'string' },
-        'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'warm-up': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false },
+        'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'warm-up': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, 'spool-dir': { type: 'string' },
         threads: { type: 'string' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' },
         'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'cache-valid': { type: 'string' }, 'min-uses': { type: 'string' },
@@ -131,10 +137,26 @@ export async function run(argv: string[]): Promise<number> {
     results.push(r);
     if (values.json) console.log(JSON.stringify(r));
   };
-  if (threads <= 1) {
-    await runJobsHere(spec, jobs, emit, true);
-  } else {
-    await runJobsInWorkers(spec, jobs, threads, emit);
+  // streamed runs parse the file each: when a thread has several, it is parsed once into a spool they read
+  let spool: Spool | null = null;
+  const spooling = !needsWholeTrace(jobs) && jobs.length > threads && values['spool-dir'] !== 'none';
+  if (spooling) {
+    const dir = values['spool-dir'] ?? tmpdir();
+    const src = openJobSource(spec);
+    const made = await spoolInto(src, dir, true);
+    reportReader(spec.trace, src.stats);
+    if (made.length === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${spec.trace}: the trace holds no requests`);
+    console.error(spoolLine(made, dir));
+    if (made instanceof Spool) { spool = made; spec.spool = made.share(); }
+  }
+  try {
+    if (threads <= 1) {
+      await runJobsHere(spec, jobs, emit, true, !spooling);
+    } else {
+      await runJobsInWorkers(spec, jobs, threads, emit, !spooling);
+    }
+  } finally {
+    spool?.close();
   }
   if (!values.json) printTable(results);
   const filled = results.filter((r) => r.zoneFull > 0).map((r) => `${r.policy} at ${r.cacheSize}`);
@@ -166,7 +188,8 @@ const needsWholeTrace = (jobs: Job[]) => jobs.some((j) => findPolicy(j.policy).i
 /** Runs jobs in this thread; loads the trace once when any job needs it in memory. */
 /** `report` = print the reader's skipped-line summary on stderr (one thread only, so it appears once). */
 export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: ReplayResult) => void, progress: boolean, report = true): Promise<void> {
-  const open = () => openSource(spec.trace, spec.format, { skipBad: spec.skipBad, defaultTtl: spec.defaultTtl, ...spec.log });
+  const spool = spec.spool ? Spool.attach(spec.spool) : null;
+  const open = () => spool?.open() ?? openJobSource(spec);
   let trace: Trace | null = null;
   if (needsWholeTrace(jobs)) {
     const src = open();
@@ -194,7 +217,13 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
   }
 }
 
-async function runJobsInWorkers(spec: ReplayJobSpec, jobs: Job[], threads: number, emit: (r: ReplayResult) => void): Promise<void> {
+/** The trace file of a job spec, with its reader options. */
+function openJobSource(spec: ReplayJobSpec): TraceSource {
+  return openSource(spec.trace, spec.format, { skipBad: spec.skipBad, defaultTtl: spec.defaultTtl, ...spec.log });
+}
+
+/** `report`: worker 0 prints the reader's summary. */
+async function runJobsInWorkers(spec: ReplayJobSpec, jobs: Job[], threads: number, emit: (r: ReplayResult) => void, report: boolean): Promise<void> {
   // Deal the jobs round-robin so each worker loads the trace once; print results in job order.
   const parts: Job[][] = Array.from({ length: threads }, () => []);
   jobs.forEach((j, i) => parts[i % threads]!.push(j));
@@ -203,7 +232,7 @@ async function runJobsInWorkers(spec: ReplayJobSpec, jobs: Job[], threads: numbe
   const flush = () => { while (next < jobs.length && out[next]) emit(out[next++]!); };
   const url = new URL('./replay-worker.js', import.meta.url);
   await Promise.all(parts.map((part, w) => new Promise<void>((resolve, reject) => {
-    const worker = new Worker(url, { workerData: { spec, jobs: part.map((j) => ({ policy: j.policy, size: j.size })), report: w === 0 } });
+    const worker = new Worker(url, { workerData: { spec, jobs: part.map((j) => ({ policy: j.policy, size: j.size })), report: report && w === 0 } });
     let k = 0;
     worker.on('message', (m: { result?: ReplayResult; error?: { code: string; message: string } }) => {
       if (m.error) { reject(new ColdrlError(m.error.code as never, m.error.message)); return; }

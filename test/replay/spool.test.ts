@@ -1,6 +1,7 @@
 /**
  * replay/spool.ts: a source's requests parsed once, read back at any batch size exactly as parsed, with the
- * first read's object table; a spool that cannot be written still counts the requests.
+ * first read's object table; a spool that cannot be written still counts the requests; `coldrl replay`'s
+ * runs reading one spool, in one thread or in workers, give the figures of runs that each parse the log.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { Spool, SPOOL_BYTES_PER_REQUEST } from '../../replay/spool.js';
 import { loadTrace, RequestBatch, type TraceSource } from '../../replay/trace.js';
 import { writeTrace } from '../../replay/workloads/write.js';
 import { WORKLOADS } from '../../replay/workloads/index.js';
-import { tempDir } from '../helpers.js';
+import { runCli, tempDir } from '../helpers.js';
 
 /** Every request of a source read in batches of `capacity`, column by column. */
 async function columns(src: TraceSource, capacity: number): Promise<Record<string, number[]>> {
@@ -66,4 +67,32 @@ test('a spool that cannot be written: the requests are counted all the same, wit
   assert.equal(r.length, 5_000);
   assert.match(r.error.message, /ENOENT/);
   assert.ok(!existsSync(join(dir, 'no-such-folder')));
+});
+
+test('coldrl replay: more streamed runs than threads read one spool, with the figures of runs that each parse the log', async (t) => {
+  const dir = tempDir(t);
+  const log = join(dir, 'access.log');
+  writeTrace(WORKLOADS.bursty!.generate(5, 20_000), 'nginx-json', log);
+  const run = (extra: string[]) => {
+    const r = runCli(['replay', '--trace', log, '--policy', 'lru,gdsf,s3fifo', '--cache-size', '1m,4m', '--semantics', 'nginx', '--json', ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    return { rows: r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { policy: string; cacheSize: string; hits: number; byteHits: number; evictions: number }), stderr: r.stderr };
+  };
+  const figures = (rows: { policy: string; cacheSize: string; hits: number; byteHits: number; evictions: number }[]) =>
+    rows.map((x) => [x.policy, x.cacheSize, x.hits, x.byteHits, x.evictions]);
+  const each = run(['--spool-dir', 'none', '--threads', '2']);
+  assert.doesNotMatch(each.stderr, /spooled/);
+  for (const threads of ['1', '2']) {
+    const spooled = run(['--threads', threads]);
+    assert.deepEqual(figures(spooled.rows), figures(each.rows), `${threads} thread(s)`);
+    assert.match(spooled.stderr, /20000 requests parsed once, spooled in \S+ \([\d.]+ KiB, freed at exit\)/);
+    assert.equal(spooled.stderr.match(/lines read 20000/g)?.length, 1, spooled.stderr);
+  }
+  // a spool that cannot be written: said once, each run parses the log, one summary
+  const unwritable = run(['--threads', '2', '--spool-dir', join(dir, 'missing')]);
+  assert.deepEqual(figures(unwritable.rows), figures(each.rows));
+  assert.match(unwritable.stderr, /could not be spooled in \S+missing \(ENOENT/);
+  assert.equal(unwritable.stderr.match(/lines read 20000/g)?.length, 1, unwritable.stderr);
+  // as many runs as threads: each parses the log, no spool
+  assert.doesNotMatch(runCli(['replay', '--trace', log, '--policy', 'lru,gdsf', '--cache-size', '1m', '--threads', '2']).stderr, /spooled/);
 });

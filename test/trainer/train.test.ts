@@ -507,7 +507,7 @@ test('coldrl train reads NGINX logs as coldrl replay does: --log-format, --defau
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual((JSON.parse(again.stdout.trim().split('\n').pop()!) as { holdout: Holdout }).holdout, j.holdout);
     assert.equal(again.stderr.match(/lines read 3000/g)?.length, 1, again.stderr);
-    if (spool !== 'none') assert.match(again.stderr, /could not be spooled in \S+missing \(ENOENT[^)]*\); the logs are parsed again on every pass/);
+    if (spool !== 'none') assert.match(again.stderr, /could not be spooled in \S+missing \(ENOENT[^)]*\); the file is parsed again on every pass/);
   }
   const replay = (ttl: string[]) => {
     const rep = runCli(['replay', '--trace', log, '--format', 'nginx-combined', '--log-format', fmt, ...ttl, '--cache-size', '2m', '--semantics', 'nginx',

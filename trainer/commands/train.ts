@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BYTES_SOURCE, DEFAULT_SOURCE, GOALS, SOURCES } from '../../replay/candidates.js';
 import { ColdrlError } from '../../replay/errors.js';
@@ -12,8 +12,8 @@ import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { logReadOptions, nginxConfOptions, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
 import type { LogReadOptions, Reading } from '../../replay/formats/nginx-source.js';
 import { belowLru, describeHoldout, lossToLru, tradeNote, zoneNote } from '../../replay/holdout.js';
-import { formatBytes, parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
-import type { Spool } from '../../replay/spool.js';
+import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
+import { Spool, spoolLine } from '../../replay/spool.js';
 import { DEFAULT_DB, storePath } from '../../replay/store.js';
 import { loadTrace, Trace } from '../../replay/trace.js';
 import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from '../backend.js';
@@ -233,17 +233,12 @@ export async function run(argv: string[]): Promise<number> {
   let spool: Spool | undefined;
   if (!(trace instanceof Trace) && values['spool-dir'] !== 'none') {
     const dir = values['spool-dir'] ?? tmpdir();
-    const s = await spoolTrace(trace, join(dir, `coldrl-spool-${process.pid}-${Date.now()}`), !values.json);
+    const s = await spoolTrace(trace, dir, !values.json);
     reportReader(values.trace, s.stats);
-    if (s.error) {
-      console.error(`note: the parsed requests could not be spooled in ${dir} (${s.error.message}); the logs are parsed again on every pass (--spool-dir DIR: another place)`);
-      trace = { ...trace, limit: s.length };
-    } else {
-      trace = s.trace;
-      spool = s.trace.spool!;
-      const line = `${s.length} requests parsed once, spooled in ${dir} (${formatBytes(spool.bytes)}, freed at exit) for the passes that follow`;
-      if (values.json) console.error(line); else console.log(line);
-    }
+    ({ trace } = s);
+    if (s.spool instanceof Spool) spool = s.spool;
+    const line = spoolLine(s.spool, dir);
+    if (values.json || !spool) console.error(line); else console.log(line);
   }
   let holdout: TrainingSpec['holdout'];
   if (fraction > 0) {
