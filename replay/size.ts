@@ -41,19 +41,19 @@ export function resolveCacheSize(spec: CacheSizeSpec, uniqueBytes: number): numb
   return bytes;
 }
 
-const SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+const SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, M: 30 * 86400, y: 365 * 86400 };
 
 /**
  * Parses a time the way nginx writes it in its configuration (proxy_cache_path inactive=10m): plain
- * seconds ("600", "0.5"), or number-unit parts with ms, s, m, h, d, w summed ("1h30m", "1h 30m"). Returns
- * seconds. `what` names the option in the error.
+ * seconds ("600", "0.5"), or number-unit parts with ms, s, m, h, d, w, M (30 days) and y (365 days) summed
+ * ("1h30m", "1h 30m", "1y"), as ngx_parse_time reads them. Returns seconds. `what` names the option in the error.
  */
 export function parseDuration(text: string, what: string): number {
   const t = text.trim();
   let total = 0;
   if (/^\d+(?:\.\d+)?$/.test(t)) total = Number(t);
   else {
-    const part = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*/gy;
+    const part = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|M|y)\s*/gy;
     let end = 0;
     for (let m = part.exec(t); m; m = part.exec(t)) { total += Number(m[1]) * SECONDS[m[2]!]!; end = part.lastIndex; }
     if (t === '' || end !== t.length) throw new ColdrlError('COLDRL_ERR_USAGE', `${what}: cannot parse the time "${text}" (examples: 600, 10m, 1h30m, 7d)`);

@@ -99,6 +99,8 @@ test('times are read as nginx writes them in proxy_cache_path: seconds, or parts
   assert.equal(parseDuration('10m', 'x'), 600);
   assert.equal(parseDuration('1h30m', 'x'), 5400);
   assert.equal(parseDuration('1h 30m 15s', 'x'), 5415);
+  assert.equal(parseDuration('1y', 'x'), 365 * 86400, 'nginx: y is 365 days');
+  assert.equal(parseDuration('1M2m', 'x'), 30 * 86400 + 120, 'M is 30 days, m a minute');
   assert.equal(parseDuration('2d', 'x'), 172_800);
   assert.equal(parseDuration('1w', 'x'), 604_800);
   assert.equal(parseDuration('250ms', 'x'), 0.25);
