@@ -153,6 +153,8 @@ function directives(toks: Token[], what: string): Directive[] {
  */
 export interface PlaceRules {
   place: string;
+  /** proxy_cache_key's value, `${x}` written `$x` (nginx's default when unset). */
+  cacheKey: string;
   /** The proxy_cache_valid lines, `;` between them (--cache-valid's syntax). */
   cacheValid: string | null;
   minUses: string | null;
@@ -161,6 +163,12 @@ export interface PlaceRules {
 }
 
 type Scope = Omit<PlaceRules, 'place'> & { cache: string | null };
+
+/** proxy_cache_key when unset (ngx_http_proxy_module's default). */
+export const DEFAULT_CACHE_KEY = '$scheme$proxy_host$request_uri';
+
+/** A key expression with `${x}` written `$x` and variable names in lower case, to compare two of them. */
+export const keyExpression = (k: string) => k.replace(/\$\{?([A-Za-z0-9_]+)\}?/g, (_, v: string) => `$${v.toLowerCase()}`);
 
 /** Every place of the config at confPath whose proxy_cache is `zone` (http, server, location levels), in config order, with its rules. */
 export function cacheZoneRules(confPath: string, zone: string): PlaceRules[] {
@@ -171,6 +179,7 @@ export function cacheZoneRules(confPath: string, zone: string): PlaceRules[] {
     for (const d of dirs) {
       if (d.block !== null) continue;
       if (d.name === 'proxy_cache') own.cache = d.args[0] ?? null;
+      else if (d.name === 'proxy_cache_key') own.cacheKey = keyExpression(d.args.join(''));
       else if (d.name === 'proxy_cache_valid') valid.push(d.args.join(' '));
       else if (d.name === 'proxy_cache_min_uses') own.minUses = d.args[0] ?? null;
       else if (d.name === 'proxy_ignore_headers') ignore.push(...d.args.map((h) => h.toLowerCase()));
@@ -179,7 +188,7 @@ export function cacheZoneRules(confPath: string, zone: string): PlaceRules[] {
     if (ignore.length) own.ignoreHeaders = ignore.join(' ');
     const blocks = dirs.filter((d) => d.block !== null);
     const serves = context === 'location' || (context === 'server' && !blocks.some((d) => d.name === 'location'));
-    if (serves && own.cache === zone) out.push({ place, cacheValid: own.cacheValid, minUses: own.minUses, ignoreHeaders: own.ignoreHeaders });
+    if (serves && own.cache === zone) out.push({ place, cacheKey: own.cacheKey, cacheValid: own.cacheValid, minUses: own.minUses, ignoreHeaders: own.ignoreHeaders });
     for (const d of blocks) {
       if (d.name === 'http' && context === 'main') walk(d.block!, own, 'http', '');
       else if (d.name === 'server' && context === 'http') {
@@ -190,7 +199,7 @@ export function cacheZoneRules(confPath: string, zone: string): PlaceRules[] {
       }
     }
   };
-  walk(directives(readConf(confPath), confPath), { cache: null, cacheValid: null, minUses: null, ignoreHeaders: null }, 'main', '');
+  walk(directives(readConf(confPath), confPath), { cache: null, cacheKey: DEFAULT_CACHE_KEY, cacheValid: null, minUses: null, ignoreHeaders: null }, 'main', '');
   return out;
 }
 
@@ -212,7 +221,7 @@ const RULES: [RuleKey, string, string, string][] = [
  * that differs between them is a usage error unless its option is given (the simulator applies one).
  */
 export function cacheZoneOptions(conf: string, zone: string, command: string, given: ZoneGiven):
-  { cacheSize: string; inactive: string; keysZone: string; line: string } & Partial<Record<RuleKey, string>> {
+  { cacheSize: string; inactive: string; keysZone: string; line: string; places: PlaceRules[] } & Partial<Record<RuleKey, string>> {
   const z = cacheZoneFromConf(conf, zone);
   if (z.maxSize === null && given.cacheSize === undefined) {
     throw new ColdrlError('COLDRL_ERR_USAGE', `${command}: proxy_cache_path keys_zone=${z.zone} has no max_size (an unbounded cache evicts nothing by size); give --cache-size`);
@@ -236,7 +245,7 @@ export function cacheZoneOptions(conf: string, zone: string, command: string, gi
     ? `; where proxy_cache ${zone} is used (${places.map((p) => p.place).join(', ')}): ${said.join(', ')}`
     : `; no location has proxy_cache ${zone}: no proxy_cache_valid, proxy_cache_min_uses or proxy_ignore_headers read`;
   return {
-    cacheSize: given.cacheSize ?? String(z.maxSize), inactive: String(z.inactive), keysZone: String(z.keysZone), ...rules,
+    cacheSize: given.cacheSize ?? String(z.maxSize), inactive: String(z.inactive), keysZone: String(z.keysZone), places, ...rules,
     line: `${conf}: proxy_cache_path keys_zone=${z.zone}:${formatBytes(z.keysZone)} (${keysZoneNodes(z.keysZone, z.zone)} nodes) max_size ${z.maxSize === null ? 'none' : formatBytes(z.maxSize)}, inactive ${z.inactive} s${use}`,
   };
 }

@@ -10,7 +10,7 @@ import { cacheZoneOptions, keysZoneNodes, parseZoneSize } from '../nginx-conf.js
 import { parseDuration } from '../size.js';
 import type { ReaderStats, TraceSource } from '../trace.js';
 import { CsvSource } from './csv.js';
-import { accessLogFormatName, CACHETRAIN_TEXT, CACHETRAIN_TEXT_V1, COMBINED, LogFormatParser, logFormatFromConf, resolveLogFormat, type Escape } from './nginx-format.js';
+import { accessLogFormatName, CACHETRAIN_TEXT, CACHETRAIN_TEXT_V1, COMBINED, LogFormatParser, logFormatFromConf, loggedKey, resolveLogFormat, type Escape } from './nginx-format.js';
 import { JsonLineParser } from './nginx-json.js';
 import { IGNORABLE_HEADERS, KEY_FROM, LogStats, NginxSource, type CacheValid, type IgnorableHeader, type KeyFrom, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
 
@@ -161,8 +161,9 @@ export interface ConfValues {
  * What `--nginx-conf FILE` gives `command` (replay, train) reading `trace`, filled into v in place: the log_format name
  * (logFormatName) and, with --cache-zone, --cache-size, --inactive and --keys-zone from its proxy_cache_path
  * and --cache-valid, --min-uses and --ignore-headers from the places that use it (options given beside it
- * win). Returns the line that says what the zone was read as (null without --cache-zone) and the keys
- * zone's node limit (undefined without --keys-zone).
+ * win). Returns the line that says what the zone was read as (null without --cache-zone; with a note when
+ * the log's cache key is not the proxy_cache_key of the places that use the zone) and the keys zone's node
+ * limit (undefined without --keys-zone).
  */
 export function nginxConfOptions(command: string, trace: string, v: ConfValues): { zoneLine: string | null; keysLimit: number | undefined } {
   v['log-format-name'] = logFormatName(command, trace, v.format, { nginxConf: v['nginx-conf'], logFormatName: v['log-format-name'], logFormat: v['log-format'] });
@@ -181,6 +182,14 @@ export function nginxConfOptions(command: string, trace: string, v: ConfValues):
     v['min-uses'] ??= zone.minUses;
     v['ignore-headers'] ??= zone.ignoreHeaders;
     zoneLine = zone.line;
+    const format = v['log-format'] !== undefined ? resolveLogFormat(v['log-format'])
+      : v['log-format-name'] !== undefined ? logFormatFromConf(v['nginx-conf'], v['log-format-name']).format : null;
+    const logged = format === null ? null : loggedKey(format);
+    const other = logged === null ? [] : zone.places.filter((p) => p.cacheKey !== logged);
+    if (other.length) {
+      zoneLine += `\nnote: the log's cache key is ${logged}, but proxy_cache_key is ${[...new Set(other.map((p) => p.cacheKey))].join(', ')} at `
+        + `${other.map((p) => p.place).join(', ')}: the simulated objects are then not NGINX's (log the key NGINX uses; nginx/cachetrain.conf)`;
+    }
   }
   const keysLimit = v['keys-zone'] === undefined ? undefined : keysZoneNodes(parseZoneSize(v['keys-zone'], `${command}: --keys-zone`), v['cache-zone']);
   return { zoneLine, keysLimit };

@@ -14,7 +14,7 @@
  * escape=...) from a config file.
  */
 import { ColdrlError } from '../errors.js';
-import { readConf } from '../nginx-conf.js';
+import { keyExpression, readConf } from '../nginx-conf.js';
 import { escapedAt, R_KEY, ROLE_COUNT, VARIABLE_ROLES, type LineParser } from './nginx-source.js';
 
 export const COMBINED = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
@@ -189,6 +189,21 @@ export function accessLogFormatName(confPath: string): string | null {
 }
 
 /** A log_format given by name (built in), or as the format string itself. */
+/**
+ * The cache key a log_format logs, as a key expression (nginx-conf.ts keyExpression): a JSON format's
+ * `key` or `cache_key` field, or a text format's run of adjacent variables with $request_uri or $uri (the
+ * value the parser reads as the key); null when it logs none (the reader then keys by the URI, --key-from).
+ */
+export function loggedKey(format: string): string | null {
+  const json = /"(?:key|cache_key)"\s*:\s*"([^"]*)"/.exec(format);
+  if (json) return keyExpression(json[1]!);
+  for (const m of format.matchAll(/(?:\$(?:\{[A-Za-z0-9_]+\}|[A-Za-z0-9_]+)){2,}/g)) {
+    const k = keyExpression(m[0]);
+    if (/\$(?:request_uri|uri)(?![a-z0-9_])/.test(k)) return k;
+  }
+  return null;
+}
+
 export function resolveLogFormat(text: string): string {
   return BUILTIN_FORMATS[text] ?? text;
 }

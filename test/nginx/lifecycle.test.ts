@@ -180,7 +180,8 @@ async function simulated(accessLog: string, rules: NginxRules, read: LogReadOpti
  */
 async function simulatedFromConf(dir: string): Promise<string[]> {
   const v: ConfValues = { 'nginx-conf': join(dir, 'nginx.conf'), 'cache-zone': 'coldrl_e2e' };
-  const { keysLimit } = nginxConfOptions('replay', join(dir, 'access.log'), v);
+  const { keysLimit, zoneLine } = nginxConfOptions('replay', join(dir, 'access.log'), v);
+  assert.doesNotMatch(zoneLine!, /note/, 'the cachetrain log\'s key is the proxy_cache_key');
   return simulated(join(dir, 'access.log'), { inactive: Number(v.inactive), keysLimit, minUses: Number(v['min-uses'] ?? 1) }, logReadOptions(v),
     parseCacheSize(v['cache-size']!).bytes);
 }

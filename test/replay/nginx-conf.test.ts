@@ -7,9 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { logFormatFromConf } from '../../replay/formats/nginx-format.js';
+import { CACHETRAIN_JSON, CACHETRAIN_TEXT, COMBINED, loggedKey, logFormatFromConf } from '../../replay/formats/nginx-format.js';
+import { nginxConfOptions, type ConfValues } from '../../replay/formats/index.js';
 import { cacheZoneFromConf, cacheZoneOptions, cacheZoneRules, keysZoneNodes, readConf } from '../../replay/nginx-conf.js';
-import { tempDir } from '../helpers.js';
+import { ROOT, tempDir } from '../helpers.js';
 
 test('proxy_cache_path by keys_zone, through include masks relative to the main config', (t) => {
   const dir = tempDir(t);
@@ -48,6 +49,7 @@ test('the rules of the places that use a zone: each level\'s own directives, els
     location / { proxy_pass http://origin; }
     location /api/ {
       proxy_cache_valid 200 1m;               # its own list replaces http's
+      proxy_cache_key "\${host}$uri$is_args$args";
       location /api/slow/ { proxy_cache_min_uses 3; }
     }
     location /static/ { proxy_cache off; }
@@ -69,9 +71,10 @@ http {
   const at = (place: string) => rules.find((r) => r.place === place);
   assert.deepEqual(rules.map((r) => r.place).sort(), ['server 8080', 'server www.example.org location /', 'server www.example.org location /api/',
     'server www.example.org location /api/ location /api/slow/', 'server www.example.org location /ignoring/'], 'not /static/: proxy_cache off');
-  assert.deepEqual(at('server www.example.org location /'), { place: 'server www.example.org location /', cacheValid: '200 302 10m; 404 1m', minUses: null, ignoreHeaders: 'x-accel-expires' });
+  assert.deepEqual(at('server www.example.org location /'),
+    { place: 'server www.example.org location /', cacheKey: '$scheme$proxy_host$request_uri', cacheValid: '200 302 10m; 404 1m', minUses: null, ignoreHeaders: 'x-accel-expires' });
   assert.deepEqual(at('server www.example.org location /api/ location /api/slow/'),
-    { place: 'server www.example.org location /api/ location /api/slow/', cacheValid: '200 1m', minUses: '3', ignoreHeaders: 'x-accel-expires' });
+    { place: 'server www.example.org location /api/ location /api/slow/', cacheKey: '$host$uri$is_args$args', cacheValid: '200 1m', minUses: '3', ignoreHeaders: 'x-accel-expires' });
   assert.equal(at('server www.example.org location /ignoring/')!.ignoreHeaders, 'set-cookie vary');
   assert.equal(at('server 8080')!.cacheValid, '200 302 10m; 404 1m');
   // the places differ: a usage error that names them, unless the option settles it
@@ -98,6 +101,30 @@ http {
   // braces that do not balance: a format error, as nginx refuses the config
   writeFileSync(conf, 'http { proxy_cache_path /c keys_zone=web:1m max_size=1m; server { location / { proxy_cache web; }\n');
   assert.throws(() => cacheZoneRules(conf, 'web'), { code: 'COLDRL_ERR_BAD_FORMAT', message: /unexpected end of file, expecting "}"/ });
+});
+
+test('the logged cache key against proxy_cache_key: a note where the places that use the zone key otherwise', (t) => {
+  assert.equal(loggedKey(CACHETRAIN_JSON), '$scheme$proxy_host$request_uri');
+  assert.equal(loggedKey('$msec "${scheme}$HOST$request_uri" $status'), '$scheme$host$request_uri');
+  assert.equal(loggedKey(CACHETRAIN_TEXT), null, '$request alone: the reader keys by its URI');
+  assert.equal(loggedKey(COMBINED), null);
+  const dir = tempDir(t);
+  const conf = join(dir, 'nginx.conf');
+  const write = (key: string) => writeFileSync(conf, `http {
+  include ${join(ROOT, 'nginx', 'cachetrain.conf')};
+  access_log /var/log/nginx/access.log cachetrain;
+  proxy_cache_path /var/cache/web keys_zone=web:1m max_size=10m;
+  server { server_name a; location / { proxy_cache web; ${key} } location /b { proxy_cache web; } }
+}
+`);
+  const line = () => {
+    const v: ConfValues = { 'nginx-conf': conf, 'cache-zone': 'web' };
+    return nginxConfOptions('replay', join(dir, 'access.log'), v).zoneLine!;
+  };
+  write('');
+  assert.doesNotMatch(line(), /note/, 'nginx\'s default key is what cachetrain logs');
+  write('proxy_cache_key $host$request_uri;');
+  assert.match(line(), /\nnote: the log's cache key is \$scheme\$proxy_host\$request_uri, but proxy_cache_key is \$host\$request_uri at server a location \/: /);
 });
 
 test('keysZoneNodes: the nodes nginx\'s slab allocator fits in a keys zone', () => {
