@@ -24,7 +24,7 @@ import { FEATURE_COUNT, unscaleFeature } from '../../replay/features.js';
 import { trap } from '../../replay/workloads/trap.js';
 import { resolveBackend } from '../../trainer/backend.js';
 import { checkpointOf, exportedWeights, newMinibatch, train, type Checkpoint } from '../../trainer/dqn.js';
-import { AUTO_SOURCES, bestSource, type SourceChoice } from '../../trainer/source-choice.js';
+import { AUTO_BYTES_SOURCES, AUTO_SOURCES, bestSource, type SourceChoice } from '../../trainer/source-choice.js';
 import { recentStart } from '../../trainer/training.js';
 import { DEFAULT_HPARAMS } from '../../trainer/hparams.js';
 import { QNetwork, regressStep } from '../../trainer/model.js';
@@ -347,8 +347,7 @@ test('coldrl train --goal bytes: a model for the byte hit ratio, ranked per obje
   const resumed = runCli([...base, '--resume', '--steps', '2100', '--goal', 'hits']);
   assert.equal(resumed.code, 2);
   assert.match(resumed.stderr, /trained for goal bytes; --goal cannot change on resume/);
-  for (const [extra, msg] of [[['--goal', 'both'], /--goal must be hits or bytes \(got both\)/], [['--goal', 'bytes', '--objective', 'q'], /--goal bytes needs --objective hit-logit/],
-    [['--goal', 'bytes', '--candidates', 'auto'], /--candidates auto chooses by hits; with --goal bytes name a source \(default sample\)/]] as const) {
+  for (const [extra, msg] of [[['--goal', 'both'], /--goal must be hits or bytes \(got both\)/], [['--goal', 'bytes', '--objective', 'q'], /--goal bytes needs --objective hit-logit/]] as const) {
     const bad = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'x.onnx'), '--db', 'none', ...extra]);
     assert.equal(bad.code, 2, extra.join(' '));
     assert.match(bad.stderr, msg);
@@ -558,6 +557,16 @@ test('coldrl train --candidates auto: picks the source on the training part\'s l
   assert.deepEqual(JSON.parse(m.metadata['coldrl.candidates_auto']!), c);
   assert.equal(holdoutOf(m.metadata)?.from, 4000);
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.auto-')), [], 'the trial models are removed');
+  // --goal bytes: the per-object sources, chosen by the bytes served (the same validation requests for all)
+  const bytes = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'bytes.onnx'), '--db', 'none', '--k', '8', '--hidden', '16',
+    '--steps', '400', '--holdout', '0.2', '--candidates', 'auto', '--goal', 'bytes', '--json']);
+  assert.equal(bytes.code, 0, bytes.stderr);
+  const jb = JSON.parse(bytes.stdout.trim().split('\n').pop()!) as { candidatesAuto: SourceChoice; hparams: { candidates: string; goal: string } };
+  const cb = jb.candidatesAuto;
+  assert.deepEqual(Object.keys(cb.byteHitRatio!), [...AUTO_BYTES_SOURCES]);
+  for (const other of AUTO_BYTES_SOURCES) assert.ok(cb.byteHitRatio![cb.chosen]! >= cb.byteHitRatio![other]!, JSON.stringify(cb));
+  assert.deepEqual([jb.hparams.candidates, jb.hparams.goal], [cb.chosen, 'bytes']);
+  assert.ok(cb.lruBytes! > 0 && cb.lruBytes! < 1);
   // the pick, also when every model is below LRU
   assert.equal(bestSource({ large: -30, sample: -10 }), 'sample');
   assert.equal(bestSource({ large: 12, sample: 12 }), 'large', 'a tie keeps the first');

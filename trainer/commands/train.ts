@@ -20,7 +20,7 @@ import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from
 import type { Checkpoint } from '../dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { HEADS } from '../network.js';
-import { AUTO_SOURCES, chooseSource, type SourceChoice } from '../source-choice.js';
+import { AUTO_BYTES_SOURCES, AUTO_SOURCES, chooseSource, type SourceChoice } from '../source-choice.js';
 import { DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, splitHoldout, spoolTrace, type TrainingOutcome, type TrainingSpec } from '../training.js';
 
 /** The NGINX module's coldrl_k when unset (nginx/ngx_http_coldrl_module.c). */
@@ -69,10 +69,11 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --steps N           eviction decisions to train for (default ${d.totalDecisions}), over as many passes as needed
   --seed S            seed of every random source (default ${d.seed})
   --k K               candidates per decision, 1..${MAX_CANDIDATES} (default ${d.k})
-  --candidates NAME   candidate source (default ${d.candidates}; ${BYTES_SOURCE} with --goal bytes), or auto (not with --goal
-                      bytes): ${AUTO_SOURCES.join(', ')} each trained for half of --steps on the training part
-                      less its last tenth, which picks the source (the one whose model gets the more hits there);
-                      then the full training with it. About 3 times the time.
+  --candidates NAME   candidate source (default ${d.candidates}; ${BYTES_SOURCE} with --goal bytes), or auto:
+                      ${AUTO_SOURCES.join(', ')} (with --goal bytes: ${AUTO_BYTES_SOURCES.join(', ')}) each trained
+                      for half of --steps on the training part less its last tenth, which picks the source (the
+                      one whose model serves the more hits, or bytes, there); then the full training with it.
+                      About 3 times the time.
   --goal G            what the model maximises: hits (default: the hit ratio; it evicts the fewest expected
                       hits per byte) or bytes (the byte hit ratio, the bytes not fetched from the origin; it
                       evicts the fewest expected hits per object). The held-out check and its warning follow it.
@@ -166,7 +167,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (hp.goal === 'bytes') {
       if (hp.objective !== 'hit-logit') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --goal bytes needs --objective hit-logit (a q model ranks by its per-byte reward)');
-      if (values.candidates === 'auto') throw new ColdrlError('COLDRL_ERR_USAGE', `train: --candidates auto chooses by hits; with --goal bytes name a source (default ${BYTES_SOURCE})`);
       if (values.candidates === undefined) hp.candidates = BYTES_SOURCE;
     }
     if (values.horizon !== undefined) {
