@@ -1,8 +1,9 @@
 /**
  * A trace source's requests parsed once and kept on disk in their columns, to be read again at disk speed.
  * `coldrl train` reads a streamed log several times (its length, the training stretch, the training
- * passes, one replay per policy in the held-out check, each source tried by --candidates auto): with a
- * spool the log is parsed once and every later pass reads the spool (33 bytes per request).
+ * passes, one replay per policy in the held-out check, each source tried by --candidates auto), and
+ * `coldrl replay` once per run: with a spool the log is parsed once and every later pass reads the spool
+ * (33 bytes per request), in this thread or in a worker (share, attach).
  *
  * Layout: chunks of one source batch each: a u32 count n, then time (f64 x n), id (i32 x n), size (f64 x n),
  * ttl (f64 x n), rtt (f32 x n), flags (u8 x n), in the machine's byte order. A reader with a smaller batch
@@ -19,7 +20,7 @@ import { Interner, ReaderStats, RequestBatch, type TraceSource } from './trace.j
 type Column = 'time' | 'id' | 'size' | 'ttl' | 'rtt' | 'flags';
 /** The columns in file order, with their element sizes in bytes. */
 const COLUMNS: readonly [Column, number][] = [['time', 8], ['id', 4], ['size', 8], ['ttl', 8], ['rtt', 4], ['flags', 1]];
-/** Bytes per request in a spool (and 4 per chunk). */
+/** Bytes per request in a spool (each chunk adds 4). */
 export const SPOOL_BYTES_PER_REQUEST = COLUMNS.reduce((a, [, w]) => a + w, 0);
 
 const bytesOf = (a: ArrayBufferView, n: number, w: number) => new Uint8Array(a.buffer, a.byteOffset, n * w);
@@ -83,10 +84,14 @@ export class Spool {
       for (let got = await src.read(b); got > 0; got = await src.read(b)) {
         if (fd !== null) {
           try {
+            const put = (bytes: Uint8Array) => {
+              if (writeSync(fd!, bytes) !== bytes.length) throw new Error(`short write at byte ${at}`);
+              at += bytes.length;
+            };
             head[0] = got;
-            at += writeSync(fd, bytesOf(head, 1, 4));
+            put(bytesOf(head, 1, 4));
             chunks.push({ at, n: got });
-            for (const [c, w] of COLUMNS) at += writeSync(fd, bytesOf(b[c], got, w));
+            for (const [c, w] of COLUMNS) put(bytesOf(b[c], got, w));
           } catch (e) {
             error = e as Error;
             closeSync(fd);
