@@ -6,7 +6,7 @@
  */
 import { ChainSource, expandTracePath } from '../archive.js';
 import { ColdrlError } from '../errors.js';
-import { cacheZoneOptions, keysZoneNodes, parseZoneSize } from '../nginx-conf.js';
+import { cacheZoneOptions, keysZoneNodes, parseZoneSize, type PlaceRules } from '../nginx-conf.js';
 import { parseDuration } from '../size.js';
 import type { ReaderStats, TraceSource } from '../trace.js';
 import { CsvSource } from './csv.js';
@@ -181,18 +181,21 @@ export function nginxConfOptions(command: string, trace: string, v: ConfValues):
     v['cache-valid'] ??= zone.cacheValid;
     v['min-uses'] ??= zone.minUses;
     v['ignore-headers'] ??= zone.ignoreHeaders;
-    zoneLine = zone.line;
     const format = v['log-format'] !== undefined ? resolveLogFormat(v['log-format'])
       : v['log-format-name'] !== undefined ? logFormatFromConf(v['nginx-conf'], v['log-format-name']).format : null;
-    const logged = format === null ? null : loggedKey(format);
-    const other = logged === null ? [] : zone.places.filter((p) => p.cacheKey !== logged);
-    if (other.length) {
-      zoneLine += `\nnote: the log's cache key is ${logged}, but proxy_cache_key is ${[...new Set(other.map((p) => p.cacheKey))].join(', ')} at `
-        + `${other.map((p) => p.place).join(', ')}: the simulated objects are then not NGINX's (log the key NGINX uses; nginx/cachetrain.conf)`;
-    }
+    const note = format === null ? null : cacheKeyNote(loggedKey(format), zone.places);
+    zoneLine = note ? `${zone.line}\n${note}` : zone.line;
   }
   const keysLimit = v['keys-zone'] === undefined ? undefined : keysZoneNodes(parseZoneSize(v['keys-zone'], `${command}: --keys-zone`), v['cache-zone']);
   return { zoneLine, keysLimit };
+}
+
+/** A note when the log's cache key is not the proxy_cache_key of the places that use the zone; null when it is, or none is logged. */
+function cacheKeyNote(logged: string | null, places: readonly PlaceRules[]): string | null {
+  const other = logged === null ? [] : places.filter((p) => p.cacheKey !== logged);
+  if (!other.length) return null;
+  return `note: the log's cache key is ${logged}, but proxy_cache_key is ${[...new Set(other.map((p) => p.cacheKey))].join(', ')} at `
+    + `${other.map((p) => p.place).join(', ')}: the simulated objects are then not NGINX's (log the key NGINX uses; nginx/cachetrain.conf)`;
 }
 
 /**
