@@ -163,9 +163,10 @@ export interface ConfValues {
  * and --cache-valid, --min-uses and --ignore-headers from the places that use it (options given beside it
  * win). Returns the line that says what the zone was read as (null without --cache-zone; with a note when
  * the log's cache key is not the proxy_cache_key of the places that use the zone) and the keys zone's node
- * limit (undefined without --keys-zone).
+ * limit (undefined without --keys-zone), and the options it filled from the config (fromConf).
  */
-export function nginxConfOptions(command: string, trace: string, v: ConfValues): { zoneLine: string | null; keysLimit: number | undefined } {
+export function nginxConfOptions(command: string, trace: string, v: ConfValues): { zoneLine: string | null; keysLimit: number | undefined; fromConf: Set<string> } {
+  const fromConf = new Set<string>();
   v['log-format-name'] = logFormatName(command, trace, v.format, { nginxConf: v['nginx-conf'], logFormatName: v['log-format-name'], logFormat: v['log-format'] });
   if (v['nginx-conf'] !== undefined && v['log-format-name'] === undefined && v['cache-zone'] === undefined) {
     throw new ColdrlError('COLDRL_ERR_USAGE', `${command}: --nginx-conf needs --log-format-name (its log_format; its access_log names none or several) or --cache-zone (its proxy_cache_path)`);
@@ -175,19 +176,24 @@ export function nginxConfOptions(command: string, trace: string, v: ConfValues):
     if (!v['nginx-conf']) throw new ColdrlError('COLDRL_ERR_USAGE', `${command}: --cache-zone needs --nginx-conf FILE`);
     const zone = cacheZoneOptions(v['nginx-conf'], v['cache-zone'], command,
       { cacheSize: v['cache-size'], cacheValid: v['cache-valid'], minUses: v['min-uses'], ignoreHeaders: v['ignore-headers'] });
-    v['cache-size'] = zone.cacheSize;
-    v.inactive ??= zone.inactive;
-    v['keys-zone'] ??= zone.keysZone;
-    v['cache-valid'] ??= zone.cacheValid;
-    v['min-uses'] ??= zone.minUses;
-    v['ignore-headers'] ??= zone.ignoreHeaders;
+    const fill = (key: 'cache-size' | 'inactive' | 'keys-zone' | 'cache-valid' | 'min-uses' | 'ignore-headers', value: string | undefined) => {
+      if (v[key] !== undefined || value === undefined) return;
+      v[key] = value;
+      fromConf.add(key);
+    };
+    fill('cache-size', zone.cacheSize);
+    fill('inactive', zone.inactive);
+    fill('keys-zone', zone.keysZone);
+    fill('cache-valid', zone.cacheValid);
+    fill('min-uses', zone.minUses);
+    fill('ignore-headers', zone.ignoreHeaders);
     const format = v['log-format'] !== undefined ? resolveLogFormat(v['log-format'])
       : v['log-format-name'] !== undefined ? logFormatFromConf(v['nginx-conf'], v['log-format-name']).format : null;
     const note = format === null ? null : cacheKeyNote(loggedKey(format), zone.places);
     zoneLine = note ? `${zone.line}\n${note}` : zone.line;
   }
   const keysLimit = v['keys-zone'] === undefined ? undefined : keysZoneNodes(parseZoneSize(v['keys-zone'], `${command}: --keys-zone`), v['cache-zone']);
-  return { zoneLine, keysLimit };
+  return { zoneLine, keysLimit, fromConf };
 }
 
 /** A note when the log's cache key is not the proxy_cache_key of the places that use the zone; null when it is, or none is logged. */

@@ -479,6 +479,12 @@ test('coldrl train --keys-zone: the node limit in training and in the held-out c
     '--out', join(dir, 'conf.onnx'), '--nginx-conf', conf, '--cache-zone', 'web']);
   assert.equal(fromConf.code, 0, fromConf.stderr);
   assert.deepEqual((JSON.parse(fromConf.stdout.trim().split('\n').pop()!) as { holdout: Holdout }).holdout.hitRatio, j.holdout.hitRatio);
+  // a keys zone changed in the config since: --resume refuses it, and says where the value came from
+  writeFileSync(conf, 'proxy_cache_path /var/cache/nginx keys_zone=web:1m max_size=8m inactive=1d;\n');
+  const changed = runCli([...args.filter((a, i) => !['--cache-size', '--inactive'].includes(a) && !['--cache-size', '--inactive'].includes(args[i - 1]!)),
+    '--out', join(dir, 'conf.onnx'), '--nginx-conf', conf, '--cache-zone', 'web', '--resume']);
+  assert.equal(changed.code, 2, changed.stderr);
+  assert.match(changed.stderr, /--keys-zone \(here read from \S+nginx\.conf\) cannot change on resume/);
 });
 
 test('coldrl train reads NGINX logs as coldrl replay does: --log-format, --default-ttl (kept by --resume, in the model)', async (t) => {

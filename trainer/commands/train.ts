@@ -188,7 +188,10 @@ export async function run(argv: string[]): Promise<number> {
   const size = parseCacheSize(values['cache-size']);
   // settings the checkpoint keeps: on --resume the checkpoint's, and a different value given is refused
   const kept = <T>(flag: string, given: T | undefined, saved: T, fallback: T, what: string): T => {
-    if (resume && given !== undefined && given !== saved) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint ${what}; --${flag} cannot change on resume`);
+    if (resume && given !== undefined && given !== saved) {
+      const read = conf.fromConf.has(flag) ? ` (here read from ${values['nginx-conf']})` : '';
+      throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint ${what}; --${flag}${read} cannot change on resume`);
+    }
     return given ?? (resume ? saved : fallback);
   };
   const savedTtl = resume?.defaultTtl ?? null;
