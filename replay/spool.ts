@@ -10,7 +10,7 @@
  * reads a chunk in parts (positioned reads, straight into the batch's columns). The file is unlinked as
  * soon as it is created: its space comes back when the spool is closed or the process ends, however it ends.
  */
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ColdrlError } from './errors.js';
 import { Progress } from './progress.js';
@@ -63,11 +63,11 @@ export class Spool {
 
   /**
    * Reads `src` to its end (closing it) into a spool created at `path`, calling `onBatch` with the requests
-   * read so far. When the spool cannot be written (no such folder, a full disk) the read goes on to the end
-   * all the same: the answer is then the request count and the error, and the caller reads `src`'s file
-   * again on every pass, as without a spool.
+   * read so far. When the spool cannot be written (no such folder, a full disk) or would grow past
+   * `maxBytes`, the read goes on to the end all the same: the answer is then the request count and the
+   * error, and the caller reads `src`'s file again on every pass, as without a spool.
    */
-  static async write(src: TraceSource, path: string, onBatch?: (requests: number) => void): Promise<Spool | { length: number; error: Error }> {
+  static async write(src: TraceSource, path: string, onBatch?: (requests: number) => void, maxBytes = Infinity): Promise<Spool | { length: number; error: Error }> {
     const b = new RequestBatch(1 << 15);
     const head = new Uint32Array(1);
     const chunks: { at: number; n: number }[] = [];
@@ -84,6 +84,7 @@ export class Spool {
       for (let got = await src.read(b); got > 0; got = await src.read(b)) {
         if (fd !== null) {
           try {
+            if (at + 4 + got * SPOOL_BYTES_PER_REQUEST > maxBytes) throw new Error(`it would take more than ${formatBytes(maxBytes)}, half the free space there`);
             const put = (bytes: Uint8Array) => {
               if (writeSync(fd!, bytes) !== bytes.length) throw new Error(`short write at byte ${at}`);
               at += bytes.length;
@@ -151,13 +152,19 @@ export class Spool {
 }
 
 /**
- * Spool.write into a new file of folder `dir`, with a progress line (`reading NAME`) when asked: the spool,
- * or the request count and why it could not be written.
+ * Spool.write into a new file of folder `dir`, using at most half its free space, with a progress line
+ * (`reading NAME`) when asked: the spool, or the request count and why it could not be written.
  */
 export async function spoolInto(src: TraceSource, dir: string, progress: boolean): Promise<Spool | { length: number; error: Error }> {
   const bar = progress ? new Progress(`reading ${basename(src.name)}`, 0) : null;
+  // at most half the free space of the folder: a spool must not fill the disk of the proxy it serves
+  let free = Infinity;
   try {
-    return await Spool.write(src, join(dir, `coldrl-spool-${process.pid}-${Date.now()}`), bar ? (n) => bar.update(n) : undefined);
+    const fs = statfsSync(dir);
+    free = fs.bavail * fs.bsize;
+  } catch { /* no such folder: Spool.write says so */ }
+  try {
+    return await Spool.write(src, join(dir, `coldrl-spool-${process.pid}-${Date.now()}`), bar ? (n) => bar.update(n) : undefined, free / 2);
   } finally {
     bar?.done();
   }

@@ -52,8 +52,8 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
   --skip-bad          count and skip malformed lines instead of failing
   --threads N         worker threads for several runs (default: cores, at most 2)
   --spool-dir DIR     where a streamed trace that more runs than threads read is parsed once, for them all
-                      to read (33 bytes per request, freed at exit; default: the system's temporary folder;
-                      none: each run parses the file)
+                      to read (33 bytes per request, at most half the folder's free space, freed at exit;
+                      default: the system's temporary folder; none: each run parses the file)
   --seed N            seed for randomised policies (default 1)
   --json              one JSON object per (trace, policy, cache size) per line
 

@@ -58,7 +58,7 @@ test('a spool gives back the parsed requests at any batch size, with the first r
   await assert.rejects(() => spool.open().read(new RequestBatch(4)), /the spool of .* was closed/);
 });
 
-test('a spool that cannot be written: the requests are counted all the same, with the error', async (t) => {
+test('a spool that cannot be written, or would be too large: the requests are counted all the same, with the error', async (t) => {
   const dir = tempDir(t);
   const log = join(dir, 'access.log');
   writeTrace(WORKLOADS.bursty!.generate(3, 5_000), 'nginx-json', log);
@@ -67,6 +67,12 @@ test('a spool that cannot be written: the requests are counted all the same, wit
   assert.equal(r.length, 5_000);
   assert.match(r.error.message, /ENOENT/);
   assert.ok(!existsSync(join(dir, 'no-such-folder')));
+  // one that would take more than it may (spoolInto: half the folder's free space): the same
+  const big = await Spool.write(openSource(log, 'nginx'), join(dir, 'spool'), undefined, 100 * SPOOL_BYTES_PER_REQUEST);
+  assert.ok(!(big instanceof Spool));
+  assert.equal(big.length, 5_000);
+  assert.match(big.error.message, /it would take more than 3\.2 KiB, half the free space there/);
+  assert.deepEqual(readdirSync(dir), ['access.log']);
 });
 
 test('coldrl replay: more streamed runs than threads read one spool, with the figures of runs that each parse the log', async (t) => {

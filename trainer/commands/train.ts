@@ -94,8 +94,8 @@ decision; trainer/dqn.ts), and writes an ONNX model that
                       ${RECENT_EVICTIONS_PER_DECISION} evictions per decision of --steps (one more LRU pass to size them); all: from the
                       first request (a long archive then trains on its oldest requests only)
   --spool-dir DIR     where a streamed trace's requests, parsed once, are kept for the passes that follow
-                      (33 bytes per request, freed at exit; default: the system's temporary folder; none:
-                      parse the file again on every pass)
+                      (33 bytes per request, at most half the folder's free space, freed at exit; default:
+                      the system's temporary folder; none: parse the file again on every pass)
   --skip-bad          csv: count and skip malformed lines
   --json              print the result as one JSON object
 
