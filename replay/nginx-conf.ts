@@ -88,9 +88,8 @@ export interface CacheZone { zone: string; keysZone: number; maxSize: number | n
 /** nginx's inactive= when a proxy_cache_path gives none (ngx_http_file_cache_set_slot: 10 minutes). */
 export const NGINX_DEFAULT_INACTIVE = 600;
 
-/** The proxy_cache_path whose keys_zone is `zone`, from the config at confPath (includes followed). */
-export function cacheZoneFromConf(confPath: string, zone: string): CacheZone {
-  const toks = readConf(confPath);
+/** The proxy_cache_path whose keys_zone is `zone`, from the config at confPath (includes followed; `toks`: its tokens, read once). */
+export function cacheZoneFromConf(confPath: string, zone: string, toks = readConf(confPath)): CacheZone {
   const found: string[] = [];
   for (let i = 0; i < toks.length; i++) {
     if (toks[i]!.quoted || toks[i]!.t !== 'proxy_cache_path') continue;
@@ -170,8 +169,11 @@ export const DEFAULT_CACHE_KEY = '$scheme$proxy_host$request_uri';
 /** A key expression with `${x}` written `$x` and variable names in lower case, to compare two of them. */
 export const keyExpression = (k: string) => k.replace(/\$\{?([A-Za-z0-9_]+)\}?/g, (_, v: string) => `$${v.toLowerCase()}`);
 
-/** Every place of the config at confPath whose proxy_cache is `zone` (http, server, location levels), in config order, with its rules. */
-export function cacheZoneRules(confPath: string, zone: string): PlaceRules[] {
+/**
+ * Every place of the config at confPath whose proxy_cache is `zone` (http, server, location levels), in
+ * config order, with its rules (`toks`: the config's tokens, read once).
+ */
+export function cacheZoneRules(confPath: string, zone: string, toks = readConf(confPath)): PlaceRules[] {
   const out: PlaceRules[] = [];
   const walk = (dirs: Directive[], up: Scope, context: 'main' | 'http' | 'server' | 'location', place: string): void => {
     const own: Scope = { ...up };
@@ -199,7 +201,7 @@ export function cacheZoneRules(confPath: string, zone: string): PlaceRules[] {
       }
     }
   };
-  walk(directives(readConf(confPath), confPath), { cache: null, cacheKey: DEFAULT_CACHE_KEY, cacheValid: null, minUses: null, ignoreHeaders: null }, 'main', '');
+  walk(directives(toks, confPath), { cache: null, cacheKey: DEFAULT_CACHE_KEY, cacheValid: null, minUses: null, ignoreHeaders: null }, 'main', '');
   return out;
 }
 
@@ -222,11 +224,12 @@ const RULES: [RuleKey, string, string, string][] = [
  */
 export function cacheZoneOptions(conf: string, zone: string, command: string, given: ZoneGiven):
   { cacheSize: string; inactive: string; keysZone: string; line: string; places: PlaceRules[] } & Partial<Record<RuleKey, string>> {
-  const z = cacheZoneFromConf(conf, zone);
+  const toks = readConf(conf);
+  const z = cacheZoneFromConf(conf, zone, toks);
   if (z.maxSize === null && given.cacheSize === undefined) {
     throw new ColdrlError('COLDRL_ERR_USAGE', `${command}: proxy_cache_path keys_zone=${z.zone} has no max_size (an unbounded cache evicts nothing by size); give --cache-size`);
   }
-  const places = cacheZoneRules(conf, zone);
+  const places = cacheZoneRules(conf, zone, toks);
   const rules: Partial<Record<RuleKey, string>> = {};
   const said: string[] = [];
   for (const [key, directive, flag, unset] of places.length ? RULES : []) {

@@ -72,38 +72,36 @@ export class Spool {
     const head = new Uint32Array(1);
     const chunks: { at: number; n: number }[] = [];
     let fd: number | null = null, at = 0, length = 0, error: Error | null = null;
+    /** Gives up the spool (the file is already unlinked): the read goes on without it. */
+    const drop = (e: unknown) => {
+      error ??= e as Error;
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    };
+    const put = (bytes: Uint8Array) => {
+      if (writeSync(fd!, bytes) !== bytes.length) throw new Error(`short write at byte ${at}`);
+      at += bytes.length;
+    };
     try {
       try {
         fd = openSync(path, 'w+');
         rmSync(path);
-      } catch (e) {
-        error = e as Error;
-        if (fd !== null) closeSync(fd);
-        fd = null;
-      }
+      } catch (e) { drop(e); }
       for (let got = await src.read(b); got > 0; got = await src.read(b)) {
         if (fd !== null) {
           try {
             if (at + 4 + got * SPOOL_BYTES_PER_REQUEST > maxBytes) throw new Error(`it would take more than ${formatBytes(maxBytes)}, half the free space there`);
-            const put = (bytes: Uint8Array) => {
-              if (writeSync(fd!, bytes) !== bytes.length) throw new Error(`short write at byte ${at}`);
-              at += bytes.length;
-            };
             head[0] = got;
             put(bytesOf(head, 1, 4));
             chunks.push({ at, n: got });
             for (const [c, w] of COLUMNS) put(bytesOf(b[c], got, w));
-          } catch (e) {
-            error = e as Error;
-            closeSync(fd);
-            fd = null;
-          }
+          } catch (e) { drop(e); }
         }
         length += got;
         onBatch?.(length);
       }
     } catch (e) {
-      if (fd !== null) closeSync(fd);
+      drop(e);
       throw e;
     } finally {
       src.close();

@@ -188,7 +188,6 @@ export function accessLogFormatName(confPath: string): string | null {
   return used.size === 1 && defined.has(only!) ? only! : null;
 }
 
-/** A log_format given by name (built in), or as the format string itself. */
 /**
  * The cache key a log_format logs, as a key expression (nginx-conf.ts keyExpression): a JSON format's
  * `key` or `cache_key` field, or a text format's run of adjacent variables with $request_uri or $uri (the
@@ -204,6 +203,7 @@ export function loggedKey(format: string): string | null {
   return null;
 }
 
+/** A log_format given by name (built in), or as the format string itself. */
 export function resolveLogFormat(text: string): string {
   return BUILTIN_FORMATS[text] ?? text;
 }
