@@ -110,6 +110,8 @@ export class Cache implements SimContext {
   private readonly nextUses: Float64Array | null;
   /** Resident objects and bytes, recomputed independently for the end-of-run check. */
   private residentCount = 0;
+  /** Objects in the cache now. */
+  get residents(): number { return this.residentCount; }
   // Recency list over all resident objects, kept only for `inactive` expiry and the keys zone's LRU
   // removals (index-based, no allocation).
   private readonly recency: boolean;

@@ -2,7 +2,9 @@
  * The held-out check of a model: `coldrl train --holdout F` trains on the first 1 - F of the requests and,
  * before the model is written for good, replays the trace under the model, LRU and GDSF and counts the last
  * F only (replay/run.ts replayEach with warmUp; nginx semantics, the training environment's). Each policy's
- * cache is as its own decisions left it at the split, so a large cache is full when the count starts. The
+ * cache is as its own decisions left it at the split, so a large cache is full when the count starts; the
+ * model's decisions start at Holdout.modelFrom (LRU's before), so that a long archive is not replayed under
+ * the model from its first request, at one inference per eviction. The
  * figures go into the model's metadata (HOLDOUT_KEY, JSON) and the store; `coldrl serve` reports them when
  * it loads the model and warns when the model lost to LRU there. The sidecar imports this file: it must not
  * import the simulator.
@@ -30,6 +32,11 @@ export interface Holdout {
   byteHitRatio?: Record<string, number>;
   /** Hits of the model minus hits of LRU on the held-out requests (a count: small ones are noise). */
   hitsOverLru: number;
+  /**
+   * The first request at which the model's replay asked the model: LRU evicted before it (replay/run.ts
+   * ReplayOptions.modelFrom; trainer/training.ts RecentStretch.check). Absent or 0: the model from the first.
+   */
+  modelFrom?: number;
   /** The model's evictions during the held-out requests: with none, the check says nothing. */
   evictions: number;
   /** The keys zone filled during the model's replay (replay/cache.ts keysLimit): evictions were bound by the object count. */
@@ -93,15 +100,16 @@ export function holdoutStart(total: number, fraction: number): number {
 
 /**
  * The Holdout record of replays that counted the held-out requests only: `model` first, then
- * HOLDOUT_BASELINES in order; `goal`: the model's.
+ * HOLDOUT_BASELINES in order; `goal`: the model's; `modelFrom`: Holdout.modelFrom.
  */
-export function holdoutOfResults(results: readonly ReplayResult[], fraction: number, from: number, goal: Goal = 'hits'): Holdout {
+export function holdoutOfResults(results: readonly ReplayResult[], fraction: number, from: number, goal: Goal = 'hits', modelFrom = 0): Holdout {
   const [model, lru] = results as [ReplayResult, ReplayResult];
   const hitRatio: Record<string, number> = { model: model.hitRatio };
   const byteHitRatio: Record<string, number> = { model: model.byteHitRatio };
   HOLDOUT_BASELINES.forEach((p, i) => { hitRatio[p] = results[i + 1]!.hitRatio; byteHitRatio[p] = results[i + 1]!.byteHitRatio; });
   return {
     fraction, from, requests: model.requests, hitRatio, byteHitRatio, hitsOverLru: model.hits - lru.hits, evictions: model.evictions,
+    ...(modelFrom > 0 ? { modelFrom } : {}),
     ...(results.some((r) => r.zoneFull > 0) ? { zoneFull: true } : {}),
     ...(goal === 'bytes' ? { goal, bytesOverLru: model.byteHits - lru.byteHits } : {}),
   };
@@ -127,7 +135,8 @@ export function holdoutOf(metadata: Readonly<Record<string, string>>): Holdout |
  */
 export function describeHoldout(h: Holdout, counted = 'held-out'): string {
   const others = (r: Record<string, number>) => Object.entries(r).filter(([p]) => p !== 'model').map(([p, x]) => `${p.toUpperCase()} ${x.toFixed(4)}`).join(', ');
-  const evictions = h.evictions === 0 ? 'no evictions there: the check says nothing about eviction choices' : `${h.evictions} evictions`;
+  const evictions = (h.evictions === 0 ? 'no evictions there: the check says nothing about eviction choices' : `${h.evictions} evictions`)
+    + (h.modelFrom ? `, the model deciding from request ${h.modelFrom} (LRU before)` : '');
   const hits = (margin: string) => `hit ratio ${h.hitRatio.model!.toFixed(4)} (${others(h.hitRatio)}${margin})`;
   const bytes = (margin: string) => h.byteHitRatio ? `byte hit ratio ${h.byteHitRatio.model!.toFixed(4)} (${others(h.byteHitRatio)}${margin})` : '';
   if (byBytes(h)) {

@@ -59,6 +59,11 @@ export interface PolicyOptions {
   param?: string;
   /** Seed for policies that draw random numbers. */
   seed?: number;
+  /**
+   * The learned policy (`coldrl:FILE`) decides evictions from this request on (SimContext.index); before it
+   * the cache evicts in LRU order, as NGINX did before the model was switched on (ReplayOptions.modelFrom).
+   */
+  modelFrom?: number;
 }
 
 export type PolicyFactory = (ctx: SimContext, opts: PolicyOptions) => Policy;

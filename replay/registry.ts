@@ -49,7 +49,7 @@ const POLICIES: PolicyInfo[] = [
   // the learned policy: coldrl:FILE[:K[:SOURCE]] (K and source default to the model's metadata); loaded by prepare()
   { name: 'coldrl', summary: 'learned policy: ONNX model from `coldrl train` over K candidates (coldrl:FILE[:K[:SOURCE]])', hidden: true,
     prepare: async (p) => { await prepareModel(p); },
-    factory: (ctx, o) => new KCandidatePolicy(ctx, modelScorer(preparedModel(o.param)), { ...parseKParam(modelKParam(o.param)), seed: o.seed }) },
+    factory: (ctx, o) => new KCandidatePolicy(ctx, modelScorer(preparedModel(o.param)), { ...parseKParam(modelKParam(o.param)), seed: o.seed, lruUntil: o.modelFrom }) },
 ];
 
 const byName = new Map(POLICIES.map((p) => [p.name, p]));

@@ -14,6 +14,8 @@ export interface ReplayOptions extends NginxRules {
   progress?: boolean;
   /** Replay this many leading requests without counting them: the counts start on a warm cache. */
   warmUp?: number;
+  /** A learned policy evicts in LRU order before this request and decides from it on (PolicyOptions.modelFrom). */
+  modelFrom?: number;
 }
 
 /** One line of a replay report (the --json fields). */
@@ -62,7 +64,7 @@ export function makeCache(trace: Trace, policy: string, capacity: number, opts: 
   const { factory, opts: popts, info } = policyFactory(policy);
   return new Cache(factory, {
     ...cacheOptions(capacity, opts), nextUse: info.offline ? trace.nextUse() : null,
-  }, { ...popts, seed: opts.seed });
+  }, { ...popts, seed: opts.seed, modelFrom: opts.modelFrom });
 }
 
 /** Runs a policy's async set-up (PolicyInfo.prepare, e.g. loading a model) before its caches are built. */
@@ -115,7 +117,7 @@ async function accessRange(cache: Cache, b: RequestBatch, from: number, to: numb
 export async function replayStream(src: TraceSource, policy: string, capacity: number, cacheSize: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
   await preparePolicy(policy);
   const { factory, opts: popts } = policyFactory(policy);
-  const cache = new Cache(factory, cacheOptions(capacity, opts), { ...popts, seed: opts.seed });
+  const cache = new Cache(factory, cacheOptions(capacity, opts), { ...popts, seed: opts.seed, modelFrom: opts.modelFrom });
   const b = new RequestBatch(1 << 15);
   const bar = opts.progress ? new Progress(`${policy} ${cacheSize}`, 0) : null;
   const t0 = process.hrtime.bigint();

@@ -89,7 +89,7 @@ export interface TrainingSpec {
   resume?: Checkpoint;
   /**
    * Requests [from, end) held out of `trace` (which then holds only the ones before): the whole trace is
-   * replayed under the finished model, LRU and GDSF, counting from `from`, before the model is written for
+   * replayed under the finished model (LRU evicting before RecentStretch.check, with `recent`), LRU and GDSF, counting from `from`, before the model is written for
    * good (replay/holdout.ts); `open` gives the whole trace afresh per replay.
    */
   holdout?: { fraction: number; from: number; open: () => Trace | TraceSource };
@@ -234,7 +234,8 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     const keysLimit = spec.keysLimit ?? 0;
     const minUses = spec.minUses ?? 1;
     const rules: NginxRules = { inactive, keysLimit, minUses };
-    const trainedFrom = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, rules) : 0;
+    const stretch = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, rules) : { train: 0, check: 0 };
+    const trainedFrom = stretch.train;
     const windows: TrainEnv['pass'] = spec.trace instanceof Trace
       ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.slice(trainedFrom, spec.trace.length) : spec.trace)
       : fileEnv(spec.trace, hp.window, trainedFrom, spec.trace.limit ?? Infinity);
@@ -283,8 +284,8 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       let holdout: Holdout | null = null;
       if (spec.holdout && !result.interrupted) {
         const h = spec.holdout;
-        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', ...rules, warmUp: h.from, progress: spec.progress });
-        holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal);
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', ...rules, warmUp: h.from, modelFrom: stretch.check, progress: spec.progress });
+        holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal, stretch.check);
         metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
         written = await writeChecked();
         results.forEach((r, i) => store?.addEvaluation({
@@ -310,12 +311,28 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
   }
 }
 
+/** Where `coldrl train --train-on recent` starts training, and where its held-out check's model starts deciding. */
+export interface RecentStretch {
+  /** The first request trained on. */
+  train: number;
+  /**
+   * The first request at which the held-out check's replay under the model asks the model (replay/run.ts
+   * ReplayOptions.modelFrom; LRU evicts before it, as NGINX did before the model): `train`, or earlier where
+   * LRU evicts fewer than CHECK_TURNOVERS times the objects the cache holds at the split there, so that the
+   * cache the check starts from is the model's, not LRU's.
+   */
+  check: number;
+}
+
+/** The held-out check's model evicts at least this many times the cache's objects before the split (RecentStretch.check). */
+export const CHECK_TURNOVERS = 2;
+
 /**
- * The first request of the newest stretch of `trace` in which LRU (nginx semantics, the training
- * environment's) evicts at least `evictions` times, to RECENT_BLOCK requests; 0 when the whole trace holds
- * fewer. One LRU pass over the trace (a streamed file is read once more).
+ * The newest stretch of `trace` in which LRU (nginx semantics, the training environment's) evicts at least
+ * `evictions` times, to RECENT_BLOCK requests (train), and the check's (RecentStretch); 0 when the whole
+ * trace holds fewer. One LRU pass over the trace (a streamed file is read once more).
  */
-export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, rules: NginxRules = {}): Promise<number> {
+export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, rules: NginxRules = {}): Promise<RecentStretch> {
   const { factory, opts } = policyFactory('lru');
   const cache = new Cache(factory, { capacity, semantics: 'nginx', ...rules }, opts);
   // before[b]: evictions before request b x RECENT_BLOCK
@@ -340,8 +357,13 @@ export async function recentStart(trace: TrainingSpec['trace'], capacity: number
     }
   }
   const total = cache.stats.evictions;
-  for (let k = before.length - 1; k >= 0; k--) if (total - before[k]! >= evictions) return k * RECENT_BLOCK;
-  return 0;
+  // the newest block start with at least `want` evictions from it to the end
+  const newest = (want: number): number => {
+    for (let k = before.length - 1; k >= 0; k--) if (total - before[k]! >= want) return k * RECENT_BLOCK;
+    return 0;
+  };
+  const train = newest(evictions);
+  return { train, check: Math.min(train, newest(CHECK_TURNOVERS * cache.residents)) };
 }
 
 /**

@@ -49,6 +49,8 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
                       stored (default 1)
   --warm-up N         replay the first N requests without counting them (the counts start on a warm cache;
                       \`coldrl train --holdout\` checks its model this way, N = its held-out "from")
+  --model-from N      a learned policy (coldrl:FILE) evicts in LRU order before request N and decides from it
+                      on (\`coldrl train\`'s check does so from holdout.modelFrom; default 0: from the first)
   --skip-bad          count and skip malformed lines instead of failing
   --threads N         worker threads for several runs (default: cores, at most 2)
   --spool-dir DIR     where a streamed trace that more runs than threads read is parsed once, for them all
@@ -81,6 +83,8 @@ export interface ReplayJobSpec {
   seed: number;
   /** Leading requests replayed without being counted (ReplayOptions.warmUp). */
   warmUp?: number;
+  /** A learned policy decides from this request on, LRU before (ReplayOptions.modelFrom). */
+  modelFrom?: number;
   /** NGINX log reader options (replay/formats/nginx-source.ts). */
   log?: Omit<LogReadOptions, keyof ReadOptions>;
   /** The trace parsed once (replay/spool.ts): every run reads it instead of the file. */
@@ -95,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         trace: { type: 'string' }, format: { type: 'string' }, policy: { type: 'string', default: 'all' },
         'cache-size': { type: 'string' }, semantics: { type: 'string' }, 'keys-zone': { type: 'string' }, 'cache-zone': { type: 'string' },
-        'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'warm-up': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, 'spool-dir': { type: 'string' },
+        'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'warm-up': { type: 'string' }, 'model-from': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, 'spool-dir': { type: 'string' },
         threads: { type: 'string' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' },
         'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'cache-valid': { type: 'string' }, 'min-uses': { type: 'string' },
@@ -126,6 +130,7 @@ export async function run(argv: string[]): Promise<number> {
     keysLimit: conf.keysLimit, minUses: optionalNumber('min-uses', values['min-uses'], 1, true),
     seed: optionalNumber('seed', values.seed, 0, true)!,
     warmUp: optionalNumber('warm-up', values['warm-up'], 0, true),
+    modelFrom: optionalNumber('model-from', values['model-from'], 0, true),
     log: logReadOptions(values),
   };
   const jobs: Job[] = [];
@@ -200,7 +205,7 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
       if (report) reportReader(spec.trace, src.stats);
     }
   }
-  const ropts = { semantics: spec.semantics, inactive: spec.inactive, keysLimit: spec.keysLimit, minUses: spec.minUses, seed: spec.seed, warmUp: spec.warmUp, progress };
+  const ropts = { semantics: spec.semantics, inactive: spec.inactive, keysLimit: spec.keysLimit, minUses: spec.minUses, seed: spec.seed, warmUp: spec.warmUp, modelFrom: spec.modelFrom, progress };
   let reported = trace !== null || !report;
   for (const j of jobs) {
     if (trace) {

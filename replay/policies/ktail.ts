@@ -10,14 +10,19 @@ import { FEATURE_COUNT, MAX_CANDIDATES } from '../features.js';
 import { DList } from '../dlist.js';
 import { Fenwick } from '../fenwick.js';
 import { ColdrlError } from '../errors.js';
-import { countBoundSource, DEFAULT_SOURCE, perObjectScores, selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
+import { countBoundSource, DEFAULT_SOURCE, perObjectScores, selectVictims, SOURCES, tailSource, type CandidateSource, type CandidateView } from '../candidates.js';
 import type { Policy, SimContext } from '../policy.js';
-import type { Scorer } from '../scorer.js';
+import { lruScorer, type Scorer } from '../scorer.js';
 
 export interface KCandidateOptions {
   k: number;
   source?: CandidateSource;
   seed?: number;
+  /**
+   * Evictions during requests before this one (SimContext.index) are plain LRU, not the scorer's (PolicyOptions.modelFrom):
+   * the cache NGINX had before the model was switched on. Default 0: the scorer decides from the first.
+   */
+  lruUntil?: number;
 }
 
 /** Parses "K[:SOURCE]" (e.g. "32", "64:sample"); defaults K=16, source DEFAULT_SOURCE (docs/candidates.md). */
@@ -49,6 +54,7 @@ export class KCandidatePolicy implements Policy, CandidateView {
   private rng: number;
   /** Decisions taken (one per evict() call). */
   decisions = 0;
+  private readonly lruUntil: number;
 
   constructor(protected readonly ctx: SimContext, readonly scorer: Scorer, opts: KCandidateOptions) {
     this.k = opts.k;
@@ -57,6 +63,7 @@ export class KCandidatePolicy implements Policy, CandidateView {
     this.name = `k${this.k}-${this.source.name}-${scorer.name}`;
     this.async = scorer.async === true;
     this.rng = (opts.seed ?? 1) >>> 0 || 1;
+    this.lruUntil = opts.lruUntil ?? 0;
   }
 
   get last(): Float64Array { return this.ctx.objects.last; }
@@ -103,20 +110,21 @@ export class KCandidatePolicy implements Policy, CandidateView {
     this.pos[lastId] = i;
   }
 
-  /** Collects candidates (from `source`) and their features into the scratch buffers; returns n. */
-  gather(source = this.source): number {
+  /** Collects candidates (from `source`), their sizes and, unless told not to, their features into the scratch buffers; returns n. */
+  gather(source = this.source, features = true): number {
     const n = source.collect(this, this.k, this.ids);
     const o = this.ctx.objects;
     const now = this.ctx.now;
     for (let i = 0; i < n; i++) {
       const id = this.ids[i]!;
-      o.features(id, now, this.features, i * FEATURE_COUNT);
+      if (features) o.features(id, now, this.features, i * FEATURE_COUNT);
       this.sizes[i] = o.size[id]!;
     }
     return n;
   }
 
   evict(need: number): void | Promise<void> {
+    if (this.ctx.index < this.lruUntil) { this.evictLru(need); return; }
     const n = this.gather(this.ctx.countBound ? countBoundSource(this.source) : this.source);
     if (n === 0) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.name}: nothing to evict`);
     this.decisions++;
@@ -125,10 +133,22 @@ export class KCandidatePolicy implements Policy, CandidateView {
     this.apply(n, need);
   }
 
+  /** LRU, before lruUntil: the K least recently used in order until `need` is met; not a decision. */
+  private evictLru(need: number): void {
+    const n = this.gather(tailSource, false);
+    lruScorer.score(this.ctx, this.ids, this.features, n, this.scores);
+    this.take(n, need);
+  }
+
   /** Evicts the victims chosen from the current scores. */
   apply(n: number, need: number): void {
     const sizeTerm = this.scorer.sizeTerm;
     if (sizeTerm && this.ctx.countBound) perObjectScores(this.scores, this.features, n, sizeTerm);
+    this.take(n, need);
+  }
+
+  /** Evicts candidates by descending score until `need` is met (selectVictims). */
+  private take(n: number, need: number): void {
     selectVictims(this.scores, this.sizes, n, need, this.victims, this.order);
     for (let i = 0; i < n; i++) if (this.victims[i] === 1) { this.onRemove(this.ids[i]!); this.ctx.evict(this.ids[i]!); }
   }

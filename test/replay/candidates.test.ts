@@ -77,6 +77,41 @@ test('tail: K=16 with LRU order over the candidates is exactly LRU on tragen_cdn
   }
 });
 
+test('lruUntil: evictions before that request are exactly LRU and never ask the scorer; from it on the scorer decides', async () => {
+  const t = (await loadTragen()).slice(0, 40_000);
+  const cap = Math.floor(t.uniqueBytes * 0.01);
+  const lru = await replayTrace(t, 'lru', cap, '1%');
+  // a scorer that evicts the largest first, and counts the requests at which it was asked
+  let asked = 0, firstAsked = -1;
+  const largest: Scorer = {
+    name: 'largest',
+    score(ctx, ids, _f, n, out) {
+      asked++;
+      if (firstAsked < 0) firstAsked = ctx.index;
+      for (let i = 0; i < n; i++) out[i] = ctx.objects.size[ids[i]!]!;
+    },
+  };
+  const run = (lruUntil: number): Cache => {
+    asked = 0; firstAsked = -1;
+    const cache = new Cache((ctx) => new KCandidatePolicy(ctx, largest, { k: 16, source: SOURCES.sample!, seed: 3, lruUntil }), { capacity: cap });
+    for (let i = 0; i < t.length; i++) cache.access(t, i);
+    cache.check();
+    return cache;
+  };
+  const all = run(t.length);
+  assert.equal(asked, 0, 'never asked before lruUntil');
+  assert.equal(all.stats.hits, lru.hits);
+  assert.equal(all.stats.evictions, lru.evictions);
+  const half = run(20_000);
+  const halfAsked = asked;
+  assert.ok(halfAsked > 0 && firstAsked >= 20_000, `asked ${halfAsked} times, first at request ${firstAsked}`);
+  assert.equal((half.policy as KCandidatePolicy).decisions, halfAsked, 'only the scorer\'s evictions are decisions');
+  const none = run(0);
+  assert.ok(firstAsked < 20_000 && asked > halfAsked, `without it, asked from the first eviction (first at ${firstAsked})`);
+  assert.notEqual(none.stats.hits, all.stats.hits, 'the scorer decides differently from LRU');
+  assert.notEqual(half.stats.hits, none.stats.hits);
+});
+
 test('tail: the candidates are the K least recently used, in recency order', () => {
   const p = filled(residents(100, () => 10), 16, 'tail');
   const out = new Int32Array(MAX_CANDIDATES);

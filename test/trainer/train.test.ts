@@ -289,14 +289,15 @@ test('coldrl train --holdout: trains on the first requests, checks the model on 
     const cap = resolveCacheSize(parseCacheSize(size), whole.uniqueBytes);
     // the same figures from replays made here, counting the last 1000 requests; the model's from the written file
     for (const [policy, key] of [['lru', 'lru'], ['gdsf', 'gdsf'], [`coldrl:${out}`, 'model']] as const) {
-      const e = await replayTrace(whole, policy, cap, size, { semantics: 'nginx', warmUp: 4000 });
+      const e = await replayTrace(whole, policy, cap, size, { semantics: 'nginx', warmUp: 4000, modelFrom: j.holdout.modelFrom });
       assert.equal(e.requests, 1000);
       assert.equal(j.holdout.hitRatio[key], e.hitRatio, `${size} ${key}`);
       if (key === 'model') assert.equal(j.holdout.evictions, e.evictions);
     }
     assert.ok(j.holdout.evictions > 0, 'the cache is full when the held-out requests start');
     // and from the command line, as docs/training.md tells an operator to reproduce it
-    const rep = runCli(['replay', '--trace', trace, '--cache-size', size, '--semantics', 'nginx', '--warm-up', '4000', '--policy', `coldrl:${out},lru,gdsf`, '--json', '--threads', '1']);
+    const rep = runCli(['replay', '--trace', trace, '--cache-size', size, '--semantics', 'nginx', '--warm-up', '4000', '--model-from', String(j.holdout.modelFrom ?? 0),
+      '--policy', `coldrl:${out},lru,gdsf`, '--json', '--threads', '1']);
     assert.equal(rep.code, 0, rep.stderr);
     const got = rep.stdout.trim().split('\n').map((l) => JSON.parse(l) as { requests: number; hitRatio: number });
     assert.deepEqual(got.map((x) => [x.requests, x.hitRatio]), [[1000, j.holdout.hitRatio.model], [1000, j.holdout.hitRatio.lru], [1000, j.holdout.hitRatio.gdsf]]);
@@ -516,7 +517,7 @@ test('coldrl train reads NGINX logs as coldrl replay does: --log-format, --defau
   }
   const replay = (ttl: string[]) => {
     const rep = runCli(['replay', '--trace', log, '--format', 'nginx-combined', '--log-format', fmt, ...ttl, '--cache-size', '2m', '--semantics', 'nginx',
-      '--warm-up', String(j.holdout.from), '--policy', `coldrl:${out},lru,gdsf`, '--json', '--threads', '1']);
+      '--warm-up', String(j.holdout.from), '--model-from', String(j.holdout.modelFrom ?? 0), '--policy', `coldrl:${out},lru,gdsf`, '--json', '--threads', '1']);
     assert.equal(rep.code, 0, rep.stderr);
     return Object.fromEntries(rep.stdout.trim().split('\n').map((l) => JSON.parse(l) as { policy: string; hitRatio: number }).map((x) => [x.policy, x.hitRatio]));
   };
@@ -586,16 +587,20 @@ function writeUniques(path: string, n: number): void {
   writeFileSync(path, lines.join('\n') + '\n');
 }
 
-test('recentStart: the newest stretch with the evictions asked for, to 4096 requests, in memory and streamed', async (t) => {
+test('recentStart: the newest stretch with the evictions asked for, to 4096 requests, in memory and streamed; the check\'s, at least two cachefuls', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'uniques.csv');
   writeUniques(file, 20_000);
   const trace = await loadTrace(openSource(file, 'csv'));
-  // [s, 20000) holds 20000 - s evictions: the largest multiple of 4096 with 5000 of them is 12288
-  assert.equal(await recentStart(trace, 1000, 5000), 12_288);
-  assert.equal(await recentStart({ path: file }, 1000, 5000), 12_288);
-  assert.equal(await recentStart({ path: file, limit: 16_000 }, 1000, 5000), 8192, 'counted up to the limit only');
-  assert.equal(await recentStart(trace, 1000, 1e9), 0, 'too few evictions anywhere: from the first request');
+  // [s, 20000) holds 20000 - s evictions: the largest multiple of 4096 with 5000 of them is 12288; the
+  // cache holds 10 objects, so the check's model needs 20 evictions: the training stretch has them
+  assert.deepEqual(await recentStart(trace, 1000, 5000), { train: 12_288, check: 12_288 });
+  assert.deepEqual(await recentStart({ path: file }, 1000, 5000), { train: 12_288, check: 12_288 });
+  assert.deepEqual(await recentStart({ path: file, limit: 16_000 }, 1000, 5000), { train: 8192, check: 8192 }, 'counted up to the limit only');
+  assert.deepEqual(await recentStart(trace, 1000, 1e9), { train: 0, check: 0 }, 'too few evictions anywhere: from the first request');
+  // 3000 objects cached: [s, 20000) holds 20000 - max(s, 3000) evictions; 6000 of them from 12288 on
+  assert.deepEqual(await recentStart(trace, 300_000, 2000), { train: 16_384, check: 12_288 }, 'the check starts earlier');
+  assert.deepEqual(await recentStart(trace, 1_000_000, 2000), { train: 16_384, check: 0 }, 'fewer than two cachefuls anywhere: the check from the first request');
 });
 
 test('coldrl train --train-on: recent (default) trains on the newest requests before the held-out ones; all from the first; kept by --resume', async (t) => {
@@ -610,6 +615,7 @@ test('coldrl train --train-on: recent (default) trains on the newest requests be
   // requests 0..26999 before the held-out tenth; 600 evictions (2 per decision) fit in the last block start,
   // 24576; one decision per request once the cache is full, so 300 decisions end at its 310th request
   assert.deepEqual([j.holdout.from, j.trainedFrom, j.requestsRead], [27_000, 24_576, 310]);
+  assert.equal(j.holdout.modelFrom, 24_576, 'the check asks the model from the training stretch on: it holds two cachefuls of evictions');
   const m = await ColdrlModel.load(out);
   t.after(() => m.close());
   assert.equal(m.metadata['coldrl.trained_requests'], '24576..24885');
@@ -619,7 +625,9 @@ test('coldrl train --train-on: recent (default) trains on the newest requests be
   assert.match(resumed.stderr, /--train-on cannot change on resume/);
   const all = runCli([...args, '--train-on', 'all', '--out', join(dir, 'all.onnx')]);
   assert.equal(all.code, 0, all.stderr);
-  assert.equal((JSON.parse(all.stdout.trim().split('\n').pop()!) as { trainedFrom: number }).trainedFrom, 0);
+  const allJ = JSON.parse(all.stdout.trim().split('\n').pop()!) as { trainedFrom: number; holdout: Holdout };
+  assert.equal(allJ.trainedFrom, 0);
+  assert.equal(allJ.holdout.modelFrom, undefined, 'trained from the first request: the model decides from the first');
   const bad = runCli([...args, '--train-on', 'oldest']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--train-on must be recent or all/);

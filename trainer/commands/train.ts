@@ -90,6 +90,7 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --holdout F         share of the trace's last requests kept out of training (default ${DEFAULT_HOLDOUT}; 0 = none):
                       they are replayed under the model, LRU and GDSF before the model is written, the
                       figures go into its metadata and the store, and \`coldrl serve\` warns if it lost to LRU
+                      (with --train-on recent the model decides from its training stretch on, LRU before)
   --train-on WHICH    recent (default): the newest requests before the held-out ones, as many as give LRU
                       ${RECENT_EVICTIONS_PER_DECISION} evictions per decision of --steps (one more LRU pass to size them); all: from the
                       first request (a long archive then trains on its oldest requests only)
