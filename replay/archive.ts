@@ -86,8 +86,8 @@ export class ChainSource implements TraceSource {
       const src = this.current;
       const got = await src.read(b);
       if (got > 0) {
-        const keys = src.interner.keys;
-        for (let i = 0; i < got; i++) b.id[i] = this.interner.intern(keys[b.id[i]!]!, b.size[i]!);
+        const keys = src.interner;
+        for (let i = 0; i < got; i++) b.id[i] = this.interner.intern(keys.key(b.id[i]!), b.size[i]!);
         return got;
       }
       this.finish(src);

@@ -15,7 +15,7 @@ import { basename, join } from 'node:path';
 import { ColdrlError } from './errors.js';
 import { Progress } from './progress.js';
 import { formatBytes } from './size.js';
-import { Interner, ReaderStats, RequestBatch, type TraceSource } from './trace.js';
+import { ReaderStats, RequestBatch, type KeyTable, type TraceSource } from './trace.js';
 
 type Column = 'time' | 'id' | 'size' | 'ttl' | 'rtt' | 'flags';
 /** The columns in file order, with their element sizes in bytes. */
@@ -26,13 +26,9 @@ export const SPOOL_BYTES_PER_REQUEST = COLUMNS.reduce((a, [, w]) => a + w, 0);
 const bytesOf = (a: ArrayBufferView, n: number, w: number) => new Uint8Array(a.buffer, a.byteOffset, n * w);
 
 /** The object table of a shared spool: how many objects and their unique bytes, without their keys. */
-class SharedObjects extends Interner {
-  constructor(private readonly objects: number, unique: number) {
-    super();
-    this.uniqueBytes = unique;
-  }
-  override get count(): number { return this.objects; }
-  override intern(): number { throw new ColdrlError('COLDRL_ERR_INVARIANT', 'a shared spool\'s object table is read-only'); }
+class SharedObjects implements KeyTable {
+  constructor(readonly count: number, readonly uniqueBytes: number) {}
+  key(): never { throw new ColdrlError('COLDRL_ERR_INVARIANT', 'a spool shared by another thread holds no keys'); }
 }
 
 /** What a worker thread needs to read a spool of this process (Spool.share, Spool.attach): plain data. */
@@ -42,7 +38,7 @@ export interface SharedSpool { fd: number; name: string; length: number; bytes: 
 export class Spool {
   private fd: number | null;
 
-  private constructor(fd: number, readonly name: string, readonly length: number, readonly bytes: number, readonly interner: Interner,
+  private constructor(fd: number, readonly name: string, readonly length: number, readonly bytes: number, readonly interner: KeyTable,
     readonly stats: ReaderStats, private readonly chunks: readonly { at: number; n: number }[], private readonly owner = true) {
     this.fd = fd;
   }

@@ -34,11 +34,21 @@ export class RequestBatch {
   }
 }
 
-/** Maps external keys (numbers or strings) to dense ids 0, 1, 2, ... in order of first appearance. */
-export class Interner {
+/**
+ * What a reader learned of the objects: their keys by dense id (0, 1, 2, ... in order of first appearance)
+ * and the bytes of their first sizes (for cache sizes given in %).
+ */
+export interface KeyTable {
+  readonly count: number;
+  readonly uniqueBytes: number;
+  /** The key of object `id` (0 <= id < count). */
+  key(id: number): number | string;
+}
+
+/** Maps external keys (numbers or strings) to dense ids, through a Map (CSV traces, workloads, tests). */
+export class Interner implements KeyTable {
   private readonly map = new Map<number | string, number>();
-  readonly keys: (number | string)[] = [];
-  /** Size each object had when first seen (for unique bytes). */
+  private readonly keys: (number | string)[] = [];
   uniqueBytes = 0;
   get count(): number { return this.keys.length; }
   intern(key: number | string, size: number): number {
@@ -51,8 +61,17 @@ export class Interner {
     }
     return id;
   }
-  lookup(key: number | string): number | undefined { return this.map.get(key); }
+  key(id: number): number | string { return this.keys[id]!; }
 }
+
+/** The keys of some of another table's objects: id i here is parents[i] there (Trace.slice). */
+class SubsetKeys implements KeyTable {
+  constructor(private readonly of: KeyTable, private readonly parents: readonly number[], readonly uniqueBytes: number) {}
+  get count(): number { return this.parents.length; }
+  key(id: number): number | string { return this.of.key(this.parents[id]!); }
+}
+
+const NO_KEYS: KeyTable = new Interner();
 
 /** What a reader saw: lines read, requests used, skipped lines by reason, and the first few bad lines. */
 export class ReaderStats {
@@ -77,7 +96,7 @@ export class ReaderStats {
 /** A streaming source of requests. read() fills `b` from index 0 and returns how many it wrote; 0 = end. */
 export interface TraceSource {
   readonly name: string;
-  readonly interner: Interner;
+  readonly interner: KeyTable;
   readonly stats: ReaderStats;
   read(b: RequestBatch): Promise<number>;
   close(): void;
@@ -95,7 +114,7 @@ export class Trace extends RequestBatch {
   name = '';
   objects = 0;
   uniqueBytes = 0;
-  keys: (number | string)[] = [];
+  keys: KeyTable = NO_KEYS;
   private nextUseCache: Float64Array | null = null;
 
   /** Index of the next request for the same object, +Infinity when none. One backward pass, cached. */
@@ -122,11 +141,17 @@ export class Trace extends RequestBatch {
     return half < 1 ? null : [this.slice(0, half), this.slice(half, this.length)];
   }
 
+  /** The key of object `id`. */
+  key(id: number): number | string { return this.keys.key(id); }
+
   /** Requests [from, to) as a new trace with ids re-densified (e.g. "second half" evaluations). */
   slice(from: number, to: number): Trace {
     const n = Math.max(0, Math.min(to, this.length) - from);
     const t = new Trace(n);
-    const interner = new Interner();
+    // ids[id here] = id in the slice (-1: not met yet); parents: the reverse
+    const ids = new Int32Array(this.objects).fill(-1);
+    const parents: number[] = [];
+    let unique = 0;
     for (let j = 0; j < n; j++) {
       const i = from + j;
       t.time[j] = this.time[i]!;
@@ -134,13 +159,20 @@ export class Trace extends RequestBatch {
       t.ttl[j] = this.ttl[i]!;
       t.rtt[j] = this.rtt[i]!;
       t.flags[j] = this.flags[i]!;
-      t.id[j] = interner.intern(this.keys[this.id[i]!]!, this.size[i]!);
+      const old = this.id[i]!;
+      let id = ids[old]!;
+      if (id < 0) {
+        id = ids[old] = parents.length;
+        parents.push(old);
+        unique += this.size[i]!;
+      }
+      t.id[j] = id;
     }
     t.length = n;
     t.name = `${this.name}[${from}:${from + n}]`;
-    t.objects = interner.count;
-    t.uniqueBytes = interner.uniqueBytes;
-    t.keys = interner.keys;
+    t.objects = parents.length;
+    t.uniqueBytes = unique;
+    t.keys = new SubsetKeys(this.keys, parents, unique);
     return t;
   }
 }
@@ -179,7 +211,7 @@ export async function loadTrace(src: TraceSource): Promise<Trace> {
   t.name = src.name;
   t.objects = src.interner.count;
   t.uniqueBytes = src.interner.uniqueBytes;
-  t.keys = src.interner.keys;
+  t.keys = src.interner;
   return t;
 }
 
@@ -199,7 +231,7 @@ export function traceFromArrays(name: string, rows: { time: number; key: number 
   t.name = name;
   t.objects = interner.count;
   t.uniqueBytes = interner.uniqueBytes;
-  t.keys = interner.keys;
+  t.keys = interner;
   return t;
 }
 

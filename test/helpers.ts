@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Trace } from '../replay/trace.js';
 
 /** Repository root (tests run from dist/test/...). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -23,4 +24,9 @@ export function runCli(args: string[], opts: { cwd?: string; input?: string; env
     cwd: opts.cwd ?? ROOT, encoding: 'utf8', input: opts.input, env: { ...process.env, ...opts.env }, timeout: opts.timeout ?? 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every object's key, by id. */
+export function keysOf(t: Trace): (number | string)[] {
+  return Array.from({ length: t.objects }, (_, id) => t.key(id));
 }

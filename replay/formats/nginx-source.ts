@@ -35,7 +35,8 @@
  *   fatal (COLDRL_ERR_BAD_LINE).
  */
 import { ColdrlError } from '../errors.js';
-import { FLAG_NO_LOOKUP, FLAG_UNCACHEABLE, Interner, ReaderStats, readChunks, type ReadOptions, type RequestBatch, type TraceSource } from '../trace.js';
+import { keyHash, KeyIndex, MAX_KEY_BYTES } from './key-index.js';
+import { FLAG_NO_LOOKUP, FLAG_UNCACHEABLE, ReaderStats, readChunks, type ReadOptions, type RequestBatch, type TraceSource } from '../trace.js';
 
 // Roles: the logged values the reader understands. Ranges live in an Int32Array at [2*role, 2*role+1].
 export const R_MSEC = 0, R_TIME_LOCAL = 1, R_TIME_ISO = 2, R_KEY = 3, R_REQUEST = 4, R_METHOD = 5, R_URI = 6,
@@ -293,79 +294,6 @@ export function unescapeValue(v: string, json: boolean): string {
   return v.replace(/\\x([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
-/**
- * Key bytes -> object id, open addressing over FNV-1a hashes, keys kept in one growing byte arena: finds a
- * known key without making a string. Keys containing a backslash (escapes) are not indexed (hash = -1).
- */
-class ByteKeyIndex {
-  /**
-   * Open-addressing slots, four ints each: [id, hash, arena offset, length] (id -1 = empty). The hash
-   * rejects without a comparison; offset and length beside it spare a second table's cache miss.
-   */
-  private slots = new Int32Array(4 << 14).fill(-1);
-  private arena = new Uint8Array(1 << 16);
-  private used = 0;
-  private count = 0;
-
-  /** FNV-1a of bytes [s, e) as a non-negative int, or -1 when they hold a backslash. */
-  hash(line: Buffer, s: number, e: number): number {
-    let h = 0x811c9dc5 | 0;
-    for (let i = s; i < e; i++) {
-      const c = line[i]!;
-      if (c === 92) return -1;
-      h = Math.imul(h ^ c, 16777619);
-    }
-    return h & 0x7fffffff;
-  }
-
-  find(line: Buffer, s: number, e: number, h: number): number {
-    const slots = this.slots, mask = (slots.length >> 2) - 1, n = e - s;
-    for (let p = h & mask; ; p = (p + 1) & mask) {
-      const q = 4 * p, id = slots[q]!;
-      if (id < 0) return -1;
-      if (slots[q + 1] !== h || slots[q + 3] !== n) continue;
-      const off = slots[q + 2]!, a = this.arena;
-      let k = 0;
-      while (k < n && a[off + k] === line[s + k]) k++;
-      if (k === n) return id;
-    }
-  }
-
-  /** Indexes the key; past 2 GiB of key bytes (offsets are ints) it does not, and keyId interns by string. */
-  add(line: Buffer, s: number, e: number, h: number, id: number): void {
-    const n = e - s;
-    if (this.used + n > 0x7fffffff) return;
-    if (this.used + n > this.arena.length) {
-      let c = this.arena.length;
-      while (c < this.used + n) c *= 2;
-      const a = new Uint8Array(c); a.set(this.arena.subarray(0, this.used)); this.arena = a;
-    }
-    this.arena.set(line.subarray(s, e), this.used);
-    const off = this.used;
-    this.used += n;
-    if (++this.count * 2 > this.slots.length >> 2) this.rehash(this.slots.length >> 1);
-    this.place(this.slots, id, h, off, n);
-  }
-
-  private place(slots: Int32Array, id: number, h: number, off: number, n: number): void {
-    const mask = (slots.length >> 2) - 1;
-    let p = h & mask;
-    while (slots[4 * p]! >= 0) p = (p + 1) & mask;
-    const q = 4 * p;
-    slots[q] = id;
-    slots[q + 1] = h;
-    slots[q + 2] = off;
-    slots[q + 3] = n;
-  }
-
-  /** Moves every key into a table of `size` slots. */
-  private rehash(size: number): void {
-    const old = this.slots, slots = new Int32Array(4 * size).fill(-1);
-    for (let q = 0; q < old.length; q += 4) if (old[q]! >= 0) this.place(slots, old[q]!, old[q + 1]!, old[q + 2]!, old[q + 3]!);
-    this.slots = slots;
-  }
-}
-
 const UNC_METHOD = 'method', UNC_STATUS = 'status', UNC_BYPASS = 'bypass', UNC_CC = 'cache-control', UNC_EXPIRES = 'expires',
   UNC_XAE = 'x-accel-expires', UNC_COOKIE = 'set-cookie', UNC_VARY = 'vary';
 /** NginxSource.headerTtl's answers other than a TTL. */
@@ -373,10 +301,9 @@ const HDR_NONE = -1, HDR_XAE = -2, HDR_CC = -3, HDR_EXPIRES = -4;
 
 /** Streams one or more log files (oldest first) as requests; see the module comment for the rules. */
 export class NginxSource implements TraceSource {
-  readonly interner = new Interner();
+  readonly interner = new KeyIndex();
   readonly stats = new LogStats();
   private readonly r = new Int32Array(ROLE_COUNT * 2);
-  private readonly keys = new ByteKeyIndex();
   private readonly defaultTtl: number;
   private readonly strict: boolean;
   private readonly keyFrom: KeyFrom;
@@ -506,9 +433,10 @@ export class NginxSource implements TraceSource {
   private has(line: Buffer, role: number): boolean { return present(line, this.r[2 * role]!, this.r[2 * role + 1]!); }
 
   /**
-   * The object id of this line's cache key (interned with `size` when new), or -1 when the parts --key-from
-   * asks for are not logged. A key that is one logged value without escapes is looked up by its bytes
-   * (no string per line); composite or escaped keys go through a string.
+   * The object id of this line's cache key (interned with `size` when new); -1 when the parts --key-from
+   * asks for are not logged, -2 when the key is longer than MAX_KEY_BYTES. A key that is one logged value
+   * without escapes is looked up by its bytes (no string per line); composite or escaped keys go through a
+   * string.
    */
   private keyId(line: Buffer, uriS: number, uriE: number, size: number): number {
     const k = this.keyFrom, r = this.r;
@@ -517,25 +445,22 @@ export class NginxSource implements TraceSource {
     else if (k === 'key') return -1;
     else if (uriS < 0) return -1;
     else if (k === 'uri' || (k === 'auto' && !this.has(line, R_HOST) && !this.has(line, R_SCHEME))) { s = uriS; e = uriE; }
+    let key: string;
     if (s >= 0) {
-      const h = this.keys.hash(line, s, e);
-      if (h !== -1) {
-        let id = this.keys.find(line, s, e, h);
-        if (id < 0) {
-          id = this.interner.intern(line.toString('utf8', s, e), size);
-          this.keys.add(line, s, e, h, id);
-        }
-        return id;
-      }
-      return this.interner.intern(unescapeValue(line.toString('utf8', s, e), this.parser!.jsonEscapes), size);
+      if (e - s > MAX_KEY_BYTES) return -2;
+      const h = keyHash(line, s, e, true);
+      if (h !== -1) return this.interner.internBytes(line, s, e, h, size);
+      key = unescapeValue(line.toString('utf8', s, e), this.parser!.jsonEscapes);
+    } else {
+      const uri = unescapeValue(line.toString('utf8', uriS, uriE), this.parser!.jsonEscapes);
+      const host = this.has(line, R_HOST) ? this.slice(line, R_HOST) : null;
+      if (k !== 'auto' && host === null) return -1;
+      const scheme = this.has(line, R_SCHEME) ? this.slice(line, R_SCHEME) : null;
+      if (k === 'scheme-host-uri' && scheme === null) return -1;
+      key = k === 'host-uri' ? host + uri : (scheme ?? '') + (host ?? '') + uri;
     }
-    const uri = unescapeValue(line.toString('utf8', uriS, uriE), this.parser!.jsonEscapes);
-    const host = this.has(line, R_HOST) ? this.slice(line, R_HOST) : null;
-    if (k !== 'auto' && host === null) return -1;
-    const scheme = this.has(line, R_SCHEME) ? this.slice(line, R_SCHEME) : null;
-    if (k === 'scheme-host-uri' && scheme === null) return -1;
-    const key = k === 'host-uri' ? host + uri : (scheme ?? '') + (host ?? '') + uri;
-    return this.interner.intern(key, size);
+    const id = this.interner.intern(key, size);
+    return id < 0 ? -2 : id;
   }
 
   /** Turns the parsed ranges of `line` into request n of b; returns null, or why the line is bad. */
@@ -582,6 +507,7 @@ export class NginxSource implements TraceSource {
       if (fallback <= 0) fallback = parseUint(line, r[2 * R_BYTES]!, r[2 * R_BYTES + 1]!);
     }
     const id = this.keyId(line, uS, uE, size > 0 ? size : Math.max(1, fallback));
+    if (id === -2) return `cache key longer than ${MAX_KEY_BYTES} bytes`;
     if (id < 0) return this.keyFrom === 'auto' ? 'no cache key or uri' : `no value for --key-from ${this.keyFrom}`;
     if (3 * id + 2 >= this.obj.length) this.growObjects(id + 1);
     const obj = this.obj, o = 3 * id;

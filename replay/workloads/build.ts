@@ -44,7 +44,7 @@ export class TraceBuilder {
     t.name = this.name;
     t.objects = this.interner.count;
     t.uniqueBytes = this.interner.uniqueBytes;
-    t.keys = this.interner.keys;
+    t.keys = this.interner;
     return t;
   }
 }

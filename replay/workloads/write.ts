@@ -39,12 +39,12 @@ export function csvHeader(): string { return 'timestamp,obj_id,size,ttl,rtt,cach
 
 export function csvLine(t: Trace, i: number): string {
   const ttl = t.ttl[i]!;
-  return `${t.time[i]},${t.keys[t.id[i]!]},${t.size[i]},${Number.isFinite(ttl) ? ttl : ''},${t.rtt[i]},${(t.flags[i]! & FLAG_UNCACHEABLE) !== 0 ? 0 : 1}`;
+  return `${t.time[i]},${t.key(t.id[i]!)},${t.size[i]},${Number.isFinite(ttl) ? ttl : ''},${t.rtt[i]},${(t.flags[i]! & FLAG_UNCACHEABLE) !== 0 ? 0 : 1}`;
 }
 
 export function jsonLine(t: Trace, i: number): string {
   const size = t.size[i]!, rtt = msText(t.rtt[i]!);
-  return `{"ts":${msText(t.time[i]! * 1000)},"key":${JSON.stringify(String(t.keys[t.id[i]!]))},"method":"GET","status":200,` +
+  return `{"ts":${msText(t.time[i]! * 1000)},"key":${JSON.stringify(String(t.key(t.id[i]!)))},"method":"GET","status":200,` +
     `"cache":"MISS","bytes_sent":${size + 312},"body_bytes":${size},"up_status":"200","up_len":"${size}","up_ct":"0.001",` +
     `"up_ht":"${rtt}","up_rt":"${rtt}","req_time":${rtt},"up_cc":"${cacheControl(t, i)}","up_expires":"",` +
     `"cc":"${cacheControl(t, i)}","expires":"","last_mod":"","clen":"${size}"}`;
@@ -53,7 +53,7 @@ export function jsonLine(t: Trace, i: number): string {
 export function textLine(t: Trace, i: number): string {
   const size = t.size[i]!;
   const cc = cacheControl(t, i);
-  return `10.0.0.1 - - [${timeLocalText(t.time[i]!)}] "GET ${t.keys[t.id[i]!]} HTTP/1.1" 200 ${size} "-" "coldrl-workload" ` +
+  return `10.0.0.1 - - [${timeLocalText(t.time[i]!)}] "GET ${t.key(t.id[i]!)} HTTP/1.1" 200 ${size} "-" "coldrl-workload" ` +
     `${msText(t.time[i]! * 1000)} "MISS" ${size} ${msText(t.rtt[i]!)} "${cc || '-'}" "-" 200 "-" "-" "-"`;
 }
 

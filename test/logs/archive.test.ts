@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { expandTracePath, orderRotated } from '../../replay/archive.js';
 import { openSource } from '../../replay/formats/index.js';
 import { loadTrace } from '../../replay/trace.js';
-import { runCli, tempDir } from '../helpers.js';
+import { keysOf, runCli, tempDir } from '../helpers.js';
 
 /** One cachetrain JSON line. */
 function json(ts: string, key: string, size: number, cache = 'MISS'): string {
@@ -52,7 +52,7 @@ test('an archive streams in time order with the HIT rule and counts bad lines by
   assert.equal(tr.length, 8);
   const times = Array.from(tr.time.subarray(0, tr.length));
   assert.deepEqual(times, [1700000000.1, 1700000000.2, 1700000001, 1700000002, 1700000003, 1700000003.5, 1700000004, 1700000005]);
-  assert.deepEqual(tr.keys, ['/a', '/b', '/c', '/d']);
+  assert.deepEqual(keysOf(tr), ['/a', '/b', '/c', '/d']);
   // The HIT lines of /a and /b keep the RTT of their last MISS line (50 ms); text lines carry none.
   assert.deepEqual(Array.from(tr.rtt.subarray(0, tr.length)), [50, 50, 50, 0, 50, 50, 50, 50]);
   assert.equal(src.stats.lines, 11);
@@ -95,7 +95,7 @@ test('CSV traces take globs too: one object table across the files, oldest file 
   const tr = await loadTrace(openSource(join(dir, 'trace.csv*'), 'csv'));
   assert.deepEqual(Array.from(tr.time.subarray(0, tr.length)), [1, 2, 3, 4]);
   assert.deepEqual(Array.from(tr.id.subarray(0, tr.length)), [0, 1, 1, 2]);
-  assert.deepEqual(tr.keys, ['a', 'b', 'c']);
+  assert.deepEqual(keysOf(tr), ['a', 'b', 'c']);
   assert.equal(tr.uniqueBytes, 60);
 });
 

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { logReadOptions, openSource, parseCacheValid } from '../../replay/formats/index.js';
 import type { LogReadOptions, LogStats } from '../../replay/formats/nginx-source.js';
 import { FLAG_NO_LOOKUP, FLAG_UNCACHEABLE, loadTrace, type Trace } from '../../replay/trace.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { keysOf, ROOT, tempDir } from '../helpers.js';
 import { CACHETRAIN_JSON, CACHETRAIN_TEXT, logFormatFromConf } from '../../replay/formats/nginx-format.js';
+import { keyHash, KeyIndex, MAX_KEY_BYTES } from '../../replay/formats/key-index.js';
 
 async function read(t: { after(fn: () => void): void }, lines: string[], format: string, opts: LogReadOptions = {}): Promise<Trace> {
   const f = join(tempDir(t), 'access.log');
@@ -23,7 +24,7 @@ test('combined: $time_local with offsets, $request split, escapes, uncacheable b
     '192.0.2.1 - - [10/Oct/2023:20:55:38 +0000] "GET /img/a.png?x=1 HTTP/1.1" 304 0 "-" "curl/8"',
     '192.0.2.1 - - [10/Oct/2023:20:55:39 +0000] "GET /missing HTTP/1.1" 404 153 "-" "curl/8"',
   ], 'nginx-combined');
-  assert.deepEqual(tr.keys, ['/img/a.png?x=1', '/form', '/missing']);
+  assert.deepEqual(keysOf(tr), ['/img/a.png?x=1', '/form', '/missing']);
   assert.deepEqual(col(tr.time, 4), [1696971336, 1696971337, 1696971338, 1696971339]);
   // The 304 has no body: the object keeps the size of its last 200 line. It stands for the 200 behind it
   // (NGINX stores the full object and answers the client's conditional request itself): cacheable.
@@ -76,14 +77,14 @@ test('a custom --log-format, --key-from and upstream lists (RTT = sum, size = la
     '10.0.0.1 [2023-11-14T23:13:21+01:00] https://example.org "GET /v HTTP/2.0" 200 1000 HIT rt=- len=-',
   ];
   const tr = await read(t, lines, 'nginx', { logFormat: fmt, keyFrom: 'host-uri' });
-  assert.deepEqual(tr.keys, ['example.org/v']);
+  assert.deepEqual(keysOf(tr), ['example.org/v']);
   assert.deepEqual(col(tr.time, 2), [1700000000, 1700000001]);
   assert.deepEqual(col(tr.size, 2), [1000, 1000]);
   assert.deepEqual(col(tr.rtt, 2), [135, 135]);
   const uri = await read(t, lines, 'nginx', { logFormat: fmt, keyFrom: 'uri' });
-  assert.deepEqual(uri.keys, ['/v']);
+  assert.deepEqual(keysOf(uri), ['/v']);
   const all = await read(t, lines, 'nginx', { logFormat: fmt });
-  assert.deepEqual(all.keys, ['httpsexample.org/v']);
+  assert.deepEqual(keysOf(all), ['httpsexample.org/v']);
 });
 
 test('--nginx-conf reads a multi-line escape=json log_format by name', async (t) => {
@@ -102,7 +103,7 @@ test('--nginx-conf reads a multi-line escape=json log_format by name', async (t)
   const tr = await read(t, [
     '{"ts":1700000000.250,"key":"httpbackend/a \\"q\\"","method":"GET","status":200,"cache":"MISS","up_len":"77","up_rt":"0.003","up_cc":"max-age=60"}',
   ], 'nginx', { nginxConf: conf, logFormatName: 'cachetrain' });
-  assert.deepEqual(tr.keys, ['httpbackend/a "q"']);
+  assert.deepEqual(keysOf(tr), ['httpbackend/a "q"']);
   assert.deepEqual([tr.time[0], tr.size[0], tr.rtt[0], tr.ttl[0]], [1700000000.25, 77, 3, 60]);
   await assert.rejects(async () => read(t, ['x'], 'nginx', { nginxConf: conf, logFormatName: 'nope' }), { code: 'COLDRL_ERR_BAD_FORMAT', message: /found: main, cachetrain/ });
 });
@@ -247,4 +248,32 @@ test('nginx/cachetrain.conf holds the formats the readers have built in', () => 
   const conf = join(ROOT, 'nginx/cachetrain.conf');
   assert.deepEqual(logFormatFromConf(conf, 'cachetrain'), { format: CACHETRAIN_JSON, escape: 'json' });
   assert.deepEqual(logFormatFromConf(conf, 'cachetrain_text'), { format: CACHETRAIN_TEXT, escape: 'default' });
+});
+
+test('KeyIndex: one id per key across arena pages, found from bytes or from text; keys read back; a key past 1 MiB is a bad line', async (t) => {
+  const index = new KeyIndex(1 << 20);
+  const keyOf = (i: number) => `https://cdn.example.org/assets/${i.toString(36)}/é-${i}.bin`;
+  const n = 40_000; // about 2.4 MB of keys: three 1 MiB pages
+  let unique = 0;
+  for (let i = 0; i < n; i++) {
+    const b = Buffer.from(`{"key":"${keyOf(i)}"}`);
+    assert.equal(index.internBytes(b, 8, b.length - 2, keyHash(b, 8, b.length - 2, true), i + 1), i);
+    unique += i + 1;
+  }
+  for (let i = n - 1; i >= 0; i -= 997) {
+    assert.equal(index.intern(keyOf(i), 5), i, 'the text of a known key finds its id');
+    assert.equal(index.key(i), keyOf(i));
+  }
+  assert.equal(index.count, n);
+  assert.equal(index.uniqueBytes, unique, 'sizes counted once, when each key is new');
+  assert.equal(index.intern('x'.repeat(MAX_KEY_BYTES + 1), 1), -1);
+  assert.equal(keyHash(Buffer.from('a\\"b'), 0, 4, true), -1, 'escaped bytes are not indexed as they are');
+  const f = join(tempDir(t), 'access.log');
+  writeFileSync(f, [
+    `{"ts":1700000000.000,"key":"/${'k'.repeat(MAX_KEY_BYTES)}","method":"GET","status":200,"body_bytes":1}`,
+    '{"ts":1700000000.001,"key":"/a","method":"GET","status":200,"body_bytes":1}',
+  ].join('\n'));
+  const src = openSource(f, 'nginx-json');
+  assert.deepEqual(keysOf(await loadTrace(src)), ['/a']);
+  assert.deepEqual(src.stats.skipped, { [`cache key longer than ${MAX_KEY_BYTES} bytes`]: 1 });
 });

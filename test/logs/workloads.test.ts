@@ -12,7 +12,7 @@ import { runCli, tempDir } from '../helpers.js';
 function columns(t: Trace) {
   const n = t.length;
   return {
-    time: Array.from(t.time.subarray(0, n)), key: Array.from(t.id.subarray(0, n), (id) => t.keys[id]),
+    time: Array.from(t.time.subarray(0, n)), key: Array.from(t.id.subarray(0, n), (id) => t.key(id)),
     size: Array.from(t.size.subarray(0, n)), ttl: Array.from(t.ttl.subarray(0, n)),
     rtt: Array.from(t.rtt.subarray(0, n)), flags: Array.from(t.flags.subarray(0, n)),
   };
@@ -25,7 +25,7 @@ test('the trap workload has the shape of trap-workload.md and is deterministic p
   let bytes = 0, large = 0, lastTime = 0;
   for (let i = 0; i < a.length; i++) {
     bytes += a.size[i]!;
-    if (Number(String(a.keys[a.id[i]!]).slice(6)) >= 1700) large++;
+    if (Number(String(a.key(a.id[i]!)).slice(6)) >= 1700) large++;
     assert.ok(a.time[i]! > lastTime, 'times increase');
     lastTime = a.time[i]!;
     assert.ok(a.ttl[i]! >= 7200 && a.ttl[i]! <= 86_400 && a.rtt[i]! > 0);

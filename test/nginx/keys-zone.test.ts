@@ -17,7 +17,7 @@ import { openSource } from '../../replay/formats/index.js';
 import { keysZoneNodes } from '../../replay/nginx-conf.js';
 import { policyFactory } from '../../replay/registry.js';
 import { loadTrace } from '../../replay/trace.js';
-import { tempDir } from '../helpers.js';
+import { keysOf, tempDir } from '../helpers.js';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -50,7 +50,7 @@ test('nginx: a full keys zone evicts as the simulator\'s keysLimit says (node co
     for (let i = 0; i < trace.length; i++) cache.access(trace, i);
     cache.check();
     assert.equal(cache.stats.zoneFull, 1);
-    const kept = new Set(trace.keys.filter((_, id) => cache.objects.resident[id] === 1).map((k) => md5(String(k))));
+    const kept = new Set(keysOf(trace).filter((_, id) => cache.objects.resident[id] === 1).map((k) => md5(String(k))));
     assert.deepEqual([...files].sort(), [...kept].sort(), 'the files NGINX kept are the objects the simulator kept');
   } finally {
     await ngx.stop();

@@ -26,7 +26,7 @@ import { Cache, type NginxRules } from '../../replay/cache.js';
 import { policyFactory } from '../../replay/registry.js';
 import { parseCacheSize } from '../../replay/size.js';
 import { loadTrace } from '../../replay/trace.js';
-import { tempDir } from '../helpers.js';
+import { keysOf, tempDir } from '../helpers.js';
 import { assertFeatureParity } from './parity.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -149,7 +149,7 @@ test('nginx: X-Accel-Expires sets the TTL over Cache-Control, 0 keeps a response
     // Cache-Control's hour for a value nginx ignores; the hour for every one when proxy_ignore_headers names it
     const read = ignore ? logReadOptions({ 'ignore-headers': ignore }) : {};
     const trace = await loadTrace(openSource(`nginx-json:${join(sub, 'access.log')}`, undefined, read));
-    const ttl = (n: string) => { const i = trace.keys.findIndex((k) => String(k).endsWith(`/${n}`)); return [trace.ttl[i], trace.flags[i]]; };
+    const ttl = (n: string) => { const i = keysOf(trace).findIndex((k) => String(k).endsWith(`/${n}`)); return [trace.ttl[i], trace.flags[i]]; };
     if (ignore) {
       for (const n of ['secs', 'epoch', 'stale', 'zero', 'junk', 'plain']) assert.deepEqual(ttl(n), [3600, 0], n);
     } else {

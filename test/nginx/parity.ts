@@ -11,6 +11,7 @@ import { openSource } from '../../replay/formats/index.js';
 import type { LogReadOptions } from '../../replay/formats/nginx-source.js';
 import { policyFactory } from '../../replay/registry.js';
 import { loadTrace } from '../../replay/trace.js';
+import { keysOf } from '../helpers.js';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
@@ -31,7 +32,7 @@ export function loggedCandidates(errorLog: string): LoggedCandidate[] {
 /** Asserts every logged candidate's features equal replay/'s to 2e-6; returns how many were compared. */
 export async function assertFeatureParity(errorLog: string, accessLog: string, read: LogReadOptions = {}): Promise<number> {
   const trace = await loadTrace(openSource(`nginx-json:${accessLog}`, undefined, read));
-  const idOfMd5 = new Map(trace.keys.map((k, id) => [md5(String(k)), id]));
+  const idOfMd5 = new Map(keysOf(trace).map((k, id) => [md5(String(k)), id]));
   const out = new Float32Array(FEATURE_COUNT);
   let compared = 0;
   for (const c of loggedCandidates(errorLog)) {

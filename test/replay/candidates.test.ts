@@ -15,7 +15,7 @@ import { makeCache, replayTrace } from '../../replay/run.js';
 import { lruScorer, type Scorer } from '../../replay/scorer.js';
 import { Fenwick } from '../../replay/fenwick.js';
 import { FEATURE_COUNT, MAX_CANDIDATES, SIZE_FEATURE } from '../../replay/features.js';
-import { TRACES } from '../helpers.js';
+import { keysOf, TRACES } from '../helpers.js';
 
 let tragen: Promise<Trace> | null = null;
 const loadTragen = () => (tragen ??= loadTrace(openSource(join(TRACES, 'tragen_cdn.csv'), 'csv')));
@@ -318,7 +318,7 @@ test('a decision bound by the object count (the keys zone) drops a scorer\'s siz
   const run = (opts: { capacity: number; keysLimit?: number }) => {
     const cache = new Cache((ctx) => new KCandidatePolicy(ctx, sizeScorer, { k: 4, source: SOURCES.tail! }), { ...opts, semantics: 'nginx' });
     for (let i = 0; i < t.length; i++) cache.access(t, i);
-    return t.keys.filter((_, id) => cache.objects.resident[id] === 1).join(' ');
+    return keysOf(t).filter((_, id) => cache.objects.resident[id] === 1).join(' ');
   };
   assert.equal(run({ capacity: 15_050 }), 'o0 o1 o2 new', 'bytes bound (50 B over): the largest goes');
   // keysLimit 4: the fifth object finds the zone full (o0, the LRU tail, goes), watermark 4: then one more

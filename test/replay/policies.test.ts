@@ -10,6 +10,7 @@ import { IndexedHeap } from '../../replay/heap.js';
 import { policyFactory } from '../../replay/registry.js';
 import { traceFromArrays, type Trace } from '../../replay/trace.js';
 import type { DList } from '../../replay/dlist.js';
+import { keysOf } from '../helpers.js';
 
 /** Keys in request order, all of `size` bytes unless given as [key, size]. */
 function trace(reqs: (string | [string, number])[], size = 1): Trace {
@@ -23,7 +24,7 @@ function run(policy: string, t: Trace, capacity: number): { resident: string[]; 
   let hits = '';
   for (let i = 0; i < t.length; i++) hits += cache.access(t, i) ? 'H' : '.';
   cache.check();
-  const resident = t.keys.filter((_, id) => cache.objects.resident[id] === 1).map(String).sort();
+  const resident = keysOf(t).filter((_, id) => cache.objects.resident[id] === 1).map(String).sort();
   return { resident, hits, cache };
 }
 
@@ -124,7 +125,7 @@ test('S3-FIFO: one-hit objects leave through the small queue into the ghost; a g
   const t = trace([...ks.slice(0, 10), 'k2', 'k2', 'k10', 'k0', 'k11'], 10);
   const { cache } = run('s3fifo', t, 100);
   const p = cache.policy as unknown as { small: DList; main: DList; ghost: DList };
-  const id = (k: string) => t.keys.indexOf(k);
+  const id = (k: string) => keysOf(t).indexOf(k);
   assert.ok(p.main.has(id('k0')) && p.main.has(id('k2')) && p.main.length === 2, 'main holds k0 and k2');
   assert.ok(p.ghost.has(id('k1')) && p.ghost.has(id('k3')) && p.ghost.length === 2, 'ghost holds k1 and k3');
   assert.equal(p.small.length, 8);
@@ -137,7 +138,7 @@ test('ARC: a hit promotes to T2; a B1 ghost hit enters T2 and raises p', () => {
   const t = trace(['a', 'b', 'a', 'c', 'd', 'b'], 10);
   const { cache } = run('arc', t, 30);
   const p = cache.policy as unknown as { t1: DList; t2: DList; b1: DList; b2: DList; p: number };
-  const id = (k: string) => t.keys.indexOf(k);
+  const id = (k: string) => keysOf(t).indexOf(k);
   // a b fill T1; a hit -> T2; c fills; d: T1 (b, c) above p=0 -> b to B1; b: B1 hit -> p += 1, REPLACE
   // sends T1's LRU (c) to B1, b enters T2.
   assert.ok(p.t2.has(id('a')) && p.t2.has(id('b')) && p.t1.has(id('d')) && p.b1.has(id('c')));

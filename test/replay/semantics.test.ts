@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Cache } from '../../replay/cache.js';
 import { listPolicies, policyFactory } from '../../replay/registry.js';
 import { traceFromArrays, type Trace } from '../../replay/trace.js';
-import { runCli, tempDir } from '../helpers.js';
+import { keysOf, runCli, tempDir } from '../helpers.js';
 
 /** Every policy with its own structures (the K-candidate family is tested by its own tests). */
 const ALL = listPolicies().filter((p) => !p.hidden && !p.name.startsWith('ktail')).map((p) => p.name);
@@ -58,7 +58,7 @@ test('keys zone: when it is full the LRU tail goes, whatever the policy; then th
   const t = traceFromArrays('keys', rows);
   const { factory, opts } = policyFactory('fifo');
   const cache = new Cache(factory, { capacity: 1e6, semantics: 'nginx', keysLimit: 16 }, opts);
-  const resident = () => t.keys.filter((_, id) => cache.objects.resident[id] === 1).join(' ');
+  const resident = () => keysOf(t).filter((_, id) => cache.objects.resident[id] === 1).join(' ');
   for (let i = 0; i < 17; i++) cache.access(t, i);
   assert.equal(resident(), Array.from({ length: 16 }, (_, i) => `o${i}`).join(' '), '16 nodes fit');
   cache.access(t, 17); // o16 finds the zone full: o1 (LRU) goes; watermark 16 - 2 = 14; FIFO evicts o0, o2, o3
@@ -145,7 +145,7 @@ test('proxy_cache_min_uses: stored on the key\'s Nth request; the count goes wit
   assert.deepEqual(hits.map(Number), [0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1]);
   assert.equal(cache.stats.scarce, 7);
   assert.equal(cache.stats.expired, 2);
-  assert.deepEqual(['u', 'b', 'c', 'd'].map((k) => cache.objects.resident[t.keys.indexOf(k)]), [0, 0, 0, 1]);
+  assert.deepEqual(['u', 'b', 'c', 'd'].map((k) => cache.objects.resident[keysOf(t).indexOf(k)]), [0, 0, 0, 1]);
   // every policy keeps its books through the same trace; min_uses 1 stores on the first request
   for (const p of POLICIES) replayWith(t, p, { capacity: 20, inactive: 100, minUses: 2 });
   assert.equal(replayWith(t, 'lru', { capacity: 20, inactive: 100 }).cache.stats.scarce, 0);
