@@ -144,6 +144,20 @@ export class Trace extends RequestBatch {
   /** The key of object `id`. */
   key(id: number): number | string { return this.keys.key(id); }
 
+  /** Requests [from, to) as a trace over the same arrays, ids and keys (no copy). */
+  view(from: number, to: number): Trace {
+    const v = new Trace(0);
+    const a = Math.max(0, Math.min(from, this.length)), b = Math.max(a, Math.min(to, this.length));
+    v.time = this.time.subarray(a, b); v.id = this.id.subarray(a, b); v.size = this.size.subarray(a, b);
+    v.ttl = this.ttl.subarray(a, b); v.rtt = this.rtt.subarray(a, b); v.flags = this.flags.subarray(a, b);
+    v.length = b - a;
+    v.name = `${this.name}[${a}:${b}]`;
+    v.objects = this.objects;
+    v.uniqueBytes = this.uniqueBytes;
+    v.keys = this.keys;
+    return v;
+  }
+
   /** Requests [from, to) as a new trace with ids re-densified (e.g. "second half" evaluations). */
   slice(from: number, to: number): Trace {
     const n = Math.max(0, Math.min(to, this.length) - from);

@@ -48,7 +48,7 @@ import { KCandidatePolicy, parseKParam } from '../replay/policies/ktail.js';
 import type { SimContext } from '../replay/policy.js';
 import { Rng } from '../replay/rng.js';
 import type { Scorer } from '../replay/scorer.js';
-import type { Trace } from '../replay/trace.js';
+import type { RequestBatch, Trace } from '../replay/trace.js';
 import type { HParams } from './hparams.js';
 import { createLearner } from './learner.js';
 import type { Minibatch } from './model.js';
@@ -194,8 +194,9 @@ class Agent implements Scorer {
 }
 
 class AgentPolicy extends KCandidatePolicy {
-  constructor(ctx: SimContext, private readonly agent: Agent, hp: HParams, seed: number) {
-    super(ctx, agent, { ...parseKParam(`${hp.k}:${hp.candidates}`), seed });
+  /** lruUntil: the requests before the training stretch (TrainEnv.history) are evicted LRU, not decided. */
+  constructor(ctx: SimContext, private readonly agent: Agent, hp: HParams, seed: number, lruUntil: number) {
+    super(ctx, agent, { ...parseKParam(`${hp.k}:${hp.candidates}`), seed, lruUntil });
   }
   override apply(n: number, need: number): void {
     super.apply(n, need);
@@ -252,6 +253,14 @@ export interface TrainProgress {
 export interface TrainEnv {
   /** The windows of one pass over the training trace (called once per pass). */
   pass(): AsyncIterable<Trace>;
+  /**
+   * The requests before the training stretch (`coldrl train --train-on recent`), `historyLength` of them,
+   * replayed at the start of every pass under LRU, with no decision: the objects' history (lifetime
+   * request counts, last requests) and the cache the stretch starts from are then those of a run from the
+   * first request, as the held-out check and the NGINX module's side table have them. Absent: none.
+   */
+  history?: () => AsyncIterable<RequestBatch>;
+  historyLength?: number;
   capacity: number;
   /** inactive=, the keys zone's node limit and proxy_cache_min_uses (replay/cache.ts CacheOptions); absent: none. */
   rules?: NginxRules;
@@ -338,8 +347,16 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   };
   outer: while (decisions < hp.totalDecisions) {
     passes++;
-    const cache = new Cache((ctx) => new AgentPolicy(ctx, agent, hp, hp.seed + passes), { capacity: env.capacity, semantics: 'nginx', ...env.rules });
+    const cache = new Cache((ctx) => new AgentPolicy(ctx, agent, hp, hp.seed + passes, env.historyLength ?? 0), { capacity: env.capacity, semantics: 'nginx', ...env.rules });
     lastCache = cache;
+    if (env.history) {
+      for await (const b of env.history()) {
+        for (let i = 0; i < b.length; i++) cache.access(b, i);
+        if (Date.now() >= turnAt) { await turn(); turnAt = Date.now() + YIELD_MS; }
+        if (hooks.shouldStop?.()) { interrupted = true; break outer; }
+      }
+      cache.startCounting();
+    }
     const startDecisions = agent.decisions;
     let offset = 0;
     for await (const win of env.pass()) {
@@ -349,6 +366,10 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
         b.set(agent.nextTime);
         agent.nextTime = b;
       }
+      // an object the cache holds from before this window (the history, or the previous window) is next
+      // requested at its first request in it, if any
+      agent.nextTime.fill(Infinity, 0, win.objects);
+      for (let i = win.length - 1; i >= 0; i--) agent.nextTime[win.id[i]!] = win.time[i]!;
       for (let i = 0; i < win.length; i++) {
         agent.epsilon = epsAt(decisions);
         cache.access(win, i);

@@ -169,6 +169,26 @@ export async function spoolTrace(file: TraceFile, dir: string, progress = false)
   return { trace: spool instanceof Spool ? { ...file, spool } : { ...file, limit: spool.length }, stats: src.stats, spool };
 }
 
+/** Requests [0, end) of a trace in memory or a file, in batches (TrainEnv.history). */
+function historyOf(trace: TrainingSpec['trace'], end: number): TrainEnv['history'] {
+  return async function* () {
+    if (trace instanceof Trace) {
+      for (let s = 0; s < end; s += HISTORY_BATCH) yield trace.view(s, Math.min(end, s + HISTORY_BATCH));
+      return;
+    }
+    const src = sliceSource(openTrace(trace), 0, end);
+    const b = new RequestBatch(HISTORY_BATCH);
+    try {
+      for (let got = await src.read(b); got > 0; got = await src.read(b)) yield b;
+    } finally {
+      src.close();
+    }
+  };
+}
+
+/** Requests per batch of TrainEnv.history: the loop looks at Ctrl-C between two. */
+const HISTORY_BATCH = 1 << 16;
+
 /**
  * Passes over a file's requests [start, limit) in windows; a stretch that fits in one window is kept in
  * memory after the first pass.
@@ -237,9 +257,9 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     const stretch = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, rules) : { train: 0, check: 0 };
     const trainedFrom = stretch.train;
     const windows: TrainEnv['pass'] = spec.trace instanceof Trace
-      ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.slice(trainedFrom, spec.trace.length) : spec.trace)
+      ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.view(trainedFrom, spec.trace.length) : spec.trace)
       : fileEnv(spec.trace, hp.window, trainedFrom, spec.trace.limit ?? Infinity);
-    const env: TrainEnv = { capacity: spec.capacity, rules, pass: windows };
+    const env: TrainEnv = { capacity: spec.capacity, rules, pass: windows, ...(trainedFrom > 0 ? { history: historyOf(spec.trace, trainedFrom), historyLength: trainedFrom } : {}) };
     const bar = spec.progress ? new Progress(`train ${basename(spec.traceName)} ${spec.cacheSizeText}`, hp.totalDecisions) : null;
     const onLog = (p: TrainProgress) => {
       // the figure the goal is judged by: the byte hit ratio for --goal bytes

@@ -40,8 +40,10 @@ export class KeyIndex implements KeyTable {
   private used = 0;
   /** Per id: [offset in its page, length | page << LEN_BITS] (key()). */
   private where = new Int32Array(2 << 12);
-  count = 0;
-  uniqueBytes = 0;
+  private keys = 0;
+  private unique = 0;
+  get count(): number { return this.keys; }
+  get uniqueBytes(): number { return this.unique; }
 
   /** pageBytes: the arena's page size (tests make it small). */
   constructor(private readonly pageBytes = PAGE) {
@@ -50,7 +52,7 @@ export class KeyIndex implements KeyTable {
 
   /**
    * The id of the key held in bytes [s, e) of `line` (h: keyHash of them), a new one (counting `size`
-   * into uniqueBytes) when it was not known. The caller keeps keys under MAX_KEY_BYTES.
+   * into uniqueBytes) when it was not known. The caller keeps keys to MAX_KEY_BYTES.
    */
   internBytes(line: Uint8Array, s: number, e: number, h: number, size: number): number {
     const slots = this.slots, mask = (slots.length >> 2) - 1, n = e - s;
@@ -75,7 +77,7 @@ export class KeyIndex implements KeyTable {
   }
 
   key(id: number): string {
-    if (!(id >= 0 && id < this.count)) throw new ColdrlError('COLDRL_ERR_INVARIANT', `no key has id ${id}`);
+    if (!(id >= 0 && id < this.keys)) throw new ColdrlError('COLDRL_ERR_INVARIANT', `no key has id ${id}`);
     const w = this.where[2 * id + 1]!;
     const off = this.where[2 * id]!;
     return Buffer.from(this.pages[w >>> LEN_BITS]!.buffer, off, w & MAX_KEY_BYTES).toString('utf8');
@@ -102,15 +104,15 @@ export class KeyIndex implements KeyTable {
     const off = this.used, w = n | (page << LEN_BITS);
     // a loop, not set(subarray()): no object made per key
     for (let k = 0; k < n; k++) a[off + k] = line[s + k]!;
-    const id = this.count++;
+    const id = this.keys++;
     this.used += n;
-    this.uniqueBytes += size;
+    this.unique += size;
     if (2 * id + 1 >= this.where.length) {
       const bigger = new Int32Array(this.where.length * 2); bigger.set(this.where); this.where = bigger;
     }
     this.where[2 * id] = off;
     this.where[2 * id + 1] = w;
-    if (this.count * 2 > this.slots.length >> 2) this.rehash(this.slots.length >> 1);
+    if (this.keys * 2 > this.slots.length >> 2) this.rehash(this.slots.length >> 1);
     place(this.slots, id, h, off, w);
     return id;
   }
