@@ -219,7 +219,7 @@ export interface Checkpoint {
   /** Share of the trace's last requests held out of training (`coldrl train --holdout`); kept by --resume. */
   holdout?: number;
   /** Which requests before them were trained on (`coldrl train --train-on`); kept by --resume. */
-  trainOn?: 'recent' | 'all';
+  trainOn?: 'recent' | 'recent-cold' | 'all';
   /** nginx's inactive= in seconds the run simulated (`coldrl train --inactive`; 0: none); kept by --resume. */
   inactive?: number;
   /** The keys zone's node limit the run simulated (`coldrl train --keys-zone`; 0: none); kept by --resume. */

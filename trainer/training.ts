@@ -26,6 +26,9 @@ import { scoringOf } from './network.js';
 import { writeOnnx } from './onnx-export.js';
 import { checkParity, type ParityReport } from './parity.js';
 
+/** `coldrl train --train-on`: which requests are trained on (TrainingSpec.recent and .history). */
+export const TRAIN_ON = ['recent', 'recent-cold', 'all'] as const;
+
 /** Share of the last requests `coldrl train` holds out by default. */
 export const DEFAULT_HOLDOUT = 0.1;
 
@@ -100,6 +103,11 @@ export interface TrainingSpec {
    * its oldest requests.
    */
   recent?: boolean;
+  /**
+   * With `recent`: replay the requests before the stretch under LRU at the start of every pass (TrainEnv.history;
+   * default true). false: the stretch starts from an empty cache with no history (`--train-on recent-cold`).
+   */
+  history?: boolean;
   progress?: boolean;
   shouldStop?: () => boolean;
   /** Added to the model's metadata. */
@@ -259,7 +267,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     const windows: TrainEnv['pass'] = spec.trace instanceof Trace
       ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.view(trainedFrom, spec.trace.length) : spec.trace)
       : fileEnv(spec.trace, hp.window, trainedFrom, spec.trace.limit ?? Infinity);
-    const env: TrainEnv = { capacity: spec.capacity, rules, pass: windows, ...(trainedFrom > 0 ? { history: historyOf(spec.trace, trainedFrom), historyLength: trainedFrom } : {}) };
+    const env: TrainEnv = { capacity: spec.capacity, rules, pass: windows, ...(trainedFrom > 0 && spec.history !== false ? { history: historyOf(spec.trace, trainedFrom), historyLength: trainedFrom } : {}) };
     const bar = spec.progress ? new Progress(`train ${basename(spec.traceName)} ${spec.cacheSizeText}`, hp.totalDecisions) : null;
     const onLog = (p: TrainProgress) => {
       // the figure the goal is judged by: the byte hit ratio for --goal bytes
@@ -281,7 +289,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       bar?.done();
     }
     const ckPath = `${spec.out}.ckpt.json`;
-    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: spec.recent ? 'recent' : 'all', inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {} }));
+    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: !spec.recent ? 'all' : spec.history === false ? 'recent-cold' : 'recent', inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {} }));
     renameSync(`${ckPath}.tmp`, ckPath);
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),

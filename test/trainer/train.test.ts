@@ -625,6 +625,11 @@ test('coldrl train --train-on: recent (default) trains on the newest requests be
   const resumed = runCli([...args, '--resume', '--steps', '400', '--train-on', 'all']);
   assert.equal(resumed.code, 2);
   assert.match(resumed.stderr, /--train-on cannot change on resume/);
+  // recent-cold: the same stretch from an empty cache, as before the history: ten requests fill it
+  const cold = runCli([...args, '--train-on', 'recent-cold', '--out', join(dir, 'cold.onnx')]);
+  assert.equal(cold.code, 0, cold.stderr);
+  const coldJ = JSON.parse(cold.stdout.trim().split('\n').pop()!) as { trainedFrom: number; requestsRead: number };
+  assert.deepEqual([coldJ.trainedFrom, coldJ.requestsRead], [24_576, 310]);
   const all = runCli([...args, '--train-on', 'all', '--out', join(dir, 'all.onnx')]);
   assert.equal(all.code, 0, all.stderr);
   const allJ = JSON.parse(all.stdout.trim().split('\n').pop()!) as { trainedFrom: number; holdout: Holdout };
@@ -632,5 +637,5 @@ test('coldrl train --train-on: recent (default) trains on the newest requests be
   assert.equal(allJ.holdout.modelFrom, undefined, 'trained from the first request: the model decides from the first');
   const bad = runCli([...args, '--train-on', 'oldest']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--train-on must be recent or all/);
+  assert.match(bad.stderr, /--train-on must be recent, recent-cold, all/);
 });

@@ -21,7 +21,7 @@ import type { Checkpoint } from '../dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { HEADS } from '../network.js';
 import { AUTO_BYTES_SOURCES, AUTO_SOURCES, chooseSource, type SourceChoice } from '../source-choice.js';
-import { DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, splitHoldout, spoolTrace, type TrainingOutcome, type TrainingSpec } from '../training.js';
+import { DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, TRAIN_ON, splitHoldout, spoolTrace, type TrainingOutcome, type TrainingSpec } from '../training.js';
 
 /** The NGINX module's coldrl_k when unset (nginx/ngx_http_coldrl_module.c). */
 const MODULE_DEFAULT_K = 64;
@@ -92,8 +92,10 @@ decision; trainer/dqn.ts), and writes an ONNX model that
                       figures go into its metadata and the store, and \`coldrl serve\` warns if it lost to LRU
                       (with --train-on recent the model decides from its training stretch on, LRU before)
   --train-on WHICH    recent (default): the newest requests before the held-out ones, as many as give LRU
-                      ${RECENT_EVICTIONS_PER_DECISION} evictions per decision of --steps (one more LRU pass to size them); all: from the
-                      first request (a long archive then trains on its oldest requests only)
+                      ${RECENT_EVICTIONS_PER_DECISION} evictions per decision of --steps (one more LRU pass to size them), after
+                      the older ones replayed under LRU (full cache, lifetime counts as NGINX keeps them);
+                      recent-cold: the same stretch from an empty cache with no history (before 2026-11-29);
+                      all: from the first request (a long archive then trains on its oldest requests only)
   --spool-dir DIR     where a streamed trace's requests, parsed once, are kept for the passes that follow
                       (33 bytes per request, at most half the folder's free space, freed at exit; default:
                       the system's temporary folder; none: parse the file again on every pass)
@@ -219,7 +221,7 @@ export async function run(argv: string[]): Promise<number> {
   const savedFraction = resume?.holdout ?? 0;
   const fraction = kept('holdout', givenFraction, savedFraction, DEFAULT_HOLDOUT, `held out ${savedFraction} of the trace`);
   const givenTrainOn = values['train-on'];
-  if (givenTrainOn !== undefined && givenTrainOn !== 'recent' && givenTrainOn !== 'all') throw new ColdrlError('COLDRL_ERR_USAGE', `train: --train-on must be recent or all (got ${givenTrainOn})`);
+  if (givenTrainOn !== undefined && !TRAIN_ON.includes(givenTrainOn as never)) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --train-on must be ${TRAIN_ON.join(', ')} (got ${givenTrainOn})`);
   const savedTrainOn = resume?.trainOn ?? 'all';
   const trainOn = kept('train-on', givenTrainOn, savedTrainOn, 'recent', `trained on ${savedTrainOn} requests`);
   const savedInactive = resume?.inactive ?? 0;
@@ -249,7 +251,7 @@ export async function run(argv: string[]): Promise<number> {
     const split = await splitHoldout(trace, fraction);
     ({ trace, holdout } = split);
     if (split.stats) reportReader(values.trace, split.stats);
-    if (!values.json) console.log(`the last ${fraction} of the requests (from request ${holdout.from}) held out to check the model against LRU and GDSF; training on ${trainOn === 'recent' ? 'the newest of ' : ''}requests 0..${holdout.from - 1}`);
+    if (!values.json) console.log(`the last ${fraction} of the requests (from request ${holdout.from}) held out to check the model against LRU and GDSF; training on ${trainOn !== 'all' ? 'the newest of ' : ''}requests 0..${holdout.from - 1}`);
   }
   const db = storePath(values.db!);
   let stop = false;
@@ -258,7 +260,7 @@ export async function run(argv: string[]): Promise<number> {
   let o: TrainingOutcome;
   let choice: SourceChoice | null = null;
   try {
-    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, minUses, defaultTtl, reading, out, backend: describeBackend(backend), recent: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
+    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, minUses, defaultTtl, reading, out, backend: describeBackend(backend), recent: trainOn !== 'all', history: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
     if (hp.candidates === 'auto') {
       choice = await chooseSource({ ...common, hp, trace, db: null }, values.json ? () => undefined : (line) => console.log(line));
       if (!choice) { console.error('interrupted while choosing the candidate source: no model written'); return 130; }
