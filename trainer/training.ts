@@ -92,8 +92,9 @@ export interface TrainingSpec {
   resume?: Checkpoint;
   /**
    * Requests [from, end) held out of `trace` (which then holds only the ones before): the whole trace is
-   * replayed under the finished model (LRU evicting before RecentStretch.check, with `recent`), LRU and GDSF, counting from `from`, before the model is written for
-   * good (replay/holdout.ts); `open` gives the whole trace afresh per replay.
+   * replayed under the finished model (LRU evicting before RecentStretch.check, with `recent`), LRU and
+   * GDSF, counting from `from`, before the model is written for good (replay/holdout.ts); `open` gives the
+   * whole trace afresh per replay.
    */
   holdout?: { fraction: number; from: number; open: () => Trace | TraceSource };
   /**
@@ -104,8 +105,9 @@ export interface TrainingSpec {
    */
   recent?: boolean;
   /**
-   * With `recent`: replay the requests before the stretch under LRU at the start of every pass (TrainEnv.history;
-   * default true). false: the stretch starts from an empty cache with no history (`--train-on recent-cold`).
+   * With `recent`: replay the requests before the stretch under LRU at the start of every pass
+   * (TrainEnv.history; default true). false: the stretch starts from an empty cache with no history
+   * (`--train-on recent-cold`).
    */
   history?: boolean;
   progress?: boolean;
