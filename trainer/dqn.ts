@@ -220,6 +220,8 @@ export interface Checkpoint {
   holdout?: number;
   /** Which requests before them were trained on (`coldrl train --train-on`); kept by --resume. */
   trainOn?: 'recent' | 'recent-cold' | 'all';
+  /** True when `recent` replayed the older requests first (TrainEnv.history; absent in checkpoints before it: recent-cold). */
+  history?: boolean;
   /** nginx's inactive= in seconds the run simulated (`coldrl train --inactive`; 0: none); kept by --resume. */
   inactive?: number;
   /** The keys zone's node limit the run simulated (`coldrl train --keys-zone`; 0: none); kept by --resume. */

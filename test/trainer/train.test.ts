@@ -622,6 +622,17 @@ test('coldrl train --train-on: recent (default) trains on the newest requests be
   t.after(() => m.close());
   assert.equal(m.metadata['coldrl.trained_requests'], '24576..24875');
   assert.match(m.metadata['coldrl.commit']!, /^[0-9a-f]{12}$/, 'the commit the model was trained at');
+  // a checkpoint from before the history (no `history` flag) resumes as it began: recent-cold
+  const ck = JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as Record<string, unknown>;
+  assert.deepEqual([ck.trainOn, ck.history], ['recent', true]);
+  delete ck.history;
+  writeFileSync(`${out}.ckpt.json`, JSON.stringify(ck));
+  const old = runCli([...args, '--resume', '--steps', '400', '--train-on', 'recent']);
+  assert.equal(old.code, 2);
+  assert.match(old.stderr, /the checkpoint trained on recent-cold requests; --train-on cannot change on resume/);
+  const oldResumed = runCli([...args, '--resume', '--steps', '400']);
+  assert.equal(oldResumed.code, 0, oldResumed.stderr);
+  assert.equal((JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as { trainOn: string }).trainOn, 'recent-cold');
   const resumed = runCli([...args, '--resume', '--steps', '400', '--train-on', 'all']);
   assert.equal(resumed.code, 2);
   assert.match(resumed.stderr, /--train-on cannot change on resume/);

@@ -222,7 +222,8 @@ export async function run(argv: string[]): Promise<number> {
   const fraction = kept('holdout', givenFraction, savedFraction, DEFAULT_HOLDOUT, `held out ${savedFraction} of the trace`);
   const givenTrainOn = values['train-on'];
   if (givenTrainOn !== undefined && !TRAIN_ON.includes(givenTrainOn as never)) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --train-on must be ${TRAIN_ON.join(', ')} (got ${givenTrainOn})`);
-  const savedTrainOn = resume?.trainOn ?? 'all';
+  // a checkpoint of `recent` written before the history (no `history` flag) trained without it: recent-cold
+  const savedTrainOn = resume?.trainOn === 'recent' && resume.history !== true ? 'recent-cold' : resume?.trainOn ?? 'all';
   const trainOn = kept('train-on', givenTrainOn, savedTrainOn, 'recent', `trained on ${savedTrainOn} requests`);
   const savedInactive = resume?.inactive ?? 0;
   const inactive = kept('inactive', values.inactive === undefined ? undefined : parseDuration(values.inactive, 'train: --inactive'), savedInactive, 0,
