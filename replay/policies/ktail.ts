@@ -10,9 +10,9 @@ import { FEATURE_COUNT, MAX_CANDIDATES } from '../features.js';
 import { DList } from '../dlist.js';
 import { Fenwick } from '../fenwick.js';
 import { ColdrlError } from '../errors.js';
-import { countBoundSource, DEFAULT_SOURCE, perObjectScores, selectVictims, SOURCES, tailSource, type CandidateSource, type CandidateView } from '../candidates.js';
+import { countBoundSource, DEFAULT_SOURCE, perObjectScores, selectVictims, SOURCES, type CandidateSource, type CandidateView } from '../candidates.js';
 import type { Policy, SimContext } from '../policy.js';
-import { lruScorer, type Scorer } from '../scorer.js';
+import type { Scorer } from '../scorer.js';
 
 export interface KCandidateOptions {
   k: number;
@@ -110,14 +110,14 @@ export class KCandidatePolicy implements Policy, CandidateView {
     this.pos[lastId] = i;
   }
 
-  /** Collects candidates (from `source`), their sizes and, unless told not to, their features into the scratch buffers; returns n. */
-  gather(source = this.source, features = true): number {
+  /** Collects candidates (from `source`) and their features into the scratch buffers; returns n. */
+  gather(source = this.source): number {
     const n = source.collect(this, this.k, this.ids);
     const o = this.ctx.objects;
     const now = this.ctx.now;
     for (let i = 0; i < n; i++) {
       const id = this.ids[i]!;
-      if (features) o.features(id, now, this.features, i * FEATURE_COUNT);
+      o.features(id, now, this.features, i * FEATURE_COUNT);
       this.sizes[i] = o.size[id]!;
     }
     return n;
@@ -133,11 +133,21 @@ export class KCandidatePolicy implements Policy, CandidateView {
     this.apply(n, need);
   }
 
-  /** LRU, before lruUntil: the K least recently used in order until `need` is met; not a decision. */
+  /**
+   * LRU, before lruUntil: the least recently used, one after another until `need` is met, K at most (as
+   * selectVictims takes the `tail` source's candidates in LRU order); not a decision.
+   */
   private evictLru(need: number): void {
-    const n = this.gather(tailSource, false);
-    lruScorer.score(this.ctx, this.ids, this.features, n, this.scores);
-    this.take(n, need);
+    const size = this.ctx.objects.size;
+    if (this.recency.tail < 0) throw new ColdrlError('COLDRL_ERR_INVARIANT', `${this.name}: nothing to evict`);
+    let freed = 0;
+    for (let k = 0; k < this.k && this.recency.tail >= 0; k++) {
+      const id = this.recency.tail;
+      freed += size[id]!;
+      this.onRemove(id);
+      this.ctx.evict(id);
+      if (freed >= need) break;
+    }
   }
 
   /** Evicts the victims chosen from the current scores. */
