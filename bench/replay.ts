@@ -81,9 +81,8 @@ export function zipfTrace(o: WorkloadOptions): Trace {
 
 /** A view of `t` without its cached next-use array, so each timed run pays for the pass again. */
 function freshView(t: Trace): Trace {
-  const v = new Trace(0);
-  v.time = t.time; v.id = t.id; v.size = t.size; v.ttl = t.ttl; v.rtt = t.rtt; v.flags = t.flags;
-  v.length = t.length; v.name = t.name; v.objects = t.objects; v.uniqueBytes = t.uniqueBytes; v.keys = t.keys;
+  const v = t.view(0, t.length);
+  v.name = t.name;
   return v;
 }
 
