@@ -141,7 +141,7 @@ class Agent implements Scorer {
   private readonly labels = new Float32Array(64);
   constructor(w: NetworkWeights, private readonly rng: Rng, private readonly hp: HParams, private readonly buffer: ReplayBuffer) {
     this.scoring = scoringOf(hp.objective, hp.goal);
-    this.forward = new Forward(w, hp.k, this.scoring);
+    this.forward = new Forward(w, this.scoring);
     this.sizeTerm = this.scoring.sizeWeight;
   }
 
@@ -389,7 +389,7 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
           if (gradSteps % hp.targetNetworkFrequency === 0) learner.syncTarget();
           if (gradSteps % hp.actSyncFrequency === 0) {
             const w = await learner.read();
-            agent.forward = new Forward(w, hp.k, agent.scoring);
+            agent.forward = new Forward(w, agent.scoring);
             if (hp.averageFraction > 0 && decisions >= (1 - hp.averageFraction) * hp.totalDecisions) {
               avg ??= zeroWeights(w);
               avgN++;

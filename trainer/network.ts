@@ -122,20 +122,21 @@ export function weightsFromJSON(o: Record<string, unknown>): NetworkWeights {
  * Plain TypeScript forward pass over n candidates in features[0 .. n*F) (all present, no padding), writing
  * the scores of `head` into out[0..n). Allocation-free with a Forward scratch object. Used by the trainer to
  * act between weight syncs (5-30x slower than onnxruntime, but no async hop per decision); float64 accumulation.
+ * The second layer keeps eight outputs in locals while it walks the inputs (fewer loads and stores than
+ * one output at a time; the same sums in the same order).
  */
 export class Forward {
   private readonly h1: Float64Array;
-  private readonly h2: Float64Array;
   private readonly mean: Float64Array;
-  constructor(readonly w: NetworkWeights, maxK = 64, readonly scoring: Scoring = Q_SCORING) {
+  constructor(readonly w: NetworkWeights, readonly scoring: Scoring = Q_SCORING) {
     this.h1 = new Float64Array(w.h);
-    this.h2 = new Float64Array(maxK * w.h);
     this.mean = new Float64Array(w.h);
   }
 
   run(features: Float32Array, n: number, out: Float32Array): void {
     const { f, h, w1, b1, w2, b2, wa, ba, wv, bv } = this.w;
-    const h1 = this.h1, h2 = this.h2, mean = this.mean;
+    const h1 = this.h1, mean = this.mean;
+    const blocked = h & ~7;
     mean.fill(0);
     let sumA = 0;
     for (let c = 0; c < n; c++) {
@@ -148,20 +149,32 @@ export class Forward {
         for (let j = 0; j < h; j++) h1[j] += x * w1[ro + j]!;
       }
       for (let j = 0; j < h; j++) if (h1[j]! < 0) h1[j] = 0;
-      const ho = c * h;
-      for (let j = 0; j < h; j++) h2[ho + j] = b2[j]!;
-      for (let i = 0; i < h; i++) {
-        const x = h1[i]!;
-        if (x === 0) continue;
-        const ro = i * h;
-        for (let j = 0; j < h; j++) h2[ho + j] += x * w2[ro + j]!;
-      }
       let a = ba[0]!;
-      for (let j = 0; j < h; j++) {
-        let v = h2[ho + j]!;
-        if (v < 0) { v = 0; h2[ho + j] = 0; }
-        mean[j] += v;
-        a += v * wa[j]!;
+      let j = 0;
+      for (; j < blocked; j += 8) {
+        let s0 = b2[j]!, s1 = b2[j + 1]!, s2 = b2[j + 2]!, s3 = b2[j + 3]!, s4 = b2[j + 4]!, s5 = b2[j + 5]!, s6 = b2[j + 6]!, s7 = b2[j + 7]!;
+        for (let i = 0, r = j; i < h; i++, r += h) {
+          const x = h1[i]!;
+          if (x === 0) continue;
+          s0 += x * w2[r]!; s1 += x * w2[r + 1]!; s2 += x * w2[r + 2]!; s3 += x * w2[r + 3]!;
+          s4 += x * w2[r + 4]!; s5 += x * w2[r + 5]!; s6 += x * w2[r + 6]!; s7 += x * w2[r + 7]!;
+        }
+        s0 = s0 < 0 ? 0 : s0; s1 = s1 < 0 ? 0 : s1; s2 = s2 < 0 ? 0 : s2; s3 = s3 < 0 ? 0 : s3;
+        s4 = s4 < 0 ? 0 : s4; s5 = s5 < 0 ? 0 : s5; s6 = s6 < 0 ? 0 : s6; s7 = s7 < 0 ? 0 : s7;
+        mean[j] += s0; mean[j + 1] += s1; mean[j + 2] += s2; mean[j + 3] += s3;
+        mean[j + 4] += s4; mean[j + 5] += s5; mean[j + 6] += s6; mean[j + 7] += s7;
+        a += s0 * wa[j]!; a += s1 * wa[j + 1]!; a += s2 * wa[j + 2]!; a += s3 * wa[j + 3]!;
+        a += s4 * wa[j + 4]!; a += s5 * wa[j + 5]!; a += s6 * wa[j + 6]!; a += s7 * wa[j + 7]!;
+      }
+      for (; j < h; j++) {
+        let s = b2[j]!;
+        for (let i = 0, r = j; i < h; i++, r += h) {
+          const x = h1[i]!;
+          if (x !== 0) s += x * w2[r]!;
+        }
+        if (s < 0) s = 0;
+        mean[j] += s;
+        a += s * wa[j]!;
       }
       out[c] = a;
       sumA += a;

@@ -139,7 +139,7 @@ for (const goal of GOALS) {
     assert.equal(model.sizeTerm, goal === 'hits' ? Math.log1p(unscaleFeature(1, 1)) : 0);
     const net = new QNetwork(w, false);
     t.after(() => net.dispose());
-    const fwd = new Forward(w, 64, scoring), raw = new Forward(w, 64);
+    const fwd = new Forward(w, scoring), raw = new Forward(w);
     const out = new Float32Array(64), plain = new Float32Array(64), z = new Float32Array(64);
     let maxRel = 0, cases = 0;
     for (const c of realCandidates(64, 30)) {
