@@ -348,8 +348,10 @@ export interface RecentStretch {
   /**
    * The first request at which the held-out check's replay under the model asks the model (replay/run.ts
    * ReplayOptions.modelFrom; LRU evicts before it, as NGINX did before the model): `train`, or earlier where
-   * LRU evicts fewer than CHECK_TURNOVERS times the objects the cache holds at the split there, so that the
-   * cache the check starts from is the model's, not LRU's.
+   * LRU or GDSF evicts fewer than CHECK_TURNOVERS times the objects it holds at the split there, so that the
+   * cache the check starts from is the model's, not LRU's. GDSF stands in for a model that keeps many small
+   * objects: it can hold ten times the objects LRU holds and evict a tenth as often, so LRU's turnover alone
+   * starts such a model's check from a cache that is still mostly LRU's.
    */
   check: number;
 }
@@ -357,21 +359,27 @@ export interface RecentStretch {
 /** The held-out check's model evicts at least this many times the cache's objects before the split (RecentStretch.check). */
 export const CHECK_TURNOVERS = 2;
 
+/** The policies recentStart replays: the first sizes the training stretch, all of them the check's start. */
+const STRETCH_POLICIES = ['lru', 'gdsf'] as const;
+
 /**
  * The newest stretch of `trace` in which LRU (nginx semantics, the training environment's) evicts at least
  * `evictions` times, to RECENT_BLOCK requests (train), and the check's (RecentStretch); 0 when the whole
- * trace holds fewer. One LRU pass over the trace (a streamed file is read once more).
+ * trace holds fewer. One pass over the trace under LRU and GDSF side by side (a streamed file is read once
+ * more).
  */
 export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, rules: NginxRules = {}): Promise<RecentStretch> {
-  const { factory, opts } = policyFactory('lru');
-  const cache = new Cache(factory, { capacity, semantics: 'nginx', ...rules }, opts);
-  // before[b]: evictions before request b x RECENT_BLOCK
-  const before: number[] = [];
+  const caches = STRETCH_POLICIES.map((p) => {
+    const { factory, opts } = policyFactory(p);
+    return new Cache(factory, { capacity, semantics: 'nginx', ...rules }, opts);
+  });
+  // before[c][b]: cache c's evictions before request b x RECENT_BLOCK
+  const before: number[][] = caches.map(() => []);
   let n = 0;
   const feed = (batch: Trace | RequestBatch, count: number): void => {
     for (let i = 0; i < count; i++, n++) {
-      if (n % RECENT_BLOCK === 0) before.push(cache.stats.evictions);
-      cache.access(batch, i);
+      if (n % RECENT_BLOCK === 0) for (let c = 0; c < caches.length; c++) before[c]!.push(caches[c]!.stats.evictions);
+      for (let c = 0; c < caches.length; c++) caches[c]!.access(batch, i);
     }
   };
   if (trace instanceof Trace) feed(trace, trace.length);
@@ -386,14 +394,14 @@ export async function recentStart(trace: TrainingSpec['trace'], capacity: number
       bar?.done();
     }
   }
-  const total = cache.stats.evictions;
-  // the newest block start with at least `want` evictions from it to the end
-  const newest = (want: number): number => {
-    for (let k = before.length - 1; k >= 0; k--) if (total - before[k]! >= want) return k * RECENT_BLOCK;
+  // the newest block start from which cache c evicts at least `want` times to the end
+  const newest = (c: number, want: number): number => {
+    const total = caches[c]!.stats.evictions, b = before[c]!;
+    for (let k = b.length - 1; k >= 0; k--) if (total - b[k]! >= want) return k * RECENT_BLOCK;
     return 0;
   };
-  const train = newest(evictions);
-  return { train, check: Math.min(train, newest(CHECK_TURNOVERS * cache.residents)) };
+  const train = newest(0, evictions);
+  return { train, check: caches.reduce((check, cache, c) => Math.min(check, newest(c, CHECK_TURNOVERS * cache.residents)), train) };
 }
 
 /**

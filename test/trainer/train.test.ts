@@ -587,7 +587,18 @@ function writeUniques(path: string, n: number): void {
   writeFileSync(path, lines.join('\n') + '\n');
 }
 
-test('recentStart: the newest stretch with the evictions asked for, to 4096 requests, in memory and streamed; the check\'s, at least two cachefuls', async (t) => {
+/**
+ * n requests: every 10th a new 900-byte object, the others cycling over 2,000 one-byte objects. In a
+ * 3,000-byte cache LRU holds about 30 objects and evicts once per request; GDSF keeps the 2,000 small ones
+ * beside one large and evicts once per 10 requests (the large one before).
+ */
+function writeSmallsAndLarge(path: string, n: number): void {
+  const lines = ['timestamp,obj_id,size,ttl'];
+  for (let i = 0, s = 0, b = 0; i < n; i++) lines.push(i % 10 === 9 ? `${i},b${b++},900,86400` : `${i},s${s++ % 2000},1,86400`);
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
+test('recentStart: the newest stretch with the evictions asked for, to 4096 requests, in memory and streamed; the check\'s, at least two cachefuls of LRU and of GDSF', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'uniques.csv');
   writeUniques(file, 20_000);
@@ -601,6 +612,11 @@ test('recentStart: the newest stretch with the evictions asked for, to 4096 requ
   // 3000 objects cached: [s, 20000) holds 20000 - max(s, 3000) evictions; 6000 of them from 12288 on
   assert.deepEqual(await recentStart(trace, 300_000, 2000), { train: 16_384, check: 12_288 }, 'the check starts earlier');
   assert.deepEqual(await recentStart(trace, 1_000_000, 2000), { train: 16_384, check: 0 }, 'fewer than two cachefuls anywhere: the check from the first request');
+  // LRU alone would start the check with training, at 57344 (two of its cachefuls are 60 requests); GDSF
+  // holds 2,001 objects at the split and evicts 4,002 times in the last 40,020 requests: from 16384 on
+  const mixed = join(dir, 'mixed.csv');
+  writeSmallsAndLarge(mixed, 60_000);
+  assert.deepEqual(await recentStart({ path: mixed }, 3000, 1000), { train: 57_344, check: 16_384 }, 'two of GDSF\'s cachefuls too');
 });
 
 test('coldrl train --train-on: recent (default) trains on the newest requests before the held-out ones; all from the first; kept by --resume', async (t) => {
