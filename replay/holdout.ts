@@ -3,8 +3,9 @@
  * before the model is written for good, replays the trace under the model, LRU and GDSF and counts the last
  * F only (replay/run.ts replayEach with warmUp; nginx semantics, the training environment's). Each policy's
  * cache is as its own decisions left it at the split, so a large cache is full when the count starts; the
- * model's decisions start at Holdout.modelFrom (LRU's before), so that a long archive is not replayed under
- * the model from its first request, at one inference per eviction. The
+ * model decides from the first request, or, with `coldrl train --check-from stretch`, from Holdout.modelFrom
+ * (LRU's evictions before it), so that a long archive is not replayed under the model from its first
+ * request, at one inference per eviction. The
  * figures go into the model's metadata (HOLDOUT_KEY, JSON) and the store; `coldrl serve` reports them when
  * it loads the model and warns when the model lost to LRU there. The sidecar imports this file: it must not
  * import the simulator.
@@ -34,7 +35,8 @@ export interface Holdout {
   hitsOverLru: number;
   /**
    * The first request at which the model's replay asked the model: LRU evicted before it (replay/run.ts
-   * ReplayOptions.modelFrom; trainer/training.ts RecentStretch.check). Absent or 0: the model from the first.
+   * ReplayOptions.modelFrom; trainer/training.ts RecentStretch.check, with --check-from stretch). Absent or
+   * 0: the model from the first.
    */
   modelFrom?: number;
   /** The model's evictions during the held-out requests: with none, the check says nothing. */

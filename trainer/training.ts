@@ -29,6 +29,9 @@ import { checkParity, type ParityReport } from './parity.js';
 /** `coldrl train --train-on`: which requests are trained on (TrainingSpec.recent and .history). */
 export const TRAIN_ON = ['recent', 'recent-cold', 'all'] as const;
 
+/** `coldrl train --check-from`: where the held-out check's model starts deciding (TrainingSpec.checkFrom). */
+export const CHECK_FROM = ['first', 'stretch'] as const;
+
 /** Share of the last requests `coldrl train` holds out by default. */
 export const DEFAULT_HOLDOUT = 0.1;
 
@@ -92,11 +95,18 @@ export interface TrainingSpec {
   resume?: Checkpoint;
   /**
    * Requests [from, end) held out of `trace` (which then holds only the ones before): the whole trace is
-   * replayed under the finished model (LRU evicting before RecentStretch.check, with `recent`), LRU and
-   * GDSF, counting from `from`, before the model is written for good (replay/holdout.ts); `open` gives the
-   * whole trace afresh per replay.
+   * replayed under the finished model (from `checkFrom`), LRU and GDSF, counting from `from`, before the
+   * model is written for good (replay/holdout.ts); `open` gives the whole trace afresh per replay.
    */
   holdout?: { fraction: number; from: number; open: () => Trace | TraceSource };
+  /**
+   * Where the held-out check's model starts deciding: 'first' (default), the first request, as a model
+   * that has driven the cache for a long time; 'stretch' (with `recent`), RecentStretch.check, LRU evicting
+   * before it: a long archive is not replayed under the model from its first request, but what the model
+   * does to the cache over a longer run (objects it keeps long after their popularity has gone, a cache
+   * it has not yet made its own) is not seen.
+   */
+  checkFrom?: typeof CHECK_FROM[number];
   /**
    * Train on the newest requests of `trace` only (recentStart: the newest stretch in which LRU evicts
    * RECENT_EVICTIONS_PER_DECISION x hp.totalDecisions times) rather than from its first request. A log
@@ -314,8 +324,9 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       let holdout: Holdout | null = null;
       if (spec.holdout && !result.interrupted) {
         const h = spec.holdout;
-        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', ...rules, warmUp: h.from, modelFrom: stretch.check, progress: spec.progress });
-        holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal, stretch.check);
+        const modelFrom = spec.checkFrom === 'stretch' ? stretch.check : 0;
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', ...rules, warmUp: h.from, modelFrom, progress: spec.progress });
+        holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal, modelFrom);
         metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
         written = await writeChecked();
         results.forEach((r, i) => store?.addEvaluation({

@@ -633,7 +633,14 @@ test('coldrl train --train-on: recent (default) trains on the newest requests be
   // stretch starts: one decision per request from its first, and 300 decisions end at its 300th (from a
   // cold cache, the first ten requests would fill it and the run end at the 310th)
   assert.deepEqual([j.holdout.from, j.trainedFrom, j.requestsRead], [27_000, 24_576, 300]);
-  assert.equal(j.holdout.modelFrom, 24_576, 'the check asks the model from the training stretch on: it holds two cachefuls of evictions');
+  assert.equal(j.holdout.modelFrom, undefined, 'by default the check asks the model from the first request');
+  const fromStretch = runCli([...args, '--check-from', 'stretch', '--out', join(dir, 'stretch.onnx')]);
+  assert.equal(fromStretch.code, 0, fromStretch.stderr);
+  const stretchJ = JSON.parse(fromStretch.stdout.trim().split('\n').pop()!) as { trainedFrom: number; holdout: Holdout };
+  assert.deepEqual([stretchJ.trainedFrom, stretchJ.holdout.modelFrom], [24_576, 24_576], '--check-from stretch: from the training stretch on, which holds two cachefuls of evictions');
+  const badCheck = runCli([...args, '--check-from', 'middle']);
+  assert.equal(badCheck.code, 2);
+  assert.match(badCheck.stderr, /--check-from must be first or stretch \(got middle\)/);
   const m = await ColdrlModel.load(out);
   t.after(() => m.close());
   assert.equal(m.metadata['coldrl.trained_requests'], '24576..24875');

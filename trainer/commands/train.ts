@@ -21,7 +21,7 @@ import type { Checkpoint } from '../dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { HEADS } from '../network.js';
 import { AUTO_BYTES_SOURCES, AUTO_SOURCES, chooseSource, type SourceChoice } from '../source-choice.js';
-import { DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, TRAIN_ON, splitHoldout, spoolTrace, type TrainingOutcome, type TrainingSpec } from '../training.js';
+import { CHECK_FROM, DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, TRAIN_ON, splitHoldout, spoolTrace, type TrainingOutcome, type TrainingSpec } from '../training.js';
 
 /** The NGINX module's coldrl_k when unset (nginx/ngx_http_coldrl_module.c). */
 const MODULE_DEFAULT_K = 64;
@@ -90,7 +90,11 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --holdout F         share of the trace's last requests kept out of training (default ${DEFAULT_HOLDOUT}; 0 = none):
                       they are replayed under the model, LRU and GDSF before the model is written, the
                       figures go into its metadata and the store, and \`coldrl serve\` warns if it lost to LRU
-                      (with --train-on recent the model decides from its training stretch on, LRU before)
+  --check-from WHERE  where the check's model starts deciding: first (default): the first request, as a
+                      model that has run for a long time; stretch (with --train-on recent): the training
+                      stretch, or earlier where LRU or GDSF evicts fewer than two cachefuls there, LRU
+                      before it: faster on a long archive, blind to what the model does to the cache over
+                      a longer run (docs/training.md, "The held-out check")
   --train-on WHICH    recent (default): the newest requests before the held-out ones, as many as give LRU
                       ${RECENT_EVICTIONS_PER_DECISION} evictions per decision of --steps (one more LRU pass to size them), after
                       the older ones replayed under LRU (full cache, lifetime counts as NGINX keeps them);
@@ -117,7 +121,7 @@ export async function run(argv: string[]): Promise<number> {
       trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
       hidden: { type: 'string' }, objective: { type: 'string' }, goal: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
-      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, inactive: { type: 'string' }, 'min-uses': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, 'spool-dir': { type: 'string' },
+      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, 'check-from': { type: 'string' }, inactive: { type: 'string' }, 'min-uses': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, 'spool-dir': { type: 'string' },
       'default-ttl': { type: 'string' }, strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' },
       'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'cache-valid': { type: 'string' }, 'cache-zone': { type: 'string' },
       'keys-zone': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
@@ -225,6 +229,8 @@ export async function run(argv: string[]): Promise<number> {
   // a checkpoint of `recent` written before the history (no `history` flag) trained without it: recent-cold
   const savedTrainOn = resume?.trainOn === 'recent' && resume.history !== true ? 'recent-cold' : resume?.trainOn ?? 'all';
   const trainOn = kept('train-on', givenTrainOn, savedTrainOn, 'recent', `trained on ${savedTrainOn} requests`);
+  const checkFrom = CHECK_FROM.find((c) => c === (values['check-from'] ?? 'first'));
+  if (!checkFrom) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --check-from must be ${CHECK_FROM.join(' or ')} (got ${values['check-from']})`);
   const savedInactive = resume?.inactive ?? 0;
   const inactive = kept('inactive', values.inactive === undefined ? undefined : parseDuration(values.inactive, 'train: --inactive'), savedInactive, 0,
     `simulated inactive=${savedInactive}s`);
@@ -261,7 +267,7 @@ export async function run(argv: string[]): Promise<number> {
   let o: TrainingOutcome;
   let choice: SourceChoice | null = null;
   try {
-    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, minUses, defaultTtl, reading, out, backend: describeBackend(backend), recent: trainOn !== 'all', history: trainOn === 'recent', progress: !values.json, shouldStop: () => stop };
+    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, minUses, defaultTtl, reading, out, backend: describeBackend(backend), recent: trainOn !== 'all', history: trainOn === 'recent', checkFrom, progress: !values.json, shouldStop: () => stop };
     if (hp.candidates === 'auto') {
       choice = await chooseSource({ ...common, hp, trace, db: null }, values.json ? () => undefined : (line) => console.log(line));
       if (!choice) { console.error('interrupted while choosing the candidate source: no model written'); return 130; }
