@@ -641,6 +641,9 @@ test('coldrl train --train-on: recent (default) trains on the newest requests be
   const badCheck = runCli([...args, '--check-from', 'middle']);
   assert.equal(badCheck.code, 2);
   assert.match(badCheck.stderr, /--check-from must be first or stretch \(got middle\)/);
+  const noStretch = runCli([...args, '--check-from', 'stretch', '--train-on', 'all']);
+  assert.equal(noStretch.code, 2);
+  assert.match(noStretch.stderr, /--check-from stretch needs a training stretch/);
   const m = await ColdrlModel.load(out);
   t.after(() => m.close());
   assert.equal(m.metadata['coldrl.trained_requests'], '24576..24875');

@@ -231,6 +231,7 @@ export async function run(argv: string[]): Promise<number> {
   const trainOn = kept('train-on', givenTrainOn, savedTrainOn, 'recent', `trained on ${savedTrainOn} requests`);
   const checkFrom = CHECK_FROM.find((c) => c === (values['check-from'] ?? 'first'));
   if (!checkFrom) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --check-from must be ${CHECK_FROM.join(' or ')} (got ${values['check-from']})`);
+  if (checkFrom === 'stretch' && trainOn === 'all') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --check-from stretch needs a training stretch: --train-on recent or recent-cold');
   const savedInactive = resume?.inactive ?? 0;
   const inactive = kept('inactive', values.inactive === undefined ? undefined : parseDuration(values.inactive, 'train: --inactive'), savedInactive, 0,
     `simulated inactive=${savedInactive}s`);
