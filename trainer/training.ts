@@ -103,8 +103,8 @@ export interface TrainingSpec {
    * Where the held-out check's model starts deciding: 'first' (default), the first request, as a model
    * that has driven the cache for a long time; 'stretch' (with `recent`), RecentStretch.check, LRU evicting
    * before it: a long archive is not replayed under the model from its first request, but what the model
-   * does to the cache over a longer run (objects it keeps long after their popularity has gone, a cache
-   * it has not yet made its own) is not seen.
+   * does to the cache over a longer run is not seen (docs/training.md, "The held-out check": up to .03
+   * either way, a small-object model's cache not yet its own, a `cdn` model lower over the longer run).
    */
   checkFrom?: typeof CHECK_FROM[number];
   /**
