@@ -274,7 +274,8 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     const keysLimit = spec.keysLimit ?? 0;
     const minUses = spec.minUses ?? 1;
     const rules: NginxRules = { inactive, keysLimit, minUses };
-    const stretch = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, rules) : { train: 0, check: 0 };
+    // the check's start only for --check-from stretch (it costs a GDSF replay beside LRU's)
+    const stretch = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, rules, spec.checkFrom === 'stretch') : { train: 0, check: 0 };
     const trainedFrom = stretch.train;
     const windows: TrainEnv['pass'] = spec.trace instanceof Trace
       ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.view(trainedFrom, spec.trace.length) : spec.trace)
@@ -324,9 +325,8 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       let holdout: Holdout | null = null;
       if (spec.holdout && !result.interrupted) {
         const h = spec.holdout;
-        const modelFrom = spec.checkFrom === 'stretch' ? stretch.check : 0;
-        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', ...rules, warmUp: h.from, modelFrom, progress: spec.progress });
-        holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal, modelFrom);
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', ...rules, warmUp: h.from, modelFrom: stretch.check, progress: spec.progress });
+        holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal, stretch.check);
         metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
         written = await writeChecked();
         results.forEach((r, i) => store?.addEvaluation({
@@ -362,7 +362,8 @@ export interface RecentStretch {
    * LRU or GDSF evicts fewer than CHECK_TURNOVERS times the objects it holds at the split there, so that the
    * cache the check starts from is the model's, not LRU's. GDSF stands in for a model that keeps many small
    * objects: it can hold ten times the objects LRU holds and evict a tenth as often, so LRU's turnover alone
-   * starts such a model's check from a cache that is still mostly LRU's.
+   * starts such a model's check from a cache that is still mostly LRU's. 0 when recentStart was not asked
+   * for it (`--check-from first`).
    */
   check: number;
 }
@@ -370,17 +371,17 @@ export interface RecentStretch {
 /** The held-out check's model evicts at least this many times the cache's objects before the split (RecentStretch.check). */
 export const CHECK_TURNOVERS = 2;
 
-/** The policies recentStart replays: the first sizes the training stretch, all of them the check's start. */
+/** The policies recentStart replays: the first sizes the training stretch, all of them the check's start (when asked for). */
 const STRETCH_POLICIES = ['lru', 'gdsf'] as const;
 
 /**
  * The newest stretch of `trace` in which LRU (nginx semantics, the training environment's) evicts at least
- * `evictions` times, to RECENT_BLOCK requests (train), and the check's (RecentStretch); 0 when the whole
- * trace holds fewer. One pass over the trace under LRU and GDSF side by side (a streamed file is read once
- * more).
+ * `evictions` times, to RECENT_BLOCK requests (train), and, with `check`, the check's (RecentStretch; 0
+ * without: the model from the first request); 0 when the whole trace holds fewer. One pass over the trace
+ * under LRU, and GDSF beside it for the check's start (a streamed file is read once more).
  */
-export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, rules: NginxRules = {}): Promise<RecentStretch> {
-  const caches = STRETCH_POLICIES.map((p) => {
+export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, rules: NginxRules = {}, check = true): Promise<RecentStretch> {
+  const caches = STRETCH_POLICIES.slice(0, check ? STRETCH_POLICIES.length : 1).map((p) => {
     const { factory, opts } = policyFactory(p);
     return new Cache(factory, { capacity, semantics: 'nginx', ...rules }, opts);
   });
@@ -412,7 +413,7 @@ export async function recentStart(trace: TrainingSpec['trace'], capacity: number
     return 0;
   };
   const train = newest(0, evictions);
-  return { train, check: caches.reduce((check, cache, c) => Math.min(check, newest(c, CHECK_TURNOVERS * cache.residents)), train) };
+  return { train, check: check ? caches.reduce((from, cache, c) => Math.min(from, newest(c, CHECK_TURNOVERS * cache.residents)), train) : 0 };
 }
 
 /**
