@@ -302,7 +302,8 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       bar?.done();
     }
     const ckPath = `${spec.out}.ckpt.json`;
-    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn: !spec.recent ? 'all' : spec.history === false ? 'recent-cold' : 'recent', ...(spec.recent && spec.history !== false ? { history: true } : {}), inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {} }));
+    const trainOn: typeof TRAIN_ON[number] = !spec.recent ? 'all' : spec.history === false ? 'recent-cold' : 'recent';
+    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn, ...(trainOn === 'recent' ? { history: true } : {}), inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {} }));
     renameSync(`${ckPath}.tmp`, ckPath);
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),
