@@ -39,8 +39,9 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
   --strict            nginx: the first bad line is fatal (default: count, skip and summarise)
   --policy LIST       comma list of policies, or "all" (default: all)
   --cache-size LIST   comma list: 25m, 1g (powers of 1024), plain bytes, or 1% of unique bytes
-  --semantics MODE    plain (default) or nginx (TTL, expiry, uncacheable responses; the default with
-                      --inactive, --keys-zone, --min-uses or --cache-zone, which plain refuses)
+  --semantics MODE    plain (default) or nginx (TTL, expiry, uncacheable responses; the default with a coldrl:
+                      policy, which is trained in them, and with --inactive, --keys-zone, --min-uses or
+                      --cache-zone, which plain refuses)
   --default-ttl TIME  nginx semantics: TTL of responses that carry none (seconds, or 10m, 1h; default: no expiry)
   --inactive TIME     nginx semantics: remove objects idle this long (proxy_cache_path inactive=; 600, 10m, 1d)
   --keys-zone SIZE    nginx semantics: the keys_zone= size (10m); the nodes it holds (about 8,000 per MB)
@@ -117,11 +118,16 @@ export async function run(argv: string[]): Promise<number> {
   if (conf.zoneLine) console.error(conf.zoneLine);
   const zoneOptions = ['inactive', 'keys-zone', 'min-uses', 'cache-zone'] as const;
   const zoneGiven = zoneOptions.find((o) => values[o] !== undefined);
-  values.semantics ??= zoneGiven ? 'nginx' : 'plain';
+  const policies = expandPolicies(values.policy!);
+  // a learned policy is trained and checked in nginx semantics: plain would not reproduce its check
+  const learned = policies.some((p) => findPolicy(p).info.name === 'coldrl');
+  if (values.semantics === undefined && learned && !zoneGiven) {
+    console.error('replay: nginx semantics (TTL, expiry), the ones a coldrl: model is trained and checked in; --semantics plain to replay without them');
+  }
+  values.semantics ??= zoneGiven || learned ? 'nginx' : 'plain';
   if (values.semantics === 'plain' && zoneGiven) throw new ColdrlError('COLDRL_ERR_USAGE', `replay: --${zoneGiven} is NGINX's: it needs --semantics nginx`);
   if (!values['cache-size']) throw new ColdrlError('COLDRL_ERR_USAGE', 'replay: --cache-size is required (e.g. 25m,1%)');
   if (values.semantics !== 'plain' && values.semantics !== 'nginx') throw new ColdrlError('COLDRL_ERR_USAGE', `replay: --semantics must be plain or nginx`);
-  const policies = expandPolicies(values.policy!);
   const sizes = values['cache-size'].split(',').map((s) => parseCacheSize(s));
   const spec: ReplayJobSpec = {
     trace: values.trace, format: values.format, skipBad: values['skip-bad']!,

@@ -295,12 +295,18 @@ test('coldrl train --holdout: trains on the first requests, checks the model on 
       if (key === 'model') assert.equal(j.holdout.evictions, e.evictions);
     }
     assert.ok(j.holdout.evictions > 0, 'the cache is full when the held-out requests start');
-    // and from the command line, as docs/training.md tells an operator to reproduce it
-    const rep = runCli(['replay', '--trace', trace, '--cache-size', size, '--semantics', 'nginx', '--warm-up', '4000', '--model-from', String(j.holdout.modelFrom ?? 0),
-      '--policy', `coldrl:${out},lru,gdsf`, '--json', '--threads', '1']);
+    // and from the command line, as docs/training.md tells an operator to reproduce it; a coldrl: policy
+    // replays in nginx semantics without being told (the streamed run omits the flag), plain only when asked
+    const replay = (semantics: string[]) => runCli(['replay', '--trace', trace, '--cache-size', size, ...semantics, '--warm-up', '4000',
+      '--model-from', String(j.holdout.modelFrom ?? 0), '--policy', `coldrl:${out},lru,gdsf`, '--json', '--threads', '1']);
+    const rep = replay(name === 'streamed.onnx' ? [] : ['--semantics', 'nginx']);
     assert.equal(rep.code, 0, rep.stderr);
-    const got = rep.stdout.trim().split('\n').map((l) => JSON.parse(l) as { requests: number; hitRatio: number });
-    assert.deepEqual(got.map((x) => [x.requests, x.hitRatio]), [[1000, j.holdout.hitRatio.model], [1000, j.holdout.hitRatio.lru], [1000, j.holdout.hitRatio.gdsf]]);
+    assert.equal(/replay: nginx semantics/.test(rep.stderr), name === 'streamed.onnx', rep.stderr);
+    const figures = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as { requests: number; hitRatio: number }).map((x) => [x.requests, x.hitRatio]);
+    assert.deepEqual(figures(rep.stdout), [[1000, j.holdout.hitRatio.model], [1000, j.holdout.hitRatio.lru], [1000, j.holdout.hitRatio.gdsf]]);
+    const plain = replay(['--semantics', 'plain']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.notDeepEqual(figures(plain.stdout), figures(rep.stdout), 'the TTLs expire: plain semantics count other hits');
     const m = await ColdrlModel.load(out);
     t.after(() => m.close());
     assert.deepEqual(holdoutOf(m.metadata), j.holdout);
