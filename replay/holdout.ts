@@ -55,10 +55,13 @@ export interface Holdout {
  */
 export function sliceSource(inner: TraceSource, from: number, to: number): TraceSource {
   let pos = 0;
+  // a finite `to` is a count made earlier (or the inner source's own length)
+  const end = Math.min(to, inner.length ?? Infinity);
   return {
     name: inner.name,
     interner: inner.interner,
     stats: inner.stats,
+    ...(Number.isFinite(end) ? { length: Math.max(0, end - from) } : {}),
     async read(b: RequestBatch): Promise<number> {
       while (pos < to) {
         const got = await inner.read(b);

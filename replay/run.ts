@@ -12,6 +12,8 @@ export interface ReplayOptions extends NginxRules {
   seed?: number;
   /** Show a progress bar (on a terminal, after 2 s). */
   progress?: boolean;
+  /** What the progress line says the replay is for, before the policy and size (e.g. "held-out check"). */
+  progressLabel?: string;
   /** Replay this many leading requests without counting them: the counts start on a warm cache. */
   warmUp?: number;
   /** A learned policy evicts in LRU order before this request and decides from it on (PolicyOptions.modelFrom). */
@@ -73,12 +75,14 @@ export async function preparePolicy(policy: string): Promise<void> {
   if (info.prepare) await info.prepare(opts.param);
 }
 
+const progressLabel = (policy: string, cacheSize: string, opts: ReplayOptions) => `${opts.progressLabel ? `${opts.progressLabel}: ` : ''}${policy} ${cacheSize}`;
+
 /** Replays an in-memory trace. */
 export async function replayTrace(trace: Trace, policy: string, capacity: number, cacheSize: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
   await preparePolicy(policy);
   const cache = makeCache(trace, policy, capacity, opts);
   const n = trace.length;
-  const bar = opts.progress ? new Progress(`${policy} ${cacheSize}`, n) : null;
+  const bar = opts.progress ? new Progress(progressLabel(policy, cacheSize, opts), n) : null;
   const warmUp = Math.min(n, opts.warmUp ?? 0);
   const t0 = process.hrtime.bigint();
   const range = async (from: number, to: number): Promise<void> => {
@@ -119,7 +123,7 @@ export async function replayStream(src: TraceSource, policy: string, capacity: n
   const { factory, opts: popts } = policyFactory(policy);
   const cache = new Cache(factory, cacheOptions(capacity, opts), { ...popts, seed: opts.seed, modelFrom: opts.modelFrom });
   const b = new RequestBatch(1 << 15);
-  const bar = opts.progress ? new Progress(`${policy} ${cacheSize}`, 0) : null;
+  const bar = opts.progress ? new Progress(progressLabel(policy, cacheSize, opts), src.length ?? 0) : null;
   const t0 = process.hrtime.bigint();
   const warmUp = opts.warmUp ?? 0;
   let total = 0;

@@ -115,6 +115,7 @@ export class Spool {
       name: this.name,
       interner: this.interner,
       stats: this.stats,
+      length: this.length,
       async read(b: RequestBatch): Promise<number> {
         const fd = spool.fd;
         if (!open || chunk >= chunks.length) return 0;

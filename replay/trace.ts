@@ -98,6 +98,8 @@ export interface TraceSource {
   readonly name: string;
   readonly interner: KeyTable;
   readonly stats: ReaderStats;
+  /** The requests it gives in all, when known before reading (a spool, a slice of one): progress shows a share and an ETA. */
+  readonly length?: number;
   read(b: RequestBatch): Promise<number>;
   close(): void;
 }

@@ -326,7 +326,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       let holdout: Holdout | null = null;
       if (spec.holdout && !result.interrupted) {
         const h = spec.holdout;
-        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', ...rules, warmUp: h.from, modelFrom: stretch.check, progress: spec.progress });
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', ...rules, warmUp: h.from, modelFrom: stretch.check, progress: spec.progress, progressLabel: 'held-out check' });
         holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal, stretch.check);
         metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
         written = await writeChecked();

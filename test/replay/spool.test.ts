@@ -1,6 +1,6 @@
 /**
  * replay/spool.ts: a source's requests parsed once, read back at any batch size exactly as parsed, with the
- * first read's object table; a spool that cannot be written still counts the requests; `coldrl replay`'s
+ * first read's object table, their count known before reading; a spool that cannot be written still counts the requests; `coldrl replay`'s
  * runs reading one spool, in one thread or in workers, give the figures of runs that each parse the log.
  */
 import { test } from 'node:test';
@@ -53,6 +53,10 @@ test('a spool gives back the parsed requests at any batch size, with the first r
   assert.equal(src.interner.count, whole.objects, 'the whole object table from the start');
   assert.equal(src.stats.requests, 80_000);
   assert.deepEqual((await columns(sliceSource(spool.open(), 100, 200), 64)).id, parsed.id!.slice(100, 200));
+  // their lengths are known before reading (progress lines give a share and an ETA); a log's is not
+  assert.equal(src.length, 80_000);
+  assert.deepEqual([sliceSource(spool.open(), 100, 200).length, sliceSource(spool.open(), 79_000, Infinity).length, sliceSource(spool.open(), 0, 90_000).length], [100, 1000, 80_000]);
+  assert.equal(sliceSource(openSource(log, 'nginx'), 100, Infinity).length, undefined);
   // closed: its sources fail rather than read nothing
   spool.close();
   await assert.rejects(() => spool.open().read(new RequestBatch(4)), /the spool of .* was closed/);
