@@ -171,6 +171,21 @@ export function tradeNote(h: Holdout): string | null {
     + '(it maximises hits, not bytes: where origin traffic is what costs, train with --goal bytes and compare)';
 }
 
+/**
+ * A note when GDSF served more than the model on the held-out requests (hits, or bytes for goal 'bytes')
+ * while the model still beat LRU (below LRU, train.ts warns instead); `tried`: what to suggest, such as
+ * another candidate source (docs/training.md: where popularity drifts, the default source keeps objects
+ * whose requests have stopped). null otherwise, or when the record has no GDSF figure.
+ */
+export function gdsfNote(h: Holdout, tried: string): string | null {
+  if (belowLru(h)) return null;
+  const r = byBytes(h) ? h.byteHitRatio! : h.hitRatio;
+  if (r.gdsf === undefined || !(r.gdsf > r.model!)) return null;
+  const what = byBytes(h) ? 'byte hit ratio' : 'hit ratio';
+  return `note: GDSF was above the model on the held-out requests (${what} ${r.gdsf.toFixed(4)} against ${r.model!.toFixed(4)}); `
+    + `NGINX offers no GDSF, but ${tried} may pass it (docs/training.md)`;
+}
+
 /** zoneFilledNote when the simulated keys zone filled during the check, else null. */
 export function zoneNote(h: Holdout): string | null {
   return h.zoneFull ? zoneFilledNote() : null;

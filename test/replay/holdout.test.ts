@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSource } from '../../replay/formats/index.js';
-import { belowLru, lossToLru, tradeNote, zoneNote, countRequests, describeHoldout, HOLDOUT_KEY, holdoutOf, holdoutOfResults, holdoutStart, sliceSource } from '../../replay/holdout.js';
+import { belowLru, gdsfNote, lossToLru, tradeNote, zoneNote, countRequests, describeHoldout, HOLDOUT_KEY, holdoutOf, holdoutOfResults, holdoutStart, sliceSource } from '../../replay/holdout.js';
 import { isColdrlError } from '../../replay/errors.js';
 import { Rng } from '../../replay/rng.js';
 import { replayStream, replayTrace, type ReplayResult } from '../../replay/run.js';
@@ -85,6 +85,9 @@ test('the Holdout record: from replays, into metadata and back; malformed or abs
   assert.equal(describeHoldout(h), 'held-out hit ratio 0.4200 (LRU 0.4000, GDSF 0.4400; +10 hits over LRU in the last 500 requests, 25 evictions); '
     + 'byte hit ratio 0.4950 (LRU 0.5000, GDSF 0.3000)');
   assert.equal(tradeNote(h), null, 'within a hundredth of LRU: no note');
+  assert.equal(gdsfNote(h, 'X'), 'note: GDSF was above the model on the held-out requests (hit ratio 0.4400 against 0.4200); NGINX offers no GDSF, but X may pass it (docs/training.md)');
+  assert.equal(gdsfNote(holdoutOfResults([r('coldrl:m.onnx', 220), r('lru', 200), r('gdsf', 220)], 0.1, 4500), 'X'), null, 'level with GDSF');
+  assert.equal(gdsfNote({ ...h, hitRatio: { model: 0.42, lru: 0.4 } }, 'X'), null, 'no GDSF figure');
   const byteless = holdoutOfResults([r('coldrl:m.onnx', 210, 25, 0.2), r('lru', 200, 30, 0.45), r('gdsf', 220)], 0.1, 4500);
   assert.match(tradeNote(byteless)!, /80\.0% of the bytes come from the origin, against 55\.0% under LRU/);
   const older = { ...h, byteHitRatio: undefined };
@@ -98,6 +101,7 @@ test('the Holdout record: from replays, into metadata and back; malformed or abs
   const worse = holdoutOfResults([r('coldrl:m.onnx', 190), r('lru', 200), r('gdsf', 220)], 0.1, 4500);
   assert.equal(belowLru(worse), true);
   assert.match(describeHoldout(worse), /-10 hits over LRU/);
+  assert.equal(gdsfNote(worse, 'X'), null, 'below LRU: the warning, not this note');
   assert.equal(holdoutOf({}), null);
   assert.equal(holdoutOf({ [HOLDOUT_KEY]: 'not json' }), null);
   assert.equal(holdoutOf({ [HOLDOUT_KEY]: '{"requests":5}' }), null);
@@ -116,6 +120,8 @@ test('the Holdout record of a model for the byte hit ratio (goal bytes): judged,
   assert.equal(describeHoldout(h), 'held-out byte hit ratio 0.4000 (LRU 0.3000, GDSF 0.2000; +977 KiB over LRU in the last 500 requests, 30 evictions); '
     + 'hit ratio 0.3600 (LRU 0.4000, GDSF 0.4400)');
   assert.match(tradeNote(h)!, /trades hits for bytes: its held-out hit ratio is 0\.3600, against 0\.4000 under LRU/);
+  assert.equal(gdsfNote(h, 'X'), null, 'more bytes than GDSF, though fewer hits');
+  assert.match(gdsfNote({ ...h, byteHitRatio: { ...h.byteHitRatio!, gdsf: 0.45 } }, 'X')!, /byte hit ratio 0\.4500 against 0\.4000/);
   assert.deepEqual(holdoutOf({ [HOLDOUT_KEY]: JSON.stringify(h) }), h);
   // fewer bytes than LRU: below LRU whatever the hits, and the loss is said in bytes
   const worse = holdoutOfResults([r('coldrl:m.onnx', 260, 2_000_000), r('lru', 200, 3_000_000), r('gdsf', 220, 2_000_000)], 0.1, 4500, 'bytes');

@@ -11,7 +11,7 @@ import { ColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { logReadOptions, nginxConfOptions, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
 import type { LogReadOptions, Reading } from '../../replay/formats/nginx-source.js';
-import { belowLru, describeHoldout, lossToLru, tradeNote, zoneNote } from '../../replay/holdout.js';
+import { belowLru, describeHoldout, gdsfNote, lossToLru, tradeNote, zoneNote } from '../../replay/holdout.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { Spool, spoolLine } from '../../replay/spool.js';
 import { DEFAULT_DB, storePath } from '../../replay/store.js';
@@ -282,7 +282,8 @@ export async function run(argv: string[]): Promise<number> {
     spool?.close();
   }
   const r = o.result;
-  const notes = o.holdout ? [tradeNote(o.holdout), zoneNote(o.holdout)].filter((n): n is string => n !== null) : [];
+  const tried = choice ? 'more --steps' : hp.goal === 'bytes' ? 'a model from another --candidates source' : 'a model from --candidates auto (or agedblend)';
+  const notes = o.holdout ? [tradeNote(o.holdout), gdsfNote(o.holdout, tried), zoneNote(o.holdout)].filter((n): n is string => n !== null) : [];
   if (values.json) {
     console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db, trainedFrom: o.trainedFrom,
       backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, requestsRead: r.requests, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
