@@ -1,6 +1,7 @@
 /**
  * Runs one policy at one cache size over a trace and reports named, typed metrics.
  */
+import { ColdrlError } from './errors.js';
 import { Cache, type CacheOptions, type NginxRules, type Semantics } from './cache.js';
 import { policyFactory } from './registry.js';
 import { Progress } from './progress.js';
@@ -18,7 +19,12 @@ export interface ReplayOptions extends NginxRules {
   warmUp?: number;
   /** A learned policy evicts in LRU order before this request and decides from it on (PolicyOptions.modelFrom). */
   modelFrom?: number;
+  /** Also count hits per this many counted requests (ReplayResult.windows): how a policy fares over time. */
+  window?: number;
 }
+
+/** The counts of one window of ReplayOptions.window requests (the last one may be shorter). */
+export interface ReplayWindow { requests: number; hitRatio: number; byteHitRatio: number }
 
 /** One line of a replay report (the --json fields). */
 export interface ReplayResult {
@@ -43,9 +49,11 @@ export interface ReplayResult {
   /** Misses not stored because the key had fewer requests than proxy_cache_min_uses. */
   scarce: number;
   seconds: number;
+  /** With ReplayOptions.window: the counted requests window by window, in order. */
+  windows?: ReplayWindow[];
 }
 
-function result(trace: string, policy: string, cacheSize: string, cache: Cache, seconds: number): ReplayResult {
+function result(trace: string, policy: string, cacheSize: string, cache: Cache, seconds: number, windows: Windows | null): ReplayResult {
   cache.check();
   const s = cache.stats;
   return {
@@ -53,7 +61,50 @@ function result(trace: string, policy: string, cacheSize: string, cache: Cache, 
     requests: s.requests, hits: s.hits, hitRatio: s.hitRatio, missRatio: 1 - s.hitRatio,
     bytesRequested: s.bytesRequested, byteHits: s.byteHits, byteHitRatio: s.byteHitRatio, byteMissRatio: 1 - s.byteHitRatio,
     evictions: s.evictions, expired: s.expired, uncacheable: s.uncacheable, zoneFull: s.zoneFull, scarce: s.scarce, seconds,
+    ...(windows ? { windows: windows.finish(cache) } : {}),
   };
+}
+
+/**
+ * ReplayOptions.window: cuts the replay at every `size` counted requests (the first window starts where
+ * the warm-up ends) and keeps each window's counts, as differences of the cache's running counts.
+ */
+class Windows {
+  private readonly rows: ReplayWindow[] = [];
+  /** The request (index in the whole replay) where the current window ends. */
+  private end: number;
+  private requests = 0;
+  private hits = 0;
+  private bytes = 0;
+  private byteHits = 0;
+  constructor(private readonly size: number, warmUp: number) {
+    if (!(Number.isInteger(size) && size > 0)) throw new ColdrlError('COLDRL_ERR_USAGE', `a window must be a positive number of requests (got ${size})`);
+    this.end = warmUp + size;
+  }
+
+  /** Requests [from, to) of a batch whose first request is request `base` of the replay, through `pass`, closing windows where they end. */
+  async run(cache: Cache, from: number, to: number, base: number, pass: (from: number, to: number) => Promise<void>): Promise<void> {
+    while (base + to > this.end) {
+      const cut = this.end - base;
+      if (cut > from) { await pass(from, cut); from = cut; }
+      this.close(cache);
+      this.end += this.size;
+    }
+    await pass(from, to);
+  }
+
+  /** The windows, with the last one if it has any request. */
+  finish(cache: Cache): ReplayWindow[] {
+    if (cache.stats.requests > this.requests) this.close(cache);
+    return this.rows;
+  }
+
+  private close(cache: Cache): void {
+    const s = cache.stats;
+    const requests = s.requests - this.requests, bytes = s.bytesRequested - this.bytes;
+    this.rows.push({ requests, hitRatio: requests > 0 ? (s.hits - this.hits) / requests : 0, byteHitRatio: bytes > 0 ? (s.byteHits - this.byteHits) / bytes : 0 });
+    this.requests = s.requests; this.hits = s.hits; this.bytes = s.bytesRequested; this.byteHits = s.byteHits;
+  }
 }
 
 /** The cache a replay simulates: the capacity, the semantics and NGINX's rules. */
@@ -105,10 +156,12 @@ export async function replayTrace(trace: Trace, policy: string, capacity: number
   // the warm-up (not counted), then the rest
   await range(0, warmUp);
   if (warmUp > 0) cache.startCounting();
-  await range(warmUp, n);
+  const windows = opts.window === undefined ? null : new Windows(opts.window, warmUp);
+  if (windows) await windows.run(cache, warmUp, n, 0, range);
+  else await range(warmUp, n);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   bar?.done();
-  return result(trace.name, policy, cacheSize, cache, seconds);
+  return result(trace.name, policy, cacheSize, cache, seconds, windows);
 }
 
 /** Requests [from, to) of a batch through the cache. */
@@ -126,7 +179,10 @@ export async function replayStream(src: TraceSource, policy: string, capacity: n
   const bar = opts.progress ? new Progress(progressLabel(policy, cacheSize, opts), src.length ?? 0) : null;
   const t0 = process.hrtime.bigint();
   const warmUp = opts.warmUp ?? 0;
+  const windows = opts.window === undefined ? null : new Windows(opts.window, warmUp);
   let total = 0;
+  const pass = (from: number, to: number) => accessRange(cache, b, from, to);
+  const counted = (from: number, to: number) => (windows ? windows.run(cache, from, to, total, pass) : pass(from, to));
   for (;;) {
     const got = await src.read(b);
     if (got === 0) break;
@@ -134,9 +190,9 @@ export async function replayStream(src: TraceSource, policy: string, capacity: n
       // the warm-up ends in this batch: count from there
       await accessRange(cache, b, 0, warmUp - total);
       cache.startCounting();
-      await accessRange(cache, b, warmUp - total, got);
+      await counted(warmUp - total, got);
     } else {
-      await accessRange(cache, b, 0, got);
+      await counted(0, got);
     }
     total += got;
     bar?.update(total);
@@ -144,7 +200,7 @@ export async function replayStream(src: TraceSource, policy: string, capacity: n
   src.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   bar?.done();
-  return result(src.name, policy, cacheSize, cache, seconds);
+  return result(src.name, policy, cacheSize, cache, seconds, windows);
 }
 
 /**

@@ -15,6 +15,27 @@ export function printTable(rows: ReplayResult[]): void {
   for (const b of body) console.log(fmt(b));
 }
 
+/**
+ * The hit ratio of every window (ReplayOptions.window) under each run, a row per window: the requests it
+ * ends at, then one column per (policy, cache size).
+ */
+export function printWindows(rows: ReplayResult[], window: number, warmUp: number): void {
+  const runs = rows.filter((r) => r.windows && r.windows.length > 0);
+  if (runs.length === 0) return;
+  const head = ['to request', ...runs.map((r) => `${r.policy} ${r.cacheSize}`)];
+  const count = Math.max(...runs.map((r) => r.windows!.length));
+  const body: string[][] = [];
+  let end = warmUp;
+  for (let w = 0; w < count; w++) {
+    end += runs[0]!.windows![w]?.requests ?? window;
+    body.push([String(end), ...runs.map((r) => r.windows![w]?.hitRatio.toFixed(4) ?? '')]);
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  console.log(`\nhit ratio per ${window} requests${warmUp > 0 ? ` (counted from request ${warmUp})` : ''}:`);
+  console.log(head.map((h, i) => h.padStart(widths[i]!)).join('  '));
+  for (const b of body) console.log(b.map((c, i) => c.padStart(widths[i]!)).join('  '));
+}
+
 function shortName(p: string): string {
   const i = p.lastIndexOf('/');
   return i >= 0 ? p.slice(i + 1) : p;

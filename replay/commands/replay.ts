@@ -10,7 +10,7 @@ import { parseCacheSize, parseDuration, resolveCacheSize, type CacheSizeSpec } f
 import { Spool, spoolInto, spoolLine, type SharedSpool } from '../spool.js';
 import { loadTrace, type ReadOptions, type Trace, type TraceSource } from '../trace.js';
 import type { LogReadOptions } from '../formats/nginx-source.js';
-import { printTable } from '../table.js';
+import { printTable, printWindows } from '../table.js';
 
 export const summary = 'replay a trace through eviction policies and report hit ratios';
 
@@ -52,6 +52,8 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
                       \`coldrl train --holdout\` checks its model this way, N = its held-out "from")
   --model-from N      a learned policy (coldrl:FILE) evicts in LRU order before request N and decides from it
                       on (\`coldrl train\`'s check does so from holdout.modelFrom; default 0: from the first)
+  --windows N         also the hit ratio of every N counted requests, window by window: how each policy fares
+                      over time (a table after the main one; "windows" in --json)
   --skip-bad          count and skip malformed lines instead of failing
   --threads N         worker threads for several runs (default: cores, at most 2)
   --spool-dir DIR     where a streamed trace that more runs than threads read is parsed once, for them all
@@ -86,6 +88,8 @@ export interface ReplayJobSpec {
   warmUp?: number;
   /** A learned policy decides from this request on, LRU before (ReplayOptions.modelFrom). */
   modelFrom?: number;
+  /** Hit counts per this many counted requests (ReplayOptions.window). */
+  window?: number;
   /** NGINX log reader options (replay/formats/nginx-source.ts). */
   log?: Omit<LogReadOptions, keyof ReadOptions>;
   /** The trace parsed once (replay/spool.ts): every run reads it instead of the file. */
@@ -100,7 +104,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         trace: { type: 'string' }, format: { type: 'string' }, policy: { type: 'string', default: 'all' },
         'cache-size': { type: 'string' }, semantics: { type: 'string' }, 'keys-zone': { type: 'string' }, 'cache-zone': { type: 'string' },
-        'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'warm-up': { type: 'string' }, 'model-from': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, 'spool-dir': { type: 'string' },
+        'default-ttl': { type: 'string' }, inactive: { type: 'string' }, 'warm-up': { type: 'string' }, 'model-from': { type: 'string' }, windows: { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, 'spool-dir': { type: 'string' },
         threads: { type: 'string' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' }, 'nginx-conf': { type: 'string' },
         'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'cache-valid': { type: 'string' }, 'min-uses': { type: 'string' },
@@ -137,6 +141,7 @@ export async function run(argv: string[]): Promise<number> {
     seed: optionalNumber('seed', values.seed, 0, true)!,
     warmUp: optionalNumber('warm-up', values['warm-up'], 0, true),
     modelFrom: optionalNumber('model-from', values['model-from'], 0, true),
+    window: optionalNumber('windows', values.windows, 1, true),
     log: logReadOptions(values),
   };
   const jobs: Job[] = [];
@@ -170,6 +175,7 @@ export async function run(argv: string[]): Promise<number> {
     spool?.close();
   }
   if (!values.json) printTable(results);
+  if (!values.json && spec.window !== undefined) printWindows(results, spec.window, spec.warmUp ?? 0);
   const filled = results.filter((r) => r.zoneFull > 0).map((r) => `${r.policy} at ${r.cacheSize}`);
   if (filled.length) console.error(zoneFilledNote(filled.join(', ')));
   return 0;
@@ -211,7 +217,7 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
       if (report) reportReader(spec.trace, src.stats);
     }
   }
-  const ropts = { semantics: spec.semantics, inactive: spec.inactive, keysLimit: spec.keysLimit, minUses: spec.minUses, seed: spec.seed, warmUp: spec.warmUp, modelFrom: spec.modelFrom, progress };
+  const ropts = { semantics: spec.semantics, inactive: spec.inactive, keysLimit: spec.keysLimit, minUses: spec.minUses, seed: spec.seed, warmUp: spec.warmUp, modelFrom: spec.modelFrom, window: spec.window, progress };
   let reported = trace !== null || !report;
   for (const j of jobs) {
     if (trace) {

@@ -13,8 +13,8 @@ import { belowLru, gdsfNote, lossToLru, tradeNote, zoneNote, countRequests, desc
 import { isColdrlError } from '../../replay/errors.js';
 import { Rng } from '../../replay/rng.js';
 import { replayStream, replayTrace, type ReplayResult } from '../../replay/run.js';
-import { loadTrace, RequestBatch } from '../../replay/trace.js';
-import { tempDir } from '../helpers.js';
+import { loadTrace, RequestBatch, type TraceSource } from '../../replay/trace.js';
+import { runCli, tempDir } from '../helpers.js';
 
 test('sliceSource yields exactly requests [from, to) of a streamed file, ids as in the whole file', async (t) => {
   const dir = tempDir(t);
@@ -40,13 +40,18 @@ test('sliceSource yields exactly requests [from, to) of a streamed file, ids as 
   }
 });
 
-test('a warm-up is replayed but not counted: the counts are the whole replay minus the warm-up alone', async (t) => {
-  const dir = tempDir(t);
+/** 3000 requests over 400 keys, skewed to the first, of 1-10 kB, seeded: a file t.csv in dir. */
+function skewedTrace(dir: string, seed: number): string {
   const csv = join(dir, 't.csv');
-  const rng = new Rng(9);
+  const rng = new Rng(seed);
   const lines = ['timestamp,obj_id,size'];
   for (let i = 0; i < 3000; i++) lines.push(`${i},k${Math.floor(rng.next() ** 2 * 400)},${1000 + Math.floor(rng.next() * 9000)}`);
   writeFileSync(csv, lines.join('\n') + '\n');
+  return csv;
+}
+
+test('a warm-up is replayed but not counted: the counts are the whole replay minus the warm-up alone', async (t) => {
+  const csv = skewedTrace(tempDir(t), 9);
   const whole = await loadTrace(openSource(csv, 'csv'));
   for (const policy of ['lru', 'gdsf']) {
     for (const warmUp of [1, 1234, 2999]) {
@@ -61,6 +66,55 @@ test('a warm-up is replayed but not counted: the counts are the whole replay min
       assert.deepEqual([streamed.requests, streamed.hits, streamed.evictions], [warm.requests, warm.hits, warm.evictions], `${what}, streamed`);
     }
   }
+});
+
+/** A source that gives at most `cap` requests per read (windows and warm-ups then cross batches). */
+function inBatchesOf(inner: TraceSource, cap: number): TraceSource {
+  const small = new RequestBatch(cap);
+  return {
+    name: inner.name, interner: inner.interner, stats: inner.stats,
+    async read(b: RequestBatch): Promise<number> {
+      const n = await inner.read(small);
+      for (const c of ['time', 'id', 'size', 'ttl', 'rtt', 'flags'] as const) (b[c] as Float64Array).set((small[c] as Float64Array).subarray(0, n));
+      b.length = n;
+      return n;
+    },
+    close() { inner.close(); },
+  };
+}
+
+test('windows (ReplayOptions.window): each window\'s counts are those of the replay cut there; streamed as in memory; from the warm-up\'s end', async (t) => {
+  const csv = skewedTrace(tempDir(t), 4);
+  const whole = await loadTrace(openSource(csv, 'csv'));
+  for (const [warmUp, window] of [[0, 700], [1234, 500], [0, 3000], [0, 5000], [100, 1]] as const) {
+    const r = await replayTrace(whole, 'gdsf', 400_000, '400k', { warmUp, window });
+    const w = r.windows!;
+    const counted = 3000 - warmUp;
+    assert.equal(w.length, Math.ceil(counted / window), `${warmUp}/${window}`);
+    assert.deepEqual(w.map((x) => x.requests), w.map((_, i) => Math.min(window, counted - i * window)));
+    // window i: the replay up to its end less the replay up to its start
+    for (const i of [0, w.length - 1]) {
+      const upTo = async (end: number) => (await replayTrace(whole.slice(0, end), 'gdsf', 400_000, '400k', { warmUp }));
+      const a = warmUp + i * window, e = Math.min(3000, a + window);
+      const hits = (await upTo(e)).hits - (a > warmUp ? (await upTo(a)).hits : 0);
+      assert.equal(Math.round(w[i]!.hitRatio * w[i]!.requests), hits, `${warmUp}/${window}: window ${i}`);
+    }
+    assert.equal(Math.round(w.reduce((s, x) => s + x.hitRatio * x.requests, 0)), r.hits);
+    for (const cap of [64, 1 << 15]) {
+      const s = await replayStream(inBatchesOf(openSource(csv, 'csv'), cap), 'gdsf', 400_000, '400k', { warmUp, window });
+      assert.deepEqual(s.windows, w, `${warmUp}/${window}: streamed in batches of ${cap}`);
+    }
+  }
+  assert.equal((await replayTrace(whole, 'lru', 400_000, '400k')).windows, undefined, 'only when asked');
+  // the command line: a table of the windows after the main one; "windows" in --json
+  const args = ['replay', '--trace', csv, '--cache-size', '400000', '--policy', 'lru,gdsf', '--threads', '1', '--windows', '1000', '--warm-up', '500'];
+  const text = runCli(args);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /\nhit ratio per 1000 requests \(counted from request 500\):\nto request +lru 400000 +gdsf 400000\n +1500 +0\.\d{4} +0\.\d{4}\n +2500 .+\n +3000 .+\n$/);
+  const json = runCli([...args, '--json']);
+  assert.deepEqual(json.stdout.trim().split('\n').map((l) => (JSON.parse(l) as ReplayResult).windows!.map((x) => x.requests)), [[1000, 1000, 500], [1000, 1000, 500]]);
+  assert.equal(runCli([...args, '--windows', '0']).code, 2);
+  await assert.rejects(() => replayTrace(whole, 'lru', 400_000, '400k', { window: 0 }), (e: Error) => isColdrlError(e) && e.code === 'COLDRL_ERR_USAGE');
 });
 
 test('holdoutStart: the last share of the requests, at least one on each side', () => {
