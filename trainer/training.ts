@@ -398,7 +398,7 @@ export async function recentStart(trace: TrainingSpec['trace'], capacity: number
   if (trace instanceof Trace) feed(trace, trace.length);
   else {
     const src = sliceSource(openTrace(trace), 0, trace.limit ?? Infinity);
-    const bar = progress ? new Progress(`sizing the training stretch of ${basename(trace.path)}`, trace.limit ?? 0) : null;
+    const bar = progress ? new Progress(`sizing the training stretch of ${basename(trace.path)}`, src.length ?? 0) : null;
     const b = new RequestBatch(1 << 15);
     try {
       for (let got = await src.read(b); got > 0; got = await src.read(b)) { feed(b, got); bar?.update(n); }
