@@ -9,7 +9,7 @@
  *      from the LRU tail, a uniform sample of the module's resident index, a mix of both, or the K
  *      best of a 4K uniform sample by one key: largest, fewest lifetime requests, fewest requests per
  *      byte, or that aged by idle time; or perbyte's K of a 4K sample drawn by size, or perbyte's or
- *      aged's K of 2K uniform and 2K by-size draws (coldrl_candidates; default blend, as
+ *      aged's or overdue's K of 2K uniform and 2K by-size draws (coldrl_candidates; default blend, as
  *      replay/candidates.ts DEFAULT_SOURCE),
  *   2. UNLOCKS, computes the features of replay/features.ts (spec 1) from the node plus the module's
  *      side table, sends one framed DecideRequest (proto/README.md) over a persistent Unix socket and
@@ -58,7 +58,8 @@
 #define COLDRL_SRC_WEIGHTED          7
 #define COLDRL_SRC_BLEND             8
 #define COLDRL_SRC_AGEDBLEND         9
-/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... _AGEDBLEND = 10, in the order above */
+#define COLDRL_SRC_OVERDUE           10
+/* proto/coldrl.proto CandidateSource: CANDIDATES_TAIL = 1 ... _OVERDUE = 11, in the order above */
 #define COLDRL_WIRE_SOURCE(src)      ((src) + 1)
 /* the sources that keep the K best of 4K draws (uniform, by size, or half and half) */
 #define COLDRL_SRC_BIASED(src)       ((src) >= COLDRL_SRC_LARGE)
@@ -88,6 +89,7 @@ typedef struct {
     double                      size;         /* bytes */
     double                      rtt;          /* ms */
     double                      requests;     /* lifetime */
+    double                      first;        /* its first request (lifetime) */
 } ngx_http_coldrl_entry_t;
 
 
@@ -253,12 +255,13 @@ static ngx_conf_enum_t  ngx_http_coldrl_sources[] = {
     { ngx_string("weighted"), COLDRL_SRC_WEIGHTED },
     { ngx_string("blend"), COLDRL_SRC_BLEND },
     { ngx_string("agedblend"), COLDRL_SRC_AGEDBLEND },
+    { ngx_string("overdue"), COLDRL_SRC_OVERDUE },
     { ngx_null_string, 0 }
 };
 
 static const char  *ngx_http_coldrl_source_names[] = {
     "tail", "sample", "mixed", "large", "rare", "perbyte", "aged", "weighted",
-    "blend", "agedblend"
+    "blend", "agedblend", "overdue"
 };
 
 /* by COLDRL_ASK_*: the name in the decision log line and the counter it adds to */
@@ -1192,6 +1195,9 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
     e = ngx_http_coldrl_side_find(sh, r->cache->key, 1);
     fresh = (e->requests == 0);
     e->requests += 1;
+    if (fresh) {
+        e->first = now;
+    }
     e->zone = zone;
 
     if (stored && u->cacheable)
@@ -1744,13 +1750,15 @@ ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d,
 
 /*
  * The key a biased source keeps the lowest of (replay/candidates.ts largeSource, rareSource,
- * perbyteSource, weightedSource and blendSource, agedSource and agedblendSource): minus the size, the
- * lifetime requests, the lifetime requests per byte, or those divided by sqrt(1 + idle seconds).
+ * perbyteSource, weightedSource and blendSource, agedSource and agedblendSource, overdueSource): minus
+ * the size, the lifetime requests, the lifetime requests per byte, or those divided by sqrt(1 + idle
+ * seconds), or by sqrt(1 + idle / mean gap) (the mean gap between the lifetime requests, at least 1 s;
+ * not aged with one request).
  */
 static ngx_inline double
 ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
 {
-    double  idle;
+    double  idle, gap, perbyte;
 
     switch (source) {
 
@@ -1767,6 +1775,15 @@ ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
         idle = now - e->last;
         return e->requests / ((e->size > 1 ? e->size : 1)
                               * sqrt(1 + (idle > 0 ? idle : 0)));
+
+    case COLDRL_SRC_OVERDUE:
+        perbyte = e->requests / (e->size > 1 ? e->size : 1);
+        if (e->requests < 2) {
+            return perbyte;
+        }
+        gap = (e->last - e->first) / (e->requests - 1);
+        idle = now - e->last;
+        return perbyte / sqrt(1 + (idle > 0 ? idle : 0) / (gap > 1 ? gap : 1));
 
     default: /* COLDRL_SRC_LARGE */
         return -e->size;
@@ -1857,7 +1874,7 @@ ngx_http_coldrl_zone_tag(ngx_http_file_cache_t *cache)
 /*
  * Candidates from the module's resident index. sample: want = k - n uniform draws; large, rare,
  * perbyte, aged: want x OVERSAMPLE uniform draws, of which the want with the lowest key are kept;
- * weighted: as perbyte, the draws by size (O(log nslots) each); blend, agedblend: 2 x want uniform
+ * weighted: as perbyte, the draws by size (O(log nslots) each); blend, agedblend, overdue: 2 x want uniform
  * draws, then 2 x want by size among the rest. All run under the side mutex only (O(1) per uniform
  * draw, plus O(4K x K) compares to keep); then one O(log n) rbtree lookup per kept entry
  * under the cache mutex. Entries no longer in the cache leave the index (there may then be fewer than
@@ -1888,7 +1905,9 @@ ngx_http_coldrl_collect_index(ngx_http_file_cache_t *cache, ngx_uint_t k,
                                               zone);
         picked = ngx_http_coldrl_keep_best(sh, picked, want, source, now);
 
-    } else if (source == COLDRL_SRC_BLEND || source == COLDRL_SRC_AGEDBLEND) {
+    } else if (source == COLDRL_SRC_BLEND || source == COLDRL_SRC_AGEDBLEND
+               || source == COLDRL_SRC_OVERDUE)
+    {
         picked = ngx_http_coldrl_draw(sh, COLDRL_OVERSAMPLE / 2 * want, 0,
                                       zone);
         picked = ngx_http_coldrl_draw_by_size(sh, COLDRL_OVERSAMPLE / 2 * want,
@@ -1977,6 +1996,7 @@ ngx_http_coldrl_collect(ngx_http_file_cache_t *cache, ngx_uint_t k,
     case COLDRL_SRC_WEIGHTED:
     case COLDRL_SRC_BLEND:
     case COLDRL_SRC_AGEDBLEND:
+    case COLDRL_SRC_OVERDUE:
         n = ngx_http_coldrl_collect_index(cache, k, 0, source, now);
         break;
 

@@ -234,7 +234,7 @@ export class Cache implements SimContext {
     const st = this.stats;
     st.requests++;
     st.bytesRequested += b.size[i]!;
-    o.requests[id]++;
+    if (o.requests[id]++ === 0) o.first[id] = now;
     if (this.inactive > 0) {
       const limit = now - this.inactive;
       while (this.rTail >= 0 && o.last[this.rTail]! <= limit) {

@@ -28,6 +28,11 @@
  *  - blend   as perbyte over 2K uniform draws plus 2K draws by size among the residents not yet drawn: the
  *            uniform half finds the many rarely requested small objects, the by-size half the few huge ones
  *            holding most bytes. O(2K) + O(2K log N) draws + O(4K x K).
+ *  - agedblend aged's key over blend's draws. Same cost as blend.
+ *  - overdue as blend, the key divided by sqrt(1 + idle / mean gap), the mean gap being the object's mean
+ *            time between its lifetime requests, (last - first) / (requests - 1), at least 1 s (no aging
+ *            with a single request): an object idle far beyond its own pace ages into the candidates, one
+ *            whose requests come seldom but regularly does not. Same cost as blend.
  * Every source is seeded through view.random() and allocates nothing (module-level scratch of 4 x 64).
  *
  * The exact sampling rule (the NGINX module copies it): partial Fisher-Yates over pool[0..N):
@@ -55,6 +60,8 @@ export interface CandidateView {
   readonly size: Float64Array;
   /** Lifetime request count per id, for frequency-biased sources. */
   readonly requests: Float64Array;
+  /** Time of each id's first request (seconds; kept with `requests`), for `overdue`. */
+  readonly first: Float64Array;
   /** Time of the request that asks for the eviction (seconds), for `aged`. */
   readonly now: number;
   /** Resident bytes by id, for `weighted`; kept only when the source says `weighted` (else null). */
@@ -301,9 +308,31 @@ export const blendSource = biasedSource('blend', 'fewest lifetime requests per b
 export const agedblendSource = biasedSource('agedblend', 'fewest lifetime requests per byte, aged by sqrt(1 + idle s), among 2K uniform + 2K by-size residents; O(2K log N) draws + O(4K x K)',
   agedPerByte, 'blend');
 
+/**
+ * Lifetime requests per byte divided by sqrt(1 + idle / mean gap): overdue's key. The mean gap is the
+ * object's mean time between its lifetime requests, at least 1 s; an object requested once is not aged.
+ */
+function overduePerByte(view: CandidateView, id: number): number {
+  const requests = view.requests[id]!;
+  const perByte = requests / Math.max(1, view.size[id]!);
+  if (requests < 2) return perByte;
+  const last = view.last[id]!;
+  const gap = Math.max(1, (last - view.first[id]!) / (requests - 1));
+  return perByte / Math.sqrt(1 + Math.max(0, view.now - last) / gap);
+}
+
+/**
+ * blend's draws (2K uniform, 2K by size), each key aged by how far its idle time is past the object's own
+ * pace. agedblend ages by idle seconds alone, which also ages the objects that come back seldom but surely
+ * (CloudPhysics' blocks); here an object requested every few seconds that has idled for an hour ages, and
+ * one requested every few hours that has idled for an hour hardly does (docs/candidates.md).
+ */
+export const overdueSource = biasedSource('overdue', 'fewest lifetime requests per byte, aged by sqrt(1 + idle / its mean gap), among 2K uniform + 2K by-size residents; O(2K log N) draws + O(4K x K)',
+  overduePerByte, 'blend');
+
 export const SOURCES: Record<string, CandidateSource> = {
   tail: tailSource, sample: sampleSource, mixed: mixedSource, large: largeSource, rare: rareSource, perbyte: perbyteSource, aged: agedSource,
-  weighted: weightedSource, blend: blendSource, agedblend: agedblendSource,
+  weighted: weightedSource, blend: blendSource, agedblend: agedblendSource, overdue: overdueSource,
 };
 
 /**

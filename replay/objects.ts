@@ -18,6 +18,8 @@ export class ObjectTable {
   rtt = new Float64Array(0);
   /** Lifetime request count (survives eviction). */
   requests = new Float64Array(0);
+  /** Time of the key's first request (seconds; survives eviction, as `requests`), for `overdue`. */
+  first = new Float64Array(0);
 
   constructor(initial = 1024) {
     this.grow(initial);
@@ -47,6 +49,7 @@ export class ObjectTable {
     this.expires = g(this.expires, Float64Array);
     this.rtt = g(this.rtt, Float64Array);
     this.requests = g(this.requests, Float64Array);
+    this.first = g(this.first, Float64Array);
     this.capacity = c;
   }
 

@@ -14,7 +14,7 @@ import { FEATURE_COUNT, FEATURE_SPEC_VERSION, MAX_CANDIDATES } from '../replay/f
 export const Source = { MODEL: 1, FALLBACK: 2 } as const;
 export const Reason = { NONE: 0, DEADLINE: 1, NO_MODEL: 2, MODEL_ERROR: 3, OVERLOAD: 4, BAD_REQUEST: 5 } as const;
 /** replay/candidates.ts source names indexed by proto/coldrl.proto CandidateSource value ('' = unspecified). */
-export const CANDIDATE_SOURCE_NAMES = ['', 'tail', 'sample', 'mixed', 'large', 'rare', 'perbyte', 'aged', 'weighted', 'blend', 'agedblend'] as const;
+export const CANDIDATE_SOURCE_NAMES = ['', 'tail', 'sample', 'mixed', 'large', 'rare', 'perbyte', 'aged', 'weighted', 'blend', 'agedblend', 'overdue'] as const;
 /** CandidateSource enum values by source name. */
 export const CANDIDATE_SOURCE_IDS: Readonly<Record<string, number>> = Object.fromEntries(CANDIDATE_SOURCE_NAMES.map((name, id) => [name, id]).slice(1));
 /** Reason names indexed by enum value (metrics labels, Stats map keys). */

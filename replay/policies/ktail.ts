@@ -69,6 +69,7 @@ export class KCandidatePolicy implements Policy, CandidateView {
   get last(): Float64Array { return this.ctx.objects.last; }
   get size(): Float64Array { return this.ctx.objects.size; }
   get requests(): Float64Array { return this.ctx.objects.requests; }
+  get first(): Float64Array { return this.ctx.objects.first; }
   get now(): number { return this.ctx.now; }
   /** Resident sizes by id, kept only for a source that draws by size. */
   readonly bytes: Fenwick | null;

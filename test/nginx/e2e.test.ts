@@ -12,8 +12,9 @@
  * replay/ (same access log, read with the nginx-json format) and the training loop are checked too.
  * Those run with the module's default candidate source, `blend` (the nine residents are fewer than 4K, so
  * all of them are candidates); each source is then checked on its own, `large`, `rare`, `perbyte`,
- * `weighted` and `blend` at K = 4 (4K >= 9: exactly the four lowest keys), `aged`, `agedblend` and
- * `weighted` at K = 2, and `large` at K = 2 (8 of the 9 residents drawn: two of the three large objects).
+ * `weighted` and `blend` at K = 4 (4K >= 9: exactly the four lowest keys), `aged`, `agedblend`, `overdue`
+ * (twice: an object idle beyond its pace, and one that is not) and `weighted` at K = 2, and `large` at K = 2
+ * (8 of the 9 residents drawn: two of the three large objects).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -212,7 +213,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     for (const n of [...SMALL, 'L2']) assert.ok(line.includes(keyOf(shadow, n)), `LRU victim ${n} logged`);
   });
 
-  for (const source of ['tail', 'sample', 'mixed', 'large', 'rare', 'perbyte', 'aged', 'weighted', 'blend', 'agedblend'] as const) {
+  for (const source of ['tail', 'sample', 'mixed', 'large', 'rare', 'perbyte', 'aged', 'weighted', 'blend', 'agedblend', 'overdue'] as const) {
     await t.test(`candidates ${source}: all nine residents are candidates, the index stays in step with deletions`, async () => {
       const p = await proxy(source, { socket, timeout: '100ms', candidates: source });
       const before = await mismatches();
@@ -256,12 +257,13 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     }
   });
 
-  for (const source of ['aged', 'agedblend']) {
+  for (const source of ['aged', 'agedblend', 'overdue']) {
     await t.test(`candidates ${source}, 4K >= residents: an object idle for seconds ages into the K (perbyte would keep T)`, async () => {
       // requests per byte: L2 1/64000 < T 1/56000 < L1 2/60000; after 3 s idle L1's is divided by sqrt(1 + 3) or
       // more, below T's (T is stored just before the eviction): aged keeps L2 and L1, perbyte L2 and T. Four
       // small objects only, so the 8 draws of K=2 take all 7 residents (still over max_size once T is in);
-      // agedblend's 4 uniform draws and 4 by size among the rest do too.
+      // agedblend's 4 uniform draws and 4 by size among the rest do too. overdue divides by sqrt(1 + idle /
+      // mean gap), the gap of L1's two requests being under a second, so 1 s: the same.
       const p = await proxy(`${source}2`, { socket, timeout: '100ms', candidates: source, k: 2, logFeatures: true });
       for (const n of [...SMALL.slice(0, 4), 'L1', 'L2']) { assert.equal(await get(p, n), 'MISS'); await sleep(5); }
       assert.equal(await get(p, 'L1'), 'HIT');
@@ -272,6 +274,21 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
       assert.deepEqual(sentKeys(p), ['L2', 'L1'].map((n) => keyOf(p, n)), 'L2 and L1, oldest last access first');
     });
   }
+
+  await t.test('candidates overdue: an object idle for less than twice its own pace does not age into the K (aged would take it)', async () => {
+    // as above, but L1's two requests 2 s apart: its key is divided by sqrt(1 + 3 / 2) = 1.58 after 3 s idle,
+    // not enough to go below T's (it needs 1.87), where aged's sqrt(1 + 3) = 2 is: overdue keeps L2 and T
+    const p = await proxy('overdue-pace', { socket, timeout: '100ms', candidates: 'overdue', k: 2, logFeatures: true });
+    for (const n of [...SMALL.slice(0, 4), 'L1', 'L2']) { assert.equal(await get(p, n), 'MISS'); await sleep(5); }
+    await sleep(2000);
+    assert.equal(await get(p, 'L1'), 'HIT');
+    await sleep(3000);
+    await trigger(p);
+    const s = await decisions(p, 1);
+    assert.equal(s.candidates_source, 'overdue');
+    const names = sentKeys(p).map((k) => [...SMALL, 'L1', 'L2', 'T'].find((n) => keyOf(p, n) === k) ?? k);
+    assert.deepEqual(names, ['L2', 'T'], 'L2 and T, oldest last access first');
+  });
 
   await t.test('candidates weighted, 4K < residents: 8 of 9 drawn by size miss a small object, so L2 and T are kept', async () => {
     // by size, the one resident left undrawn is a 3 KB one but with chance ~1e-5 (each large object holds

@@ -218,6 +218,35 @@ for (const source of ['aged', 'agedblend']) {
   });
 }
 
+test('overdue: with every resident drawn it keeps the K lowest requests per byte / sqrt(1 + idle / mean gap)', () => {
+  const K = 8, N = OVERSAMPLE * K;
+  const out = new Int32Array(MAX_CANDIDATES);
+  // object i: reqs(i) requests gap(i) seconds apart from second start(i); paces from 1 s to 401 s (the first
+  // request long after time 0, so that a first-request time left at 0 shows)
+  const size = (i: number) => 1000 + ((i * 37) % N);
+  const reqs = (i: number) => 1 + ((i * 7) % 5);
+  const gap = (i: number) => 1 + ((i * 13) % 9) * 50;
+  const start = (i: number) => 5000 + 3 * i;
+  const rows: { time: number; key: number; size: number }[] = [];
+  for (let i = 0; i < N; i++) for (let r = 0; r < reqs(i); r++) rows.push({ time: start(i) + r * gap(i), key: i, size: size(i) });
+  rows.sort((a, b) => a.time - b.time || a.key - b.key);
+  const p = filled(traceFromArrays('paces', rows), K, 'overdue');
+  const now = rows[rows.length - 1]!.time;
+  assert.equal(p.now, now);
+  const last = (i: number) => start(i) + (reqs(i) - 1) * gap(i);
+  const overdue = (i: number) => reqs(i) / size(i) / (reqs(i) < 2 ? 1 : Math.sqrt(1 + (now - last(i)) / gap(i)));
+  const aged = (i: number) => reqs(i) / (size(i) * Math.sqrt(1 + now - last(i)));
+  const ids = Array.from({ length: N }, (_, i) => i);
+  const lowest = (key: (i: number) => number) => new Set([...ids].sort((a, b) => key(a) - key(b)).slice(0, K));
+  const want = lowest(overdue);
+  assert.equal(new Set([...want].map(overdue)).size, K);
+  const n = p.source.collect(p, K, out);
+  assert.deepEqual(new Set(out.subarray(0, n)), want);
+  assert.notDeepEqual(want, lowest(aged), 'the test tells overdue from aged');
+  assert.notDeepEqual(want, lowest((i) => reqs(i) / size(i)), 'the test tells overdue from perbyte');
+  for (let i = 1; i < n; i++) assert.ok(p.last[out[i - 1]!]! <= p.last[out[i]!]!, 'oldest last access first');
+});
+
 test('large and rare: biased towards big / rarely requested objects on a large pool', () => {
   const N = 2000, K = 16, ROUNDS = 500;
   const size = (i: number) => 1000 + ((i * 7919) % N);
@@ -327,7 +356,7 @@ test('a decision bound by the object count (the keys zone) drops a scorer\'s siz
 });
 
 test('a count-bound decision (the keys zone) draws its candidates uniformly when the source keeps the best by a key', () => {
-  for (const name of ['large', 'rare', 'perbyte', 'aged', 'weighted', 'blend', 'agedblend']) assert.equal(countBoundSource(SOURCES[name]!).name, 'sample', name);
+  for (const name of ['large', 'rare', 'perbyte', 'aged', 'weighted', 'blend', 'agedblend', 'overdue']) assert.equal(countBoundSource(SOURCES[name]!).name, 'sample', name);
   for (const name of ['tail', 'sample', 'mixed']) assert.equal(countBoundSource(SOURCES[name]!).name, name, name);
   // 400 objects: even keys small and requested 3 times, odd keys 100x larger and requested once, into a
   // keys zone of 300 nodes. perbyte offers the large ones only; the count-bound decisions after the zone
