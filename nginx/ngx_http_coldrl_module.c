@@ -9,7 +9,7 @@
  *      from the LRU tail, a uniform sample of the module's resident index, a mix of both, or the K
  *      best of a 4K uniform sample by one key: largest, fewest lifetime requests, fewest requests per
  *      byte, or that aged by idle time; or perbyte's K of a 4K sample drawn by size, or perbyte's or
- *      aged's or overdue's K of 2K uniform and 2K by-size draws (coldrl_candidates; default blend, as
+ *      aged's or overdue's K of 2K uniform and 2K by-size draws (coldrl_candidates; default overdue, as
  *      replay/candidates.ts DEFAULT_SOURCE),
  *   2. UNLOCKS, computes the features of replay/features.ts (spec 1) from the node plus the module's
  *      side table, sends one framed DecideRequest (proto/README.md) over a persistent Unix socket and
@@ -482,7 +482,7 @@ ngx_http_coldrl_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->log_features, 0);
     ngx_conf_init_uint_value(mcf->k, 64);   /* the trainer's default K (trainer/hparams.ts) */
     ngx_conf_init_uint_value(mcf->timeout_us, 500);
-    ngx_conf_init_uint_value(mcf->source, COLDRL_SRC_BLEND);
+    ngx_conf_init_uint_value(mcf->source, COLDRL_SRC_OVERDUE);
     ngx_conf_init_msec_value(mcf->interval, 200);
     ngx_conf_init_msec_value(mcf->keepalive, 1000);
     ngx_conf_init_size_value(mcf->zone_size, 8 * 1024 * 1024);

@@ -337,12 +337,13 @@ export const SOURCES: Record<string, CandidateSource> = {
 
 /**
  * The source a K parameter without one gets (parseKParam), and the trainer's and the NGINX module's
- * default. `blend`: the learned policy over it is level with `weighted` where a few huge objects hold most
- * bytes (video, where `perbyte` is far below GDSF) and above `perbyte` on popularity drift, at the cost of
- * about .003 on trap, tragen and CloudPhysics, where its uniform half keeps it close to `perbyte`
- * (docs/candidates.md). `tail` (the paper's) is last or next to last everywhere.
+ * default. `overdue` (since 2026-11-30): blend's draws, which reach the few huge objects that hold most
+ * bytes (video, where `perbyte` is far below GDSF), with a key that ages the objects idle beyond their own
+ * pace. The learned policy over it is ahead of `blend`'s by .014-.025 where popularity moves and on
+ * CloudPhysics, and behind by .009 at most elsewhere (docs/candidates.md). `tail` (the paper's) is last or
+ * next to last everywhere.
  */
-export const DEFAULT_SOURCE = 'blend';
+export const DEFAULT_SOURCE = 'overdue';
 
 /**
  * The source of a model trained for the byte hit ratio (`coldrl train --goal bytes`) unless told otherwise:

@@ -35,7 +35,7 @@ const POLICIES: PolicyInfo[] = [
   { name: 'hybrid', summary: 'recency/size hybrid: max idle requests x size over size-class LRU tails', factory: (ctx) => new HybridPolicy(ctx) },
   { name: 'belady', summary: 'offline optimum: evict the farthest next use', offline: true, factory: (ctx) => new BeladyPolicy(ctx) },
   { name: 'belady-size', summary: 'offline: evict max (next use - now) x size, 128 samples (libCacheSim)', offline: true, factory: (ctx, o) => new BeladySizePolicy(ctx, o) },
-  // K-candidate family: NAME[:K[:SOURCE]], K default 16, source default DEFAULT_SOURCE = blend (replay/candidates.ts)
+  // K-candidate family: NAME[:K[:SOURCE]], K default 16, source default DEFAULT_SOURCE = overdue (replay/candidates.ts)
   { name: 'ktail', summary: 'K-candidate interface, LRU order over the candidates (equals LRU on the tail)', hidden: true,
     factory: (ctx, o) => new KCandidatePolicy(ctx, lruScorer, { ...parseKParam(o.param), seed: o.seed }) },
   { name: 'ktail-oracle', summary: 'K-candidate oracle: evict the candidate whose next use is farthest (ceiling of K-candidate designs)', offline: true,

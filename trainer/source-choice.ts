@@ -8,12 +8,12 @@ import { describeHoldout } from '../replay/holdout.js';
 import { DEFAULT_HOLDOUT, runTraining, splitHoldout, type TrainingSpec } from './training.js';
 
 /**
- * The sources `--candidates auto` chooses between: `blend` (the default) is never far behind and far ahead
- * where a few huge objects hold most of the bytes, `perbyte` a little ahead of it on trap, tragen and
- * CloudPhysics, `aged` and `agedblend` where popularity drifts (docs/candidates.md); no single one is best
- * everywhere. The first wins ties.
+ * The sources `--candidates auto` chooses between: `overdue` (the default) and `blend` (the default before
+ * it) are never far behind and far ahead where a few huge objects hold most of the bytes, `perbyte` a little
+ * ahead of `blend` on trap, tragen and CloudPhysics, `aged` on tragen, `agedblend` where popularity drifts
+ * (docs/candidates.md); no single one is best everywhere. The first wins ties.
  */
-export const AUTO_SOURCES = ['blend', 'perbyte', 'aged', 'agedblend'] as const;
+export const AUTO_SOURCES = ['overdue', 'blend', 'perbyte', 'aged', 'agedblend'] as const;
 
 /**
  * The sources `--candidates auto --goal bytes` chooses between, for a model that ranks per object:

@@ -10,7 +10,7 @@
  * Scenarios: live model; sidecar frozen (SIGSTOP: slower than the deadline) -> LRU; sidecar socket absent
  * -> LRU; shadow mode -> LRU plus a log line naming the model's choice. Counters, feature parity with
  * replay/ (same access log, read with the nginx-json format) and the training loop are checked too.
- * Those run with the module's default candidate source, `blend` (the nine residents are fewer than 4K, so
+ * Those run with the module's default candidate source, `overdue` (the nine residents are fewer than 4K, so
  * all of them are candidates); each source is then checked on its own, `large`, `rare`, `perbyte`,
  * `weighted` and `blend` at K = 4 (4K >= 9: exactly the four lowest keys), `aged`, `agedblend`, `overdue`
  * (twice: an object idle beyond its pace, and one that is not) and `weighted` at K = 2, and `large` at K = 2
@@ -150,7 +150,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     const { s, kept } = await oneEviction(live);
     assert.deepEqual(kept, MODEL_KEEPS);
     assert.equal(s.model_decisions, 1);
-    assert.equal(s.candidates_source, 'blend', 'the default source');
+    assert.equal(s.candidates_source, 'overdue', 'the default source');
     assert.ok(s.collect_ns > 0 && s.collect_ns < 1e9, `time spent collecting counted: ${s.collect_ns} ns`);
     assert.deepEqual(s.evictions, { model: 1, lru: 0 });
     assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0 });

@@ -73,7 +73,7 @@ decision; trainer/dqn.ts), and writes an ONNX model that
                       ${AUTO_SOURCES.join(', ')} (with --goal bytes: ${AUTO_BYTES_SOURCES.join(', ')}) each trained
                       for half of --steps on the training part less its last tenth, which picks the source (the
                       one whose model serves the more hits, or bytes, there); then the full training with it.
-                      About 3 times the time.
+                      About 3.5 times the time.
   --goal G            what the model maximises: hits (default: the hit ratio; it evicts the fewest expected
                       hits per byte) or bytes (the byte hit ratio, the bytes not fetched from the origin; it
                       evicts the fewest expected hits per object). The held-out check and its warning follow it.
