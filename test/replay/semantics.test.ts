@@ -1,8 +1,9 @@
 /**
  * The nginx semantics of the shared access loop (replay/cache.ts), on hand-made traces whose outcome is
  * worked out in the comments: TTL expiry (a miss counted as expired, refetched and re-stored), `inactive`
- * removal, uncacheable requests that store nothing; each under several policies so that every policy's
- * onRemove path runs and its end-of-run check passes. Plus: --policy all over several sizes through
+ * removal, uncacheable requests that store nothing, lifetime counts and first-request times that outlive
+ * eviction, expiry and removal; each under several policies so that every policy's onRemove path runs and
+ * its end-of-run check passes. Plus: --policy all over several sizes through
  * worker threads gives the same numbers as --threads 1.
  */
 import { test } from 'node:test';
@@ -100,6 +101,23 @@ test('inactive: objects idle for `inactive` seconds are removed before the next 
   for (let i = 0; i < t.length; i++) plain.access(t, i);
   assert.equal(plain.stats.inactiveRemovals, 0);
   assert.equal(plain.stats.hits, 4);
+});
+
+test('lifetime: request counts and first-request times outlive eviction, expiry and inactive removal', () => {
+  const t = traceFromArrays('lifetime', [
+    { time: 2, key: 'a', size: 10, ttl: 100 },
+    { time: 3, key: 'b', size: 10, ttl: 100 }, // the cache holds one: a is evicted
+    { time: 4, key: 'a', size: 10, ttl: 1 }, // miss; b is evicted; expires at 5
+    { time: 6, key: 'a', size: 10, ttl: 100 }, // expired: refetched
+    { time: 30, key: 'b', size: 10, ttl: 100 }, // a idle 24 s > 10: removed; b stored again
+  ]);
+  for (const p of POLICIES) {
+    const { cache, hits } = replayWith(t, p, { capacity: 10, inactive: 10 });
+    assert.deepEqual(hits, [false, false, false, false, false], p);
+    const o = cache.objects;
+    assert.deepEqual([o.requests[0], o.requests[1]], [3, 2], `${p}: lifetime requests`);
+    assert.deepEqual([o.first[0], o.first[1]], [2, 3], `${p}: first requests`);
+  }
 });
 
 test('uncacheable requests are misses that store nothing and leave a resident copy alone', () => {
