@@ -8,11 +8,7 @@ export function printTable(rows: ReplayResult[]): void {
     String(r.requests), r.hitRatio.toFixed(4), r.byteHitRatio.toFixed(4), r.missRatio.toFixed(4), r.byteMissRatio.toFixed(4),
     String(r.evictions), String(r.expired), r.seconds.toFixed(2),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(fmt(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const b of body) console.log(fmt(b));
+  printAligned(head, body, 3, true);
 }
 
 /**
@@ -30,10 +26,20 @@ export function printWindows(rows: ReplayResult[], window: number, warmUp: numbe
     end += runs[0]!.windows![w]?.requests ?? window;
     body.push([String(end), ...runs.map((r) => r.windows![w]?.hitRatio.toFixed(4) ?? '')]);
   }
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   console.log(`\nhit ratio per ${window} requests${warmUp > 0 ? ` (counted from request ${warmUp})` : ''}:`);
-  console.log(head.map((h, i) => h.padStart(widths[i]!)).join('  '));
-  for (const b of body) console.log(b.map((c, i) => c.padStart(widths[i]!)).join('  '));
+  printAligned(head, body, 0, false);
+}
+
+/**
+ * Prints a table on stdout, each column as wide as its widest cell, two spaces between: the first `left`
+ * columns padded on the right, the others on the left; a rule of dashes under the head when `rule`.
+ */
+function printAligned(head: string[], body: string[][], left: number, rule: boolean): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i < left ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(fmt(head));
+  if (rule) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const b of body) console.log(fmt(b));
 }
 
 function shortName(p: string): string {
