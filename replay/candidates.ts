@@ -314,11 +314,10 @@ export const agedblendSource = biasedSource('agedblend', 'fewest lifetime reques
  */
 function overduePerByte(view: CandidateView, id: number): number {
   const requests = view.requests[id]!;
-  const perByte = requests / Math.max(1, view.size[id]!);
-  if (requests < 2) return perByte;
+  if (requests < 2) return perByte(view, id);
   const last = view.last[id]!;
   const gap = Math.max(1, (last - view.first[id]!) / (requests - 1));
-  return perByte / Math.sqrt(1 + Math.max(0, view.now - last) / gap);
+  return perByte(view, id) / Math.sqrt(1 + Math.max(0, view.now - last) / gap);
 }
 
 /**
