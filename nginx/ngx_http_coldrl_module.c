@@ -1756,9 +1756,16 @@ ngx_http_coldrl_draw_by_size(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d,
  * not aged with one request).
  */
 static ngx_inline double
+ngx_http_coldrl_per_byte(ngx_http_coldrl_entry_t *e)
+{
+    return e->requests / (e->size > 1 ? e->size : 1);
+}
+
+
+static ngx_inline double
 ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
 {
-    double  idle, gap, perbyte;
+    double  idle, gap;
 
     switch (source) {
 
@@ -1768,7 +1775,7 @@ ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
     case COLDRL_SRC_PERBYTE:
     case COLDRL_SRC_WEIGHTED:
     case COLDRL_SRC_BLEND:
-        return e->requests / (e->size > 1 ? e->size : 1);
+        return ngx_http_coldrl_per_byte(e);
 
     case COLDRL_SRC_AGED:
     case COLDRL_SRC_AGEDBLEND:
@@ -1777,13 +1784,13 @@ ngx_http_coldrl_key(ngx_http_coldrl_entry_t *e, ngx_uint_t source, double now)
                               * sqrt(1 + (idle > 0 ? idle : 0)));
 
     case COLDRL_SRC_OVERDUE:
-        perbyte = e->requests / (e->size > 1 ? e->size : 1);
         if (e->requests < 2) {
-            return perbyte;
+            return ngx_http_coldrl_per_byte(e);
         }
         gap = (e->last - e->first) / (e->requests - 1);
         idle = now - e->last;
-        return perbyte / sqrt(1 + (idle > 0 ? idle : 0) / (gap > 1 ? gap : 1));
+        return ngx_http_coldrl_per_byte(e)
+               / sqrt(1 + (idle > 0 ? idle : 0) / (gap > 1 ? gap : 1));
 
     default: /* COLDRL_SRC_LARGE */
         return -e->size;
