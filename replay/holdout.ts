@@ -70,10 +70,7 @@ export function sliceSource(inner: TraceSource, from: number, to: number): Trace
         pos += got;
         const lo = Math.max(from, start) - start, hi = Math.min(to, pos) - start;
         if (hi <= lo) continue;
-        if (lo > 0) {
-          b.time.copyWithin(0, lo, hi); b.id.copyWithin(0, lo, hi); b.size.copyWithin(0, lo, hi);
-          b.ttl.copyWithin(0, lo, hi); b.rtt.copyWithin(0, lo, hi); b.flags.copyWithin(0, lo, hi);
-        }
+        if (lo > 0) b.copy(b, lo, hi - lo);
         b.length = hi - lo;
         return hi - lo;
       }

@@ -75,7 +75,7 @@ function inBatchesOf(inner: TraceSource, cap: number): TraceSource {
     name: inner.name, interner: inner.interner, stats: inner.stats,
     async read(b: RequestBatch): Promise<number> {
       const n = await inner.read(small);
-      for (const c of ['time', 'id', 'size', 'ttl', 'rtt', 'flags'] as const) (b[c] as Float64Array).set((small[c] as Float64Array).subarray(0, n));
+      b.copy(small, 0, n);
       b.length = n;
       return n;
     },

@@ -52,7 +52,12 @@ test('a spool gives back the parsed requests at any batch size, with the first r
   const src = spool.open();
   assert.equal(src.interner.count, whole.objects, 'the whole object table from the start');
   assert.equal(src.stats.requests, 80_000);
-  assert.deepEqual((await columns(sliceSource(spool.open(), 100, 200), 64)).id, parsed.id!.slice(100, 200));
+  // every column, through a slice that shifts a batch (requests 100.. start 36 into the second batch of 64)
+  const sliced = await columns(sliceSource(spool.open(), 100, 200), 64);
+  for (const k of Object.keys(parsed)) assert.deepEqual(sliced[k], parsed[k]!.slice(100, 200), `a slice's ${k}`);
+  // and through loadTrace, whose trace grows past its first 65536 requests
+  const held = whole as unknown as Record<string, ArrayLike<number>>;
+  for (const k of Object.keys(parsed)) assert.deepEqual(Array.from(held[k]!).slice(0, whole.length), parsed[k], `the loaded trace's ${k}`);
   // their lengths are known before reading (progress lines give a share and an ETA); a log's is not
   assert.equal(src.length, 80_000);
   assert.deepEqual([sliceSource(spool.open(), 100, 200).length, sliceSource(spool.open(), 79_000, Infinity).length, sliceSource(spool.open(), 0, 90_000).length], [100, 1000, 80_000]);
