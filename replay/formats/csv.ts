@@ -2,7 +2,9 @@
  * libCacheSim-style CSV traces: `timestamp,obj_id,size` with or without a header line. Optional extra
  * columns, taken by header name (or by position 4 and 5 without a header): `ttl` (seconds; empty = none) and
  * `rtt` (ms), and `cacheable` (0/1). Timestamps are seconds (fractions allowed). Object ids are numbers or
- * any text without commas. Streamed in chunks; gzip is handled transparently by readLines().
+ * any text without the separator. The separator is taken from the first line: a tab if it has one, else a
+ * comma if it has one, else runs of spaces (libCacheSim's csv reader takes any, as an option). Streamed in
+ * chunks; gzip is handled transparently by readLines().
  */
 import { ColdrlError } from '../errors.js';
 import { FLAG_UNCACHEABLE, Interner, ReaderStats, readLines, type ReadOptions, type RequestBatch, type TraceSource } from '../trace.js';
@@ -10,6 +12,16 @@ import { FLAG_UNCACHEABLE, Interner, ReaderStats, readLines, type ReadOptions, t
 const TIME_NAMES = new Set(['timestamp', 'time', 'ts', 'clock_time']);
 const ID_NAMES = new Set(['obj_id', 'id', 'key', 'object', 'obj']);
 const SIZE_NAMES = new Set(['size', 'obj_size', 'bytes']);
+
+interface Separator { readonly name: string; split(line: string): string[] }
+const COMMA: Separator = { name: 'commas', split: (line) => line.split(',') };
+const TAB: Separator = { name: 'tabs', split: (line) => line.split('\t') };
+const SPACES: Separator = { name: 'spaces', split: (line) => line.trim().split(/ +/) };
+
+/** The separator of a file whose first line is `line`. */
+function separatorOf(line: string): Separator {
+  return line.includes('\t') ? TAB : line.includes(',') ? COMMA : SPACES;
+}
 
 export class CsvSource implements TraceSource {
   readonly interner = new Interner();
@@ -20,6 +32,7 @@ export class CsvSource implements TraceSource {
   private lineNo = 0;
   private cols = { time: 0, id: 1, size: 2, ttl: 3, rtt: 4, cacheable: -1 };
   private headerChecked = false;
+  private sep: Separator = COMMA;
   private readonly defaultTtl: number;
 
   constructor(readonly path: string, private readonly opts: ReadOptions = {}) {
@@ -57,7 +70,8 @@ export class CsvSource implements TraceSource {
   private parse(raw: string, b: RequestBatch, n: number): boolean {
     const line = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
     if (line.length === 0) return false;
-    const f = line.split(',');
+    if (!this.headerChecked) this.sep = separatorOf(line);
+    const f = this.sep.split(line);
     if (!this.headerChecked) {
       this.headerChecked = true;
       const lower = f.map((s) => s.trim().toLowerCase());
@@ -70,7 +84,7 @@ export class CsvSource implements TraceSource {
     }
     this.stats.lines++;
     const c = this.cols;
-    if (f.length < 3) return this.bad('fewer than 3 fields');
+    if (f.length < 3) return this.bad(`fewer than 3 fields (separated by ${this.sep.name}, as the first line is)`);
     const time = c.time >= 0 ? Number(f[c.time]) : this.stats.requests;
     if (!Number.isFinite(time)) return this.bad('timestamp is not a number');
     const keyText = f[c.id]!.trim();

@@ -18,7 +18,7 @@ export type FormatName = 'csv' | 'nginx' | 'nginx-json' | 'nginx-combined';
 
 export const FORMATS: Record<FormatName, { summary: string; open: (name: string, files: string[], opts: LogReadOptions) => TraceSource }> = {
   csv: {
-    summary: 'timestamp,obj_id,size[,ttl,rtt] (libCacheSim csv), header optional',
+    summary: 'timestamp,obj_id,size[,ttl,rtt] (libCacheSim csv; commas, tabs or spaces), header optional',
     open: (name, files, o) => (files.length === 1 ? new CsvSource(files[0]!, o) : new ChainSource(name, files, (f) => new CsvSource(f, o))),
   },
   nginx: { summary: 'NGINX access logs, JSON lines or text, detected per file', open: (n, f, o) => new NginxSource(n, f, picker('auto', o), o) },

@@ -1,0 +1,47 @@
+/** CSV traces -> requests: columns by header name or by position, TTL, RTT and cacheable, the separator. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { openSource } from '../../replay/formats/index.js';
+import { FLAG_UNCACHEABLE, loadTrace, type Trace } from '../../replay/trace.js';
+import { keysOf, tempDir } from '../helpers.js';
+
+async function read(t: { after(fn: () => void): void }, text: string | Buffer, name = 't.csv'): Promise<Trace> {
+  const f = join(tempDir(t), name);
+  writeFileSync(f, text);
+  return loadTrace(openSource(f, 'csv'));
+}
+
+/** Every request as [time, key, size, ttl, rtt, flags]. */
+function rows(tr: Trace): (number | string)[][] {
+  return Array.from({ length: tr.length }, (_, i) => [tr.time[i]!, tr.key(tr.id[i]!), tr.size[i]!, tr.ttl[i]!, tr.rtt[i]!, tr.flags[i]!]);
+}
+
+test('a header names the columns in any order (libCacheSim\'s names and ours); an empty ttl is none; cacheable 0 is uncacheable', async (t) => {
+  const tr = await read(t, 'obj_size,clock_time,obj_id,ttl,rtt,cacheable\n100,1.5,a,60,12,1\n200,2,7,,3,0\n100,3,a,,,\n');
+  assert.deepEqual(rows(tr), [[1.5, 'a', 100, 60, 12, 0], [2, 7, 200, Infinity, 3, FLAG_UNCACHEABLE], [3, 'a', 100, Infinity, 0, 0]]);
+  assert.deepEqual(keysOf(tr), ['a', 7]);
+});
+
+test('without a header: time, id, size, then ttl and rtt by position', async (t) => {
+  assert.deepEqual(rows(await read(t, '1,a,10,60,5\n2,b,20\n')), [[1, 'a', 10, 60, 5, 0], [2, 'b', 20, Infinity, 0, 0]]);
+});
+
+test('the separator comes from the first line: tabs, commas or runs of spaces; CRLF and gzip read alike', async (t) => {
+  const want = [[1, 'a', 10, 60, 0, 0], [2, 'b', 20, Infinity, 0, 0], [3, 'a', 10, Infinity, 0, 0]];
+  const comma = 'timestamp,obj_id,size,ttl\n1,a,10,60\n2,b,20,\n3,a,10,\n';
+  assert.deepEqual(rows(await read(t, comma)), want);
+  assert.deepEqual(rows(await read(t, comma.replaceAll(',', '\t'))), want);
+  assert.deepEqual(rows(await read(t, 'timestamp obj_id size\n1   a 10\n 2 b 20\n3 a 10 \n')).map((r) => r.slice(0, 3)), want.map((r) => r.slice(0, 3)));
+  assert.deepEqual(rows(await read(t, comma.replaceAll('\n', '\r\n'))), want);
+  assert.deepEqual(rows(await read(t, gzipSync(comma), 't.csv.gz')), want);
+  // tab-separated, an id with a comma in it stays whole
+  assert.deepEqual(keysOf(await read(t, '1\ta,b\t10\n2\tc\t5\n')), ['a,b', 'c']);
+});
+
+test('a line with too few fields names the separator the first line chose', async (t) => {
+  await assert.rejects(read(t, '1;a;10\n'), /t\.csv:1: fewer than 3 fields \(separated by spaces, as the first line is\)/);
+  await assert.rejects(read(t, '1,a,10\n2 b 20\n'), /t\.csv:2: fewer than 3 fields \(separated by commas/);
+});
