@@ -96,12 +96,24 @@ export class ReaderStats {
     this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
     if (this.examples.length < maxExamples) this.examples.push(`${where}: ${reason}`);
   }
+  /** Requests timed earlier than the latest before them, and the largest such step back (seconds). */
+  backwards = 0;
+  maxBackwards = 0;
+  private latest = -Infinity;
+  /** Notes a used request's time: replays take times as they are, but steps back are counted and reported. */
+  time(t: number): void {
+    if (t >= this.latest) { this.latest = t; return; }
+    this.backwards++;
+    if (this.latest - t > this.maxBackwards) this.maxBackwards = this.latest - t;
+  }
   get skippedTotal(): number { return Object.values(this.skipped).reduce((a, b) => a + b, 0); }
   summary(): string {
     const parts = Object.entries(this.skipped).map(([r, n]) => `${r}: ${n}`);
     return `lines read ${this.lines}, requests used ${this.requests}` +
       (this.uncacheable ? ` (${this.uncacheable} uncacheable)` : '') +
-      `, skipped ${this.skippedTotal}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+      `, skipped ${this.skippedTotal}${parts.length ? ` (${parts.join(', ')})` : ''}` +
+      (this.backwards ? `; ${this.backwards} timed earlier than a request before them (by ${+this.maxBackwards.toPrecision(3)} s at most;`
+        + ' replayed in file order, with their own times)' : '');
   }
 }
 

@@ -104,6 +104,7 @@ export class CsvSource implements TraceSource {
     }
     const uncacheable = c.cacheable >= 0 && c.cacheable < f.length && f[c.cacheable]!.trim() === '0';
     const key = /^\d{1,15}$/.test(keyText) ? Number(keyText) : keyText;
+    this.stats.time(time);
     b.time[n] = time;
     b.id[n] = this.interner.intern(key, size);
     b.size[n] = size;

@@ -206,8 +206,8 @@ function cacheKeyNote(logged: string | null, places: readonly PlaceRules[]): str
 
 /**
  * Writes a reader's summary to stderr: always for NGINX logs (lines read, requests used, skipped by
- * reason), for other formats when lines were skipped.
+ * reason), for other formats when lines were skipped or requests stepped back in time.
  */
 export function reportReader(trace: string, stats: ReaderStats): void {
-  if (stats.skippedTotal > 0 || stats instanceof LogStats) process.stderr.write(`${trace}: ${stats.summary()}\n${stats.examples.join('\n')}\n`);
+  if (stats.skippedTotal > 0 || stats.backwards > 0 || stats instanceof LogStats) process.stderr.write(`${trace}: ${stats.summary()}\n${stats.examples.map((e) => `${e}\n`).join('')}`);
 }

@@ -540,6 +540,7 @@ export class NginxSource implements TraceSource {
         else if (!served) why = UNC_STATUS;
       }
     }
+    this.stats.time(time);
     b.time[n] = time;
     b.id[n] = id;
     b.size[n] = size;

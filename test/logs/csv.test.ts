@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { openSource } from '../../replay/formats/index.js';
 import { FLAG_UNCACHEABLE, loadTrace, type Trace } from '../../replay/trace.js';
-import { keysOf, tempDir } from '../helpers.js';
+import { keysOf, runCli, tempDir } from '../helpers.js';
 
 async function read(t: { after(fn: () => void): void }, text: string | Buffer, name = 't.csv'): Promise<Trace> {
   const f = join(tempDir(t), name);
@@ -44,4 +44,20 @@ test('the separator comes from the first line: tabs, commas or runs of spaces; C
 test('a line with too few fields names the separator the first line chose', async (t) => {
   await assert.rejects(read(t, '1;a;10\n'), /t\.csv:1: fewer than 3 fields \(separated by spaces, as the first line is\)/);
   await assert.rejects(read(t, '1,a,10\n2 b 20\n'), /t\.csv:2: fewer than 3 fields \(separated by commas/);
+});
+
+test('requests timed earlier than one before them are replayed as they are, and counted in the reader\'s summary', async (t) => {
+  const f = join(tempDir(t), 'back.csv');
+  writeFileSync(f, 'timestamp,obj_id,size\n10,a,100\n5,b,100\n12,a,100\n11.5,c,100\n');
+  const src = openSource(f, 'csv');
+  const tr = await loadTrace(src);
+  assert.deepEqual(Array.from(tr.time.subarray(0, tr.length)), [10, 5, 12, 11.5]);
+  assert.deepEqual([src.stats.backwards, src.stats.maxBackwards], [2, 5]);
+  assert.match(src.stats.summary(), /; 2 timed earlier than a request before them \(by 5 s at most;/);
+  const r = runCli(['replay', '--trace', f, '--policy', 'lru', '--cache-size', '250']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /back\.csv: lines read 4, requests used 4, skipped 0; 2 timed earlier/);
+  const sorted = join(tempDir(t), 'sorted.csv');
+  writeFileSync(sorted, 'timestamp,obj_id,size\n1,a,100\n1,b,100\n2,a,100\n');
+  assert.equal(runCli(['replay', '--trace', sorted, '--policy', 'lru', '--cache-size', '250']).stderr, '', 'nothing said of a CSV read whole and in order');
 });

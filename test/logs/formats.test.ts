@@ -70,6 +70,15 @@ test('a malformed $time_local is a bad line, counted by reason', async (t) => {
   assert.match(src.stats.examples[0]!, /access\.log:1: bad \$time_local$/);
 });
 
+test('log lines timed earlier than one before them (workers finishing out of order) are counted in the summary', async (t) => {
+  const f = join(tempDir(t), 'access.log');
+  writeFileSync(f, ['20:55:37', '20:55:39', '20:55:38'].map((h) => `192.0.2.1 - - [10/Oct/2023:${h} +0000] "GET /a HTTP/1.1" 200 1 "-" "-"`).join('\n'));
+  const src = openSource(f, 'nginx-combined');
+  assert.deepEqual(col((await loadTrace(src)).time, 3), [1696971337, 1696971339, 1696971338]);
+  assert.deepEqual([src.stats.backwards, src.stats.maxBackwards], [1, 1]);
+  assert.match(src.stats.summary(), /; 1 timed earlier than a request before them \(by 1 s at most;/);
+});
+
 test('a custom --log-format, --key-from and upstream lists (RTT = sum, size = last entry)', async (t) => {
   const fmt = '$remote_addr [$time_iso8601] $scheme://$host "$request" $status $body_bytes_sent $upstream_cache_status rt=$upstream_response_time len=$upstream_response_length';
   const lines = [
