@@ -67,7 +67,8 @@ export function expandTracePath(path: string): string[] {
 
 /**
  * Reads several single-file sources in turn as one trace: ids are re-mapped through one shared interner
- * (the same key in two files is one object) and the per-file counts are summed. One file is open at a time.
+ * (the same key in two files is one object) and the per-file counts are summed; steps back in time are
+ * counted over the whole chain, across files. One file is open at a time.
  */
 export class ChainSource implements TraceSource {
   readonly interner = new Interner();
@@ -87,7 +88,10 @@ export class ChainSource implements TraceSource {
       const got = await src.read(b);
       if (got > 0) {
         const keys = src.interner;
-        for (let i = 0; i < got; i++) b.id[i] = this.interner.intern(keys.key(b.id[i]!), b.size[i]!);
+        for (let i = 0; i < got; i++) {
+          b.id[i] = this.interner.intern(keys.key(b.id[i]!), b.size[i]!);
+          this.stats.time(b.time[i]!);
+        }
         return got;
       }
       this.finish(src);

@@ -57,6 +57,13 @@ test('requests timed earlier than one before them are replayed as they are, and 
   const r = runCli(['replay', '--trace', f, '--policy', 'lru', '--cache-size', '250']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /back\.csv: lines read 4, requests used 4, skipped 0; 2 timed earlier/);
+  // an archive of two CSV files: the step back from the end of one to the start of the next counts too
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'part.1.csv'), '100,a,1\n101,b,1\n');
+  writeFileSync(join(dir, 'part.csv'), '50,a,1\n51,b,1\n');
+  const chain = openSource(join(dir, 'part*'), 'csv');
+  await loadTrace(chain);
+  assert.deepEqual([chain.stats.requests, chain.stats.backwards, chain.stats.maxBackwards], [4, 2, 51]);
   const sorted = join(tempDir(t), 'sorted.csv');
   writeFileSync(sorted, 'timestamp,obj_id,size\n1,a,100\n1,b,100\n2,a,100\n');
   assert.equal(runCli(['replay', '--trace', sorted, '--policy', 'lru', '--cache-size', '250']).stderr, '', 'nothing said of a CSV read whole and in order');
