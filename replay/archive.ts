@@ -4,6 +4,7 @@
  *   access.log-20240101[.gz], access.log-20240102[.gz]   (dateext: ascending date, oldest first)
  *   access.log.9.gz ... access.log.2.gz, access.log.1     (numbered: highest rotation number first)
  *   access.log                                            (the live file last)
+ * (.gz or .zst, as logrotate's compresscmd leaves them.)
  * Files with different base names are grouped by base name in alphabetical order. A directory means every
  * regular, non-hidden file in it. Reading them in turn (replay/formats) keeps memory constant.
  */
@@ -15,7 +16,7 @@ import { Interner, ReaderStats, type RequestBatch, type TraceSource } from './tr
 interface Rotated { path: string; base: string; rank: number; date: string }
 
 function rotation(path: string): Rotated {
-  const name = basename(path).replace(/\.gz$/, '');
+  const name = basename(path).replace(/\.(gz|zst)$/, '');
   let m = /^(.*)\.(\d+)$/.exec(name);
   if (m) return { path, base: m[1]!, rank: 1, date: String(1e9 - Number(m[2])).padStart(10, '0') };
   m = /^(.*)-(\d{8,10})$/.exec(name);

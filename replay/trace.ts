@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { ColdrlError } from './errors.js';
@@ -265,22 +266,49 @@ export function traceFromArrays(name: string, rows: { time: number; key: number 
   return t;
 }
 
-/** Async chunks of a file, gunzipped transparently when it starts with the gzip magic bytes. */
+/**
+ * Async chunks of a file, decompressed transparently when it starts with the gzip magic bytes (zlib) or
+ * zstd's (through the `zstd` program, which Node 20's zlib lacks).
+ */
 export async function* readChunks(path: string): AsyncGenerator<Buffer> {
-  const magic = Buffer.alloc(2);
+  const magic = Buffer.alloc(4);
   let got = 0;
   try {
     if (!statSync(path).isFile()) throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${path}: not a file`);
     const fd = openSync(path, 'r');
-    try { got = readSync(fd, magic, 0, 2, 0); } finally { closeSync(fd); }
+    try { got = readSync(fd, magic, 0, 4, 0); } finally { closeSync(fd); }
   } catch (e) {
     if (e instanceof ColdrlError) throw e;
     throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${path}: no such file`);
   }
+  if (got === 4 && magic.readUInt32LE(0) === ZSTD_MAGIC) { yield* unzstd(path); return; }
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  const gzipped = got === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  const gzipped = got >= 2 && magic[0] === 0x1f && magic[1] === 0x8b;
   const stream = gzipped ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
   for await (const c of stream) yield c as Buffer;
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+
+/** A zstd file's decompressed chunks, from `zstd -dc`; the program is stopped if the reader stops early. */
+async function* unzstd(path: string): AsyncGenerator<Buffer> {
+  const child = spawn('zstd', ['-dcq', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve, reject) => { child.on('error', reject); child.on('close', resolve); });
+  exited.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+  try {
+    for await (const c of child.stdout) yield c as Buffer;
+    const code = await exited;
+    if (code !== 0) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${path}: zstd could not decompress it (${stderr.trim() || `exit code ${code}`})`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ColdrlError('COLDRL_ERR_NO_ZSTD', `${path}: zstd-compressed, and the zstd program is not installed (apt-get install zstd, or decompress the file first)`);
+    }
+    throw e;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  }
 }
 
 /** Splits async chunks into lines (without the newline); lines are latin1/utf8-safe strings. */

@@ -2,6 +2,7 @@
 # Installs the system packages the test suite needs, once (npm's pretest runs it before `npm test`):
 #  - Mesa's EGL/GLES software renderer, for the webgpu code path on machines without a GPU
 #    (test/gpu/setup-mesa.sh);
+#  - zstd, which test/logs/oracle.test.ts compresses with (the readers decompress through it);
 #  - NGINX and its module build are installed by nginx/build.sh, which test/nginx/e2e.test.ts calls itself.
 # Already installed: returns at once. Not root and something missing: says so and goes on (the tests that
 # need it then fail with their own reason).
@@ -17,6 +18,14 @@ if [ ${#need[@]} -gt 0 ]; then
     bash test/gpu/setup-mesa.sh || { echo "test/setup.sh: Mesa install failed" >&2; exit 1; }
   else
     echo "test/setup.sh: missing ${need[*]}; run 'sudo bash test/gpu/setup-mesa.sh' for the webgpu tests" >&2
+  fi
+fi
+if ! command -v zstd >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "test/setup.sh: installing zstd" >&2
+    { apt-get update -qq && apt-get install -y -qq --no-upgrade --no-install-recommends zstd; } >/dev/null || { echo "test/setup.sh: zstd install failed" >&2; exit 1; }
+  else
+    echo "test/setup.sh: missing zstd; run 'sudo apt-get install zstd' for the zstd tests" >&2
   fi
 fi
 exit 0

@@ -19,10 +19,10 @@ export function help(): string {
 
 Replays a trace through a byte-capacity cache under each policy and cache size.
 
-  --trace FILE        trace file (csv, or FORMAT:FILE); gzip is read transparently
-  --format NAME       trace format: csv, nginx (access logs, JSON or text, detected per file), nginx-json,
-                      nginx-combined. --trace may be a directory or a glob of rotated logs ('DIR/access.log*'),
-                      read oldest first
+  --trace FILE        trace file (csv, or FORMAT:FILE); gzip and zstd are read transparently
+  --format NAME       trace format: csv, oracle-general (libCacheSim's binary traces), nginx (access logs, JSON
+                      or text, detected per file), nginx-json, nginx-combined. --trace may be a directory or a
+                      glob of rotated logs ('DIR/access.log*'), read oldest first
   --log-format F      nginx: the log_format string (or a built-in name: combined, cachetrain_text, cachetrain)
   --nginx-conf FILE   nginx: read the log_format from this config (with --log-format-name), or the cache
                       (with --cache-zone) ...

@@ -4,7 +4,7 @@
  * `rtt` (ms), and `cacheable` (0/1). Timestamps are seconds (fractions allowed). Object ids are numbers or
  * any text without the separator. The separator is taken from the first line: a tab if it has one, else a
  * comma if it has one, else runs of spaces (libCacheSim's csv reader takes any, as an option). Streamed in
- * chunks; gzip is handled transparently by readLines().
+ * chunks; gzip and zstd are handled transparently by readLines().
  */
 import { ColdrlError } from '../errors.js';
 import { FLAG_UNCACHEABLE, Interner, ReaderStats, readLines, type ReadOptions, type RequestBatch, type TraceSource } from '../trace.js';

@@ -1,8 +1,8 @@
 /**
  * Trace formats by name. `--format NAME`, or a `NAME:path` prefix, picks one; otherwise it is guessed from
- * the file name (*.csv[.gz] -> csv, anything else that looks like a log -> nginx). Gzip is transparent in
- * every format, and every format reads a file, a directory or a glob of rotated logs (replay/archive.ts),
- * oldest first, one file at a time.
+ * the file name (*oracleGeneral* -> oracle-general, *.csv[.gz|.zst] -> csv, anything else that looks like
+ * a log -> nginx, the rest csv). Gzip and zstd are transparent in every format, and every format reads a
+ * file, a directory or a glob of rotated logs (replay/archive.ts), oldest first, one file at a time.
  */
 import { ChainSource, expandTracePath } from '../archive.js';
 import { ColdrlError } from '../errors.js';
@@ -10,16 +10,21 @@ import { cacheZoneOptions, keysZoneNodes, parseZoneSize, type PlaceRules } from 
 import { parseDuration } from '../size.js';
 import type { ReaderStats, TraceSource } from '../trace.js';
 import { CsvSource } from './csv.js';
+import { OracleGeneralSource } from './oracle.js';
 import { accessLogFormatName, CACHETRAIN_TEXT, CACHETRAIN_TEXT_V1, COMBINED, LogFormatParser, logFormatFromConf, loggedKey, resolveLogFormat, type Escape } from './nginx-format.js';
 import { JsonLineParser } from './nginx-json.js';
 import { IGNORABLE_HEADERS, KEY_FROM, LogStats, NginxSource, type CacheValid, type IgnorableHeader, type KeyFrom, type LineParser, type LogReadOptions, type ParserPicker } from './nginx-source.js';
 
-export type FormatName = 'csv' | 'nginx' | 'nginx-json' | 'nginx-combined';
+export type FormatName = 'csv' | 'oracle-general' | 'nginx' | 'nginx-json' | 'nginx-combined';
 
 export const FORMATS: Record<FormatName, { summary: string; open: (name: string, files: string[], opts: LogReadOptions) => TraceSource }> = {
   csv: {
     summary: 'timestamp,obj_id,size[,ttl,rtt] (libCacheSim csv; commas, tabs or spaces), header optional',
     open: (name, files, o) => (files.length === 1 ? new CsvSource(files[0]!, o) : new ChainSource(name, files, (f) => new CsvSource(f, o))),
+  },
+  'oracle-general': {
+    summary: 'libCacheSim oracleGeneral binary (24-byte records), e.g. its public traces; zstd or gzip read transparently',
+    open: (name, files, o) => (files.length === 1 ? new OracleGeneralSource(files[0]!, o) : new ChainSource(name, files, (f) => new OracleGeneralSource(f, o))),
   },
   nginx: { summary: 'NGINX access logs, JSON lines or text, detected per file', open: (n, f, o) => new NginxSource(n, f, picker('auto', o), o) },
   'nginx-json': { summary: 'NGINX JSON-lines logs (escape=json), e.g. the cachetrain format', open: (n, f, o) => new NginxSource(n, f, picker('json', o), o) },
@@ -52,15 +57,21 @@ function picker(kind: 'auto' | 'json' | 'text', o: LogReadOptions): ParserPicker
   };
 }
 
-const looksCsv = (path: string) => /\.csv(\.gz)?$/i.test(path);
+const looksCsv = (path: string) => /\.csv(\.gz|\.zst)?$/i.test(path);
 const looksLog = (path: string) => /(^|\/)[^/]*(\.log|access)[^/]*$/i.test(path);
+const looksOracle = (path: string) => /(^|\/)[^/]*oracleGeneral[^/]*$/i.test(path);
 
-/** The format a path's name suggests; for a directory, its files' names (any log among them: nginx). */
+/**
+ * The format a path's name suggests (a name with `oracleGeneral` in it, as libCacheSim names its binary
+ * traces: oracle-general); for a directory, its files' names (any log among them: nginx).
+ */
 function guessFormat(path: string): FormatName {
+  if (looksOracle(path)) return 'oracle-general';
   if (looksCsv(path)) return 'csv';
   if (looksLog(path)) return 'nginx';
   let files: string[];
   try { files = expandTracePath(path); } catch { return 'csv'; /* the reader reports it */ }
+  if (files.every(looksOracle)) return 'oracle-general';
   return files.some((f) => !looksCsv(f) && looksLog(f)) ? 'nginx' : 'csv';
 }
 

@@ -37,6 +37,9 @@ function buildArchive(dir: string): void {
 test('rotated archives are read oldest first', (t) => {
   assert.deepEqual(orderRotated(['/x/access.log', '/x/access.log.1', '/x/access.log.10.gz', '/x/access.log.2.gz']),
     ['/x/access.log.10.gz', '/x/access.log.2.gz', '/x/access.log.1', '/x/access.log']);
+  // logrotate with compresscmd zstd
+  assert.deepEqual(orderRotated(['/x/access.log', '/x/access.log.1', '/x/access.log.3.zst', '/x/access.log.2.zst']),
+    ['/x/access.log.3.zst', '/x/access.log.2.zst', '/x/access.log.1', '/x/access.log']);
   assert.deepEqual(orderRotated(['/x/access.log', '/x/access.log-20240102.gz', '/x/access.log-20240101']),
     ['/x/access.log-20240101', '/x/access.log-20240102.gz', '/x/access.log']);
   const dir = tempDir(t);

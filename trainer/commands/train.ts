@@ -37,9 +37,10 @@ K-candidate policy whose scorer is the agent (dueling network fitted to every ca
 decision; trainer/dqn.ts), and writes an ONNX model that
 \`coldrl replay --policy coldrl:model.onnx\` and \`coldrl serve\` load.
 
-  --trace FILE        trace or log archive (csv, or FORMAT:FILE); gzip is read transparently
-  --format NAME       trace format: csv, nginx (access logs, JSON or text, detected per file), nginx-json,
-                      nginx-combined; by default from the file name (as \`coldrl replay\`)
+  --trace FILE        trace or log archive (csv, or FORMAT:FILE); gzip and zstd are read transparently
+  --format NAME       trace format: csv, oracle-general (libCacheSim's binary traces), nginx (access logs, JSON
+                      or text, detected per file), nginx-json, nginx-combined; by default from the file name
+                      (as \`coldrl replay\`)
   --log-format F      nginx: the log_format string (or a built-in name: combined, cachetrain_text, cachetrain)
   --nginx-conf FILE   nginx: read the log_format from this config (with --log-format-name), or the cache
                       (with --cache-zone) ...
