@@ -93,14 +93,14 @@ export class ReaderStats {
   uncacheable = 0;
   readonly skipped: Record<string, number> = {};
   readonly examples: string[] = [];
-  skip(reason: string, where: string, maxExamples = 5): void {
-    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
-    if (this.examples.length < maxExamples) this.examples.push(`${where}: ${reason}`);
-  }
   /** Requests timed earlier than the latest before them, and the largest such step back (seconds). */
   backwards = 0;
   maxBackwards = 0;
   private latest = -Infinity;
+  skip(reason: string, where: string, maxExamples = 5): void {
+    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+    if (this.examples.length < maxExamples) this.examples.push(`${where}: ${reason}`);
+  }
   /** Notes a used request's time: replays take times as they are, but steps back are counted and reported. */
   time(t: number): void {
     if (t >= this.latest) { this.latest = t; return; }
