@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { ColdrlError } from './errors.js';
+import { Interner } from './interner.js';
+
+export { Interner };
 
 /** Request flag bits (RequestBatch.flags). */
 export const FLAG_UNCACHEABLE = 1;
@@ -56,25 +59,6 @@ export interface KeyTable {
   readonly uniqueBytes: number;
   /** The key of object `id` (0 <= id < count). */
   key(id: number): number | string;
-}
-
-/** Maps external keys (numbers or strings) to dense ids, through a Map (CSV traces, workloads, tests). */
-export class Interner implements KeyTable {
-  private readonly map = new Map<number | string, number>();
-  private readonly keys: (number | string)[] = [];
-  uniqueBytes = 0;
-  get count(): number { return this.keys.length; }
-  intern(key: number | string, size: number): number {
-    let id = this.map.get(key);
-    if (id === undefined) {
-      id = this.keys.length;
-      this.map.set(key, id);
-      this.keys.push(key);
-      this.uniqueBytes += size;
-    }
-    return id;
-  }
-  key(id: number): number | string { return this.keys[id]!; }
 }
 
 /** The keys of some of another table's objects: id i here is parents[i] there (Trace.slice). */
