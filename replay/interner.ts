@@ -32,6 +32,8 @@ export class Interner implements KeyTable {
   private readonly texts: string[] = [];
   private readonly textMaps: Map<string, number>[] = [new Map()];
   private n = 0;
+  /** Ids with a number key (in `slots`). */
+  private numbered = 0;
   uniqueBytes = 0;
 
   /** mapLimit: text keys per Map (tests make it small). */
@@ -91,7 +93,7 @@ export class Interner implements KeyTable {
 
   /** Puts a number key's id at free slot p, or rehashes into twice the slots when they would be over half full. */
   private place(id: number, p: number): void {
-    if (2 * this.n <= this.slots.length) { this.slots[p] = id; return; }
+    if (2 * ++this.numbered <= this.slots.length) { this.slots[p] = id; return; }
     const slots = new Int32Array(this.slots.length * 2).fill(-1), mask = slots.length - 1;
     for (let i = 0; i < this.n; i++) {
       if (this.textOf[i]! >= 0) continue; // a text key: not in the table
