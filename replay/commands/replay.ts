@@ -62,9 +62,10 @@ Replays a trace through a byte-capacity cache under each policy and cache size.
   --seed N            seed for randomised policies (default 1)
   --json              one JSON object per (trace, policy, cache size) per line
 
-Memory: online policies with absolute sizes stream the trace in constant memory (with a spool on disk when
-a thread has several runs). Offline policies (belady, belady-size, ktail-oracle...) and percentage sizes
-load the whole trace: about 40 bytes per request (next uses are O(requests)).
+Memory: online policies stream the trace in constant memory, with a spool on disk when a thread has several
+runs or a size is a percentage (the spool's read counts the unique bytes). Offline policies (belady,
+belady-size, ktail-oracle...), and percentage sizes with --spool-dir none or no room for the spool, load
+the whole trace: about 40 bytes per request (next uses are O(requests)).
 
 Policies:
 ${listPolicies().map((p) => `  ${p.name.padEnd(16)} ${p.summary}`).join('\n')}`;
@@ -153,9 +154,13 @@ export async function run(argv: string[]): Promise<number> {
     results.push(r);
     if (values.json) console.log(JSON.stringify(r));
   };
-  // streamed runs parse the file each: when a thread has several, it is parsed once into a spool they read
+  // Streamed runs parse the file each: when a thread has several, it is parsed once into a spool they read.
+  // A size in % of the unique bytes is resolved from the spool's object table, so that online policies
+  // stream rather than load the whole trace to count them.
   let spool: Spool | null = null;
-  const spooling = !needsWholeTrace(jobs) && jobs.length > threads && values['spool-dir'] !== 'none';
+  const offline = jobs.some((j) => findPolicy(j.policy).info.offline);
+  const relative = jobs.some((j) => Number.isNaN(j.size.bytes));
+  const spooling = !offline && (relative || jobs.length > threads) && values['spool-dir'] !== 'none';
   if (spooling) {
     const dir = values['spool-dir'] ?? tmpdir();
     const src = openJobSource(spec);
@@ -163,7 +168,11 @@ export async function run(argv: string[]): Promise<number> {
     reportReader(spec.trace, src.stats);
     if (made.length === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${spec.trace}: the trace holds no requests`);
     console.error(spoolLine(made, dir));
-    if (made instanceof Spool) { spool = made; spec.spool = made.share(); }
+    if (made instanceof Spool) {
+      spool = made;
+      spec.spool = made.share();
+      for (const j of jobs) j.size = { ...j.size, bytes: resolveCacheSize(j.size, made.interner.uniqueBytes) };
+    }
   }
   try {
     if (threads <= 1) {

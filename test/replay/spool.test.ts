@@ -111,3 +111,24 @@ test('coldrl replay: more streamed runs than threads read one spool, with the fi
   // as many runs as threads: each parses the log, no spool
   assert.doesNotMatch(runCli(['replay', '--trace', log, '--policy', 'lru,gdsf', '--cache-size', '1m', '--threads', '2']).stderr, /spooled/);
 });
+
+test('coldrl replay: a size in % streams online policies from a spool (its unique bytes counted there), with the figures of the whole trace loaded', async (t) => {
+  const dir = tempDir(t);
+  const log = join(dir, 'access.log');
+  writeTrace(WORKLOADS.bursty!.generate(5, 20_000), 'nginx-json', log);
+  const run = (policies: string, extra: string[]) => {
+    const r = runCli(['replay', '--trace', log, '--policy', policies, '--cache-size', '2%,10%', '--semantics', 'nginx', '--json', ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { policy: string; cacheSize: string; cacheBytes: number; hits: number; evictions: number });
+    return { figures: rows.map((x) => [x.policy, x.cacheSize, x.cacheBytes, x.hits, x.evictions]), stderr: r.stderr };
+  };
+  const loaded = run('lru', ['--spool-dir', 'none', '--threads', '1']);
+  assert.doesNotMatch(loaded.stderr, /spooled/);
+  for (const threads of ['1', '2']) {
+    const streamed = run('lru', ['--threads', threads]);
+    assert.match(streamed.stderr, /20000 requests parsed once, spooled in/, `${threads} thread(s)`);
+    assert.deepEqual(streamed.figures, loaded.figures, `${threads} thread(s)`);
+  }
+  // an offline policy among them: the whole trace is loaded, as before
+  assert.doesNotMatch(run('lru,belady', ['--threads', '1']).stderr, /spooled/);
+});
