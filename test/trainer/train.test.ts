@@ -447,8 +447,8 @@ test('Ctrl-C stops coldrl train on a trace held in memory: the model so far, the
   const trace = join(dir, 'small.csv');
   writeTrace(trace);
   const out = join(dir, 'm.onnx');
-  // a percentage cache size loads the trace into memory: the loop never waits on a read
-  const child = spawn(process.execPath, [CLI, 'train', '--trace', trace, '--cache-size', '5%', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8',
+  // a percentage cache size without a spool loads the trace into memory: the loop never waits on a read
+  const child = spawn(process.execPath, [CLI, 'train', '--trace', trace, '--cache-size', '5%', '--spool-dir', 'none', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8',
     '--steps', '10000000', '--holdout', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
@@ -461,6 +461,22 @@ test('Ctrl-C stops coldrl train on a trace held in memory: the model so far, the
   assert.equal(code, 130, `exit code (stdout: ${stdout.slice(-300)})`);
   assert.match(stdout, /^interrupted on requests /m);
   assert.ok(existsSync(out) && existsSync(`${out}.ckpt.json`), 'the model so far and the checkpoint are written');
+});
+
+test('coldrl train --cache-size in %: counted as the trace is spooled, with the figures of the trace loaded whole (--spool-dir none)', async (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  const run = (extra: string[]) => {
+    const r = runCli(['train', '--trace', trace, '--cache-size', '5%', '--out', join(dir, `m${extra.length}.onnx`), '--db', 'none', '--k', '8', '--hidden', '8', '--steps', '300', '--holdout', '0.2', '--json', ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    return { j: JSON.parse(r.stdout.trim().split('\n').pop()!) as { capacity: number; holdout: Holdout }, stderr: r.stderr };
+  };
+  const spooled = run([]), loaded = run(['--spool-dir', 'none']);
+  assert.match(spooled.stderr, /requests parsed once, spooled in/);
+  assert.doesNotMatch(loaded.stderr, /spooled/);
+  assert.ok(spooled.j.holdout.hitRatio.lru > 0);
+  assert.deepEqual(spooled.j.holdout, loaded.j.holdout);
 });
 
 test('coldrl train --keys-zone: the node limit in training and in the held-out check; kept by --resume; from --cache-zone', async (t) => {

@@ -53,7 +53,8 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --strict            nginx: the first bad line is fatal (default: count, skip and summarise)
   --default-ttl TIME  your proxy_cache_valid: the TTL of responses that carry none (600, 10m, 1h; default: no
                       expiry), in training and in the held-out check
-  --cache-size SIZE   cache size: 25m, 1g, bytes, or 1% of unique bytes (a percentage loads the whole trace)
+  --cache-size SIZE   cache size: 25m, 1g, bytes, or 1% of unique bytes (counted as the trace is spooled;
+                      with --spool-dir none a percentage loads the whole trace)
   --cache-zone NAME   with --nginx-conf: take the cache size (max_size=), --inactive (inactive=, nginx's
                       default 10m when absent) and --keys-zone from the proxy_cache_path whose keys_zone is
                       NAME (includes are followed), and --cache-valid, --min-uses and --ignore-headers from
@@ -103,7 +104,8 @@ decision; trainer/dqn.ts), and writes an ONNX model that
                       all: from the first request (a long archive then trains on its oldest requests only)
   --spool-dir DIR     where a streamed trace's requests, parsed once, are kept for the passes that follow
                       (33 bytes per request, at most half the folder's free space, freed at exit; default:
-                      the system's temporary folder; none: parse the file again on every pass)
+                      the system's temporary folder; none: parse the file again on every pass, or load
+                      it whole for a --cache-size in %)
   --skip-bad          csv: count and skip malformed lines
   --json              print the result as one JSON object
 
@@ -212,12 +214,6 @@ export async function run(argv: string[]): Promise<number> {
   const reading = JSON.parse(kept('ignore-headers or --cache-valid', givenReading, savedReading, '{}', `read the headers with ${savedReading}`)) as Reading;
   const read: LogReadOptions = { skipBad: values['skip-bad'], ...(defaultTtl !== null ? { defaultTtl } : {}), ...fromValues, ...reading };
   let trace: TrainingSpec['trace'] = { path: values.trace, format: values.format, read };
-  if (Number.isNaN(size.bytes)) {
-    const src = openSource(values.trace, values.format, read);
-    trace = await loadTrace(src);
-    reportReader(values.trace, src.stats);
-  }
-  const capacity = resolveCacheSize(size, trace instanceof Trace ? trace.uniqueBytes : 0);
   let givenFraction: number | undefined;
   if (values.holdout !== undefined) {
     givenFraction = Number(values.holdout);
@@ -244,9 +240,10 @@ export async function run(argv: string[]): Promise<number> {
     console.error('note: NGINX removes cached objects idle for proxy_cache_path\'s inactive= (10m unless set there); without '
       + '--inactive the simulated cache keeps them. Pass --inactive with your value (e.g. --inactive 10m) to train on the cache your NGINX runs.');
   }
-  // a streamed file is parsed once, into a spool that the passes below read (--spool-dir none: parse on each)
+  // The file is parsed once, into a spool that the passes below read (--spool-dir none: parse on each); that
+  // read also counts the unique bytes a size in % is of. Without a spool such a size loads the whole trace.
   let spool: Spool | undefined;
-  if (!(trace instanceof Trace) && values['spool-dir'] !== 'none') {
+  if (values['spool-dir'] !== 'none') {
     const dir = values['spool-dir'] ?? tmpdir();
     const s = await spoolTrace(trace, dir, !values.json);
     reportReader(values.trace, s.stats);
@@ -255,6 +252,12 @@ export async function run(argv: string[]): Promise<number> {
     const line = spoolLine(s.spool, dir);
     if (values.json || !spool) console.error(line); else console.log(line);
   }
+  if (Number.isNaN(size.bytes) && !spool) {
+    const src = openSource(values.trace, values.format, read);
+    trace = await loadTrace(src);
+    if (values['spool-dir'] === 'none') reportReader(values.trace, src.stats); // else the spool's read said it
+  }
+  const capacity = resolveCacheSize(size, trace instanceof Trace ? trace.uniqueBytes : spool?.interner.uniqueBytes ?? 0);
   let holdout: TrainingSpec['holdout'];
   if (fraction > 0) {
     const split = await splitHoldout(trace, fraction);
