@@ -9,9 +9,9 @@
 import { ColdrlError } from '../errors.js';
 import { FLAG_UNCACHEABLE, Interner, ReaderStats, readLines, type ReadOptions, type RequestBatch, type TraceSource } from '../trace.js';
 
-const TIME_NAMES = new Set(['timestamp', 'time', 'ts', 'clock_time']);
-const ID_NAMES = new Set(['obj_id', 'id', 'key', 'object', 'obj']);
-const SIZE_NAMES = new Set(['size', 'obj_size', 'bytes']);
+const TIME_NAMES = new Set(['timestamp', 'time', 'ts', 'clock_time', 'real_time']);
+const ID_NAMES = new Set(['obj_id', 'id', 'key', 'object', 'obj', 'object_id', 'url', 'uri']);
+const SIZE_NAMES = new Set(['size', 'obj_size', 'bytes', 'object_size', 'length', 'content_length']);
 
 interface Separator { readonly name: string; split(line: string): string[] }
 const COMMA: Separator = { name: 'commas', split: (line) => line.split(',') };
@@ -78,7 +78,8 @@ export class CsvSource implements TraceSource {
       if (lower.some((s) => TIME_NAMES.has(s) || ID_NAMES.has(s) || SIZE_NAMES.has(s))) {
         const find = (names: Set<string> | string) => lower.findIndex((s) => (typeof names === 'string' ? s === names : names.has(s)));
         this.cols = { time: find(TIME_NAMES), id: find(ID_NAMES), size: find(SIZE_NAMES), ttl: find('ttl'), rtt: find('rtt'), cacheable: find('cacheable') };
-        if (this.cols.id < 0 || this.cols.size < 0) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${this.path}: header names no obj_id or size column`);
+        const missing = this.cols.id < 0 ? ['object id', ID_NAMES] as const : this.cols.size < 0 ? ['size', SIZE_NAMES] as const : null;
+        if (missing) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${this.path}: the header names no ${missing[0]} column (one of ${[...missing[1]].join(', ')})`);
         return false;
       }
     }

@@ -25,6 +25,13 @@ test('a header names the columns in any order (libCacheSim\'s names and ours); a
   assert.deepEqual(keysOf(tr), ['a', 7]);
 });
 
+test('other names tools give the columns: real_time, object_id or url, object_size or content_length', async (t) => {
+  assert.deepEqual(rows(await read(t, 'real_time,object_id,object_size\n1,a,10\n')), [[1, 'a', 10, Infinity, 0, 0]]);
+  assert.deepEqual(rows(await read(t, 'content_length\turl\ttime\n10\t/a?b=1\t2\n')), [[2, '/a?b=1', 10, Infinity, 0, 0]]);
+  await assert.rejects(read(t, 'time,name,size\n1,a,10\n'), /t\.csv: the header names no object id column \(one of obj_id, id, key, /);
+  await assert.rejects(read(t, 'time,key,weight\n1,a,10\n'), /t\.csv: the header names no size column \(one of size, obj_size, bytes, /);
+});
+
 test('without a header: time, id, size, then ttl and rtt by position', async (t) => {
   assert.deepEqual(rows(await read(t, '1,a,10,60,5\n2,b,20\n')), [[1, 'a', 10, 60, 5, 0], [2, 'b', 20, Infinity, 0, 0]]);
 });
