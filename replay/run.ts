@@ -21,6 +21,19 @@ export interface ReplayOptions extends NginxRules {
   modelFrom?: number;
   /** Also count hits per this many counted requests (ReplayResult.windows): how a policy fares over time. */
   window?: number;
+  /**
+   * Asked between batches (a read when streamed, 2^16 requests in memory, 1,024 with an async policy; the
+   * replay yields to the event loop there, so that a SIGINT handler can run): true ends the replay with
+   * ColdrlError COLDRL_ERR_INTERRUPTED (exit code 130).
+   */
+  shouldStop?: () => boolean;
+}
+
+/** Ends the progress line and throws COLDRL_ERR_INTERRUPTED when the replay was asked to stop. */
+function checkStop(opts: ReplayOptions, what: string, bar: Progress | null): void {
+  if (!opts.shouldStop?.()) return;
+  bar?.done();
+  throw new ColdrlError('COLDRL_ERR_INTERRUPTED', `${what}: interrupted`, 130);
 }
 
 /** The counts of one window of ReplayOptions.window requests (the last one may be shorter). */
@@ -136,18 +149,23 @@ export async function replayTrace(trace: Trace, policy: string, capacity: number
   const bar = opts.progress ? new Progress(progressLabel(policy, cacheSize, opts), n) : null;
   const warmUp = Math.min(n, opts.warmUp ?? 0);
   const t0 = process.hrtime.bigint();
+  const what = progressLabel(policy, cacheSize, opts);
   const range = async (from: number, to: number): Promise<void> => {
     if (cache.policy.async) {
       for (let i = from; i < to; i++) {
         await cache.accessAsync(trace, i);
-        if (bar && (i & 1023) === 0) bar.update(i);
+        if ((i & 1023) === 0) {
+          bar?.update(i);
+          if (opts.shouldStop) { await new Promise(setImmediate); checkStop(opts, what, bar); }
+        }
       }
-    } else if (bar) {
+    } else if (bar || opts.shouldStop) {
       const step = 1 << 16;
       for (let s = from; s < to; s += step) {
         const e = Math.min(to, s + step);
         for (let i = s; i < e; i++) cache.access(trace, i);
-        bar.update(e);
+        bar?.update(e);
+        if (opts.shouldStop) { await new Promise(setImmediate); checkStop(opts, what, bar); }
       }
     } else {
       for (let i = from; i < to; i++) cache.access(trace, i);
@@ -196,6 +214,11 @@ export async function replayStream(src: TraceSource, policy: string, capacity: n
     }
     total += got;
     bar?.update(total);
+    if (opts.shouldStop) {
+      // a spool is read synchronously: let a SIGINT handler run
+      await new Promise(setImmediate);
+      if (opts.shouldStop()) { src.close(); checkStop(opts, progressLabel(policy, cacheSize, opts), bar); }
+    }
   }
   src.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Cache, type NginxRules } from '../replay/cache.js';
-import { ColdrlError } from '../replay/errors.js';
+import { ColdrlError, isColdrlError } from '../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
 import { openSource, readsNginxLogs } from '../replay/formats/index.js';
 import type { LogReadOptions, Reading } from '../replay/formats/nginx-source.js';
@@ -134,8 +134,10 @@ export interface TrainingOutcome {
   metadata: Record<string, string>;
   /** The written file against the trainer's network on random candidate sets (trainer/parity.ts). */
   parity: ParityReport;
-  /** The held-out check, when spec.holdout was given and the run was not interrupted. */
+  /** The held-out check, when spec.holdout was given and neither the run nor the check was interrupted. */
   holdout: Holdout | null;
+  /** The check was interrupted (spec.shouldStop): the model is written without its figures. */
+  checkInterrupted: boolean;
   /** Index of the first request trained on (0 unless spec.recent moved it); result.requests follow it. */
   trainedFrom: number;
 }
@@ -324,24 +326,34 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     try {
       let written = await writeChecked();
       let holdout: Holdout | null = null;
+      let checkInterrupted = false;
       if (spec.holdout && !result.interrupted) {
         const h = spec.holdout;
-        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText, { semantics: 'nginx', ...rules, warmUp: h.from, modelFrom: stretch.check, progress: spec.progress, progressLabel: 'held-out check' });
-        holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal, stretch.check);
-        metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
-        written = await writeChecked();
-        results.forEach((r, i) => store?.addEvaluation({
-          run, model: i === 0 ? resolve(spec.out) : null, policy: i === 0 ? 'model' : r.policy, trace: `${spec.traceName} [held out from request ${h.from}]`,
-          cacheSize: spec.cacheSizeText, cacheBytes: spec.capacity, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio,
-        }));
+        // Ctrl-C during the check (it can take longer than the training) keeps the model, without figures
+        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText,
+          { semantics: 'nginx', ...rules, warmUp: h.from, modelFrom: stretch.check, progress: spec.progress, progressLabel: 'held-out check', shouldStop: spec.shouldStop })
+          .catch((e: unknown) => {
+            if (!(isColdrlError(e) && e.code === 'COLDRL_ERR_INTERRUPTED')) throw e;
+            checkInterrupted = true;
+            return null;
+          });
+        if (results) {
+          holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal, stretch.check);
+          metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
+          written = await writeChecked();
+          results.forEach((r, i) => store?.addEvaluation({
+            run, model: i === 0 ? resolve(spec.out) : null, policy: i === 0 ? 'model' : r.policy, trace: `${spec.traceName} [held out from request ${h.from}]`,
+            cacheSize: spec.cacheSizeText, cacheBytes: spec.capacity, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio,
+          }));
+        }
       }
       renameSync(tmp, spec.out);
       const sha256 = createHash('sha256').update(written.bytes).digest('hex');
       if (store && run !== null) {
         store.addModel({ run, path: resolve(spec.out), sha256, metadata });
-        store.endRun(run, result.interrupted ? 'interrupted' : 'done');
+        store.endRun(run, result.interrupted || checkInterrupted ? 'interrupted' : 'done');
       }
-      return { run, out: spec.out, sha256, result, metadata, parity: written.parity, holdout, trainedFrom };
+      return { run, out: spec.out, sha256, result, metadata, parity: written.parity, holdout, checkInterrupted, trainedFrom };
     } catch (e) {
       if (store && run !== null) store.endRun(run, 'failed');
       throw e;

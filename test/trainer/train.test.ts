@@ -22,6 +22,8 @@ import { Store } from '../../replay/store.js';
 import * as tf from '@tensorflow/tfjs';
 import { FEATURE_COUNT, unscaleFeature } from '../../replay/features.js';
 import { trap } from '../../replay/workloads/trap.js';
+import { WORKLOADS } from '../../replay/workloads/index.js';
+import { writeTrace as writeWorkload } from '../../replay/workloads/write.js';
 import { resolveBackend } from '../../trainer/backend.js';
 import { checkpointOf, exportedWeights, newMinibatch, train, type Checkpoint } from '../../trainer/dqn.js';
 import { AUTO_BYTES_SOURCES, AUTO_SOURCES, bestSource, type SourceChoice } from '../../trainer/source-choice.js';
@@ -461,6 +463,37 @@ test('Ctrl-C stops coldrl train on a trace held in memory: the model so far, the
   assert.equal(code, 130, `exit code (stdout: ${stdout.slice(-300)})`);
   assert.match(stdout, /^interrupted on requests /m);
   assert.ok(existsSync(out) && existsSync(`${out}.ckpt.json`), 'the model so far and the checkpoint are written');
+});
+
+test('Ctrl-C during the held-out check, streamed from the spool or in memory: the model is written without its figures, exit 130', async (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'cdn.csv');
+  writeWorkload(WORKLOADS.cdn!.generate(1, 300_000), 'csv', trace);
+  for (const extra of [[], ['--spool-dir', 'none']]) {
+    const out = join(dir, `m${extra.length}.onnx`);
+    const child = spawn(process.execPath, [CLI, 'train', '--trace', trace, '--cache-size', '1%', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8',
+      '--steps', '200', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    // the checked file is written just before the check replays all 300,000 requests under it
+    const until = Date.now() + 120_000;
+    while (!existsSync(`${out}.tmp.onnx`) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(existsSync(`${out}.tmp.onnx`), 'the check started');
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await exit;
+    clearTimeout(killer);
+    const what = extra.join(' ') || 'spooled';
+    assert.equal(code, 130, `${what}: exit code (stdout: ${stdout.slice(-300)})`);
+    assert.match(stdout, /^held-out check interrupted: the model is written without its figures/m, what);
+    assert.ok(!existsSync(`${out}.tmp.onnx`), what);
+    const m = await ColdrlModel.load(out);
+    t.after(() => m.close());
+    assert.equal(m.metadata[HOLDOUT_KEY], undefined, what);
+    assert.equal(m.metadata['coldrl.decisions'], '200', what);
+  }
 });
 
 test('coldrl train --cache-size in %: counted as the trace is spooled, with the figures of the trace loaded whole (--spool-dir none)', async (t) => {

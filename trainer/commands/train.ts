@@ -291,7 +291,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json) {
     console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db, trainedFrom: o.trainedFrom,
       backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, requestsRead: r.requests, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
-      seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, holdout: o.holdout, candidatesAuto: choice, hparams: hp }));
+      seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, holdout: o.holdout, checkInterrupted: o.checkInterrupted, candidatesAuto: choice, hparams: hp }));
     for (const note of notes) console.error(note); // stderr, as the warning: stdout is the one JSON line
   } else {
     const stretch = o.trainedFrom > 0 ? ` (the newest before ${holdout ? 'the held-out ones' : 'the end'}: --train-on recent)` : '';
@@ -303,11 +303,12 @@ export async function run(argv: string[]): Promise<number> {
     const defaults = [hp.k === MODULE_DEFAULT_K ? 'K' : '', hp.candidates === DEFAULT_SOURCE ? 'source' : ''].filter(Boolean).join(' and ');
     console.log(`in nginx.conf beside it: coldrl_k ${hp.k}; coldrl_candidates ${hp.candidates};${defaults ? ` (the module's default ${defaults})` : ''}`);
     if (r.interrupted && holdout) console.log('held-out check skipped (interrupted): it runs when a --resume completes');
+    if (o.checkInterrupted) console.log('held-out check interrupted: the model is written without its figures (--check-from stretch makes the check shorter)');
     if (r.interrupted) console.log(`continue with the same command plus --resume (coldrl train --trace ${values.trace} ... --out ${out} --resume)`);
   }
   if (o.holdout && belowLru(o.holdout)) {
     console.error(`warning: ${out} lost to LRU on the held-out requests (${lossToLru(o.holdout)}); serving it would lose ${hp.goal} on traffic like them. `
       + `Try ${choice ? '' : hp.goal === 'bytes' ? 'another --candidates source, ' : '--candidates auto (or another source), '}more --steps, or keep NGINX on LRU (docs/training.md).`);
   }
-  return r.interrupted ? 130 : 0;
+  return r.interrupted || o.checkInterrupted ? 130 : 0;
 }
