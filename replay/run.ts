@@ -29,9 +29,15 @@ export interface ReplayOptions extends NginxRules {
   shouldStop?: () => boolean;
 }
 
-/** Ends the progress line and throws COLDRL_ERR_INTERRUPTED when the replay was asked to stop. */
-function checkStop(opts: ReplayOptions, what: string, bar: Progress | null): void {
-  if (!opts.shouldStop?.()) return;
+/**
+ * Where a replay may stop (ReplayOptions.shouldStop): yields to the event loop, so that a SIGINT handler
+ * can run (a spool is read synchronously, an in-memory replay never waits), then ends the progress line and
+ * throws COLDRL_ERR_INTERRUPTED when asked to stop.
+ */
+async function stopPoint(opts: ReplayOptions, what: string, bar: Progress | null): Promise<void> {
+  if (!opts.shouldStop) return;
+  await new Promise(setImmediate);
+  if (!opts.shouldStop()) return;
   bar?.done();
   throw new ColdrlError('COLDRL_ERR_INTERRUPTED', `${what}: interrupted`, 130);
 }
@@ -156,7 +162,7 @@ export async function replayTrace(trace: Trace, policy: string, capacity: number
         await cache.accessAsync(trace, i);
         if ((i & 1023) === 0) {
           bar?.update(i);
-          if (opts.shouldStop) { await new Promise(setImmediate); checkStop(opts, what, bar); }
+          await stopPoint(opts, what, bar);
         }
       }
     } else if (bar || opts.shouldStop) {
@@ -165,7 +171,7 @@ export async function replayTrace(trace: Trace, policy: string, capacity: number
         const e = Math.min(to, s + step);
         for (let i = s; i < e; i++) cache.access(trace, i);
         bar?.update(e);
-        if (opts.shouldStop) { await new Promise(setImmediate); checkStop(opts, what, bar); }
+        await stopPoint(opts, what, bar);
       }
     } else {
       for (let i = from; i < to; i++) cache.access(trace, i);
@@ -201,26 +207,25 @@ export async function replayStream(src: TraceSource, policy: string, capacity: n
   let total = 0;
   const pass = (from: number, to: number) => accessRange(cache, b, from, to);
   const counted = (from: number, to: number) => (windows ? windows.run(cache, from, to, total, pass) : pass(from, to));
-  for (;;) {
-    const got = await src.read(b);
-    if (got === 0) break;
-    if (warmUp > total && warmUp <= total + got) {
-      // the warm-up ends in this batch: count from there
-      await accessRange(cache, b, 0, warmUp - total);
-      cache.startCounting();
-      await counted(warmUp - total, got);
-    } else {
-      await counted(0, got);
+  try {
+    for (;;) {
+      const got = await src.read(b);
+      if (got === 0) break;
+      if (warmUp > total && warmUp <= total + got) {
+        // the warm-up ends in this batch: count from there
+        await accessRange(cache, b, 0, warmUp - total);
+        cache.startCounting();
+        await counted(warmUp - total, got);
+      } else {
+        await counted(0, got);
+      }
+      total += got;
+      bar?.update(total);
+      await stopPoint(opts, progressLabel(policy, cacheSize, opts), bar);
     }
-    total += got;
-    bar?.update(total);
-    if (opts.shouldStop) {
-      // a spool is read synchronously: let a SIGINT handler run
-      await new Promise(setImmediate);
-      if (opts.shouldStop()) { src.close(); checkStop(opts, progressLabel(policy, cacheSize, opts), bar); }
-    }
+  } finally {
+    src.close();
   }
-  src.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   bar?.done();
   return result(src.name, policy, cacheSize, cache, seconds, windows);
