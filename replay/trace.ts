@@ -85,6 +85,15 @@ export class ReaderStats {
     this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
     if (this.examples.length < maxExamples) this.examples.push(`${where}: ${reason}`);
   }
+  /**
+   * A line or record a reader cannot use: fatal (COLDRL_ERR_BAD_LINE, `fatal` in brackets saying why or
+   * how to go on), or counted and skipped when `fatal` is null.
+   */
+  bad(reason: string, where: string, fatal: string | null): false {
+    if (fatal !== null) throw new ColdrlError('COLDRL_ERR_BAD_LINE', `${where}: ${reason} (${fatal})`);
+    this.skip(reason, where);
+    return false;
+  }
   /** Notes a used request's time: replays take times as they are, but steps back are counted and reported. */
   time(t: number): void {
     if (t >= this.latest) { this.latest = t; return; }

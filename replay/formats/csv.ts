@@ -61,10 +61,7 @@ export class CsvSource implements TraceSource {
   }
 
   private bad(reason: string): false {
-    const where = `${this.path}:${this.lineNo}`;
-    if (!this.opts.skipBad) throw new ColdrlError('COLDRL_ERR_BAD_LINE', `${where}: ${reason} (use --skip-bad to count and skip such lines)`);
-    this.stats.skip(reason, where);
-    return false;
+    return this.stats.bad(reason, `${this.path}:${this.lineNo}`, this.opts.skipBad ? null : 'use --skip-bad to count and skip such lines');
   }
 
   private parse(raw: string, b: RequestBatch, n: number): boolean {

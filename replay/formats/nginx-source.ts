@@ -34,7 +34,6 @@
  * - Bad lines are counted by reason and the first few reported as file:line; with `strict` the first one is
  *   fatal (COLDRL_ERR_BAD_LINE).
  */
-import { ColdrlError } from '../errors.js';
 import { keyHash, KeyIndex, MAX_KEY_BYTES } from './key-index.js';
 import { FLAG_NO_LOOKUP, FLAG_UNCACHEABLE, ReaderStats, readChunks, type ReadOptions, type RequestBatch, type TraceSource } from '../trace.js';
 
@@ -420,9 +419,7 @@ export class NginxSource implements TraceSource {
   }
 
   private bad(reason: string): void {
-    const where = `${this.file}:${this.lineNo}`;
-    if (this.strict) throw new ColdrlError('COLDRL_ERR_BAD_LINE', `${where}: ${reason} (--strict)`);
-    this.stats.skip(reason, where);
+    this.stats.bad(reason, `${this.file}:${this.lineNo}`, this.strict ? '--strict' : null);
   }
 
   private slice(line: Buffer, role: number): string {

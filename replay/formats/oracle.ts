@@ -9,7 +9,6 @@
  * bad record (as a CSV line's), and so are bytes left over at the end, short of a whole record. Gzip and
  * zstd (`.zst`, through the zstd program) are read transparently by readChunks().
  */
-import { ColdrlError } from '../errors.js';
 import { Interner, ReaderStats, readChunks, type ReadOptions, type RequestBatch, type TraceSource } from '../trace.js';
 
 export const ORACLE_RECORD_BYTES = 24;
@@ -58,10 +57,7 @@ export class OracleGeneralSource implements TraceSource {
   }
 
   private bad(reason: string): false {
-    const where = `${this.path}: record ${this.stats.lines}`;
-    if (!this.opts.skipBad) throw new ColdrlError('COLDRL_ERR_BAD_LINE', `${where}: ${reason} (use --skip-bad to count and skip such records)`);
-    this.stats.skip(reason, where);
-    return false;
+    return this.stats.bad(reason, `${this.path}: record ${this.stats.lines}`, this.opts.skipBad ? null : 'use --skip-bad to count and skip such records');
   }
 
   private parse(c: Buffer, at: number, b: RequestBatch, n: number): boolean {
