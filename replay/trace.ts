@@ -304,11 +304,19 @@ async function* unzstd(path: string): AsyncGenerator<Buffer> {
   }
 }
 
-/** Splits async chunks into lines (without the newline); lines are latin1/utf8-safe strings. */
+/**
+ * Splits async chunks into lines (without the newline). Bytes are read as latin1, one character each, so
+ * that text keys are their bytes: a UTF-8 character split across two chunks stays one, and two keys that
+ * differ only in bytes that are not UTF-8 stay two (the NGINX reader keeps its keys as bytes too).
+ */
 export async function* readLines(path: string): AsyncGenerator<string[]> {
   let rest = '';
+  let first = true;
   for await (const chunk of readChunks(path)) {
-    const text = rest + chunk.toString('utf8');
+    // a UTF-8 byte order mark (spreadsheets write one) is not part of the first line
+    const bom = first && chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf;
+    first = false;
+    const text = rest + chunk.toString('latin1', bom ? 3 : 0);
     const lines = text.split('\n');
     rest = lines.pop()!;
     yield lines;

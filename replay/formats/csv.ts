@@ -101,7 +101,8 @@ export class CsvSource implements TraceSource {
       if (!Number.isFinite(rtt)) return this.bad('rtt is not a number');
     }
     const uncacheable = c.cacheable >= 0 && c.cacheable < f.length && f[c.cacheable]!.trim() === '0';
-    const key = /^\d{1,15}$/.test(keyText) ? Number(keyText) : keyText;
+    // a number only where it is the number's own text: 007 and 7 are two objects
+    const key = /^(?:0|[1-9]\d{0,14})$/.test(keyText) ? Number(keyText) : keyText;
     this.stats.time(time);
     b.time[n] = time;
     b.id[n] = this.interner.intern(key, size);

@@ -75,3 +75,19 @@ test('requests timed earlier than one before them are replayed as they are, and 
   writeFileSync(sorted, 'timestamp,obj_id,size\n1,a,100\n1,b,100\n2,a,100\n');
   assert.equal(runCli(['replay', '--trace', sorted, '--policy', 'lru', '--cache-size', '250']).stderr, '', 'nothing said of a CSV read whole and in order');
 });
+
+test('keys are their bytes: a UTF-8 character across the reader\'s 1 MiB chunks, bytes that are not UTF-8, ids with leading zeros; a byte order mark is skipped', async (t) => {
+  // the 1 MiB boundary falls inside "é" (2 bytes) of the second line's key
+  const head = 'timestamp,obj_id,size\n';
+  const pad = `1,${'p'.repeat((1 << 20) - head.length - 2 - 7)},1\n`;
+  const lines = Buffer.concat([Buffer.from(head + pad), Buffer.from('2,/été,10\n3,/été,10\n')]);
+  assert.equal(lines.indexOf(Buffer.from('é')) + 1, 1 << 20, 'the split falls inside the first é');
+  const split = await read(t, lines);
+  assert.equal(keysOf(split).length, 2, 'one object /été, not two');
+  assert.equal(Buffer.from(String(keysOf(split)[1]), 'latin1').toString('utf8'), '/été');
+  const latin1 = Buffer.concat([Buffer.from('1,/caf'), Buffer.from([0xe9]), Buffer.from(',10\n2,/caf'), Buffer.from([0xe8]), Buffer.from(',10\n')]);
+  assert.equal(keysOf(await read(t, latin1)).length, 2, 'two keys that differ only in bytes that are not UTF-8');
+  assert.deepEqual(keysOf(await read(t, '1,123,10\n2,0123,10\n3,00123,10\n4,0,10\n5,00,10\n')), [123, '0123', '00123', 0, '00']);
+  const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('time,key,bytes\n1,a,10\n')]);
+  assert.deepEqual(rows(await read(t, bom)), [[1, 'a', 10, Infinity, 0, 0]]);
+});
