@@ -1,10 +1,12 @@
 /**
  * Log archives: a trace path may be a file, a directory, or a glob in its last component
  * (`DIR/access.log*`). The files are returned oldest first, the order logrotate leaves them in:
- *   access.log-20240101[.gz], access.log-20240102[.gz]   (dateext: ascending date, oldest first)
+ *   access.log-20240101[.gz], access.log-20240102[.gz]   (dateext: ascending date, oldest first; any
+ *                                                         dateformat that starts with the year, with or
+ *                                                         without separators: -2024-01-01, -20240101-1704067200)
  *   access.log.9.gz ... access.log.2.gz, access.log.1     (numbered: highest rotation number first)
  *   access.log                                            (the live file last)
- * (.gz or .zst, as logrotate's compresscmd leaves them.)
+ * (.gz, .zst, .xz or .bz2, as logrotate's compresscmd leaves them.)
  * Files with different base names are grouped by base name in alphabetical order. A directory means every
  * regular, non-hidden file in it. Reading them in turn (replay/formats) keeps memory constant.
  */
@@ -15,12 +17,15 @@ import { Interner, ReaderStats, type RequestBatch, type TraceSource } from './tr
 
 interface Rotated { path: string; base: string; rank: number; date: string }
 
+/** A dateext suffix: the year first, then digits with or without - _ . between them (8 digits at least). */
+const DATE_SUFFIX = /^(.*?)-(\d{4}[-_.]?\d{2}[-_.]?\d{2}(?:[-_.]?\d+)*)$/;
+
 function rotation(path: string): Rotated {
-  const name = basename(path).replace(/\.(gz|zst)$/, '');
-  let m = /^(.*)\.(\d+)$/.exec(name);
+  const name = basename(path).replace(/\.(gz|zst|xz|bz2)$/, '');
+  let m = DATE_SUFFIX.exec(name);
+  if (m) return { path, base: m[1]!, rank: 0, date: m[2]!.replace(/[-_.]/g, '') };
+  m = /^(.*)\.(\d+)$/.exec(name);
   if (m) return { path, base: m[1]!, rank: 1, date: String(1e9 - Number(m[2])).padStart(10, '0') };
-  m = /^(.*)-(\d{8,10})$/.exec(name);
-  if (m) return { path, base: m[1]!, rank: 0, date: m[2]! };
   return { path, base: name, rank: 2, date: '' };
 }
 

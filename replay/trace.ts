@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { ColdrlError } from './errors.js';
+import { ColdrlError, type ErrorCode } from './errors.js';
 import { Interner } from './interner.js';
 
 export { Interner };
@@ -260,43 +260,55 @@ export function traceFromArrays(name: string, rows: { time: number; key: number 
 }
 
 /**
- * Async chunks of a file, decompressed transparently when it starts with the gzip magic bytes (zlib) or
- * zstd's (through the `zstd` program, which Node 20's zlib lacks).
+ * Async chunks of a file, decompressed transparently when it starts with the magic bytes of gzip (zlib),
+ * or of zstd, xz or bzip2 (through their programs: DECOMPRESSORS).
  */
 export async function* readChunks(path: string): AsyncGenerator<Buffer> {
-  const magic = Buffer.alloc(4);
+  const magic = Buffer.alloc(MAGIC_BYTES);
   let got = 0;
   try {
     if (!statSync(path).isFile()) throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${path}: not a file`);
     const fd = openSync(path, 'r');
-    try { got = readSync(fd, magic, 0, 4, 0); } finally { closeSync(fd); }
+    try { got = readSync(fd, magic, 0, MAGIC_BYTES, 0); } finally { closeSync(fd); }
   } catch (e) {
     if (e instanceof ColdrlError) throw e;
     throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${path}: no such file`);
   }
-  if (got === 4 && magic.readUInt32LE(0) === ZSTD_MAGIC) { yield* unzstd(path); return; }
+  const program = DECOMPRESSORS.find((d) => got >= d.magic.length && d.magic.every((b, i) => magic[i] === b));
+  if (program) { yield* throughProgram(path, program); return; }
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
   const gzipped = got >= 2 && magic[0] === 0x1f && magic[1] === 0x8b;
   const stream = gzipped ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
   for await (const c of stream) yield c as Buffer;
 }
 
-const ZSTD_MAGIC = 0xfd2fb528;
+/**
+ * Compressions read through a program (Node 20's zlib has neither zstd nor xz, and no bzip2): the
+ * magic bytes a file starts with, the program that writes it out (`-dcq`), and the Debian package that has
+ * it. logrotate compresses with gzip unless its compresscmd says otherwise.
+ */
+interface Decompressor { readonly program: string; readonly magic: readonly number[]; readonly pkg: string; readonly code: ErrorCode }
+const DECOMPRESSORS: readonly Decompressor[] = [
+  { program: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], pkg: 'zstd', code: 'COLDRL_ERR_NO_ZSTD' },
+  { program: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], pkg: 'xz-utils', code: 'COLDRL_ERR_NO_DECOMPRESSOR' },
+  { program: 'bzip2', magic: [0x42, 0x5a, 0x68], pkg: 'bzip2', code: 'COLDRL_ERR_NO_DECOMPRESSOR' },
+];
+const MAGIC_BYTES = 6;
 
-/** A zstd file's decompressed chunks, from `zstd -dc`; the program is stopped if the reader stops early. */
-async function* unzstd(path: string): AsyncGenerator<Buffer> {
-  const child = spawn('zstd', ['-dcq', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** A compressed file's decompressed chunks, from `PROGRAM -dcq`; the program is stopped if the reader stops early. */
+async function* throughProgram(path: string, d: Decompressor): AsyncGenerator<Buffer> {
+  const child = spawn(d.program, ['-dcq', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stderr.setEncoding('utf8').on('data', (data: string) => { stderr += data; });
   const exited = new Promise<number | null>((resolve, reject) => { child.on('error', reject); child.on('close', resolve); });
   exited.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
   try {
     for await (const c of child.stdout) yield c as Buffer;
     const code = await exited;
-    if (code !== 0) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${path}: zstd could not decompress it (${stderr.trim() || `exit code ${code}`})`);
+    if (code !== 0) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `${path}: ${d.program} could not decompress it (${stderr.trim() || `exit code ${code}`})`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ColdrlError('COLDRL_ERR_NO_ZSTD', `${path}: zstd-compressed, and the zstd program is not installed (apt-get install zstd, or decompress the file first)`);
+      throw new ColdrlError(d.code, `${path}: ${d.program}-compressed, and the ${d.program} program is not installed (apt-get install ${d.pkg}, or decompress the file first)`);
     }
     throw e;
   } finally {

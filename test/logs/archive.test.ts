@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expandTracePath, orderRotated } from '../../replay/archive.js';
@@ -42,6 +43,11 @@ test('rotated archives are read oldest first', (t) => {
     ['/x/access.log.3.zst', '/x/access.log.2.zst', '/x/access.log.1', '/x/access.log']);
   assert.deepEqual(orderRotated(['/x/access.log', '/x/access.log-20240102.gz', '/x/access.log-20240101']),
     ['/x/access.log-20240101', '/x/access.log-20240102.gz', '/x/access.log']);
+  // logrotate dateformat -%Y-%m-%d, -%Y%m%d-%s; compresscmd xz or bzip2
+  assert.deepEqual(orderRotated(['/x/access.log', '/x/access.log-2024-01-10.xz', '/x/access.log-2024-01-09.bz2', '/x/access.log-2023-12-31']),
+    ['/x/access.log-2023-12-31', '/x/access.log-2024-01-09.bz2', '/x/access.log-2024-01-10.xz', '/x/access.log']);
+  assert.deepEqual(orderRotated(['/x/access.log', '/x/access.log-20240102-1704153600.gz', '/x/access.log-20240101-1704067200.gz']),
+    ['/x/access.log-20240101-1704067200.gz', '/x/access.log-20240102-1704153600.gz', '/x/access.log']);
   const dir = tempDir(t);
   buildArchive(dir);
   assert.deepEqual(expandTracePath(join(dir, 'access.log*')).map((p) => p.slice(dir.length + 1)), ['access.log.3.gz', 'access.log.2.gz', 'access.log.1', 'access.log']);
@@ -130,4 +136,22 @@ test('coldrl replay: a directory of logs is read as logs; when no line parses, t
   const empty = runCli(['replay', '--trace', odd, '--policy', 'lru', '--cache-size', '1m']);
   assert.equal(empty.code, 2);
   assert.match(empty.stderr, /odd\.log: lines read 2, requests used 0, skipped 2 \(line matches no known log format .*: 2\)[\s\S]*the trace holds no requests/);
+});
+
+test('xz and bzip2 files are read through their programs; without the program, an error that says so', async (t) => {
+  const dir = tempDir(t);
+  const csv = '1,a,10\n2,b,20\n3,a,10\n';
+  writeFileSync(join(dir, 'w.csv-20240101'), csv);
+  execFileSync('xz', ['-k', join(dir, 'w.csv-20240101')]);
+  writeFileSync(join(dir, 'w.csv-20240102'), csv.replaceAll('a', 'c'));
+  execFileSync('bzip2', [join(dir, 'w.csv-20240102')]);
+  writeFileSync(join(dir, 'w.csv'), '4,a,10\n');
+  rmSync(join(dir, 'w.csv-20240101'));
+  assert.deepEqual(expandTracePath(join(dir, 'w.csv*')).map((p) => p.slice(dir.length + 1)), ['w.csv-20240101.xz', 'w.csv-20240102.bz2', 'w.csv']);
+  const tr = await loadTrace(openSource(join(dir, 'w.csv*'), 'csv'));
+  assert.deepEqual(keysOf(tr), ['a', 'b', 'c']);
+  assert.equal(tr.length, 7);
+  const r = runCli(['replay', '--trace', join(dir, 'w.csv-20240101.xz'), '--format', 'csv', '--policy', 'lru', '--cache-size', '100'], { env: { PATH: '/nonexistent' } });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /w\.csv-20240101\.xz: xz-compressed, and the xz program is not installed \(apt-get install xz-utils/);
 });
