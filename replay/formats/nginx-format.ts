@@ -5,7 +5,9 @@
  * escape=json), so a quoted value never contains its closing literal; with escape=json a quote preceded by
  * an odd number of backslashes is skipped. Adjacent variables ($scheme$proxy_host$request_uri) form one
  * value, read as the cache key when they include $request_uri or $uri. Variables the reader does not use are
- * skipped. A line must match the whole format (its last literal ends the line).
+ * skipped. A line must match the whole format (its last literal ends the line). The upstream variables that
+ * log one entry per upstream tried ("0, 5000", "0.010 : 0.004": UPSTREAM_LISTS) hold spaces: an unquoted one
+ * followed by a space does not end at a space that belongs to a ", " or " : " separator.
  *
  * Built in: `combined` (NGINX's default) and `cachetrain_text` (combined plus the cache fields, the text
  * twin of nginx/cachetrain.conf's JSON format; `coldrl workload --format nginx-combined` writes it; its
@@ -41,6 +43,16 @@ export const BUILTIN_FORMATS: Record<string, string> = { combined: COMBINED, cac
 
 export type Escape = 'default' | 'json' | 'none';
 
+/** Variables nginx logs as a list, one entry per upstream tried, joined by ", " (and " : " across an internal redirect). */
+const UPSTREAM_LISTS = new Set(['upstream_addr', 'upstream_status', 'upstream_response_length', 'upstream_response_time',
+  'upstream_connect_time', 'upstream_header_time', 'upstream_queue_time', 'upstream_bytes_received', 'upstream_bytes_sent']);
+
+/** True when the space at `i` belongs to an upstream list's separator (", " or " : ") rather than ending the value. */
+function inListSeparator(line: Buffer, i: number, e: number): boolean {
+  const before = i > 0 ? line[i - 1] : -1;
+  return before === 44 || before === 58 || (i + 2 < e && line[i + 1] === 58 && line[i + 2] === 32);
+}
+
 /** A compiled log_format. */
 export class LogFormatParser implements LineParser {
   readonly jsonEscapes: boolean;
@@ -49,6 +61,8 @@ export class LogFormatParser implements LineParser {
   /** Per value: its role (-1 = unused) and the literal that follows it ('' = runs to the end of the line). */
   private readonly roles: Int32Array;
   private readonly after: Buffer[];
+  /** Per value: 1 when it is an upstream list followed by a literal that starts with a space. */
+  private readonly lists: Uint8Array;
   /** Roles this format can fill (the others are reset to -1 once per line). */
   readonly logged: Set<number>;
 
@@ -87,6 +101,7 @@ export class LogFormatParser implements LineParser {
     this.head = Buffer.from(parts[0] as string);
     const n = (parts.length - 1) / 2;
     this.roles = new Int32Array(n);
+    this.lists = new Uint8Array(n);
     this.after = [];
     this.logged = new Set();
     for (let k = 0; k < n; k++) {
@@ -99,6 +114,7 @@ export class LogFormatParser implements LineParser {
       if (role >= 0 && this.logged.has(role)) role = -1;
       if (role >= 0) this.logged.add(role);
       this.roles[k] = role;
+      this.lists[k] = v.length === 1 && UPSTREAM_LISTS.has(v[0]!) && next.startsWith(' ') ? 1 : 0;
       this.after.push(Buffer.from(next));
     }
     if (n === 0) throw new ColdrlError('COLDRL_ERR_BAD_FORMAT', `log_format "${format}" has no variables`);
@@ -109,7 +125,7 @@ export class LogFormatParser implements LineParser {
     const head = this.head;
     if (!matchAt(line, s, e, head)) return MISMATCH;
     let pos = s + head.length;
-    const roles = this.roles, after = this.after, n = roles.length, json = this.jsonEscapes;
+    const roles = this.roles, after = this.after, lists = this.lists, n = roles.length, json = this.jsonEscapes;
     for (let k = 0; k < n; k++) {
       const lit = after[k]!;
       let end: number;
@@ -117,6 +133,7 @@ export class LogFormatParser implements LineParser {
       else {
         end = find(line, pos, e, lit);
         if (json && lit[0] === 34) while (end > 0 && escapedAt(line, end)) end = find(line, end + 1, e, lit);
+        if (lists[k]) while (end > 0 && inListSeparator(line, end, e)) end = find(line, end + 1, e, lit);
         if (end < 0) return MISMATCH;
       }
       const role = roles[k]!;

@@ -52,6 +52,12 @@ test('cachetrain_text: the upstream status and the headers that keep a response 
   assert.deepEqual(col(tr.flags, 7), [0, 0, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE, 0]);
   assert.deepEqual(col(tr.ttl, 7), [60, Infinity, 0, 0, 0, 0, 30], 'a HIT line logs no header: the default TTL');
   assert.deepEqual((src.stats as LogStats).uncacheableBy, { 'x-accel-expires': 1, 'set-cookie': 1, vary: 1, status: 1 });
+  // a request that tried two upstreams (the first refused it) logs lists; ", " and " : " do not end a value
+  const retried = await read(t, [
+    at(40, '/r', '"MISS" 0, 5000 0.001, 0.020 "max-age=60" "-" 502, 200 "-" "-" "-"'),
+    at(41, '/s', '"MISS" 0 : 700 0.002 : 0.030 "max-age=60" "-" 502 : 200 "-" "-" "-"'),
+  ], 'nginx-combined');
+  assert.deepEqual([col(retried.size, 2), col(retried.rtt, 2), col(retried.ttl, 2)], [[5000, 700], [21, 32], [60, 60]]);
   // the shorter form (cachetrain_text_v1): detected, its cache fields read
   const v1 = await read(t, [at(30, '/a', '"MISS" 100 0.010 "max-age=60" "-"'), at(31, '/a', '"HIT" - - "-" "-"')], 'nginx-combined');
   assert.deepEqual([col(v1.ttl, 2), col(v1.rtt, 2), col(v1.time, 2)], [[60, Infinity], [10, 10], [1696971330, 1696971331]]);
