@@ -14,8 +14,11 @@ import { FLAG_NO_LOOKUP, FLAG_UNCACHEABLE, type RequestBatch } from './trace.js'
  *    as `expired`, that refetches and re-stores it with the new size and TTL), optional `inactive` expiry
  *    (an object not requested for `inactive` seconds is removed before the next request is served, as
  *    NGINX's cache manager does), an optional keys-zone node limit (below), and uncacheable
- *    requests/responses (flag bit, or TTL <= 0) which are misses that store nothing and do not touch the
- *    resident copy; and optional proxy_cache_min_uses (below).
+ *    requests/responses (flag bit, or TTL <= 0), which store nothing: a request that skips the cache
+ *    (FLAG_NO_LOOKUP) is a miss and does not touch the resident copy; an uncacheable response finds a fresh
+ *    copy a hit (NGINX serves it without asking the upstream), an expired one a miss that removes it (NGINX
+ *    leaves the stale file until the manager removes it); and
+ *    optional proxy_cache_min_uses (below).
  *
  * proxy_cache_min_uses (nginx semantics, `minUses` > 1): NGINX counts the requests for a key in its keys-zone
  * node, created by the first request, and stores a response only once its node has counted `minUses`
@@ -250,7 +253,9 @@ export class Cache implements SimContext {
     const o = this.objects;
     if (o.resident[id] !== 1) return false;
     if (this.semantics === 'nginx') {
-      if ((b.flags[i]! & FLAG_UNCACHEABLE) !== 0) return false;
+      // a request that skips the cache (a method it does not serve, proxy_cache_bypass); a response that
+      // would not be stored is never fetched while a fresh copy is there: that one is a hit
+      if ((b.flags[i]! & FLAG_NO_LOOKUP) !== 0) return false;
       if (o.expires[id]! <= this.now) {
         this.stats.expired++;
         this.remove(id);

@@ -120,20 +120,25 @@ test('lifetime: request counts and first-request times outlive eviction, expiry 
   }
 });
 
-test('uncacheable requests are misses that store nothing and leave a resident copy alone', () => {
+test('uncacheable requests are misses that store nothing; a fresh copy serves them unless the lookup is skipped', () => {
   const t = traceFromArrays('uncacheable', [
     { time: 0, key: 'a', size: 10, uncacheable: true }, // miss, not stored
     { time: 1, key: 'a', size: 10, uncacheable: true }, // miss again
     { time: 2, key: 'b', size: 10, ttl: 0 }, // TTL 0: not cacheable, not stored
     { time: 3, key: 'b', size: 10 }, // miss, stored
-    { time: 4, key: 'b', size: 10, uncacheable: true }, // miss (bypass), resident copy untouched
+    { time: 4, key: 'b', size: 10, noLookup: true }, // miss (bypass, or a method nginx does not cache), resident copy untouched
     { time: 5, key: 'b', size: 10 }, // hit
+    { time: 6, key: 'b', size: 10, uncacheable: true }, // hit: nginx serves the fresh copy and never sees a response to refuse
+    { time: 7, key: 'c', size: 10, ttl: 5 }, // miss, stored until t=12
+    { time: 20, key: 'c', size: 10, uncacheable: true }, // expired: miss, the refetched response is not stored
+    { time: 21, key: 'c', size: 10 }, // miss, stored
   ]);
   for (const p of POLICIES) {
     const { cache, hits } = replay(t, p, 1000);
-    assert.deepEqual(hits, [false, false, false, false, false, true], p);
-    assert.equal(cache.stats.uncacheable, 4, p);
-    assert.equal(cache.used, 10, p);
+    assert.deepEqual(hits, [false, false, false, false, false, true, true, false, false, false], p);
+    assert.equal(cache.stats.uncacheable, 5, p);
+    assert.equal(cache.stats.expired, 1, p);
+    assert.equal(cache.used, 20, p);
   }
 });
 
