@@ -28,7 +28,9 @@
  *   Uncacheable requests are kept, flagged FLAG_UNCACHEABLE with TTL 0, and counted by reason.
  * - TTL (s): X-Accel-Expires (seconds, or @epoch minus the line's time), else s-maxage, else max-age
  *   (nginx's order), else Expires minus the line's time, else ReadOptions.defaultTtl (proxy_cache_valid;
- *   +Infinity when not given).
+ *   +Infinity when not given). A line served from the cache whose headers give none (text formats log only
+ *   the upstream's, which a HIT has not) takes the TTL of the object's last stored response, when it had
+ *   one: what a refetch in the simulator, whose cache may not hold the copy, would store.
  * - LogReadOptions.ignoreHeaders (proxy_ignore_headers) turns off X-Accel-Expires, Cache-Control, Expires,
  *   Set-Cookie or Vary as NGINX does.
  * - Bad lines are counted by reason and the first few reported as file:line; with `strict` the first one is
@@ -281,6 +283,9 @@ export function accelExpires(line: Buffer, s: number, e: number, time: number): 
   return n > time ? n - time : STALE_TTL;
 }
 
+/** Float64s per object in NginxSource's side table (size, RTT, 200 body size, TTL). */
+const OBJ_STRIDE = 4;
+
 /** The TTL of a copy stored already stale (X-Accel-Expires @epoch in the past): stored, expired by the next request. */
 export const STALE_TTL = 0.001;
 
@@ -316,9 +321,9 @@ export class NginxSource implements TraceSource {
   private readonly valid: readonly CacheValid[];
   /**
    * Per object, side by side (one cache line): [last upstream size, last RTT, body size of its last full
-   * (200) response (for logs without upstream sizes)].
+   * (200) response (for logs without upstream sizes), TTL of its last stored response (0: none yet)].
    */
-  private obj = new Float64Array(3 * 1024);
+  private obj = new Float64Array(OBJ_STRIDE * 1024);
   private fileIndex = -1;
   private file = '';
   private chunks: AsyncGenerator<Buffer> | null = null;
@@ -506,8 +511,8 @@ export class NginxSource implements TraceSource {
     const id = this.keyId(line, uS, uE, size > 0 ? size : Math.max(1, fallback));
     if (id === -2) return `cache key longer than ${MAX_KEY_BYTES} bytes`;
     if (id < 0) return this.keyFrom === 'auto' ? 'no cache key or uri' : `no value for --key-from ${this.keyFrom}`;
-    if (3 * id + 2 >= this.obj.length) this.growObjects(id + 1);
-    const obj = this.obj, o = 3 * id;
+    if (OBJ_STRIDE * id + OBJ_STRIDE > this.obj.length) this.growObjects(id + 1);
+    const obj = this.obj, o = OBJ_STRIDE * id;
     if (size > 0) obj[o] = size;
     else if (obj[o]! > 0) size = obj[o]!;
     else if (status === 200 && fallback > 0 && r[2 * R_BODY]! >= 0) { size = fallback; obj[o + 2] = fallback; }
@@ -530,6 +535,7 @@ export class NginxSource implements TraceSource {
       const h = this.headerTtl(line, time);
       if (h > 0) ttl = h;
       else if (h !== HDR_NONE && !served) why = h === HDR_XAE ? UNC_XAE : h === HDR_CC ? UNC_CC : UNC_EXPIRES;
+      else if (served && obj[o + 3]! > 0) ttl = obj[o + 3]!; // a copy refetched in its place would get the last one's TTL
       else {
         // the headers say nothing: proxy_cache_valid decides by the status
         const v = this.ttlByStatus(line, status);
@@ -545,6 +551,7 @@ export class NginxSource implements TraceSource {
     if (why === null) {
       b.ttl[n] = ttl;
       b.flags[n] = 0;
+      if (!served) obj[o + 3] = ttl;
     } else {
       b.ttl[n] = 0;
       b.flags[n] = why === UNC_METHOD || why === UNC_BYPASS ? FLAG_UNCACHEABLE | FLAG_NO_LOOKUP : FLAG_UNCACHEABLE;
@@ -613,7 +620,7 @@ export class NginxSource implements TraceSource {
 
   private growObjects(n: number): void {
     let c = this.obj.length;
-    while (c < 3 * n) c *= 2;
+    while (c < OBJ_STRIDE * n) c *= 2;
     const o = new Float64Array(c); o.set(this.obj); this.obj = o;
   }
 

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { logReadOptions, openSource, parseCacheValid } from '../../replay/formats/index.js';
 import type { LogReadOptions, LogStats } from '../../replay/formats/nginx-source.js';
 import { FLAG_NO_LOOKUP, FLAG_UNCACHEABLE, loadTrace, type Trace } from '../../replay/trace.js';
+import { Cache } from '../../replay/cache.js';
+import { policyFactory } from '../../replay/registry.js';
 import { keysOf, ROOT, tempDir } from '../helpers.js';
 import { CACHETRAIN_JSON, CACHETRAIN_TEXT, logFormatFromConf } from '../../replay/formats/nginx-format.js';
 import { keyHash, KeyIndex, MAX_KEY_BYTES } from '../../replay/formats/key-index.js';
@@ -50,7 +52,7 @@ test('cachetrain_text: the upstream status and the headers that keep a response 
   const src = openSource(f, 'nginx-combined');
   const tr = await loadTrace(src);
   assert.deepEqual(col(tr.flags, 7), [0, 0, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE, FLAG_UNCACHEABLE, 0]);
-  assert.deepEqual(col(tr.ttl, 7), [60, Infinity, 0, 0, 0, 0, 30], 'a HIT line logs no header: the default TTL');
+  assert.deepEqual(col(tr.ttl, 7), [60, 60, 0, 0, 0, 0, 30], 'a HIT line logs no header: the TTL of the last stored response');
   assert.deepEqual((src.stats as LogStats).uncacheableBy, { 'x-accel-expires': 1, 'set-cookie': 1, vary: 1, status: 1 });
   // a request that tried two upstreams (the first refused it) logs lists; ", " and " : " do not end a value
   const retried = await read(t, [
@@ -60,7 +62,19 @@ test('cachetrain_text: the upstream status and the headers that keep a response 
   assert.deepEqual([col(retried.size, 2), col(retried.rtt, 2), col(retried.ttl, 2)], [[5000, 700], [21, 32], [60, 60]]);
   // the shorter form (cachetrain_text_v1): detected, its cache fields read
   const v1 = await read(t, [at(30, '/a', '"MISS" 100 0.010 "max-age=60" "-"'), at(31, '/a', '"HIT" - - "-" "-"')], 'nginx-combined');
-  assert.deepEqual([col(v1.ttl, 2), col(v1.rtt, 2), col(v1.time, 2)], [[60, Infinity], [10, 10], [1696971330, 1696971331]]);
+  assert.deepEqual([col(v1.ttl, 2), col(v1.rtt, 2), col(v1.time, 2)], [[60, 60], [10, 10], [1696971330, 1696971331]]);
+  // a HIT line of an object never stored in the log: the default TTL; one whose copy the simulator lost
+  // stores it again with the last TTL, so that it expires where NGINX's refetch would
+  const hits = await read(t, [
+    at(10, '/h', '"HIT" - - "-" "-" - "-" "-" "-"'),
+    at(20, '/a', '"MISS" 100 0.010 "max-age=10" "-" 200 "-" "-" "-"'),
+    at(21, '/b', '"MISS" 100 0.010 "max-age=10" "-" 200 "-" "-" "-"'),
+    at(22, '/a', '"HIT" - - "-" "-" - "-" "-" "-"'),
+    at(40, '/a', '"EXPIRED" 100 0.010 "max-age=10" "-" 200 "-" "-" "-"'),
+  ], 'nginx-combined');
+  assert.deepEqual(col(hits.ttl, 5), [Infinity, 10, 10, 10, 10]);
+  const lru = new Cache(policyFactory('lru').factory, { capacity: 150, semantics: 'nginx' });
+  assert.deepEqual(Array.from({ length: 5 }, (_, i) => lru.access(hits, i)), [false, false, false, false, false], '/a expired at t=32');
 });
 
 test('a malformed $time_local is a bad line, counted by reason', async (t) => {
