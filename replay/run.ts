@@ -226,6 +226,7 @@ export async function replayStream(src: TraceSource, policy: string, capacity: n
   } finally {
     src.close();
   }
+  if (warmUp > 0 && total <= warmUp) cache.startCounting(); // the warm-up never ended: nothing is counted, as in memory
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   bar?.done();
   return result(src.name, policy, cacheSize, cache, seconds, windows);

@@ -229,17 +229,18 @@ export async function runJobsHere(spec: ReplayJobSpec, jobs: Job[], emit: (r: Re
   const ropts = { semantics: spec.semantics, inactive: spec.inactive, keysLimit: spec.keysLimit, minUses: spec.minUses, seed: spec.seed, warmUp: spec.warmUp, modelFrom: spec.modelFrom, window: spec.window, progress };
   let reported = trace !== null || !report;
   for (const j of jobs) {
+    let r: ReplayResult;
     if (trace) {
-      emit(await replayTrace(trace, j.policy, resolveCacheSize(j.size, trace.uniqueBytes), j.size.text, ropts));
+      r = await replayTrace(trace, j.policy, resolveCacheSize(j.size, trace.uniqueBytes), j.size.text, ropts);
     } else {
       const src = open();
-      const r = await replayStream(src, j.policy, resolveCacheSize(j.size, 0), j.size.text, ropts);
+      r = await replayStream(src, j.policy, resolveCacheSize(j.size, 0), j.size.text, ropts);
       // Every streamed job re-reads the file; its skipped lines are reported once (before an empty trace's error).
       if (!reported) reportReader(spec.trace, src.stats);
       reported = true;
-      if (r.requests === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${spec.trace}: the trace holds no requests${spec.warmUp ? ` after the ${spec.warmUp} of --warm-up` : ''}`);
-      emit(r);
     }
+    if (r.requests === 0) throw new ColdrlError('COLDRL_ERR_EMPTY_TRACE', `${spec.trace}: the trace holds no requests${spec.warmUp ? ` after the ${spec.warmUp} of --warm-up` : ''}`);
+    emit(r);
   }
 }
 

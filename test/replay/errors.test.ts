@@ -116,3 +116,9 @@ test('coldrl --help: each command\'s line is its module\'s own summary; an unkno
   }
   assertOneLineError(runCli(['bench', 'learn', '--no-such-option']), /^coldrl bench learn: Unknown option '--no-such-option'/);
 });
+
+test('a warm-up that covers the whole trace is an error, streamed and in memory (belady loads the trace)', (t) => {
+  const dir = tempDir(t);
+  const csv = file(dir, 't.csv', '1,a,10\n2,b,10\n3,a,10\n');
+  for (const policy of ['lru', 'belady']) assertOneLineError(replay(csv, ['--warm-up', '3'], policy), /t\.csv: the trace holds no requests after the 3 of --warm-up/);
+});

@@ -54,12 +54,13 @@ test('a warm-up is replayed but not counted: the counts are the whole replay min
   const csv = skewedTrace(tempDir(t), 9);
   const whole = await loadTrace(openSource(csv, 'csv'));
   for (const policy of ['lru', 'gdsf']) {
-    for (const warmUp of [1, 1234, 2999]) {
+    for (const warmUp of [1, 1234, 2999, 3000, 5000]) {
       const all = await replayTrace(whole, policy, 400_000, '400k');
       const head = await replayTrace(whole.slice(0, warmUp), policy, 400_000, '400k');
       const warm = await replayTrace(whole, policy, 400_000, '400k', { warmUp });
       const what = `${policy} warm-up ${warmUp}`;
-      assert.deepEqual([warm.requests, warm.hits, warm.evictions, warm.byteHits], [3000 - warmUp, all.hits - head.hits, all.evictions - head.evictions, all.byteHits - head.byteHits], what);
+      // a warm-up as long as the trace or longer leaves nothing counted, streamed as in memory
+      assert.deepEqual([warm.requests, warm.hits, warm.evictions, warm.byteHits], [Math.max(0, 3000 - warmUp), all.hits - head.hits, all.evictions - head.evictions, all.byteHits - head.byteHits], what);
       assert.ok(head.evictions > 0 || warmUp < 1000, `${what}: the cache fills during the warm-up`);
       // streamed in batches of 32768 read by the source: the same counts
       const streamed = await replayStream(openSource(csv, 'csv'), policy, 400_000, '400k', { warmUp });
