@@ -402,8 +402,12 @@ export function perObjectScores(scores: Float32Array, features: Float32Array, n:
   for (let i = 0; i < n; i++) scores[i] = scores[i]! - sizeTerm * features[i * FEATURE_COUNT + SIZE_FEATURE]!;
 }
 
+/** a ranks below b: a smaller number, or NaN against a number. */
+const below = (a: number, b: number): boolean => a < b || (a !== a && b === b);
+
 /**
- * Applies the victim rule. scores may be null (fallback: index order). sizes[i] = bytes of candidate i.
+ * Applies the victim rule. scores may be null (fallback: index order). A candidate scored NaN is never a
+ * victim: a model that scores them all NaN evicts nothing (callers treat 0 victims as a model error). sizes[i] = bytes of candidate i.
  * Writes victim flags (1 = evict) into victims[0..n) and returns the number of victims.
  * No allocation: `order` is scratch space of at least n entries.
  */
@@ -411,12 +415,12 @@ export function selectVictims(scores: Float32Array | null, sizes: Float64Array, 
   victims: Uint8Array, order: Int32Array): number {
   for (let i = 0; i < n; i++) { victims[i] = 0; order[i] = i; }
   if (scores) {
-    // insertion sort by descending score, stable (n <= 64)
+    // insertion sort by descending score, stable (n <= 64); NaN below every number (never taken, below)
     for (let i = 1; i < n; i++) {
       const v = order[i]!;
       const s = scores[v]!;
       let j = i - 1;
-      while (j >= 0 && scores[order[j]!]! < s) { order[j + 1] = order[j]!; j--; }
+      while (j >= 0 && below(scores[order[j]!]!, s)) { order[j + 1] = order[j]!; j--; }
       order[j + 1] = v;
     }
   }

@@ -160,7 +160,9 @@ export class KCandidatePolicy implements Policy, CandidateView {
 
   /** Evicts candidates by descending score until `need` is met (selectVictims). */
   private take(n: number, need: number): void {
-    selectVictims(this.scores, this.sizes, n, need, this.victims, this.order);
+    if (selectVictims(this.scores, this.sizes, n, need, this.victims, this.order) === 0) {
+      throw new ColdrlError('COLDRL_ERR_MODEL', `${this.name}: every one of ${n} candidates was scored NaN: no victim`);
+    }
     for (let i = 0; i < n; i++) if (this.victims[i] === 1) { this.onRemove(this.ids[i]!); this.ctx.evict(this.ids[i]!); }
   }
 

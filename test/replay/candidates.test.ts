@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { countBoundSource, DEFAULT_SOURCE, SOURCES, OVERSAMPLE } from '../../replay/candidates.js';
+import { countBoundSource, DEFAULT_SOURCE, selectVictims, SOURCES, OVERSAMPLE } from '../../replay/candidates.js';
 import { KCandidatePolicy, parseKParam } from '../../replay/policies/ktail.js';
 import { Cache } from '../../replay/cache.js';
 import { openSource } from '../../replay/formats/index.js';
@@ -377,4 +377,19 @@ test('a count-bound decision (the keys zone) draws its candidates uniformly when
   assert.ok(bytes.all > 0 && bytes.small === 0, `bytes bound: perbyte offers no small object (${bytes.small} of ${bytes.all})`);
   const count = offered(300, 1e12);
   assert.ok(count.all > 0 && count.small > count.all / 4, `count bound: small objects offered too (${count.small} of ${count.all})`);
+});
+
+test('the victim rule: a NaN score ranks below every number and is never a victim; all NaN stops the replay with a model error', () => {
+  const victims = new Uint8Array(3), order = new Int32Array(3);
+  const sizes = Float64Array.of(10, 10, 10);
+  assert.equal(selectVictims(Float32Array.of(1, NaN, 3), sizes, 3, 5, victims, order), 1);
+  assert.deepEqual([...victims], [0, 0, 1], 'the highest score goes, whatever sits before it');
+  assert.equal(selectVictims(Float32Array.of(NaN, 2, 1), sizes, 3, 15, victims, order), 2);
+  assert.deepEqual([...victims], [0, 1, 1]);
+  assert.equal(selectVictims(Float32Array.of(NaN, NaN, NaN), sizes, 3, 5, victims, order), 0);
+  const t = traceFromArrays('nan', [{ time: 0, key: 'a', size: 10 }, { time: 1, key: 'b', size: 10 }]);
+  const nan: Scorer = { name: 'nan', score(_ctx, _ids, _f, n, out) { out.fill(NaN, 0, n); } };
+  const cache = new Cache((ctx) => new KCandidatePolicy(ctx, nan, { k: 4, source: SOURCES.tail! }), { capacity: 15 });
+  cache.access(t, 0);
+  assert.throws(() => cache.access(t, 1), (e: Error & { code?: string }) => e.code === 'COLDRL_ERR_MODEL' && /scored NaN/.test(e.message));
 });
