@@ -90,6 +90,7 @@ export class CsvSource implements TraceSource {
     const size = Number(f[c.size]);
     if (!Number.isFinite(size)) return this.bad('size is not a number');
     if (!(size > 0)) return this.bad('zero or negative size');
+    if (!Number.isSafeInteger(size)) return this.bad('size is not a whole number of bytes');
     let ttl = this.defaultTtl;
     if (c.ttl >= 0 && c.ttl < f.length && f[c.ttl]!.length > 0) {
       ttl = Number(f[c.ttl]);

@@ -48,6 +48,11 @@ test('the separator comes from the first line: tabs, commas or runs of spaces; C
   assert.deepEqual(keysOf(await read(t, '1\ta,b\t10\n2\tc\t5\n')), ['a,b', 'c']);
 });
 
+test('a size that is not a whole number of bytes is a bad line (the byte counts must add up exactly)', async (t) => {
+  await assert.rejects(read(t, '1,a,10\n2,b,100.1\n'), /t\.csv:2: size is not a whole number of bytes/);
+  assert.deepEqual(rows(await read(t, '1,a,4096.0\n2,b,1e3\n')).map((r) => r[2]), [4096, 1000]);
+});
+
 test('a line with too few fields names the separator the first line chose', async (t) => {
   await assert.rejects(read(t, '1;a;10\n'), /t\.csv:1: fewer than 3 fields \(separated by spaces, as the first line is\)/);
   await assert.rejects(read(t, '1,a,10\n2 b 20\n'), /t\.csv:2: fewer than 3 fields \(separated by commas/);
