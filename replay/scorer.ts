@@ -23,12 +23,16 @@ export const lruScorer: Scorer = {
   score(_ctx, _ids, _f, n, out) { for (let i = 0; i < n; i++) out[i] = n - i; },
 };
 
-/** Perfect foresight among the candidates: the farthest next use goes first (never used again = first). */
+/**
+ * Perfect foresight among the candidates: the farthest next use goes first (never used again = first). The
+ * score is the distance to the next use, not its index: float32 holds distances exactly where indices past
+ * 2^24 (a longer trace) would round together.
+ */
 export const oracleScorer: Scorer = {
   name: 'oracle',
   score(ctx, ids, _f, n, out) {
     const nu = ctx.nextUseOf;
-    for (let i = 0; i < n; i++) { const u = nu[ids[i]!]!; out[i] = u === Infinity ? 3e38 : u; }
+    for (let i = 0; i < n; i++) { const u = nu[ids[i]!]!; out[i] = u === Infinity ? 3e38 : u - ctx.index; }
   },
 };
 
