@@ -1098,7 +1098,9 @@ ngx_http_coldrl_log_handler(ngx_http_request_t *r)
     ngx_http_variable_value_t    *v;
     ngx_http_coldrl_main_conf_t  *mcf;
 
-    if (r->cache == NULL || r->upstream == NULL || r != r->main) {
+    if (r->cache == NULL || r->cache->file_cache == NULL
+        || r->upstream == NULL || r != r->main)
+    {
         return NGX_OK;
     }
 
