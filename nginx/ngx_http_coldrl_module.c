@@ -47,6 +47,7 @@
 #define COLDRL_MAX_FRAME             65536
 #define COLDRL_NBOUNDS               11
 #define COLDRL_PING_FLAG             ((uint64_t) 1 << 62)
+#define COLDRL_MIN_INTERVAL          10          /* ms, coldrl_interval */
 
 #define COLDRL_SRC_TAIL              0
 #define COLDRL_SRC_SAMPLE            1
@@ -194,6 +195,8 @@ static char *ngx_http_coldrl_timeout(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_coldrl_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_coldrl_check_interval(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_int_t ngx_http_coldrl_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 
@@ -281,6 +284,10 @@ static ngx_conf_num_bounds_t  ngx_http_coldrl_k_bounds = {
     ngx_conf_check_num_bounds, 1, COLDRL_MAX_K
 };
 
+static ngx_conf_post_t  ngx_http_coldrl_interval_post = {
+    ngx_http_coldrl_check_interval
+};
+
 
 static ngx_command_t  ngx_http_coldrl_commands[] = {
 
@@ -331,7 +338,7 @@ static ngx_command_t  ngx_http_coldrl_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_coldrl_main_conf_t, interval),
-      NULL },
+      &ngx_http_coldrl_interval_post },
 
     { ngx_string("coldrl_keepalive"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -558,6 +565,20 @@ ngx_http_coldrl_timeout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     mcf->timeout_us = n * unit;
+
+    return NGX_CONF_OK;
+}
+
+
+/* the cache manager runs at least every coldrl_interval: below 10ms (0: every 1 ms) it would spin */
+static char *
+ngx_http_coldrl_check_interval(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *ms = data;
+
+    if (*ms < COLDRL_MIN_INTERVAL) {
+        return "must be at least 10ms";
+    }
 
     return NGX_CONF_OK;
 }
