@@ -67,6 +67,8 @@
 
 /* uniform draws per candidate for the biased sources (replay/candidates.ts OVERSAMPLE) */
 #define COLDRL_OVERSAMPLE            4
+/* index entries a uniform draw of d looks at, at most d x this (other caches' entries are skipped) */
+#define COLDRL_DRAW_STEPS            8
 
 /* outcomes of one sidecar round trip */
 #define COLDRL_ASK_MODEL             0
@@ -1640,9 +1642,11 @@ ngx_http_coldrl_collect_tail(ngx_http_file_cache_t *cache, ngx_uint_t k,
 
 /*
  * Draws up to d distinct resident entries uniformly from the dense index into ngx_http_coldrl_drawn
- * (slots), skipping the keys already in ngx_http_coldrl_cands[0..n) (mixed's tail half) without
- * counting them. The side mutex is held. Returns how many were drawn; with nresident <= d (and no
- * skips) every resident entry is drawn.
+ * (slots), skipping the keys already in ngx_http_coldrl_cands[0..n) (mixed's tail half) and other
+ * caches' entries without counting them. The side mutex is held, and every worker's log phase waits on
+ * it: the walk stops after COLDRL_DRAW_STEPS x d entries, so a cache with few entries beside a large
+ * one gets fewer than d rather than a walk of the whole index. Returns how many were drawn; with
+ * nresident <= d (and no skips) every resident entry is drawn.
  *
  * The rule of replay/candidates.ts (partial Fisher-Yates over the pool of resident ids):
  *   for i = 0 .. : j = i + random() % (N - i); swap(dense[i], dense[j]); take dense[i]
@@ -1658,12 +1662,13 @@ ngx_http_coldrl_draw(ngx_http_coldrl_shctx_t *sh, ngx_uint_t d, ngx_uint_t n,
     uint32_t zone)
 {
     uint32_t    i, j, slot, other, size;
-    ngx_uint_t  m, t;
+    ngx_uint_t  m, t, steps;
 
     size = sh->nresident;
+    steps = COLDRL_DRAW_STEPS * d;
     m = 0;
 
-    for (i = 0; i < size && m < d; i++) {
+    for (i = 0; i < size && m < d && i < steps; i++) {
         j = i + (uint32_t) ngx_random() % (size - i);
         slot = sh->dense[j];
         other = sh->dense[i];
