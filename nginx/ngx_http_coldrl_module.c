@@ -2181,8 +2181,9 @@ ngx_http_coldrl_lookup(ngx_http_file_cache_t *cache, u_char *key)
 
 /*
  * returns 1 when the entry was deleted; *freed = blocks freed. The victim must still be the copy the
- * decision saw: the same stored file (uniq) and not requested since (expire moves on each request, to
- * the second), else it is left alone and counted as a revalidation miss.
+ * decision saw: the same stored file (uniq) and not requested since (uses counts every lookup; expire
+ * moves on each request too, but only to the second), else it is left alone and counted as a
+ * revalidation miss.
  */
 static ngx_uint_t
 ngx_http_coldrl_delete(ngx_http_file_cache_t *cache,
@@ -2203,7 +2204,8 @@ ngx_http_coldrl_delete(ngx_http_file_cache_t *cache,
     fcn = ngx_http_coldrl_lookup(cache, key);
 
     if (fcn == NULL || fcn->count || fcn->deleting || !fcn->exists
-        || fcn->uniq != cand->uniq || fcn->expire != cand->expire)
+        || fcn->uniq != cand->uniq || fcn->uses != cand->uses
+        || fcn->expire != cand->expire)
     {
         ngx_shmtx_unlock(&cache->shpool->mutex);
         return 0;

@@ -189,6 +189,30 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     }
   });
 
+  await t.test('an object requested while the model decides is left alone by that decision (its lookups are compared, not only its expire second)', async () => {
+    const p = await proxy('requested', { socket, timeout: '2s' });
+    for (const n of [...SMALL, 'L1']) { assert.equal(await get(p, n), 'MISS'); await sleep(5); }
+    assert.equal(await get(p, 'L1'), 'HIT');
+    // L2 stored, the decision sent and L2 requested again within one second: the node's `expire` (last
+    // access + inactive, in seconds) stays the same, its `uses` (one per lookup) does not
+    while (Date.now() % 1000 > 50) await sleep(2);
+    sidecar.pause();
+    try {
+      assert.equal(await get(p, 'L2'), 'MISS');
+      await trigger(p);
+      await sleep(400); // the manager has sent the decision; the frozen sidecar holds it (2 s deadline)
+      assert.equal(await get(p, 'L2'), 'HIT');
+    } finally {
+      sidecar.resume();
+    }
+    const s = await decisions(p, 1);
+    const line = p.ngx.errorLog().split('\n').find((l) => /coldrl decision \d+: live /.test(l)) ?? '';
+    assert.match(line, /outcome:model /, `the model answered the first decision: ${line}`);
+    assert.ok(line.includes(`evicted:${keyOf(p, 'L2')} `), `the model chose L2: ${line}`);
+    assert.match(line, / deleted:0 /, `L2, requested meanwhile, was not deleted by that decision: ${line}`);
+    assert.ok(s.revalidation_misses >= 1, `counted as a revalidation miss: ${JSON.stringify(s)}`);
+  });
+
   await t.test('sidecar down (no socket): LRU over the same candidates, counted as connect', async () => {
     const down = await proxy('down', { socket: join(root, 'absent.sock'), timeout: '100ms' });
     const { s, kept } = await oneEviction(down);
