@@ -303,7 +303,11 @@ export class NginxInstance {
 export interface ColdrlStatus {
   enabled: boolean; shadow: boolean; candidates_source: string; k: number; timeout_us: number;
   decisions: number; model_decisions: number; shadow_decisions: number;
-  evictions: { model: number; lru: number }; evicted_bytes: number; candidates: number;
+  /** Objects the module deleted (the model's victims). */
+  evictions: { model: number };
+  /** Decisions the module left to nginx's own manager (every fallback, every shadow decision). */
+  handed_to_nginx: number;
+  evicted_bytes: number; candidates: number;
   /** Nanoseconds spent collecting candidates (both mutex holds, every collection). */
   collect_ns: number; revalidation_misses: number;
   fallbacks: { timeout: number; connect: number; bad_reply: number; sidecar: number };

@@ -14,10 +14,14 @@
  *   2. UNLOCKS, computes the features of replay/features.ts (spec 1) from the node plus the module's
  *      side table, sends one framed DecideRequest (proto/README.md) over a persistent Unix socket and
  *      waits with a microsecond deadline (ppoll),
- *   3. re-locks and deletes each victim after re-validating it by key (still there, count == 0).
- * A late, malformed or missing answer (sidecar down) evicts LRU over the same candidates. The stock
- * manager runs afterwards: it does `inactive` expiry and stays the LRU safety net. Workers that find the
- * keys zone full still call the stock forced_expire (not interceptable without a core patch).
+ *   3. re-locks and deletes each victim after re-validating it by key (still there, count == 0, not
+ *      requested since).
+ * Any other outcome (a late, malformed or missing answer, the sidecar down or answering FALLBACK), and
+ * every decision in shadow mode once the model's choice is logged, deletes nothing: the module stops and
+ * hands the run to the stock manager, which runs afterwards in every case (`inactive` expiry, then
+ * forced_expire from the LRU tail while the cache is over its limits), so a fallback is nginx's own LRU.
+ * Workers that find the keys zone full still call the stock forced_expire (not interceptable without a
+ * core patch).
  *
  * The side table (the module's own shared memory, keyed by the 16-byte cache key) is filled in the log
  * phase from $upstream_response_length, $upstream_response_time and the upstream's Cache-Control /
@@ -101,7 +105,7 @@ typedef struct {
     ngx_atomic_t                model_decisions;
     ngx_atomic_t                shadow_decisions;
     ngx_atomic_t                model_evictions;
-    ngx_atomic_t                lru_evictions;
+    ngx_atomic_t                handed_to_nginx;  /* decisions left to nginx's own manager */
     ngx_atomic_t                evicted_bytes;
     ngx_atomic_t                candidates;
     ngx_atomic_t                collect_ns;   /* time spent collecting candidates */
@@ -1344,27 +1348,6 @@ ngx_http_coldrl_manager(void *data)
 }
 
 
-static uint64_t
-ngx_http_coldrl_lru_victims(ngx_uint_t n, uint64_t need, off_t bsize)
-{
-    uint64_t    mask, freed;
-    ngx_uint_t  i;
-
-    mask = 0;
-    freed = 0;
-
-    for (i = 0; i < n; i++) {
-        mask |= (uint64_t) 1 << i;
-        freed += (uint64_t) ngx_http_coldrl_cands[i].fs_size * bsize;
-        if (freed >= need) {
-            break;
-        }
-    }
-
-    return mask;
-}
-
-
 static u_char *
 ngx_http_coldrl_hex_keys(u_char *p, u_char *last, ngx_uint_t n,
     uint64_t mask)
@@ -1399,16 +1382,23 @@ ngx_http_coldrl_hex_keys(u_char *p, u_char *last, ngx_uint_t n,
 }
 
 
+/*
+ * One decision: NGX_OK when the model's victims were deleted (the caller may decide again), else
+ * NGX_DECLINED: the cache is within its limits, there are no candidates, or the decision was handed
+ * to nginx: on every outcome but a model answer, and always in shadow mode (after the model's choice
+ * is logged), the module deletes nothing and stops, and the stock manager that runs next (inactive
+ * expiry, then forced_expire from the LRU tail until the cache is within its limits) evicts natively.
+ */
 static ngx_int_t
 ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
 {
     off_t                         size, freed, f;
     double                        now;
     u_char                       *name, *p;
-    uint64_t                      need, mask, lru, id, t0;
+    uint64_t                      need, id, t0;
     ngx_int_t                     outcome;
     ngx_uint_t                    n, i, count, watermark, us, deleted, shadow,
-                                  level;
+                                  live, level;
     ngx_time_t                   *tp;
     ngx_path_t                   *path;
     ngx_http_coldrl_cand_t       *c;
@@ -1483,11 +1473,14 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
     }
 
     shadow = mcf->shadow ? 1 : 0;
-    lru = ngx_http_coldrl_lru_victims(n, need, (off_t) cache->bsize);
-    mask = (outcome == COLDRL_ASK_MODEL && !shadow) ? rep.victims : lru;
+    live = (outcome == COLDRL_ASK_MODEL && !shadow);
 
     if (shadow) {
         (void) ngx_atomic_fetch_add(&sh->c.shadow_decisions, 1);
+    }
+
+    if (!live) {
+        (void) ngx_atomic_fetch_add(&sh->c.handed_to_nginx, 1);
     }
 
     if (mcf->log_features) {
@@ -1506,50 +1499,53 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
         }
     }
 
-    /* delete the victims, each re-validated by key under the cache mutex */
-
-    path = cache->path;
-    name = ngx_alloc(path->name.len + 1 + path->len
-                     + 2 * NGX_HTTP_CACHE_KEY_LEN + 1, ngx_cycle->log);
-    if (name == NULL) {
-        return NGX_DECLINED;
-    }
-
-    ngx_memcpy(name, path->name.data, path->name.len);
+    /* delete the model's victims, each re-validated by key under the cache mutex */
 
     deleted = 0;
     freed = 0;
 
-    for (i = 0; i < n; i++) {
-        if (!(mask & ((uint64_t) 1 << i))) {
-            continue;
+    if (live) {
+        path = cache->path;
+        name = ngx_alloc(path->name.len + 1 + path->len
+                         + 2 * NGX_HTTP_CACHE_KEY_LEN + 1, ngx_cycle->log);
+        if (name == NULL) {
+            return NGX_DECLINED;
         }
 
-        f = 0;
+        ngx_memcpy(name, path->name.data, path->name.len);
 
-        if (ngx_http_coldrl_delete(cache, &ngx_http_coldrl_cands[i], name, &f))
-        {
-            deleted++;
-            freed += f;
+        for (i = 0; i < n; i++) {
+            if (!(rep.victims & ((uint64_t) 1 << i))) {
+                continue;
+            }
 
-        } else {
-            (void) ngx_atomic_fetch_add(&sh->c.revalidation_misses, 1);
+            f = 0;
+
+            if (ngx_http_coldrl_delete(cache, &ngx_http_coldrl_cands[i], name,
+                                       &f))
+            {
+                deleted++;
+                freed += f;
+
+            } else {
+                (void) ngx_atomic_fetch_add(&sh->c.revalidation_misses, 1);
+            }
         }
-    }
 
-    ngx_free(name);
+        ngx_free(name);
 
-    if (outcome == COLDRL_ASK_MODEL && !shadow) {
         (void) ngx_atomic_fetch_add(&sh->c.model_evictions, deleted);
+        (void) ngx_atomic_fetch_add(&sh->c.evicted_bytes,
+                                    freed * cache->bsize);
+
+        p = ngx_http_coldrl_hex_keys(victims, victims + sizeof(victims) - 1,
+                                     n, rep.victims);
 
     } else {
-        (void) ngx_atomic_fetch_add(&sh->c.lru_evictions, deleted);
+        /* nginx's manager evicts from its LRU tail */
+        p = ngx_cpymem(victims, "nginx", 5);
     }
 
-    (void) ngx_atomic_fetch_add(&sh->c.evicted_bytes, freed * cache->bsize);
-
-    p = ngx_http_coldrl_hex_keys(victims, victims + sizeof(victims) - 1, n,
-                                 mask);
     *p = '\0';
 
     if (outcome == COLDRL_ASK_MODEL || outcome == COLDRL_ASK_SIDECAR_FALLBACK)
@@ -1574,7 +1570,8 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
                   ngx_http_coldrl_source_names[ngx_http_coldrl_source], n, need, us,
                   deleted, victims, model);
 
-    return deleted ? NGX_OK : NGX_DECLINED;
+    /* a model decision whose victims were all requested meanwhile: decide again */
+    return live ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -2342,7 +2339,7 @@ ngx_http_coldrl_connect(void)
         if (ngx_http_coldrl_backoff == 0) {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, err,
                           "coldrl: connect() to sidecar \"%V\" failed, "
-                          "evicting LRU until it answers",
+                          "nginx evicts (LRU) until it answers",
                           &ngx_http_coldrl_mcf->socket);
         }
 
@@ -2847,10 +2844,12 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "coldrl_model_decisions_total %uA\n"
             "# TYPE coldrl_shadow_decisions_total counter\n"
             "coldrl_shadow_decisions_total %uA\n"
-            "# HELP coldrl_evictions_total Objects deleted by the module.\n"
+            "# HELP coldrl_evictions_total Objects deleted by the module (the model's victims).\n"
             "# TYPE coldrl_evictions_total counter\n"
             "coldrl_evictions_total{by=\"model\"} %uA\n"
-            "coldrl_evictions_total{by=\"lru\"} %uA\n"
+            "# HELP coldrl_handed_to_nginx_total Decisions left to nginx's own manager (fallbacks, shadow).\n"
+            "# TYPE coldrl_handed_to_nginx_total counter\n"
+            "coldrl_handed_to_nginx_total %uA\n"
             "# TYPE coldrl_evicted_bytes_total counter\n"
             "coldrl_evicted_bytes_total %uA\n"
             "# TYPE coldrl_candidates_total counter\n"
@@ -2860,7 +2859,7 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "coldrl_collect_seconds_total %.9f\n"
             "# TYPE coldrl_revalidation_misses_total counter\n"
             "coldrl_revalidation_misses_total %uA\n"
-            "# HELP coldrl_fallbacks_total Decisions that fell back to LRU, by reason.\n"
+            "# HELP coldrl_fallbacks_total Decisions handed to nginx's LRU for want of an answer, by reason.\n"
             "# TYPE coldrl_fallbacks_total counter\n"
             "coldrl_fallbacks_total{reason=\"timeout\"} %uA\n"
             "coldrl_fallbacks_total{reason=\"connect\"} %uA\n"
@@ -2883,7 +2882,7 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "# HELP coldrl_decision_latency_seconds Sidecar round trip of answered decisions.\n"
             "# TYPE coldrl_decision_latency_seconds histogram\n",
             c->decisions, c->model_decisions, c->shadow_decisions,
-            c->model_evictions, c->lru_evictions, c->evicted_bytes,
+            c->model_evictions, c->handed_to_nginx, c->evicted_bytes,
             c->candidates, (double) c->collect_ns / 1e9,
             c->revalidation_misses,
             c->fb_timeout, c->fb_connect, c->fb_bad_reply, c->fb_sidecar,
@@ -2911,7 +2910,7 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "\"k\":%ui,\"timeout_us\":%ui,"
             "\"decisions\":%uA,\"model_decisions\":%uA,"
             "\"shadow_decisions\":%uA,"
-            "\"evictions\":{\"model\":%uA,\"lru\":%uA},"
+            "\"evictions\":{\"model\":%uA},\"handed_to_nginx\":%uA,"
             "\"evicted_bytes\":%uA,\"candidates\":%uA,\"collect_ns\":%uA,"
             "\"revalidation_misses\":%uA,"
             "\"fallbacks\":{\"timeout\":%uA,\"connect\":%uA,"
@@ -2926,7 +2925,7 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             mcf->shadow == 1 ? "true" : "false",
             ngx_http_coldrl_source_names[mcf->source], mcf->k, mcf->timeout_us,
             c->decisions, c->model_decisions, c->shadow_decisions,
-            c->model_evictions, c->lru_evictions, c->evicted_bytes,
+            c->model_evictions, c->handed_to_nginx, c->evicted_bytes,
             c->candidates, c->collect_ns, c->revalidation_misses,
             c->fb_timeout, c->fb_connect, c->fb_bad_reply, c->fb_sidecar,
             c->connected, c->connects, c->connect_failures, c->pings,

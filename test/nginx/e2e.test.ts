@@ -6,9 +6,11 @@
  * The cache holds 40 blocks of 4 KiB (max_size=160k). Six small objects (1 block each) are the LRU tail,
  * then L1 (15 blocks), L2 (16 blocks, the largest), a hit on L1, then T (14 blocks) pushes the cache over:
  *   model (live)   evicts L2 only: the small LRU-tail objects it spared stay cached;
- *   LRU            evicts S1..S6 and L2 (oldest first until 12 blocks are free).
- * Scenarios: live model; sidecar frozen (SIGSTOP: slower than the deadline) -> LRU; sidecar socket absent
- * -> LRU; shadow mode -> LRU plus a log line naming the model's choice. Counters, feature parity with
+ *   nginx (LRU)    evicts S1..S6 and L2 (its forced_expire, from the LRU tail until 12 blocks are free).
+ * Scenarios: live model; sidecar frozen (SIGSTOP: slower than the deadline) -> handed to nginx's LRU;
+ * sidecar socket absent -> nginx's LRU; shadow mode -> nginx's LRU plus a log line naming the model's
+ * choice (those two with K = 3 `large` candidates, L2, L1 and T, of which an LRU over the candidates would
+ * take L2 alone: nginx's own LRU takes the small tail objects first). Counters, feature parity with
  * replay/ (same access log, read with the nginx-json format) and the training loop are checked too.
  * Those run with the module's default candidate source, `overdue` (the nine residents are fewer than 4K, so
  * all of them are candidates); each source is then checked on its own, `large`, `rare`, `perbyte`,
@@ -119,7 +121,7 @@ async function oneEviction(p: Proxy): Promise<{ s: ColdrlStatus; kept: Record<st
   return { s, kept: present(p, [...SMALL, 'L1', 'L2', 'T']) };
 }
 
-test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls back to LRU, keeps parity', { timeout: 240_000 }, async (t) => {
+test('nginx: the coldrl module evicts through the sidecar in a real proxy, hands fallbacks to nginx\'s LRU, keeps parity', { timeout: 240_000 }, async (t) => {
   const build = buildNginxModule(); // a failed build fails the test
   const root = tempDir(t, 'coldrl-nginx-e2e-');
   const model = join(root, 'size.onnx');
@@ -152,7 +154,8 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     assert.equal(s.model_decisions, 1);
     assert.equal(s.candidates_source, 'overdue', 'the default source');
     assert.ok(s.collect_ns > 0 && s.collect_ns < 1e9, `time spent collecting counted: ${s.collect_ns} ns`);
-    assert.deepEqual(s.evictions, { model: 1, lru: 0 });
+    assert.deepEqual(s.evictions, { model: 1 });
+    assert.equal(s.handed_to_nginx, 0);
     assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0 });
     assert.equal(s.latency_us.count, 1);
     assert.equal(s.latency_us.buckets.reduce((a, b) => a + b.count, 0), 1);
@@ -164,6 +167,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     const prom = await httpGet(live.ngx.opts.proxyPort, '/coldrl_status?format=prometheus');
     assert.match(prom.body, /^coldrl_decisions_total 1$/m);
     assert.match(prom.body, /^coldrl_evictions_total\{by="model"\} 1$/m);
+    assert.match(prom.body, /^coldrl_handed_to_nginx_total 0$/m);
     assert.match(prom.body, /^coldrl_decision_latency_seconds_count 1$/m);
     assert.match(prom.body, new RegExp(`^coldrl_collect_seconds_total ${(s.collect_ns / 1e9).toFixed(9)}$`, 'm'));
   });
@@ -174,15 +178,16 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     assert.ok(compared >= 9);
   });
 
-  await t.test('slower than the deadline (sidecar frozen): LRU, every request served, counted as timeout', async () => {
+  await t.test('slower than the deadline (sidecar frozen): handed to nginx\'s LRU, every request served, counted as timeout', async () => {
     sidecar.pause();
     try {
       assert.equal(await get(live, 'U1'), 'MISS');
       for (const n of ['T', 'U1']) assert.equal(await get(live, n), 'HIT');
       const s = await decisions(live, 2);
       assert.equal(s.fallbacks.timeout, 1);
-      assert.equal(s.evictions.lru, 7);
-      assert.equal(s.evictions.model, 1);
+      assert.equal(s.handed_to_nginx, 1);
+      assert.equal(s.evictions.model, 1, 'the module deleted nothing more');
+      // nginx's LRU tail: S1..S6, then L1 (T and U1 were requested after it)
       assert.deepEqual(present(live, [...SMALL, 'L1', 'T', 'U1']), { ...all(SMALL, false), L1: false, T: true, U1: true });
     } finally {
       sidecar.resume();
@@ -213,28 +218,32 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     assert.ok(s.revalidation_misses >= 1, `counted as a revalidation miss: ${JSON.stringify(s)}`);
   });
 
-  await t.test('sidecar down (no socket): LRU over the same candidates, counted as connect', async () => {
-    const down = await proxy('down', { socket: join(root, 'absent.sock'), timeout: '100ms' });
+  await t.test('sidecar down (no socket): nginx evicts from its own LRU tail, counted as connect', async () => {
+    const down = await proxy('down', { socket: join(root, 'absent.sock'), timeout: '100ms', candidates: 'large', k: 3 });
     const { s, kept } = await oneEviction(down);
-    assert.deepEqual(kept, LRU_KEEPS);
+    assert.deepEqual(kept, LRU_KEEPS, 'S1..S6 and L2 (an LRU over the candidates L2, L1, T would have taken L2 alone)');
     assert.equal(s.fallbacks.connect, 1);
-    assert.deepEqual(s.evictions, { model: 0, lru: 7 });
+    assert.deepEqual(s.evictions, { model: 0 });
+    assert.equal(s.handed_to_nginx, 1);
+    const line = down.ngx.errorLog().split('\n').find((l) => /coldrl decision \d+: live outcome:connect/.test(l)) ?? '';
+    assert.match(line, / deleted:0 evicted:nginx model:- *$/, `the decision line: ${line}`);
     assert.equal(s.sidecar.connected, 0);
     for (const n of ['L1', 'T']) assert.equal(await get(down, n), 'HIT');
     assert.equal(await get(down, 'S1'), 'MISS', 'an evicted object is fetched again');
   });
 
-  await t.test('shadow: asks the model, logs its choice, evicts LRU', async () => {
-    const shadow = await proxy('shadow', { socket, timeout: '100ms', shadow: true });
+  await t.test('shadow: asks the model, logs its choice, deletes nothing: nginx evicts as without the module', async () => {
+    const shadow = await proxy('shadow', { socket, timeout: '100ms', shadow: true, candidates: 'large', k: 3 });
     const { s, kept } = await oneEviction(shadow);
-    assert.deepEqual(kept, LRU_KEEPS);
+    assert.deepEqual(kept, LRU_KEEPS, 'nginx\'s own LRU: S1..S6 and L2');
     assert.equal(s.shadow_decisions, 1);
     assert.equal(s.model_decisions, 1);
-    assert.deepEqual(s.evictions, { model: 0, lru: 7 });
+    assert.deepEqual(s.evictions, { model: 0 });
+    assert.equal(s.handed_to_nginx, 1);
     const line = shadow.ngx.errorLog().split('\n').find((l) => /\[notice\].*coldrl decision \d+: shadow outcome:model/.test(l));
     assert.ok(line, 'a notice line per shadow decision');
     assert.ok(line.includes(`model:${keyOf(shadow, 'L2')}`), `the model's choice (L2) is logged: ${line}`);
-    for (const n of [...SMALL, 'L2']) assert.ok(line.includes(keyOf(shadow, n)), `LRU victim ${n} logged`);
+    assert.match(line, / deleted:0 evicted:nginx /, `the module deleted nothing: ${line}`);
   });
 
   for (const source of ['tail', 'sample', 'mixed', 'large', 'rare', 'perbyte', 'aged', 'weighted', 'blend', 'agedblend', 'overdue'] as const) {
@@ -246,7 +255,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
       // the module names its source in each request (candidate_source); the model was trained on `tail`
       assert.equal(await mismatches() - before, source === 'tail' ? 0 : 1, 'the sidecar counts a request from another source');
       assert.deepEqual(kept, MODEL_KEEPS);
-      assert.deepEqual(s.evictions, { model: 1, lru: 0 });
+      assert.deepEqual(s.evictions, { model: 1 });
       const line = p.ngx.errorLog().split('\n').find((l) => /coldrl decision \d+: live outcome:model/.test(l)) ?? '';
       assert.match(line, new RegExp(`candidates:${source} n:9 `), 'all nine resident objects were candidates');
       assert.equal(s.side_table.resident, p.ngx.cachedFiles().size, 'the index holds exactly the cached objects');
@@ -261,7 +270,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     assert.deepEqual(sentKeys(p), ['S1', 'L2', 'L1', 'T'].map((n) => keyOf(p, n)), 'the four largest, oldest first');
     assert.equal(s.candidates, 4);
     assert.deepEqual(kept, MODEL_KEEPS);
-    assert.deepEqual(s.evictions, { model: 1, lru: 0 });
+    assert.deepEqual(s.evictions, { model: 1 });
     assert.equal(s.side_table.resident, p.ngx.cachedFiles().size, 'the index holds exactly the cached objects');
   });
 
@@ -338,7 +347,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     for (const n of names) assert.ok(big.includes(n), `candidates ${names.join(', ')} are among ${big.join(', ')}`);
     assert.deepEqual(names, big.filter((n) => names.includes(n)), 'oldest last access first (L2, then L1, then T)');
     const victim = names.includes('L2') ? 'L2' : 'L1'; // the size model evicts the larger; either frees the 12 blocks
-    assert.deepEqual(s.evictions, { model: 1, lru: 0 });
+    assert.deepEqual(s.evictions, { model: 1 });
     assert.deepEqual(present(p, [...SMALL, 'L1', 'L2', 'T']), { ...all(SMALL, true), L1: victim !== 'L1', L2: victim !== 'L2', T: true });
     assert.equal(s.side_table.resident, p.ngx.cachedFiles().size, 'the index holds exactly the cached objects');
   });
@@ -355,7 +364,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, falls
     const loop = await proxy('loop', { socket: served.socket, timeout: '100ms' });
     const { s } = await oneEviction(loop);
     assert.equal(s.model_decisions, s.decisions, `the trained model answered every decision: ${JSON.stringify(s.fallbacks)}`);
-    assert.equal(s.evictions.model >= 1 && s.evictions.lru === 0, true, JSON.stringify(s.evictions));
+    assert.equal(s.evictions.model >= 1 && s.handed_to_nginx === 0, true, JSON.stringify(s));
     const line = loop.ngx.errorLog().split('\n').find((l) => /coldrl decision \d+: live outcome:model/.test(l));
     assert.ok(line, 'a live model decision was logged');
   });
