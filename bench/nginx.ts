@@ -307,6 +307,8 @@ export interface ColdrlStatus {
   evictions: { model: number };
   /** Decisions the module left to nginx's own manager (every fallback, every shadow decision). */
   handed_to_nginx: number;
+  /** Runs left to nginx's own manager before any decision: its LRU tail was a placeholder (a count-bound run) or due for inactive expiry. */
+  tail_handoffs: { placeholder: number; expired: number };
   evicted_bytes: number; candidates: number;
   /** Nanoseconds spent collecting candidates (both mutex holds, every collection). */
   collect_ns: number; revalidation_misses: number;

@@ -106,6 +106,8 @@ typedef struct {
     ngx_atomic_t                shadow_decisions;
     ngx_atomic_t                model_evictions;
     ngx_atomic_t                handed_to_nginx;  /* decisions left to nginx's own manager */
+    ngx_atomic_t                tail_placeholder; /* runs left to it before deciding: see evict_once */
+    ngx_atomic_t                tail_expired;
     ngx_atomic_t                evicted_bytes;
     ngx_atomic_t                candidates;
     ngx_atomic_t                collect_ns;   /* time spent collecting candidates */
@@ -1388,6 +1390,14 @@ ngx_http_coldrl_hex_keys(u_char *p, u_char *last, ngx_uint_t n,
  * to nginx: on every outcome but a model answer, and always in shadow mode (after the model's choice
  * is logged), the module deletes nothing and stops, and the stock manager that runs next (inactive
  * expiry, then forced_expire from the LRU tail until the cache is within its limits) evicts natively.
+ *
+ * Before deciding, the LRU tail is looked at (under the cache mutex, with the limits), and the run
+ * left to the stock manager when
+ *  - the tail is due for `inactive` expiry (expire <= now, count == 0): nginx's expiry, which the
+ *    stock manager runs first, deletes it, and a decision now would evict on top of it;
+ *  - the run is bound by the node count alone (the keys zone's watermark) and the tail is a
+ *    placeholder (!exists: a key requested fewer than proxy_cache_min_uses times, which stores
+ *    nothing): forced_expire frees those nodes, where the module's candidates are all stored objects.
  */
 static ngx_int_t
 ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
@@ -1398,23 +1408,34 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
     uint64_t                      need, id, t0;
     ngx_int_t                     outcome;
     ngx_uint_t                    n, i, count, watermark, us, deleted, shadow,
-                                  live, level;
+                                  live, level, placeholder, expired;
+    ngx_queue_t                  *q;
     ngx_time_t                   *tp;
     ngx_path_t                   *path;
     ngx_http_coldrl_cand_t       *c;
     ngx_http_coldrl_reply_t       rep;
     ngx_http_coldrl_shctx_t      *sh;
+    ngx_http_file_cache_node_t   *fcn;
     ngx_http_coldrl_main_conf_t  *mcf;
     u_char                        victims[1024], model[1024];
 
     mcf = ngx_http_coldrl_mcf;
     sh = mcf->zone->data;
+    placeholder = 0;
+    expired = 0;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     size = cache->sh->size;
     count = cache->sh->count;
     watermark = cache->sh->watermark;
+
+    if (!ngx_queue_empty(&cache->sh->queue)) {
+        q = ngx_queue_last(&cache->sh->queue);
+        fcn = ngx_queue_data(q, ngx_http_file_cache_node_t, queue);
+        placeholder = !fcn->exists;
+        expired = (fcn->count == 0 && fcn->expire <= ngx_time());
+    }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
@@ -1424,6 +1445,16 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
 
     need = size >= cache->max_size
            ? (uint64_t) (size - cache->max_size + 1) * cache->bsize : 1;
+
+    if (expired) {
+        (void) ngx_atomic_fetch_add(&sh->c.tail_expired, 1);
+        return NGX_DECLINED;
+    }
+
+    if (need == 1 && placeholder) {
+        (void) ngx_atomic_fetch_add(&sh->c.tail_placeholder, 1);
+        return NGX_DECLINED;
+    }
 
     /*
      * a decision bound by the node count alone (need 1: the keys zone's watermark) draws uniform
@@ -2850,6 +2881,10 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "# HELP coldrl_handed_to_nginx_total Decisions left to nginx's own manager (fallbacks, shadow).\n"
             "# TYPE coldrl_handed_to_nginx_total counter\n"
             "coldrl_handed_to_nginx_total %uA\n"
+            "# HELP coldrl_tail_handoffs_total Runs left to nginx's manager before deciding, by its LRU tail.\n"
+            "# TYPE coldrl_tail_handoffs_total counter\n"
+            "coldrl_tail_handoffs_total{tail=\"placeholder\"} %uA\n"
+            "coldrl_tail_handoffs_total{tail=\"expired\"} %uA\n"
             "# TYPE coldrl_evicted_bytes_total counter\n"
             "coldrl_evicted_bytes_total %uA\n"
             "# TYPE coldrl_candidates_total counter\n"
@@ -2882,7 +2917,8 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "# HELP coldrl_decision_latency_seconds Sidecar round trip of answered decisions.\n"
             "# TYPE coldrl_decision_latency_seconds histogram\n",
             c->decisions, c->model_decisions, c->shadow_decisions,
-            c->model_evictions, c->handed_to_nginx, c->evicted_bytes,
+            c->model_evictions, c->handed_to_nginx, c->tail_placeholder,
+            c->tail_expired, c->evicted_bytes,
             c->candidates, (double) c->collect_ns / 1e9,
             c->revalidation_misses,
             c->fb_timeout, c->fb_connect, c->fb_bad_reply, c->fb_sidecar,
@@ -2911,6 +2947,7 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "\"decisions\":%uA,\"model_decisions\":%uA,"
             "\"shadow_decisions\":%uA,"
             "\"evictions\":{\"model\":%uA},\"handed_to_nginx\":%uA,"
+            "\"tail_handoffs\":{\"placeholder\":%uA,\"expired\":%uA},"
             "\"evicted_bytes\":%uA,\"candidates\":%uA,\"collect_ns\":%uA,"
             "\"revalidation_misses\":%uA,"
             "\"fallbacks\":{\"timeout\":%uA,\"connect\":%uA,"
@@ -2925,7 +2962,8 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             mcf->shadow == 1 ? "true" : "false",
             ngx_http_coldrl_source_names[mcf->source], mcf->k, mcf->timeout_us,
             c->decisions, c->model_decisions, c->shadow_decisions,
-            c->model_evictions, c->handed_to_nginx, c->evicted_bytes,
+            c->model_evictions, c->handed_to_nginx, c->tail_placeholder,
+            c->tail_expired, c->evicted_bytes,
             c->candidates, c->collect_ns, c->revalidation_misses,
             c->fb_timeout, c->fb_connect, c->fb_bad_reply, c->fb_sidecar,
             c->connected, c->connects, c->connect_failures, c->pings,
