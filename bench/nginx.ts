@@ -312,8 +312,9 @@ export interface ColdrlStatus {
   evicted_bytes: number; candidates: number;
   /** Nanoseconds spent collecting candidates (both mutex holds, every collection). */
   collect_ns: number; revalidation_misses: number;
-  fallbacks: { timeout: number; connect: number; bad_reply: number; sidecar: number };
-  sidecar: { connected: number; connects: number; connect_failures: number; pings: number };
+  /** Decisions handed to nginx for want of an answer, by reason (`breaker`: not asked, the breaker open). */
+  fallbacks: { timeout: number; connect: number; bad_reply: number; sidecar: number; breaker: number };
+  sidecar: { connected: number; connects: number; connect_failures: number; pings: number; breaker_open: number; breaker_opens: number };
   side_table: { capacity: number; entries: number; resident: number; tracked_requests: number; stored: number; hits: number };
   latency_us: { count: number; sum: number; buckets: { le: number | null; count: number }[] };
 }
@@ -497,7 +498,7 @@ export async function run(argv: string[]): Promise<number> {
         if (mode !== 'stock') {
           const s = await ngx.status();
           const f = s.fallbacks;
-          Object.assign(row, { decisions: s.decisions, modelDecisions: s.model_decisions, fallbacks: f.timeout + f.connect + f.bad_reply + f.sidecar,
+          Object.assign(row, { decisions: s.decisions, modelDecisions: s.model_decisions, fallbacks: f.timeout + f.connect + f.bad_reply + f.sidecar + f.breaker,
             meanDecisionUs: s.latency_us.count ? Math.round(s.latency_us.sum / s.latency_us.count) : null,
             meanCollectUs: s.decisions ? Math.round(s.collect_ns / s.decisions / 100) / 10 : null });
         }

@@ -20,6 +20,8 @@
  * every decision in shadow mode once the model's choice is logged, deletes nothing: the module stops and
  * hands the run to the stock manager, which runs afterwards in every case (`inactive` expiry, then
  * forced_expire from the LRU tail while the cache is over its limits), so a fallback is nginx's own LRU.
+ * Three timeouts or bad replies in a row open a breaker: decisions then skip the sidecar for a growing
+ * period (ngx_http_coldrl_breaker), and reconnects back off after short-lived connections.
  * Workers that find the keys zone full still call the stock forced_expire (not interceptable without a
  * core patch).
  *
@@ -80,6 +82,18 @@
 #define COLDRL_ASK_TIMEOUT           2
 #define COLDRL_ASK_CONNECT           3
 #define COLDRL_ASK_BAD_REPLY         4
+#define COLDRL_ASK_BREAKER           5           /* not asked: the breaker is open */
+
+/* reconnects back off (100 ms doubling to 5 s) after a connection that lived less than this (ms) */
+#define COLDRL_CONN_MIN_LIFE         1000
+/*
+ * the breaker: after this many timeouts or bad replies in a row the sidecar is skipped for a period,
+ * at first the larger of 1 s and 10 x coldrl_timeout, doubling while the sidecar fails, up to the
+ * larger of 60 s and that first period; closed by a model answer
+ */
+#define COLDRL_BREAKER_STREAK        3
+#define COLDRL_BREAKER_MIN           1000
+#define COLDRL_BREAKER_MAX           60000
 
 
 typedef struct {
@@ -116,6 +130,9 @@ typedef struct {
     ngx_atomic_t                fb_connect;
     ngx_atomic_t                fb_bad_reply;
     ngx_atomic_t                fb_sidecar;
+    ngx_atomic_t                fb_breaker;   /* decisions the open breaker handed to nginx unasked */
+    ngx_atomic_t                breaker_open;
+    ngx_atomic_t                breaker_opens;
     ngx_atomic_t                connects;
     ngx_atomic_t                connect_failures;
     ngx_atomic_t                connected;
@@ -238,7 +255,9 @@ static uint64_t ngx_http_coldrl_now_ns(void);
 static ngx_int_t ngx_http_coldrl_ask(ngx_uint_t n, uint64_t need,
     size_t bsize, ngx_http_coldrl_reply_t *rep, ngx_uint_t *us);
 static ngx_int_t ngx_http_coldrl_connect(void);
-static void ngx_http_coldrl_close(const char *why);
+static void ngx_http_coldrl_close(const char *why, ngx_uint_t protocol);
+static ngx_int_t ngx_http_coldrl_gate(void);
+static void ngx_http_coldrl_breaker(ngx_int_t outcome);
 static size_t ngx_http_coldrl_encode(u_char *buf, uint64_t id, ngx_uint_t n,
     uint64_t need, ngx_uint_t budget_us, size_t bsize);
 static ngx_int_t ngx_http_coldrl_read_frames(uint64_t want,
@@ -277,7 +296,7 @@ static const char  *ngx_http_coldrl_source_names[] = {
 
 /* by COLDRL_ASK_*: the name in the decision log line and the counter it adds to */
 static const char  *ngx_http_coldrl_outcome_names[] = {
-    "model", "sidecar_fallback", "timeout", "connect", "bad_reply"
+    "model", "sidecar_fallback", "timeout", "connect", "bad_reply", "breaker"
 };
 
 static const size_t  ngx_http_coldrl_outcome_counter[] = {
@@ -285,7 +304,8 @@ static const size_t  ngx_http_coldrl_outcome_counter[] = {
     offsetof(ngx_http_coldrl_counters_t, fb_sidecar),
     offsetof(ngx_http_coldrl_counters_t, fb_timeout),
     offsetof(ngx_http_coldrl_counters_t, fb_connect),
-    offsetof(ngx_http_coldrl_counters_t, fb_bad_reply)
+    offsetof(ngx_http_coldrl_counters_t, fb_bad_reply),
+    offsetof(ngx_http_coldrl_counters_t, fb_breaker)
 };
 
 static ngx_conf_num_bounds_t  ngx_http_coldrl_k_bounds = {
@@ -451,6 +471,11 @@ static double                        ngx_http_coldrl_keys[COLDRL_OVERSAMPLE
 static int                           ngx_http_coldrl_fd = -1;
 static ngx_msec_t                    ngx_http_coldrl_retry_at;
 static ngx_msec_t                    ngx_http_coldrl_backoff;
+static ngx_msec_t                    ngx_http_coldrl_connected_at;
+/* the breaker: timeouts and bad replies in a row, the period it is open for (0: closed), until when */
+static ngx_uint_t                    ngx_http_coldrl_streak;
+static ngx_msec_t                    ngx_http_coldrl_open_ms;
+static ngx_msec_t                    ngx_http_coldrl_open_until;
 static uint64_t                      ngx_http_coldrl_seq;
 static u_char                        ngx_http_coldrl_rx[8192];
 static size_t                        ngx_http_coldrl_rx_len;
@@ -1469,19 +1494,31 @@ ngx_http_coldrl_evict_once(ngx_http_file_cache_t *cache)
     tp = ngx_timeofday();
     now = (double) ((uint64_t) tp->sec * 1000 + tp->msec) / 1000;
 
-    t0 = ngx_http_coldrl_now_ns();
-    n = ngx_http_coldrl_collect(cache, mcf->k, ngx_http_coldrl_source, now);
-    (void) ngx_atomic_fetch_add(&sh->c.collect_ns,
-                                ngx_http_coldrl_now_ns() - t0);
+    n = 0;
+    us = 0;
+    id = 0;
+    ngx_memzero(&rep, sizeof(ngx_http_coldrl_reply_t));
 
-    if (n == 0) {
-        return NGX_DECLINED;
+    /* the breaker open or the sidecar unreachable: nothing to ask, no candidates to collect */
+    outcome = ngx_http_coldrl_gate();
+
+    if (outcome == COLDRL_ASK_MODEL) {
+        t0 = ngx_http_coldrl_now_ns();
+        n = ngx_http_coldrl_collect(cache, mcf->k, ngx_http_coldrl_source, now);
+        (void) ngx_atomic_fetch_add(&sh->c.collect_ns,
+                                    ngx_http_coldrl_now_ns() - t0);
+
+        if (n == 0) {
+            return NGX_DECLINED;
+        }
+
+        ngx_http_coldrl_features(cache, n, now);
+
+        outcome = ngx_http_coldrl_ask(n, need, cache->bsize, &rep, &us);
+        id = ngx_http_coldrl_seq;
     }
 
-    ngx_http_coldrl_features(cache, n, now);
-
-    outcome = ngx_http_coldrl_ask(n, need, cache->bsize, &rep, &us);
-    id = ngx_http_coldrl_seq;
+    ngx_http_coldrl_breaker(outcome);
 
     (void) ngx_atomic_fetch_add(&sh->c.decisions, 1);
     (void) ngx_atomic_fetch_add(&sh->c.candidates, n);
@@ -2308,17 +2345,46 @@ ngx_http_coldrl_now_us(void)
 }
 
 
+/* the next connect() waits: 100 ms, doubling to 5 s */
 static void
-ngx_http_coldrl_close(const char *why)
+ngx_http_coldrl_back_off(void)
 {
+    ngx_http_coldrl_backoff = ngx_http_coldrl_backoff
+                              ? ngx_min(ngx_http_coldrl_backoff * 2, 5000)
+                              : 100;
+    ngx_http_coldrl_retry_at = ngx_current_msec + ngx_http_coldrl_backoff;
+}
+
+
+/*
+ * Closes the connection. A protocol error, or a connection that lived less than COLDRL_CONN_MIN_LIFE
+ * (a peer that accepts and closes, or answers with an error and closes), makes the next connect()
+ * back off; a connection closed after a longer life may be made again at once (a sidecar restarting).
+ */
+static void
+ngx_http_coldrl_close(const char *why, ngx_uint_t protocol)
+{
+    ngx_msec_int_t            lived;
     ngx_http_coldrl_shctx_t  *sh;
 
     if (ngx_http_coldrl_fd == -1) {
         return;
     }
 
+    ngx_time_update();
+    lived = (ngx_msec_int_t) (ngx_current_msec - ngx_http_coldrl_connected_at);
+
+    if (protocol || lived < COLDRL_CONN_MIN_LIFE) {
+        ngx_http_coldrl_back_off();
+
+    } else {
+        ngx_http_coldrl_backoff = 0;
+    }
+
     ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                  "coldrl: sidecar connection closed: %s", why);
+                  "coldrl: sidecar connection closed after %M ms: %s%s",
+                  (ngx_msec_t) (lived > 0 ? lived : 0), why,
+                  ngx_http_coldrl_backoff ? ", reconnecting with backoff" : "");
 
     close(ngx_http_coldrl_fd);
     ngx_http_coldrl_fd = -1;
@@ -2326,6 +2392,91 @@ ngx_http_coldrl_close(const char *why)
 
     sh = ngx_http_coldrl_mcf->zone->data;
     sh->c.connected = 0;
+}
+
+
+/*
+ * Whether a decision may ask the sidecar: COLDRL_ASK_MODEL when it may (connected), else the outcome
+ * of the decision: COLDRL_ASK_BREAKER while the breaker is open, COLDRL_ASK_CONNECT when the sidecar
+ * cannot be reached (or the reconnect backoff is running).
+ */
+static ngx_int_t
+ngx_http_coldrl_gate(void)
+{
+    ngx_http_coldrl_shctx_t  *sh;
+
+    if (ngx_http_coldrl_open_ms) {
+        ngx_time_update();
+
+        if ((ngx_msec_int_t) (ngx_current_msec - ngx_http_coldrl_open_until)
+            < 0)
+        {
+            return COLDRL_ASK_BREAKER;
+        }
+
+        /* half open: this decision asks; one more failure opens it again */
+        sh = ngx_http_coldrl_mcf->zone->data;
+        sh->c.breaker_open = 0;
+    }
+
+    return ngx_http_coldrl_connect() == NGX_OK ? COLDRL_ASK_MODEL
+                                               : COLDRL_ASK_CONNECT;
+}
+
+
+/* the breaker follows each decision's outcome */
+static void
+ngx_http_coldrl_breaker(ngx_int_t outcome)
+{
+    ngx_msec_t                first, cap;
+    ngx_http_coldrl_shctx_t  *sh;
+
+    sh = ngx_http_coldrl_mcf->zone->data;
+
+    switch (outcome) {
+
+    case COLDRL_ASK_MODEL:
+        ngx_http_coldrl_streak = 0;
+        ngx_http_coldrl_open_ms = 0;
+        ngx_http_coldrl_backoff = 0;
+        sh->c.breaker_open = 0;
+        return;
+
+    case COLDRL_ASK_SIDECAR_FALLBACK:
+        ngx_http_coldrl_streak = 0;   /* it answers in time */
+        return;
+
+    case COLDRL_ASK_TIMEOUT:
+    case COLDRL_ASK_BAD_REPLY:
+        break;
+
+    default:  /* CONNECT: the reconnect backoff; BREAKER: already open */
+        return;
+    }
+
+    if (++ngx_http_coldrl_streak < COLDRL_BREAKER_STREAK) {
+        return;
+    }
+
+    first = ngx_max(COLDRL_BREAKER_MIN,
+                    ngx_http_coldrl_mcf->timeout_us / 100);
+    cap = ngx_max(COLDRL_BREAKER_MAX, first);
+
+    ngx_http_coldrl_open_ms = ngx_http_coldrl_open_ms
+                              ? ngx_min(ngx_http_coldrl_open_ms * 2, cap)
+                              : first;
+
+    ngx_time_update();
+    ngx_http_coldrl_open_until = ngx_current_msec + ngx_http_coldrl_open_ms;
+    ngx_http_coldrl_streak = COLDRL_BREAKER_STREAK - 1;
+
+    sh->c.breaker_open = 1;
+    (void) ngx_atomic_fetch_add(&sh->c.breaker_opens, 1);
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "coldrl: %ui decisions in a row timed out or got a bad reply, "
+                  "the sidecar is skipped for %M ms (nginx evicts)",
+                  (ngx_uint_t) COLDRL_BREAKER_STREAK, ngx_http_coldrl_open_ms);
 }
 
 
@@ -2374,17 +2525,15 @@ ngx_http_coldrl_connect(void)
                           &ngx_http_coldrl_mcf->socket);
         }
 
-        ngx_http_coldrl_backoff = ngx_http_coldrl_backoff
-                                  ? ngx_min(ngx_http_coldrl_backoff * 2, 5000)
-                                  : 100;
-        ngx_http_coldrl_retry_at = ngx_current_msec + ngx_http_coldrl_backoff;
+        ngx_http_coldrl_back_off();
         (void) ngx_atomic_fetch_add(&sh->c.connect_failures, 1);
 
         return NGX_ERROR;
     }
 
+    /* the backoff stays until a model answer, or the connection outlives COLDRL_CONN_MIN_LIFE */
     ngx_http_coldrl_fd = fd;
-    ngx_http_coldrl_backoff = 0;
+    ngx_http_coldrl_connected_at = ngx_current_msec;
     ngx_http_coldrl_rx_len = 0;
     sh->c.connected = 1;
     (void) ngx_atomic_fetch_add(&sh->c.connects, 1);
@@ -2589,7 +2738,7 @@ ngx_http_coldrl_read_frames(uint64_t want, ngx_http_coldrl_reply_t *rep)
                  MSG_DONTWAIT);
 
         if (n == 0) {
-            ngx_http_coldrl_close("closed by the sidecar");
+            ngx_http_coldrl_close("closed by the sidecar", 0);
             return NGX_ERROR;
         }
 
@@ -2598,7 +2747,7 @@ ngx_http_coldrl_read_frames(uint64_t want, ngx_http_coldrl_reply_t *rep)
                 break;
             }
 
-            ngx_http_coldrl_close("recv() failed");
+            ngx_http_coldrl_close("recv() failed", 0);
             return NGX_ERROR;
         }
 
@@ -2611,7 +2760,7 @@ ngx_http_coldrl_read_frames(uint64_t want, ngx_http_coldrl_reply_t *rep)
                   | ((size_t) p[2] << 8) | p[3];
 
             if (len == 0 || len > sizeof(ngx_http_coldrl_rx) - 4) {
-                ngx_http_coldrl_close("frame too long");
+                ngx_http_coldrl_close("frame too long", 1);
                 return NGX_ERROR;
             }
 
@@ -2624,7 +2773,7 @@ ngx_http_coldrl_read_frames(uint64_t want, ngx_http_coldrl_reply_t *rep)
             if (ngx_http_coldrl_parse_reply(p + 4, p + 4 + len, &r)
                 != NGX_OK)
             {
-                ngx_http_coldrl_close("reply does not parse");
+                ngx_http_coldrl_close("reply does not parse", 1);
                 return NGX_ERROR;
             }
 
@@ -2636,7 +2785,8 @@ ngx_http_coldrl_read_frames(uint64_t want, ngx_http_coldrl_reply_t *rep)
             }
 
             if (r.has_error) {
-                ngx_http_coldrl_close("the sidecar reported a protocol error");
+                ngx_http_coldrl_close("the sidecar reported a protocol error",
+                                  1);
                 return found == NGX_OK ? NGX_OK : NGX_ERROR;
             }
         }
@@ -2691,7 +2841,8 @@ ngx_http_coldrl_ask(ngx_uint_t n, uint64_t need, size_t bsize,
                 MSG_DONTWAIT | MSG_NOSIGNAL);
 
     if (sent != (ssize_t) len) {
-        ngx_http_coldrl_close(sent == -1 ? "send() failed" : "short send()");
+        ngx_http_coldrl_close(sent == -1 ? "send() failed" : "short send()",
+                              0);
         return COLDRL_ASK_CONNECT;
     }
 
@@ -2712,7 +2863,7 @@ ngx_http_coldrl_ask(ngx_uint_t n, uint64_t need, size_t bsize,
         rc = ppoll(&pfd, 1, &ts, NULL);
 
         if (rc == -1 && ngx_errno != NGX_EINTR) {
-            ngx_http_coldrl_close("ppoll() failed");
+            ngx_http_coldrl_close("ppoll() failed", 0);
             return COLDRL_ASK_CONNECT;
         }
 
@@ -2736,19 +2887,15 @@ ngx_http_coldrl_ask(ngx_uint_t n, uint64_t need, size_t bsize,
 
     all = (n == 64) ? ~(uint64_t) 0 : (((uint64_t) 1 << n) - 1);
 
-    if (rep->has_error || rep->victims == 0 || (rep->victims & ~all)) {
+    if (rep->has_error || rep->victims == 0 || (rep->victims & ~all)
+        || (rep->source != 1 && rep->source != 2))
+    {
+        ngx_http_coldrl_close("a reply with no victims among the candidates "
+                              "or an unknown source", 1);
         return COLDRL_ASK_BAD_REPLY;
     }
 
-    if (rep->source == 1) {
-        return COLDRL_ASK_MODEL;
-    }
-
-    if (rep->source == 2) {
-        return COLDRL_ASK_SIDECAR_FALLBACK;
-    }
-
-    return COLDRL_ASK_BAD_REPLY;
+    return rep->source == 1 ? COLDRL_ASK_MODEL : COLDRL_ASK_SIDECAR_FALLBACK;
 }
 
 
@@ -2786,7 +2933,7 @@ ngx_http_coldrl_keepalive_handler(ngx_event_t *ev)
         if (send(ngx_http_coldrl_fd, ngx_http_coldrl_tx, len,
                  MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t) len)
         {
-            ngx_http_coldrl_close("send() of a ping failed");
+            ngx_http_coldrl_close("send() of a ping failed", 0);
 
         } else {
             (void) ngx_atomic_fetch_add(&sh->c.pings, 1);
@@ -2900,8 +3047,14 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "coldrl_fallbacks_total{reason=\"connect\"} %uA\n"
             "coldrl_fallbacks_total{reason=\"bad_reply\"} %uA\n"
             "coldrl_fallbacks_total{reason=\"sidecar\"} %uA\n"
+            "coldrl_fallbacks_total{reason=\"breaker\"} %uA\n"
             "# TYPE coldrl_sidecar_connected gauge\n"
             "coldrl_sidecar_connected %uA\n"
+            "# HELP coldrl_sidecar_breaker_open 1 while decisions skip the sidecar after failures in a row.\n"
+            "# TYPE coldrl_sidecar_breaker_open gauge\n"
+            "coldrl_sidecar_breaker_open %uA\n"
+            "# TYPE coldrl_sidecar_breaker_opens_total counter\n"
+            "coldrl_sidecar_breaker_opens_total %uA\n"
             "# TYPE coldrl_sidecar_connects_total counter\n"
             "coldrl_sidecar_connects_total %uA\n"
             "# TYPE coldrl_sidecar_connect_failures_total counter\n"
@@ -2922,7 +3075,8 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             c->candidates, (double) c->collect_ns / 1e9,
             c->revalidation_misses,
             c->fb_timeout, c->fb_connect, c->fb_bad_reply, c->fb_sidecar,
-            c->connected, c->connects, c->connect_failures, c->pings,
+            c->fb_breaker, c->connected, c->breaker_open, c->breaker_opens,
+            c->connects, c->connect_failures, c->pings,
             c->tracked, nused, nres);
 
         cum = 0;
@@ -2951,9 +3105,10 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             "\"evicted_bytes\":%uA,\"candidates\":%uA,\"collect_ns\":%uA,"
             "\"revalidation_misses\":%uA,"
             "\"fallbacks\":{\"timeout\":%uA,\"connect\":%uA,"
-            "\"bad_reply\":%uA,\"sidecar\":%uA},"
+            "\"bad_reply\":%uA,\"sidecar\":%uA,\"breaker\":%uA},"
             "\"sidecar\":{\"connected\":%uA,\"connects\":%uA,"
-            "\"connect_failures\":%uA,\"pings\":%uA},"
+            "\"connect_failures\":%uA,\"pings\":%uA,"
+            "\"breaker_open\":%uA,\"breaker_opens\":%uA},"
             "\"side_table\":{\"capacity\":%uD,\"entries\":%uD,"
             "\"resident\":%uD,\"tracked_requests\":%uA,\"stored\":%uA,"
             "\"hits\":%uA},"
@@ -2966,7 +3121,8 @@ ngx_http_coldrl_status_handler(ngx_http_request_t *r)
             c->tail_expired, c->evicted_bytes,
             c->candidates, c->collect_ns, c->revalidation_misses,
             c->fb_timeout, c->fb_connect, c->fb_bad_reply, c->fb_sidecar,
-            c->connected, c->connects, c->connect_failures, c->pings,
+            c->fb_breaker, c->connected, c->connects, c->connect_failures,
+            c->pings, c->breaker_open, c->breaker_opens,
             nslots, nused, nres, c->tracked, c->stored, c->hits,
             c->lat_count, c->lat_sum_us);
 

@@ -156,7 +156,7 @@ test('nginx: the coldrl module evicts through the sidecar in a real proxy, hands
     assert.ok(s.collect_ns > 0 && s.collect_ns < 1e9, `time spent collecting counted: ${s.collect_ns} ns`);
     assert.deepEqual(s.evictions, { model: 1 });
     assert.equal(s.handed_to_nginx, 0);
-    assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0 });
+    assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0, breaker: 0 });
     assert.equal(s.latency_us.count, 1);
     assert.equal(s.latency_us.buckets.reduce((a, b) => a + b.count, 0), 1);
     assert.equal(s.sidecar.connected, 1);

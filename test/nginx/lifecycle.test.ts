@@ -92,7 +92,7 @@ test('nginx: the module with a 2 s deadline, two caches, and through a reload', 
   await sleep(500);
   let s = await ngx.status();
   assert.ok(s.model_decisions >= 1 && s.evictions.model >= 1, `the model evicts under a 2 s deadline: ${JSON.stringify(s)}`);
-  assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0 });
+  assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0, breaker: 0 });
   assert.equal(ngx.cachedFiles('cache-b').size, 10, 'cache B untouched');
   assert.equal(indexed(s), files(), 'every cached object of both caches is indexed, B\'s too');
 
@@ -108,7 +108,7 @@ test('nginx: the module with a 2 s deadline, two caches, and through a reload', 
   await until('evictions after the reload', 20_000, async () => (await ngx.status()).model_decisions > before);
   await sleep(500);
   s = await ngx.status();
-  assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0 });
+  assert.deepEqual(s.fallbacks, { timeout: 0, connect: 0, bad_reply: 0, sidecar: 0, breaker: 0 });
   assert.equal(indexed(s), files());
 });
 
