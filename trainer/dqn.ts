@@ -49,7 +49,7 @@ import type { SimContext } from '../replay/policy.js';
 import { Rng } from '../replay/rng.js';
 import type { Scorer } from '../replay/scorer.js';
 import type { RequestBatch, Trace } from '../replay/trace.js';
-import type { HParams } from './hparams.js';
+import { DEFAULT_HPARAMS, type HParams } from './hparams.js';
 import { createLearner } from './learner.js';
 import type { Minibatch } from './model.js';
 import { cloneWeights, Forward, HEADS, initWeights, scoringOf, WEIGHT_NAMES, weightsFromJSON, weightsToJSON, type NetworkWeights, type Scoring } from './network.js';
@@ -232,6 +232,46 @@ export interface Checkpoint {
   defaultTtl?: number | null;
   /** --ignore-headers and --cache-valid as the reader applied them (absent: neither); kept by --resume. */
   reading?: Reading;
+}
+
+/**
+ * A checkpoint file's text as a Checkpoint, its shapes checked (`coldrl train --resume`): the format, the
+ * hyperparameters the run needs (each field of a known type; fields added since may be absent), the
+ * counters, and the online and target weights (and the running mean) as F x hidden networks. Anything else
+ * is ColdrlError COLDRL_ERR_USAGE naming the file and the field, before any trace is read.
+ */
+export function parseCheckpoint(text: string, path: string): Checkpoint {
+  const bad = (why: string) => new ColdrlError('COLDRL_ERR_USAGE', `train --resume: ${path} is not a usable checkpoint (${why})`);
+  let o: unknown;
+  try { o = JSON.parse(text); } catch { throw bad('not JSON'); }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(o) || o.format !== 'coldrl-checkpoint-1') throw bad('no format coldrl-checkpoint-1');
+  const hp = o.hparams;
+  if (!isObject(hp)) throw bad('no hparams');
+  for (const [k, v] of Object.entries(DEFAULT_HPARAMS)) {
+    if (hp[k] === undefined && !['seed', 'totalDecisions', 'k', 'candidates', 'hidden'].includes(k)) continue;
+    if (typeof hp[k] !== typeof v || (typeof v === 'number' && !Number.isFinite(hp[k]))) throw bad(`hparams.${k} is ${JSON.stringify(hp[k]) ?? 'missing'}`);
+  }
+  if (hp.objective !== undefined && !HEADS.includes(hp.objective as never)) throw bad(`hparams.objective ${JSON.stringify(hp.objective)}`);
+  if (hp.goal !== undefined && !GOALS.includes(hp.goal as never)) throw bad(`hparams.goal ${JSON.stringify(hp.goal)}`);
+  for (const k of ['decisions', 'gradSteps', 'passes'] as const) {
+    if (!Number.isSafeInteger(o[k]) || (o[k] as number) < 0) throw bad(`${k} is ${JSON.stringify(o[k]) ?? 'missing'}`);
+  }
+  if (o.run !== null && o.run !== undefined && !Number.isSafeInteger(o.run)) throw bad(`run is ${JSON.stringify(o.run)}`);
+  for (const k of ['online', 'target', ...(o.averaged === undefined ? [] : ['averaged'])]) {
+    const w = o[k];
+    if (!isObject(w)) throw bad(`no ${k} weights`);
+    if (w.f !== F || w.h !== hp.hidden) throw bad(`${k} weights of ${JSON.stringify(w.f)} features x ${JSON.stringify(w.h)} hidden, not ${F} x ${String(hp.hidden)}`);
+    let n: NetworkWeights;
+    try { n = weightsFromJSON(w); } catch (e) { throw bad(`${k}: ${(e as Error).message}`); }
+    for (const name of WEIGHT_NAMES) if (!n[name].every(Number.isFinite)) throw bad(`${k} weight ${name} holds a value that is not a number`);
+  }
+  for (const k of ['holdout', 'inactive', 'keysLimit', 'minUses'] as const) {
+    if (o[k] !== undefined && !(typeof o[k] === 'number' && Number.isFinite(o[k]))) throw bad(`${k} is ${JSON.stringify(o[k])}`);
+  }
+  if (o.defaultTtl !== undefined && o.defaultTtl !== null && typeof o.defaultTtl !== 'number') throw bad(`defaultTtl is ${JSON.stringify(o.defaultTtl)}`);
+  if (o.reading !== undefined && !isObject(o.reading)) throw bad(`reading is ${JSON.stringify(o.reading)}`);
+  return o as unknown as Checkpoint;
 }
 
 /** How long the training loop runs before the event loop gets a turn (Ctrl-C is seen within this). */

@@ -731,3 +731,31 @@ test('coldrl train --train-on: recent (default) trains on the newest requests be
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--train-on must be recent, recent-cold, all/);
 });
+
+test('coldrl train --resume: a corrupt checkpoint is refused with one line (exit 2) before the trace is read', async (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  const out = join(dir, 'm.onnx');
+  const args = ['train', '--trace', trace, '--cache-size', '2m', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8', '--holdout', '0'];
+  const r = runCli([...args, '--steps', '200']);
+  assert.equal(r.code, 0, r.stderr);
+  const good = JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as Record<string, unknown>;
+  const online = good.online as Record<string, unknown>;
+  for (const [ck, msg] of [
+    [{ format: 'coldrl-checkpoint-1' }, /no hparams/],
+    [{ ...good, online: undefined }, /no online weights/],
+    [{ ...good, target: { ...online, w2: [1, 2] } }, /target: checkpoint weight w2: expected 64 numbers/],
+    [{ ...good, hparams: { ...(good.hparams as object), hidden: 16 } }, /online weights of \d+ features x 8 hidden, not \d+ x 16/],
+    [{ ...good, hparams: { ...(good.hparams as object), objective: 'dqn' } }, /hparams\.objective "dqn"/],
+    [{ ...good, decisions: -1 }, /decisions is -1/],
+    ['{"format":', /not JSON/],
+  ] as const) {
+    writeFileSync(`${out}.ckpt.json`, typeof ck === 'string' ? ck : JSON.stringify(ck));
+    const b = runCli([...args, '--resume', '--steps', '300']);
+    assert.equal(b.code, 2, b.stderr);
+    assert.match(b.stderr, /^coldrl: train --resume: \S+m\.onnx\.ckpt\.json is not a usable checkpoint \(/, b.stderr);
+    assert.match(b.stderr, msg);
+    assert.doesNotMatch(b.stderr, /internal error|spooled/);
+  }
+});

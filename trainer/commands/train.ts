@@ -17,7 +17,7 @@ import { Spool, spoolLine } from '../../replay/spool.js';
 import { DEFAULT_DB, storePath } from '../../replay/store.js';
 import { loadTrace, Trace } from '../../replay/trace.js';
 import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from '../backend.js';
-import type { Checkpoint } from '../dqn.js';
+import { parseCheckpoint, type Checkpoint } from '../dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { HEADS } from '../network.js';
 import { AUTO_BYTES_SOURCES, AUTO_SOURCES, chooseSource, type SourceChoice } from '../source-choice.js';
@@ -148,8 +148,9 @@ export async function run(argv: string[]): Promise<number> {
   if (values.resume) {
     const ckPath = `${out}.ckpt.json`;
     if (!existsSync(ckPath)) throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `train --resume: no checkpoint ${ckPath}`);
-    try { resume = JSON.parse(readFileSync(ckPath, 'utf8')) as Checkpoint; } catch { throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: ${ckPath} is not a checkpoint`); }
-    if (resume.format !== 'coldrl-checkpoint-1') throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: ${ckPath} is not a checkpoint`);
+    let text: string;
+    try { text = readFileSync(ckPath, 'utf8'); } catch (e) { throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: cannot read ${ckPath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
+    resume = parseCheckpoint(text, ckPath);
     // a checkpoint from before `objective` existed trained Q ('q'); one from before `goal`, for hits
     hp = { ...resume.hparams, objective: resume.hparams.objective ?? 'q', goal: resume.hparams.goal ?? 'hits' };
     if (values.goal !== undefined && values.goal !== hp.goal) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint was trained for goal ${hp.goal}; --goal cannot change on resume`);
