@@ -56,3 +56,13 @@ test('coldrl demo --quick produces logs, model, store rows and the report', asyn
   assert.match(r.stdout, /coldrl \(learned\)/);
   assert.match(r.stdout, /parity: max relative error/);
 });
+
+test('coldrl demo --steps and --seed take integers only, as train: one line, exit 2, nothing written', (t) => {
+  const dir = tempDir(t, 'coldrl-demo-');
+  for (const [flag, value] of [['--steps', 'abc'], ['--seed', 'abc'], ['--steps', '1e3'], ['--steps', '0'], ['--seed', '4294967296']] as const) {
+    const r = runCli(['demo', '--quick', '--out', join(dir, 'demo'), flag, value], { timeout: 30_000 });
+    assert.equal(r.code, 2, `${flag} ${value}: ${r.stderr}${r.stdout}`);
+    assert.match(r.stderr, new RegExp(`^coldrl: demo: ${flag} must be an integer in \\d+\\.\\.\\d+ \\(got ${value}\\)$`, 'm'));
+    assert.ok(!existsSync(join(dir, 'demo')), 'nothing written');
+  }
+});

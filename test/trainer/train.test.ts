@@ -759,3 +759,15 @@ test('coldrl train --resume: a corrupt checkpoint is refused with one line (exit
     assert.doesNotMatch(b.stderr, /internal error|spooled/);
   }
 });
+
+test('coldrl train: integer options are decimal digits (1e3, 0x20, 1.0 and an empty value are refused)', (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  for (const [flag, value] of [['--steps', '1e3'], ['--k', '0x20'], ['--seed', ''], ['--hidden', '16.0'], ['--min-uses', ' 2']] as const) {
+    const r = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'm.onnx'), '--db', 'none', flag, value]);
+    assert.equal(r.code, 2, `${flag} ${value}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`train: ${flag} must be an integer in`));
+  }
+  assert.ok(!existsSync(join(dir, 'm.onnx')));
+});

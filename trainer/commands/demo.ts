@@ -32,6 +32,7 @@ import { checkParity, recordCandidates } from '../parity.js';
 import { writeReport } from '../report/html.js';
 import { exportedWeights } from '../dqn.js';
 import { runTraining } from '../training.js';
+import { intOption } from './options.js';
 
 export const summary = 'run the whole loop on a generated workload and report it';
 
@@ -94,7 +95,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (values.help) { console.log(help()); return 0; }
   const quick = values.quick!;
-  const seed = Number(values.seed);
+  const seed = intOption('demo', 'seed', values.seed, 0, 2 ** 32 - 1)!;
+  const steps = intOption('demo', 'steps', values.steps, 1, 1e12);
   const gen = WORKLOADS[values.workload!];
   if (!gen) throw new ColdrlError('COLDRL_ERR_USAGE', `demo: unknown workload ${values.workload} (known: ${Object.keys(WORKLOADS).join(', ')})`);
   const out = resolve(values.out!);
@@ -106,7 +108,7 @@ export async function run(argv: string[]): Promise<number> {
   const store = new Store(dbPath);
   const trainSize = '25m';
   const sizes = quick ? ['25m', '100m', '400m'] : ['10m', '25m', '50m', '100m', '200m', '400m'];
-  const hp: HParams = { ...DEFAULT_HPARAMS, seed, totalDecisions: values.steps ? Number(values.steps) : quick ? 3000 : DEFAULT_HPARAMS.totalDecisions };
+  const hp: HParams = { ...DEFAULT_HPARAMS, seed, totalDecisions: steps ?? (quick ? 3000 : DEFAULT_HPARAMS.totalDecisions) };
   const oracle = `ktail-oracle:${hp.k}:${hp.candidates}`;
   try {
     // 1. workloads as NGINX logs

@@ -20,6 +20,7 @@ import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from
 import { parseCheckpoint, type Checkpoint } from '../dqn.js';
 import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { HEADS } from '../network.js';
+import { intOption } from './options.js';
 import { AUTO_BYTES_SOURCES, AUTO_SOURCES, chooseSource, type SourceChoice } from '../source-choice.js';
 import { CHECK_FROM, DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, TRAIN_ON, splitHoldout, spoolTrace, type TrainingOutcome, type TrainingSpec } from '../training.js';
 
@@ -137,12 +138,7 @@ export async function run(argv: string[]): Promise<number> {
   if (conf.zoneLine && !values.json) console.log(conf.zoneLine);
   if (!values['cache-size']) throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --cache-size is required (e.g. 25m, 1%), or --nginx-conf with --cache-zone');
   const out = values.out!;
-  const int = (name: string, v: string | undefined, lo: number, hi: number): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --${name} must be an integer in ${lo}..${hi} (got ${v})`);
-    return n;
-  };
+  const int = (name: string, v: string | undefined, lo: number, hi: number) => intOption('train', name, v, lo, hi);
   let resume: Checkpoint | undefined;
   let hp: HParams = { ...DEFAULT_HPARAMS };
   if (values.resume) {
