@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../../replay/store.js';
 import { readOnnxMetadata } from '../../replay/model.js';
@@ -65,4 +65,15 @@ test('coldrl demo --steps and --seed take integers only, as train: one line, exi
     assert.match(r.stderr, new RegExp(`^coldrl: demo: ${flag} must be an integer in \\d+\\.\\.\\d+ \\(got ${value}\\)$`, 'm'));
     assert.ok(!existsSync(join(dir, 'demo')), 'nothing written');
   }
+});
+
+test('coldrl demo --db FILE appends to that store, never deletes it: a file that is not a store is refused and kept', (t) => {
+  const dir = tempDir(t, 'coldrl-demo-');
+  const db = join(dir, 'mine.db');
+  writeFileSync(db, 'not a store, and not the demo\'s to delete\n');
+  // the demo deleted it (with -wal and -shm) and ran on a new store in its place
+  const r = runCli(['demo', '--quick', '--out', join(dir, 'demo'), '--db', db], { timeout: 30_000 });
+  assert.equal(r.code, 2, `${r.stderr}${r.stdout}`);
+  assert.match(r.stderr, /mine\.db: cannot open the store/);
+  assert.equal(readFileSync(db, 'utf8'), 'not a store, and not the demo\'s to delete\n');
 });

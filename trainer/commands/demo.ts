@@ -46,6 +46,7 @@ Runs the whole coldrl loop on one machine and writes every artefact under DIR (d
   logs/eval/access.log                another realisation of it, for evaluation
   model.onnx                          the trained policy (plus model.onnx.ckpt.json)
   coldrl.db                           the SQLite store: runs, metrics, models, evaluations, benchmarks
+                                      (made afresh; --db FILE: that store instead, appended to)
   report/index.html + *.svg           hit ratio by cache size, training curve, sidecar latency
 --quick: fewer training decisions, sizes and benchmark requests (under 2 minutes on 2 cores).`;
 }
@@ -102,7 +103,8 @@ export async function run(argv: string[]): Promise<number> {
   const out = resolve(values.out!);
   const dbPath = resolve(values.db ?? join(out, 'coldrl.db'));
   mkdirSync(out, { recursive: true });
-  for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) rmSync(f, { force: true });
+  // the demo's own store starts afresh; a store named by --db is the user's: appended to, never deleted
+  if (values.db === undefined) for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) rmSync(f, { force: true });
   const T = 7;
   const started = Date.now();
   const store = new Store(dbPath);
