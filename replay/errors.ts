@@ -23,7 +23,9 @@ export type ErrorCode =
   | 'COLDRL_ERR_SOCKET_IN_USE'
   | 'COLDRL_ERR_SOCKET'
   | 'COLDRL_ERR_BACKEND'
-  | 'COLDRL_ERR_NGINX';
+  | 'COLDRL_ERR_NGINX'
+  /** An output file or folder (a model, its checkpoint, a report) cannot be written there. */
+  | 'COLDRL_ERR_OUTPUT';
 
 export class ColdrlError extends Error {
   readonly code: ErrorCode;

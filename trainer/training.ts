@@ -5,9 +5,9 @@
  * (replay/store.ts). `coldrl train` (commands/train.ts), the demo and the benchmarks call runTraining().
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Cache, type NginxRules } from '../replay/cache.js';
 import { ColdrlError, isColdrlError } from '../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
@@ -260,11 +260,45 @@ export function modelMetadata(hp: HParams, traceName: string, extra: Record<stri
   };
 }
 
+/** A name beside `path` that no other run uses: `path.PID-RANDOM` + suffix (temporary files, probes). */
+export function besidePath(path: string, suffix: string): string {
+  return `${path}.${process.pid}-${randomBytes(4).toString('hex')}${suffix}`;
+}
+
+/** An fs error writing `path` as ColdrlError COLDRL_ERR_OUTPUT (one line, exit 2); any other error as it is. */
+export function outputError(e: unknown, path: string, what = 'cannot write'): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (isColdrlError(e) || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return e;
+  return new ColdrlError('COLDRL_ERR_OUTPUT', `${path}: ${what} (${code}: ${(e as Error).message})`);
+}
+
+/**
+ * The model's path, checked before a run reads its trace (`coldrl train --out`, runTraining): its folder is
+ * made, a directory at the model's or the checkpoint's path is refused, and a probe file is created and
+ * removed beside it; else ColdrlError COLDRL_ERR_OUTPUT. (It was found after the training, as a stack.)
+ */
+export function checkOutput(out: string): void {
+  const dir = dirname(resolve(out));
+  try { mkdirSync(dir, { recursive: true }); } catch (e) { throw outputError(e, out, `cannot make the model's folder ${dir}`); }
+  for (const p of [out, `${out}.ckpt.json`]) {
+    let isDir = false;
+    try { isDir = statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false; } catch (e) { throw outputError(e, p, 'cannot look at it'); }
+    if (isDir) throw new ColdrlError('COLDRL_ERR_OUTPUT', `${p}: is a directory; name the model file to write (e.g. ${join(p, 'model.onnx')})`);
+  }
+  const probe = besidePath(out, '.probe');
+  try {
+    writeFileSync(probe, '', { flag: 'wx' });
+  } catch (e) {
+    throw outputError(e, out, `cannot write files in ${dir}`);
+  }
+  rmSync(probe, { force: true });
+}
+
 /** Trains, exports the model and the checkpoint, records everything in the store. */
 export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> {
   const { hp } = spec;
-  // the model's folder first: a missing one must not cost the run at its end
-  mkdirSync(dirname(resolve(spec.out)), { recursive: true });
+  // the model's folder first: a missing or unwritable one must not cost the run at its end
+  checkOutput(spec.out);
   const store = spec.db ? new Store(spec.db) : null;
   try {
     let run: number | null = spec.resume?.run ?? null;
@@ -305,8 +339,12 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     }
     const ckPath = `${spec.out}.ckpt.json`;
     const trainOn: typeof TRAIN_ON[number] = !spec.recent ? 'all' : spec.history === false ? 'recent-cold' : 'recent';
-    writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn, ...(trainOn === 'recent' ? { history: true } : {}), inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {} }));
-    renameSync(`${ckPath}.tmp`, ckPath);
+    try {
+      writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn, ...(trainOn === 'recent' ? { history: true } : {}), inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {} }));
+      renameSync(`${ckPath}.tmp`, ckPath);
+    } catch (e) {
+      throw outputError(e, ckPath);
+    }
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),
       'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.inactive': String(inactive), 'coldrl.keys_limit': String(keysLimit), 'coldrl.min_uses': String(minUses), 'coldrl.default_ttl': String(spec.defaultTtl ?? 'none'), 'coldrl.reading': JSON.stringify(spec.reading ?? {}), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
@@ -318,7 +356,8 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     const tmp = `${spec.out}.tmp.onnx`;
     const writeChecked = async (): Promise<{ bytes: Uint8Array; parity: ParityReport }> => {
       const scoring = scoringOf(hp.objective, hp.goal);
-      const bytes = writeOnnx(tmp, exportedWeights(result), metadata, scoring);
+      let bytes: Uint8Array;
+      try { bytes = writeOnnx(tmp, exportedWeights(result), metadata, scoring); } catch (e) { throw outputError(e, tmp); }
       const parity = await checkParity(tmp, exportedWeights(result), [], scoring);
       if (!(parity.maxRelError <= 1e-5)) throw new ColdrlError('COLDRL_ERR_MODEL', `${spec.out}: the exported model does not score as the trainer's network (max relative error ${parity.maxRelError})`);
       return { bytes, parity };
@@ -347,7 +386,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
           }));
         }
       }
-      renameSync(tmp, spec.out);
+      try { renameSync(tmp, spec.out); } catch (e) { throw outputError(e, spec.out); }
       const sha256 = createHash('sha256').update(written.bytes).digest('hex');
       if (store && run !== null) {
         store.addModel({ run, path: resolve(spec.out), sha256, metadata });

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname as dirOf, join } from 'node:path';
 import { DEFAULT_SOURCE } from '../../replay/candidates.js';
 import { ColdrlModel } from '../../replay/model.js';
@@ -756,7 +756,7 @@ test('coldrl train --resume: a corrupt checkpoint is refused with one line (exit
     assert.equal(b.code, 2, b.stderr);
     assert.match(b.stderr, /^coldrl: train --resume: \S+m\.onnx\.ckpt\.json is not a usable checkpoint \(/, b.stderr);
     assert.match(b.stderr, msg);
-    assert.doesNotMatch(b.stderr, /internal error|spooled/);
+    assert.doesNotMatch(b.stderr + b.stdout, /internal error|spooled/);
   }
 });
 
@@ -770,4 +770,31 @@ test('coldrl train: integer options are decimal digits (1e3, 0x20, 1.0 and an em
     assert.match(r.stderr, new RegExp(`train: ${flag} must be an integer in`));
   }
   assert.ok(!existsSync(join(dir, 'm.onnx')));
+});
+
+test('coldrl train --out that cannot be written: refused before the trace is read, one line, exit 2', (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  const file = join(dir, 'plain-file');
+  writeFileSync(file, 'x');
+  mkdirSync(join(dir, 'models'));
+  const cases: [string, RegExp][] = [
+    [join(dir, 'models'), /models: is a directory; name the model file to write/], // EISDIR after training and the check
+    [join(file, 'm.onnx'), /cannot make the model's folder \S+plain-file \((EEXIST|ENOTDIR)/], // EEXIST after training
+  ];
+  if (process.getuid?.() !== 0) {
+    const ro = join(dir, 'read-only');
+    mkdirSync(ro);
+    chmodSync(ro, 0o555);
+    t.after(() => chmodSync(ro, 0o755));
+    cases.push([join(ro, 'm.onnx'), /cannot write files in \S+read-only \(EACCES/]); // EACCES on .ckpt.json.tmp after training
+  }
+  for (const [out, msg] of cases) {
+    const r = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8', '--steps', '200']);
+    assert.equal(r.code, 2, `${out}: ${r.stderr}`);
+    assert.match(r.stderr, msg);
+    assert.doesNotMatch(r.stderr + r.stdout, /internal error|spooled|trained on/, 'refused before the trace is read');
+  }
+  assert.deepEqual(readdirSync(join(dir, 'models')), [], 'nothing left in the folder named');
 });

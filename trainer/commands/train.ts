@@ -22,7 +22,7 @@ import { DEFAULT_HPARAMS, type HParams } from '../hparams.js';
 import { HEADS } from '../network.js';
 import { intOption } from './options.js';
 import { AUTO_BYTES_SOURCES, AUTO_SOURCES, chooseSource, type SourceChoice } from '../source-choice.js';
-import { CHECK_FROM, DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, TRAIN_ON, splitHoldout, spoolTrace, type TrainingOutcome, type TrainingSpec } from '../training.js';
+import { CHECK_FROM, checkOutput, DEFAULT_HOLDOUT, RECENT_EVICTIONS_PER_DECISION, runTraining, TRAIN_ON, splitHoldout, spoolTrace, type TrainingOutcome, type TrainingSpec } from '../training.js';
 
 /** The NGINX module's coldrl_k when unset (nginx/ngx_http_coldrl_module.c). */
 const MODULE_DEFAULT_K = 64;
@@ -68,7 +68,9 @@ decision; trainer/dqn.ts), and writes an ONNX model that
                       the count under 7/8 of that from then on (docs/logs.md). Default: no cap
   --min-uses N        your proxy_cache_min_uses: a response is stored on its key's Nth request (docs/logs.md),
                       in training and in the held-out check. Default 1
-  --out FILE          model file to write (default model.onnx); the checkpoint goes to FILE.ckpt.json
+  --out FILE          model file to write (default model.onnx); the checkpoint goes to FILE.ckpt.json. Its folder
+                      is made, and one that cannot be written (or a directory at FILE) is refused before the
+                      trace is read
   --steps N           eviction decisions to train for (default ${d.totalDecisions}), over as many passes as needed
   --seed S            seed of every random source (default ${d.seed})
   --k K               candidates per decision, 1..${MAX_CANDIDATES} (default ${d.k})
@@ -237,6 +239,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error('note: NGINX removes cached objects idle for proxy_cache_path\'s inactive= (10m unless set there); without '
       + '--inactive the simulated cache keeps them. Pass --inactive with your value (e.g. --inactive 10m) to train on the cache your NGINX runs.');
   }
+  checkOutput(out); // before the trace is read: a model that cannot be written must not cost the run
   // The file is parsed once, into a spool that the passes below read (--spool-dir none: parse on each); that
   // read also counts the unique bytes a size in % is of. Without a spool such a size loads the whole trace.
   let spool: Spool | undefined;
