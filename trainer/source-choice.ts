@@ -4,6 +4,7 @@
  */
 import { rmSync } from 'node:fs';
 import type { Goal } from '../replay/candidates.js';
+import { isColdrlError } from '../replay/errors.js';
 import { describeHoldout } from '../replay/holdout.js';
 import { DEFAULT_HOLDOUT, runTraining, splitHoldout, type TrainingSpec } from './training.js';
 
@@ -56,8 +57,9 @@ export async function chooseSource(spec: Omit<TrainingSpec, 'holdout' | 'resume'
   for (const source of autoSources(spec.hp.goal)) {
     const out = `${spec.out}.auto-${source}.onnx`;
     try {
-      const o = await runTraining({ ...spec, hp: { ...spec.hp, candidates: source, totalDecisions: decisions }, trace: part, out, db: null, holdout: validation });
-      if (o.result.interrupted || !o.holdout) return null;
+      const o = await runTraining({ ...spec, hp: { ...spec.hp, candidates: source, totalDecisions: decisions }, trace: part, out, db: null, holdout: validation })
+        .catch((e: unknown) => { if (isColdrlError(e) && e.code === 'COLDRL_ERR_INTERRUPTED') return null; throw e; });
+      if (!o || o.result.interrupted || !o.holdout) return null;
       hitRatio[source] = o.holdout.hitRatio.model!;
       lru = o.holdout.hitRatio.lru!;
       if (bytes) {

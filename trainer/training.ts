@@ -5,8 +5,9 @@
  * (replay/store.ts). `coldrl train` (commands/train.ts), the demo and the benchmarks call runTraining().
  */
 import { execFileSync } from 'node:child_process';
+import { setImmediate as turn } from 'node:timers/promises';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Cache, type NginxRules } from '../replay/cache.js';
 import { ColdrlError, isColdrlError } from '../replay/errors.js';
@@ -129,11 +130,12 @@ export interface TrainingSpec {
 export interface TrainingOutcome {
   run: number | null;
   out: string;
-  sha256: string;
+  /** The model written to `out`; null when none was: an interrupted run found a file there and kept it. */
+  sha256: string | null;
   result: TrainResult;
   metadata: Record<string, string>;
-  /** The written file against the trainer's network on random candidate sets (trainer/parity.ts). */
-  parity: ParityReport;
+  /** The written file against the trainer's network on random candidate sets (trainer/parity.ts); null when none was written. */
+  parity: ParityReport | null;
   /** The held-out check, when spec.holdout was given and neither the run nor the check was interrupted. */
   holdout: Holdout | null;
   /** The check was interrupted (spec.shouldStop): the model is written without its figures. */
@@ -294,15 +296,30 @@ export function checkOutput(out: string): void {
   rmSync(probe, { force: true });
 }
 
-/** Trains, exports the model and the checkpoint, records everything in the store. */
+/**
+ * Trains, exports the model and the checkpoint, records everything in the store.
+ *
+ * What is written: a run that completes (a Ctrl-C during the held-out check included: the model then has no
+ * figures) writes the model, checked, and its checkpoint together at the end, the checkpoint first, each
+ * through a temporary file of its own renamed into place. An interrupted run (spec.shouldStop) writes its
+ * checkpoint, for --resume, and the model only where no file is at `out` yet: it never replaces a model
+ * (`coldrl serve` reloads a changed file by itself). A run stopped before its first decision (while
+ * sizing the training stretch or replaying the history) writes nothing: ColdrlError COLDRL_ERR_INTERRUPTED.
+ * The store's run ends done, interrupted or failed, whatever ends it.
+ */
 export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> {
   const { hp } = spec;
   // the model's folder first: a missing or unwritable one must not cost the run at its end
   checkOutput(spec.out);
+  const ckPath = `${spec.out}.ckpt.json`;
+  const tmp = besidePath(spec.out, '.tmp.onnx');
+  const ckTmp = besidePath(ckPath, '.tmp');
   const store = spec.db ? new Store(spec.db) : null;
+  let run: number | null = null;
+  let status: 'done' | 'interrupted' | 'failed' = 'failed';
   try {
-    let run: number | null = spec.resume?.run ?? null;
     if (store) {
+      run = spec.resume?.run ?? null;
       if (run !== null && store.runs().some((r) => r.id === run)) store.resumeRun(run);
       else run = store.startRun({ name: `${basename(spec.traceName)}__dqn__${hp.seed}__${Date.now()}`, hparams: hp, trace: spec.traceName, seed: hp.seed, backend: spec.backend });
     }
@@ -311,7 +328,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     const minUses = spec.minUses ?? 1;
     const rules: NginxRules = { inactive, keysLimit, minUses };
     // the check's start only for --check-from stretch (it costs a GDSF replay beside LRU's)
-    const stretch = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, rules, spec.checkFrom === 'stretch') : { train: 0, check: 0 };
+    const stretch = spec.recent ? await recentStart(spec.trace, spec.capacity, RECENT_EVICTIONS_PER_DECISION * hp.totalDecisions, spec.progress, rules, spec.checkFrom === 'stretch', spec.shouldStop) : { train: 0, check: 0 };
     const trainedFrom = stretch.train;
     const windows: TrainEnv['pass'] = spec.trace instanceof Trace
       ? (async function* (t: Trace) { yield t; }).bind(null, trainedFrom > 0 ? spec.trace.view(trainedFrom, spec.trace.length) : spec.trace)
@@ -331,20 +348,20 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     let result: TrainResult;
     try {
       result = await train(hp, env, { resume: spec.resume, onLog, shouldStop: spec.shouldStop });
-    } catch (e) {
-      if (store && run !== null) store.endRun(run, 'failed');
-      throw e;
     } finally {
       bar?.done();
     }
-    const ckPath = `${spec.out}.ckpt.json`;
+    if (result.interrupted && result.decisions === (spec.resume?.decisions ?? 0)) throw nothingTrained('before the first decision');
     const trainOn: typeof TRAIN_ON[number] = !spec.recent ? 'all' : spec.history === false ? 'recent-cold' : 'recent';
-    try {
-      writeFileSync(`${ckPath}.tmp`, JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn, ...(trainOn === 'recent' ? { history: true } : {}), inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {} }));
-      renameSync(`${ckPath}.tmp`, ckPath);
-    } catch (e) {
-      throw outputError(e, ckPath);
-    }
+    const checkpoint = JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn, ...(trainOn === 'recent' ? { history: true } : {}), inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {} });
+    const writeCheckpoint = (): void => {
+      try {
+        writeFileSync(ckTmp, checkpoint);
+        renameSync(ckTmp, ckPath);
+      } catch (e) {
+        throw outputError(e, ckPath);
+      }
+    };
     const metadata = modelMetadata(hp, spec.traceName, {
       'coldrl.cache_size': spec.cacheSizeText, 'coldrl.decisions': String(result.decisions),
       'coldrl.trained_requests': `${trainedFrom}..${trainedFrom + result.requests - 1}`, 'coldrl.inactive': String(inactive), 'coldrl.keys_limit': String(keysLimit), 'coldrl.min_uses': String(minUses), 'coldrl.default_ttl': String(spec.defaultTtl ?? 'none'), 'coldrl.reading': JSON.stringify(spec.reading ?? {}), 'coldrl.backend': spec.backend, 'coldrl.learner': result.learner,
@@ -353,7 +370,6 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     // the file must score as the trainer's network does (onnxruntime-node vs tfjs, random candidate sets);
     // it is written beside `out` and renamed over it only when checked (and, with a holdout, evaluated), so
     // a sidecar watching `out` never loads a half-written or unchecked file
-    const tmp = `${spec.out}.tmp.onnx`;
     const writeChecked = async (): Promise<{ bytes: Uint8Array; parity: ParityReport }> => {
       const scoring = scoringOf(hp.objective, hp.goal);
       let bytes: Uint8Array;
@@ -362,46 +378,87 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       if (!(parity.maxRelError <= 1e-5)) throw new ColdrlError('COLDRL_ERR_MODEL', `${spec.out}: the exported model does not score as the trainer's network (max relative error ${parity.maxRelError})`);
       return { bytes, parity };
     };
-    try {
-      let written = await writeChecked();
-      let holdout: Holdout | null = null;
-      let checkInterrupted = false;
-      if (spec.holdout && !result.interrupted) {
-        const h = spec.holdout;
-        // Ctrl-C during the check (it can take longer than the training) keeps the model, without figures
-        const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText,
-          { semantics: 'nginx', ...rules, warmUp: h.from, modelFrom: stretch.check, progress: spec.progress, progressLabel: 'held-out check', shouldStop: spec.shouldStop })
-          .catch((e: unknown) => {
-            if (!(isColdrlError(e) && e.code === 'COLDRL_ERR_INTERRUPTED')) throw e;
-            checkInterrupted = true;
-            return null;
-          });
-        if (results) {
-          holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal, stretch.check);
-          metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
-          written = await writeChecked();
-          results.forEach((r, i) => store?.addEvaluation({
-            run, model: i === 0 ? resolve(spec.out) : null, policy: i === 0 ? 'model' : r.policy, trace: `${spec.traceName} [held out from request ${h.from}]`,
-            cacheSize: spec.cacheSizeText, cacheBytes: spec.capacity, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio,
-          }));
-        }
-      }
-      try { renameSync(tmp, spec.out); } catch (e) { throw outputError(e, spec.out); }
+    const recordModel = (written: { bytes: Uint8Array }): string => {
       const sha256 = createHash('sha256').update(written.bytes).digest('hex');
-      if (store && run !== null) {
-        store.addModel({ run, path: resolve(spec.out), sha256, metadata });
-        store.endRun(run, result.interrupted || checkInterrupted ? 'interrupted' : 'done');
+      if (store && run !== null) store.addModel({ run, path: resolve(spec.out), sha256, metadata });
+      return sha256;
+    };
+    if (result.interrupted) {
+      // the checkpoint, for --resume; the model so far only where there is none (no held-out check)
+      writeCheckpoint();
+      let written: { bytes: Uint8Array; parity: ParityReport } | null = null;
+      if (!existsSync(spec.out)) {
+        written = await writeChecked();
+        if (!placeNew(tmp, spec.out)) written = null;
       }
-      return { run, out: spec.out, sha256, result, metadata, parity: written.parity, holdout, checkInterrupted, trainedFrom };
-    } catch (e) {
-      if (store && run !== null) store.endRun(run, 'failed');
-      throw e;
-    } finally {
-      rmSync(tmp, { force: true });
+      const sha256 = written ? recordModel(written) : null;
+      status = 'interrupted';
+      return { run, out: spec.out, sha256, result, metadata, parity: written?.parity ?? null, holdout: null, checkInterrupted: false, trainedFrom };
     }
+    let written = await writeChecked();
+    let holdout: Holdout | null = null;
+    let checkInterrupted = false;
+    if (spec.holdout) {
+      const h = spec.holdout;
+      // Ctrl-C during the check (it can take longer than the training) keeps the model, without figures
+      const results = await replayEach(h.open, [`coldrl:${tmp}`, ...HOLDOUT_BASELINES], spec.capacity, spec.cacheSizeText,
+        { semantics: 'nginx', ...rules, warmUp: h.from, modelFrom: stretch.check, progress: spec.progress, progressLabel: 'held-out check', shouldStop: spec.shouldStop })
+        .catch((e: unknown) => {
+          if (!(isColdrlError(e) && e.code === 'COLDRL_ERR_INTERRUPTED')) throw e;
+          checkInterrupted = true;
+          return null;
+        });
+      if (results) {
+        holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal, stretch.check);
+        metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
+        written = await writeChecked();
+        results.forEach((r, i) => store?.addEvaluation({
+          run, model: i === 0 ? resolve(spec.out) : null, policy: i === 0 ? 'model' : r.policy, trace: `${spec.traceName} [held out from request ${h.from}]`,
+          cacheSize: spec.cacheSizeText, cacheBytes: spec.capacity, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio,
+        }));
+      }
+    }
+    // the model is checked: now the checkpoint and the model, back to back
+    writeCheckpoint();
+    try { renameSync(tmp, spec.out); } catch (e) { throw outputError(e, spec.out); }
+    const sha256 = recordModel(written);
+    status = checkInterrupted ? 'interrupted' : 'done';
+    return { run, out: spec.out, sha256, result, metadata, parity: written.parity, holdout, checkInterrupted, trainedFrom };
+  } catch (e) {
+    if (isColdrlError(e) && e.code === 'COLDRL_ERR_INTERRUPTED') status = 'interrupted';
+    throw e;
   } finally {
-    store?.close();
+    rmSync(tmp, { force: true });
+    rmSync(ckTmp, { force: true });
+    try {
+      if (store && run !== null) store.endRun(run, status);
+    } finally {
+      store?.close();
+    }
   }
+}
+
+/** A run stopped before it trained anything: nothing is written (exit code 130). */
+function nothingTrained(where: string): ColdrlError {
+  return new ColdrlError('COLDRL_ERR_INTERRUPTED', `interrupted ${where}: nothing trained, no model or checkpoint written`, 130);
+}
+
+/**
+ * Puts the file `tmp` at `path` unless a file is there already (a hard link, which fails then whatever runs
+ * beside it; where hard links are not supported, a look and a rename); false when one was. `tmp` stays.
+ */
+function placeNew(tmp: string, path: string): boolean {
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw outputError(e, path);
+  }
+  if (existsSync(path)) return false;
+  try { renameSync(tmp, path); } catch (e) { throw outputError(e, path); }
+  return true;
 }
 
 /** Where `coldrl train --train-on recent` starts training, and where its held-out check's model starts deciding. */
@@ -430,9 +487,12 @@ const STRETCH_POLICIES = ['lru', 'gdsf'] as const;
  * The newest stretch of `trace` in which LRU (nginx semantics, the training environment's) evicts at least
  * `evictions` times, to RECENT_BLOCK requests (train), and, with `check`, the check's (RecentStretch; 0
  * without: the model from the first request); 0 when the whole trace holds fewer. One pass over the trace
- * under LRU, and GDSF beside it for the check's start (a streamed file is read once more).
+ * under LRU, and GDSF beside it for the check's start (a streamed file is read once more). `shouldStop` is
+ * asked between batches, where the pass yields to the event loop (a SIGINT handler runs there: a spool is
+ * read synchronously, a trace in memory never waits): true throws COLDRL_ERR_INTERRUPTED (nothing trained).
  */
-export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, rules: NginxRules = {}, check = true): Promise<RecentStretch> {
+export async function recentStart(trace: TrainingSpec['trace'], capacity: number, evictions: number, progress = false, rules: NginxRules = {}, check = true,
+  shouldStop?: () => boolean): Promise<RecentStretch> {
   const caches = STRETCH_POLICIES.slice(0, check ? STRETCH_POLICIES.length : 1).map((p) => {
     const { factory, opts } = policyFactory(p);
     return new Cache(factory, { capacity, semantics: 'nginx', ...rules }, opts);
@@ -446,13 +506,23 @@ export async function recentStart(trace: TrainingSpec['trace'], capacity: number
       for (let c = 0; c < caches.length; c++) caches[c]!.access(batch, i);
     }
   };
-  if (trace instanceof Trace) feed(trace, trace.length);
-  else {
+  const stopPoint = async (): Promise<void> => {
+    if (!shouldStop) return;
+    await turn();
+    if (shouldStop()) throw nothingTrained('while sizing the training stretch');
+  };
+  if (trace instanceof Trace) {
+    for (let s = 0; s < trace.length; s += HISTORY_BATCH) {
+      const e = Math.min(trace.length, s + HISTORY_BATCH);
+      feed(trace.view(s, e), e - s);
+      await stopPoint();
+    }
+  } else {
     const src = sliceSource(openTrace(trace), 0, trace.limit ?? Infinity);
     const bar = progress ? new Progress(`sizing the training stretch of ${basename(trace.path)}`, src.length ?? 0) : null;
     const b = new RequestBatch(1 << 15);
     try {
-      for (let got = await src.read(b); got > 0; got = await src.read(b)) { feed(b, got); bar?.update(n); }
+      for (let got = await src.read(b); got > 0; got = await src.read(b)) { feed(b, got); bar?.update(n); await stopPoint(); }
     } finally {
       src.close();
       bar?.done();

@@ -27,7 +27,7 @@ import { writeTrace as writeWorkload } from '../../replay/workloads/write.js';
 import { resolveBackend } from '../../trainer/backend.js';
 import { checkpointOf, exportedWeights, newMinibatch, train, type Checkpoint } from '../../trainer/dqn.js';
 import { AUTO_BYTES_SOURCES, AUTO_SOURCES, bestSource, type SourceChoice } from '../../trainer/source-choice.js';
-import { recentStart } from '../../trainer/training.js';
+import { recentStart, runTraining } from '../../trainer/training.js';
 import { DEFAULT_HPARAMS } from '../../trainer/hparams.js';
 import { QNetwork, regressStep } from '../../trainer/model.js';
 import { hitLogitScore, initWeights, LOG_SIZE_CAP, scoringOf } from '../../trainer/network.js';
@@ -287,7 +287,7 @@ test('coldrl train --holdout: trains on the first requests, checks the model on 
     assert.equal(j.holdout.from, 4000);
     assert.equal(j.holdout.requests, 1000);
     assert.equal(j.holdout.fraction, 0.2);
-    assert.ok(!existsSync(`${out}.tmp.onnx`));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temporary file left');
     const cap = resolveCacheSize(parseCacheSize(size), whole.uniqueBytes);
     // the same figures from replays made here, counting the last 1000 requests; the model's from the written file
     for (const [policy, key] of [['lru', 'lru'], ['gdsf', 'gdsf'], [`coldrl:${out}`, 'model']] as const) {
@@ -444,22 +444,30 @@ test('coldrl train --inactive: nginx\'s inactive= in training and in the held-ou
   assert.match(bad.stderr, /train: --inactive: cannot parse the time "ten minutes"/);
 });
 
+/**
+ * `coldrl train` for ten million decisions on a trace held in memory (a percentage cache size without a
+ * spool loads it: the loop never waits on a read), sent `signal` 4 s in: its exit code and stdout.
+ */
+async function stopLongRun(trace: string, out: string, db: string, extra: string[], signal: NodeJS.Signals): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(process.execPath, [CLI, 'train', '--trace', trace, '--cache-size', '5%', '--spool-dir', 'none', '--out', out, '--db', db, '--k', '8', '--hidden', '8',
+    '--steps', '10000000', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+  const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  await new Promise((r) => setTimeout(r, 4000)); // set up, and well into training
+  child.kill(signal);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await exit;
+  clearTimeout(killer);
+  return { code, stdout };
+}
+
 test('Ctrl-C stops coldrl train on a trace held in memory: the model so far, the checkpoint, exit 130', async (t) => {
   const dir = tempDir(t);
   const trace = join(dir, 'small.csv');
   writeTrace(trace);
   const out = join(dir, 'm.onnx');
-  // a percentage cache size without a spool loads the trace into memory: the loop never waits on a read
-  const child = spawn(process.execPath, [CLI, 'train', '--trace', trace, '--cache-size', '5%', '--spool-dir', 'none', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8',
-    '--steps', '10000000', '--holdout', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-  const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  await new Promise((r) => setTimeout(r, 4000)); // set up, and well into training
-  child.kill('SIGINT');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const code = await exit;
-  clearTimeout(killer);
+  const { code, stdout } = await stopLongRun(trace, out, 'none', ['--holdout', '0'], 'SIGINT');
   assert.equal(code, 130, `exit code (stdout: ${stdout.slice(-300)})`);
   assert.match(stdout, /^interrupted on requests /m);
   assert.ok(existsSync(out) && existsSync(`${out}.ckpt.json`), 'the model so far and the checkpoint are written');
@@ -476,10 +484,11 @@ test('Ctrl-C during the held-out check, streamed from the spool or in memory: th
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
     const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-    // the checked file is written just before the check replays all 300,000 requests under it
+    // the checked file is written (under a temporary name of its own) just before the check replays all 300,000 requests under it
+    const tmp = () => readdirSync(dir).filter((f) => f.startsWith(`m${extra.length}.onnx.`) && f.endsWith('.tmp.onnx'));
     const until = Date.now() + 120_000;
-    while (!existsSync(`${out}.tmp.onnx`) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(existsSync(`${out}.tmp.onnx`), 'the check started');
+    while (tmp().length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(tmp().length, 1, 'the check started');
     await new Promise((r) => setTimeout(r, 500));
     child.kill('SIGINT');
     const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
@@ -488,7 +497,9 @@ test('Ctrl-C during the held-out check, streamed from the spool or in memory: th
     const what = extra.join(' ') || 'spooled';
     assert.equal(code, 130, `${what}: exit code (stdout: ${stdout.slice(-300)})`);
     assert.match(stdout, /^held-out check interrupted: the model is written without its figures/m, what);
-    assert.ok(!existsSync(`${out}.tmp.onnx`), what);
+    assert.deepEqual(tmp(), [], what);
+    // the training completed: its checkpoint is written with the model, after the check
+    assert.equal((JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as Checkpoint).decisions, 200, what);
     const m = await ColdrlModel.load(out);
     t.after(() => m.close());
     assert.equal(m.metadata[HOLDOUT_KEY], undefined, what);
@@ -797,4 +808,51 @@ test('coldrl train --out that cannot be written: refused before the trace is rea
     assert.doesNotMatch(r.stderr + r.stdout, /internal error|spooled|trained on/, 'refused before the trace is read');
   }
   assert.deepEqual(readdirSync(join(dir, 'models')), [], 'nothing left in the folder named');
+});
+
+test('an interrupted coldrl train never replaces a model at --out (SIGTERM as Ctrl-C): the checkpoint is written, the run ends interrupted, exit 143', async (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  const out = join(dir, 'm.onnx');
+  const db = join(dir, 'coldrl.db');
+  writeFileSync(out, 'the model in production');
+  const { code, stdout } = await stopLongRun(trace, out, db, ['--holdout', '0.1'], 'SIGTERM');
+  assert.equal(code, 143, `exit code (stdout: ${stdout.slice(-300)})`);
+  assert.match(stdout, /^interrupted on requests /m);
+  assert.match(stdout, /^model not written: the one at \S+m\.onnx is kept, as an interrupted run never replaces a model; checkpoint /m);
+  assert.equal(readFileSync(out, 'utf8'), 'the model in production');
+  const ck = JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as Checkpoint;
+  assert.ok(ck.decisions > 0, 'the checkpoint, for --resume');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temporary file left');
+  const store = new Store(db);
+  t.after(() => store.close());
+  assert.deepEqual(store.runs().map((r) => r.status), ['interrupted']);
+  assert.equal(store.models().length, 0, 'no model recorded');
+});
+
+test('runTraining stopped while sizing the training stretch writes nothing (no model, no checkpoint) and ends the run interrupted; an error there ends it failed', async (t) => {
+  await resolveBackend('wasm');
+  const dir = tempDir(t);
+  const file = join(dir, 'uniques.csv');
+  writeUniques(file, 50_000);
+  const db = join(dir, 'coldrl.db');
+  const hp = { ...DEFAULT_HPARAMS, k: 8, hidden: 8, totalDecisions: 500, learningStarts: 100 };
+  const whole = await loadTrace(openSource(file, 'csv'));
+  for (const trace of [{ path: file }, whole]) {
+    const out = join(dir, 'm.onnx');
+    let asked = 0;
+    await assert.rejects(runTraining({ hp, traceName: file, trace, capacity: 1000, cacheSizeText: '1000', out, db, backend: 'wasm', recent: true, shouldStop: () => ++asked > 0 }),
+      (e: Error) => isColdrlError(e) && e.code === 'COLDRL_ERR_INTERRUPTED' && /while sizing the training stretch: nothing trained, no model or checkpoint written/.test(e.message));
+    assert.ok(asked > 0, 'asked while sizing');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('m.onnx')), [], 'nothing written');
+  }
+  // a malformed line found while sizing (the file is first read there): the run ends failed, not running
+  writeFileSync(file, `${readFileSync(file, 'utf8')}oops\n`);
+  await assert.rejects(runTraining({ hp, traceName: file, trace: { path: file }, capacity: 1000, cacheSizeText: '1000', out: join(dir, 'm.onnx'), db, backend: 'wasm', recent: true }),
+    (e: Error) => isColdrlError(e) && e.code === 'COLDRL_ERR_BAD_LINE');
+  const store = new Store(db);
+  t.after(() => store.close());
+  assert.deepEqual(store.runs().map((r) => r.status), ['interrupted', 'interrupted', 'failed']);
+  assert.ok(store.runs().every((r) => r.ended !== null));
 });

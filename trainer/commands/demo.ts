@@ -145,6 +145,8 @@ export async function run(argv: string[]): Promise<number> {
       hp, traceName: trainGlob, trace: { path: trainGlob, format: 'nginx' }, capacity: parseCacheSize(trainSize).bytes,
       cacheSizeText: trainSize, out: join(out, 'model.onnx'), db: dbPath, backend: backend.backend, progress: true,
     });
+    if (outcome.sha256 === null) throw new ColdrlError('COLDRL_ERR_MODEL', `${outcome.out}: no model written`);
+    const sha256 = outcome.sha256;
     done();
 
     // 4. parity between the trainer's network and the exported file
@@ -158,7 +160,7 @@ export async function run(argv: string[]): Promise<number> {
     // 5. evaluation of the learned policy
     done = step(5, T, 'evaluate the learned policy on the evaluation log');
     const learned = `coldrl:${outcome.out}`;
-    for (const size of sizes) record(await replayTrace(evalFromLog, learned, parseCacheSize(size).bytes, size, { semantics: 'nginx', seed }), outcome.sha256, outcome.run);
+    for (const size of sizes) record(await replayTrace(evalFromLog, learned, parseCacheSize(size).bytes, size, { semantics: 'nginx', seed }), sha256, outcome.run);
     done();
 
     // 6. sidecar: serve the model, benchmark it over the framed socket, stop it
@@ -199,7 +201,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`\nparity: max relative error ${parity.maxRelError.toExponential(2)} (abs ${parity.maxAbsError.toExponential(2)}) over ${parity.cases} candidate sets (${parity.realCases} from the replay)`);
     const b = bench as { p50us?: number; p99us?: number; fallbackRate?: number; requests?: number };
     console.log(`sidecar (framed Unix socket, K=${hp.k}): p50 ${b.p50us?.toFixed(0)} us, p99 ${b.p99us?.toFixed(0)} us, fallback rate ${((b.fallbackRate ?? NaN) * 100).toFixed(2)}% over ${b.requests} requests`);
-    console.log(`model ${outcome.out} (sha256 ${outcome.sha256.slice(0, 12)}), store ${dbPath}, report ${report.html}`);
+    console.log(`model ${outcome.out} (sha256 ${sha256.slice(0, 12)}), store ${dbPath}, report ${report.html}`);
     console.log(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
     return 0;
   } finally {

@@ -3,11 +3,11 @@
  * ONNX, check, record), with `--resume`, `--holdout` and `--candidates auto` (trainer/source-choice.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BYTES_SOURCE, DEFAULT_SOURCE, GOALS, SOURCES } from '../../replay/candidates.js';
-import { ColdrlError } from '../../replay/errors.js';
+import { ColdrlError, isColdrlError } from '../../replay/errors.js';
 import { FEATURE_COUNT, MAX_CANDIDATES } from '../../replay/features.js';
 import { logReadOptions, nginxConfOptions, openSource, readsNginxLogs, reportReader } from '../../replay/formats/index.js';
 import type { LogReadOptions, Reading } from '../../replay/formats/nginx-source.js';
@@ -117,7 +117,11 @@ window); memory is bounded by one window (about 40 bytes per request) plus the r
 (${d.bufferSize} decisions x K x ${FEATURE_COUNT + 1} floats: ${(d.bufferSize * d.k * (FEATURE_COUNT + 1) * 4 / 2 ** 20).toFixed(0)} MiB at the defaults).
 A trace that fits in one window is read once and replayed from memory on later passes; a longer file is
 parsed once into a spool (--spool-dir) that the later passes read.
-Ctrl-C stops at the next request, saves the checkpoint and the model so far.`;
+Ctrl-C (or SIGTERM) stops at the next request and saves the checkpoint (--resume continues from it). The model
+so far is written only where no file is at --out yet: an interrupted run never replaces a model (\`coldrl
+serve\` reloads a changed file by itself), and one stopped before its first decision writes nothing. A run
+that completes writes the checkpoint and the checked model together at the end; Ctrl-C during the held-out
+check (the training complete) writes them, the model without its figures. Exit code 130 (143 for SIGTERM).`;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -266,37 +270,51 @@ export async function run(argv: string[]): Promise<number> {
     if (!values.json) console.log(`the last ${fraction} of the requests (from request ${holdout.from}) held out to check the model against LRU and GDSF; training on ${trainOn !== 'all' ? 'the newest of ' : ''}requests 0..${holdout.from - 1}`);
   }
   const db = storePath(values.db!);
-  let stop = false;
-  const onSigint = () => { stop = true; };
-  process.on('SIGINT', onSigint);
+  // Ctrl-C (SIGINT) and SIGTERM stop the run alike; the exit code is 128 + the signal's number (130, 143)
+  let stop: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => { stop ??= signal; };
+  const stopCode = () => 128 + (osConstants.signals[stop ?? 'SIGINT'] ?? 2);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let o: TrainingOutcome;
   let choice: SourceChoice | null = null;
   try {
-    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, minUses, defaultTtl, reading, out, backend: describeBackend(backend), recent: trainOn !== 'all', history: trainOn === 'recent', checkFrom, progress: !values.json, shouldStop: () => stop };
+    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, minUses, defaultTtl, reading, out, backend: describeBackend(backend), recent: trainOn !== 'all', history: trainOn === 'recent', checkFrom, progress: !values.json, shouldStop: () => stop !== null };
     if (hp.candidates === 'auto') {
       choice = await chooseSource({ ...common, hp, trace, db: null }, values.json ? () => undefined : (line) => console.log(line));
-      if (!choice) { console.error('interrupted while choosing the candidate source: no model written'); return 130; }
+      if (!choice) { console.error('interrupted while choosing the candidate source: no model or checkpoint written'); return stopCode(); }
       hp.candidates = choice.chosen;
       if (!values.json) console.log(`candidates ${choice.chosen} chosen; training with it`);
     }
     o = await runTraining({ ...common, hp, trace, db, resume, holdout,
       ...(choice ? { metadata: { 'coldrl.candidates_auto': JSON.stringify(choice) } } : {}) });
+  } catch (e) {
+    // stopped before the first decision (sizing the training stretch, the history): nothing written
+    if (stop !== null && isColdrlError(e) && e.code === 'COLDRL_ERR_INTERRUPTED') { console.error(e.message); return stopCode(); }
+    throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     spool?.close();
   }
   const r = o.result;
   const tried = choice ? 'more --steps' : hp.goal === 'bytes' ? 'a model from another --candidates source' : 'a model from --candidates auto (or agedblend)';
   const notes = o.holdout ? [tradeNote(o.holdout), gdsfNote(o.holdout, tried), zoneNote(o.holdout)].filter((n): n is string => n !== null) : [];
   if (values.json) {
-    console.log(JSON.stringify({ model: resolve(out), checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db, trainedFrom: o.trainedFrom,
+    console.log(JSON.stringify({ model: resolve(out), modelWritten: o.sha256 !== null, checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db, trainedFrom: o.trainedFrom,
       backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, requestsRead: r.requests, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
       seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, holdout: o.holdout, checkInterrupted: o.checkInterrupted, candidatesAuto: choice, hparams: hp }));
     for (const note of notes) console.error(note); // stderr, as the warning: stdout is the one JSON line
   } else {
     const stretch = o.trainedFrom > 0 ? ` (the newest before ${holdout ? 'the held-out ones' : 'the end'}: --train-on recent)` : '';
     console.log(`${r.interrupted ? 'interrupted' : 'trained'} on requests ${o.trainedFrom}..${o.trainedFrom + r.requests - 1}${stretch}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} ${r.passes === 1 ? 'pass' : 'passes'} in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
-    console.log(`model written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${db}` : ''}`);
+    const checkpoint = `checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${db}` : ''}`;
+    if (o.sha256 !== null && o.parity !== null) {
+      const so = r.interrupted ? ' so far (no file was there; an interrupted run never replaces a model)' : '';
+      console.log(`model${so} written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); ${checkpoint}`);
+    } else {
+      console.log(`model not written: the one at ${resolve(out)} is kept, as an interrupted run never replaces a model; ${checkpoint}`);
+    }
     if (o.holdout) console.log(describeHoldout(o.holdout));
     for (const note of notes) console.log(note);
     // the module must collect what the model was trained on: K candidates from this source
@@ -310,5 +328,5 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`warning: ${out} lost to LRU on the held-out requests (${lossToLru(o.holdout)}); serving it would lose ${hp.goal} on traffic like them. `
       + `Try ${choice ? '' : hp.goal === 'bytes' ? 'another --candidates source, ' : '--candidates auto (or another source), '}more --steps, or keep NGINX on LRU (docs/training.md).`);
   }
-  return r.interrupted || o.checkInterrupted ? 130 : 0;
+  return r.interrupted || o.checkInterrupted ? stopCode() : 0;
 }
