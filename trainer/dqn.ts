@@ -232,6 +232,10 @@ export interface Checkpoint {
   defaultTtl?: number | null;
   /** --ignore-headers and --cache-valid as the reader applied them (absent: neither); kept by --resume. */
   reading?: Reading;
+  /** The cache size in bytes trained for (absent in checkpoints before 2026-11-30); kept by --resume. */
+  capacity?: number;
+  /** The trace trained on, as named (`--trace`; absent before 2026-11-30); kept by --resume. */
+  trace?: string;
 }
 
 /**
@@ -266,10 +270,11 @@ export function parseCheckpoint(text: string, path: string): Checkpoint {
     try { n = weightsFromJSON(w); } catch (e) { throw bad(`${k}: ${(e as Error).message}`); }
     for (const name of WEIGHT_NAMES) if (!n[name].every(Number.isFinite)) throw bad(`${k} weight ${name} holds a value that is not a number`);
   }
-  for (const k of ['holdout', 'inactive', 'keysLimit', 'minUses'] as const) {
+  for (const k of ['holdout', 'inactive', 'keysLimit', 'minUses', 'capacity'] as const) {
     if (o[k] !== undefined && !(typeof o[k] === 'number' && Number.isFinite(o[k]))) throw bad(`${k} is ${JSON.stringify(o[k])}`);
   }
   if (o.defaultTtl !== undefined && o.defaultTtl !== null && typeof o.defaultTtl !== 'number') throw bad(`defaultTtl is ${JSON.stringify(o.defaultTtl)}`);
+  if (o.trace !== undefined && typeof o.trace !== 'string') throw bad(`trace is ${JSON.stringify(o.trace)}`);
   if (o.reading !== undefined && !isObject(o.reading)) throw bad(`reading is ${JSON.stringify(o.reading)}`);
   return o as unknown as Checkpoint;
 }

@@ -353,7 +353,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     }
     if (result.interrupted && result.decisions === (spec.resume?.decisions ?? 0)) throw nothingTrained('before the first decision');
     const trainOn: typeof TRAIN_ON[number] = !spec.recent ? 'all' : spec.history === false ? 'recent-cold' : 'recent';
-    const checkpoint = JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn, ...(trainOn === 'recent' ? { history: true } : {}), inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {} });
+    const checkpoint = JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn, ...(trainOn === 'recent' ? { history: true } : {}), inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {}, capacity: spec.capacity, trace: spec.traceName });
     const writeCheckpoint = (): void => {
       try {
         writeFileSync(ckTmp, checkpoint);

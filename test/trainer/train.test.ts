@@ -856,3 +856,40 @@ test('runTraining stopped while sizing the training stretch writes nothing (no m
   assert.deepEqual(store.runs().map((r) => r.status), ['interrupted', 'interrupted', 'failed']);
   assert.ok(store.runs().every((r) => r.ended !== null));
 });
+
+test('coldrl train --resume refuses every setting the checkpoint keeps when it differs, the cache size and the trace included (older checkpoints: taken as given)', (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  const other = join(dir, 'other.csv');
+  writeFileSync(other, readFileSync(trace));
+  const out = join(dir, 'm.onnx');
+  const base = (tr: string, size: string) => ['train', '--trace', tr, '--cache-size', size, '--out', out, '--db', 'none', '--holdout', '0', '--json'];
+  const args = [...base(trace, '2m'), '--k', '8', '--hidden', '8', '--seed', '3'];
+  const r = runCli([...args, '--steps', '200']);
+  assert.equal(r.code, 0, r.stderr);
+  const ck = JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as Checkpoint;
+  assert.deepEqual([ck.capacity, ck.trace], [2 * 2 ** 20, trace]);
+  for (const [flag, value, what] of [['--k', '16', 'decided among 8 candidates'], ['--candidates', 'tail', `took its candidates from ${DEFAULT_SOURCE}`],
+    ['--hidden', '16', 'has a hidden width of 8'], ['--seed', '4', 'was seeded with 3'], ['--objective', 'q', 'learned hit-logit'],
+    ['--window', '2048', `streamed windows of ${DEFAULT_HPARAMS.window} requests`], ['--horizon', '1', `had a horizon of ${DEFAULT_HPARAMS.horizonFactor}`],
+    ['--reward', 'paper', 'was trained on the horizon reward'], ['--cache-size', '3m', 'trained a cache of 2097152 bytes'], ['--trace', other, `was trained on ${trace}`]] as const) {
+    const changed = flag === '--trace' ? base(other, '2m') : flag === '--cache-size' ? base(trace, value) : [...args, flag, value];
+    const b = runCli([...changed, '--resume', '--steps', '300']);
+    assert.equal(b.code, 2, `${flag} ${value}: ${b.stderr}`);
+    assert.equal(b.stderr, `coldrl: train --resume: the checkpoint ${what}; ${flag} cannot change on resume\n`);
+  }
+  // the same settings, and --candidates auto (the source the run chose): continued
+  const same = runCli([...args, '--candidates', 'auto', '--resume', '--steps', '300']);
+  assert.equal(same.code, 0, same.stderr);
+  assert.equal((JSON.parse(same.stdout.trim().split('\n').pop()!) as { decisions: number }).decisions, 300);
+  // a checkpoint from before the cache size and the trace were recorded: taken as given, recorded from then on
+  const old = JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as Record<string, unknown>;
+  delete old.capacity;
+  delete old.trace;
+  writeFileSync(`${out}.ckpt.json`, JSON.stringify(old));
+  const resized = runCli([...base(other, '3m'), '--resume', '--steps', '400']);
+  assert.equal(resized.code, 0, resized.stderr);
+  const after = JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as Checkpoint;
+  assert.deepEqual([after.decisions, after.capacity, after.trace], [400, 3 * 2 ** 20, other]);
+});

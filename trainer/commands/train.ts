@@ -91,7 +91,10 @@ decision; trainer/dqn.ts), and writes an ONNX model that
   --db FILE           store (default ./${DEFAULT_DB}; none: no store); runs, metrics every ${d.logFrequency} decisions, the model
   --backend B         ${BACKEND_NAMES.join('|')} (default wasm), resolved by trainer/backend.ts
   --gpu-step S        fused (default: GPU-built step, docs/gpu.md) or autodiff (tfjs autodiff): the step on webgpu
-  --resume            continue from FILE.ckpt.json (written on Ctrl-C and at the end); --steps then is the new total
+  --resume            continue from FILE.ckpt.json (written on Ctrl-C and at the end); --steps then is the new total.
+                      The checkpoint keeps the run's settings (--trace, --cache-size, --k, --candidates (auto:
+                      the source chosen), --hidden, --seed, --objective, --goal, --window, --horizon, --reward
+                      and those marked "kept by --resume"): a different value given is refused
   --holdout F         share of the trace's last requests kept out of training (default ${DEFAULT_HOLDOUT}; 0 = none):
                       they are replayed under the model, LRU and GDSF before the model is written, the
                       figures go into its metadata and the store, and \`coldrl serve\` warns if it lost to LRU
@@ -155,58 +158,59 @@ export async function run(argv: string[]): Promise<number> {
     resume = parseCheckpoint(text, ckPath);
     // a checkpoint from before `objective` existed trained Q ('q'); one from before `goal`, for hits
     hp = { ...resume.hparams, objective: resume.hparams.objective ?? 'q', goal: resume.hparams.goal ?? 'hits' };
-    if (values.goal !== undefined && values.goal !== hp.goal) throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint was trained for goal ${hp.goal}; --goal cannot change on resume`);
   }
-  const set = <K extends keyof HParams>(k: K, v: HParams[K] | undefined) => { if (v !== undefined) hp[k] = v; };
-  set('totalDecisions', int('steps', values.steps, 1, 1e12));
+  // settings the checkpoint keeps: on --resume the checkpoint's, and a different value given is refused (one
+  // that an older checkpoint does not record, saved undefined, is taken as given)
+  const kept = <T>(flag: string, given: T | undefined, saved: T | undefined, fallback: T, what: string): T => {
+    if (resume && given !== undefined && saved !== undefined && given !== saved) {
+      const read = conf.fromConf.has(flag) ? ` (here read from ${values['nginx-conf']})` : '';
+      throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint ${what}; --${flag}${read} cannot change on resume`);
+    }
+    return given ?? (resume && saved !== undefined ? saved : fallback);
+  };
+  const keep = <K extends keyof HParams>(k: K, flag: string, given: HParams[K] | undefined, what: (saved: HParams[K]) => string) => {
+    hp[k] = kept(flag, given, resume ? hp[k] : undefined, hp[k], what(hp[k]));
+  };
+  const oneOf = <T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined => {
+    if (v === undefined) return undefined;
+    const found = allowed.find((a) => a === v);
+    if (found === undefined) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --${flag} must be ${allowed.join(' or ')} (got ${v})`);
+    return found;
+  };
+  hp.totalDecisions = int('steps', values.steps, 1, 1e12) ?? hp.totalDecisions;
+  keep('seed', 'seed', int('seed', values.seed, 0, 2 ** 32 - 1), (v) => `was seeded with ${v}`);
+  keep('k', 'k', int('k', values.k, 1, MAX_CANDIDATES), (v) => `decided among ${v} candidates`);
+  keep('hidden', 'hidden', int('hidden', values.hidden, 1, 4096), (v) => `has a hidden width of ${v}`);
+  keep('window', 'window', int('window', values.window, 1024, 2 ** 30), (v) => `streamed windows of ${v} requests`);
+  if (values.candidates !== undefined && values.candidates !== 'auto' && !(values.candidates in SOURCES)) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', `train: --candidates must be auto or one of ${Object.keys(SOURCES).join(', ')} (got ${values.candidates})`);
+  }
+  // --candidates auto on --resume: the source the run chose when it began, the checkpoint's
+  keep('candidates', 'candidates', resume && values.candidates === 'auto' ? undefined : values.candidates, (v) => `took its candidates from ${v}`);
+  keep('objective', 'objective', oneOf('objective', values.objective, HEADS), (v) => `learned ${v}`);
+  keep('goal', 'goal', oneOf('goal', values.goal, GOALS), (v) => `was trained for goal ${v}`);
+  let horizon: number | undefined;
+  if (values.horizon !== undefined) {
+    horizon = Number(values.horizon);
+    if (!(horizon > 0 && horizon < 1e6)) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --horizon must be a positive number (got ${values.horizon})`);
+  }
+  keep('horizonFactor', 'horizon', horizon, (v) => `had a horizon of ${v}`);
+  keep('reward', 'reward', oneOf('reward', values.reward, ['horizon', 'paper'] as const), (v) => `was trained on the ${v} reward`);
+  const gpuStep = oneOf('gpu-step', values['gpu-step'], ['fused', 'autodiff'] as const);
   if (!resume) {
-    set('seed', int('seed', values.seed, 0, 2 ** 32 - 1));
-    set('k', int('k', values.k, 1, MAX_CANDIDATES));
-    set('hidden', int('hidden', values.hidden, 1, 4096));
-    set('window', int('window', values.window, 1024, 2 ** 30));
-    if (values.candidates !== undefined && values.candidates !== 'auto' && !(values.candidates in SOURCES)) {
-      throw new ColdrlError('COLDRL_ERR_USAGE', `train: --candidates must be auto or one of ${Object.keys(SOURCES).join(', ')} (got ${values.candidates})`);
-    }
-    set('candidates', values.candidates);
-    if (values.objective !== undefined) {
-      const objective = HEADS.find((h) => h === values.objective);
-      if (!objective) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --objective must be ${HEADS.join(' or ')}`);
-      hp.objective = objective;
-    }
-    if (values.goal !== undefined) {
-      const goal = GOALS.find((g) => g === values.goal);
-      if (!goal) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --goal must be ${GOALS.join(' or ')} (got ${values.goal})`);
-      hp.goal = goal;
-    }
     if (hp.goal === 'bytes') {
       if (hp.objective !== 'hit-logit') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --goal bytes needs --objective hit-logit (a q model ranks by its per-byte reward)');
       if (values.candidates === undefined) hp.candidates = BYTES_SOURCE;
     }
-    if (values.horizon !== undefined) {
-      const f = Number(values.horizon);
-      if (!(f > 0 && f < 1e6)) throw new ColdrlError('COLDRL_ERR_USAGE', `train: --horizon must be a positive number (got ${values.horizon})`);
-      hp.horizonFactor = f;
-    }
-    if (values.reward !== undefined) {
-      if (values.reward !== 'paper' && values.reward !== 'horizon') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --reward must be horizon or paper');
-      hp.reward = values.reward;
-    }
-    if (values['gpu-step'] !== undefined) {
-      if (values['gpu-step'] !== 'fused' && values['gpu-step'] !== 'autodiff') throw new ColdrlError('COLDRL_ERR_USAGE', 'train: --gpu-step must be fused or autodiff');
-      hp.gpuStep = values['gpu-step'];
-    }
+    if (gpuStep !== undefined) hp.gpuStep = gpuStep;
     hp.learningStarts = Math.min(hp.learningStarts, Math.max(hp.batchSize + 1, Math.floor(hp.totalDecisions / 4)));
   }
   const backend = await resolveBackend(values.backend as BackendName);
   const size = parseCacheSize(values['cache-size']);
-  // settings the checkpoint keeps: on --resume the checkpoint's, and a different value given is refused
-  const kept = <T>(flag: string, given: T | undefined, saved: T, fallback: T, what: string): T => {
-    if (resume && given !== undefined && given !== saved) {
-      const read = conf.fromConf.has(flag) ? ` (here read from ${values['nginx-conf']})` : '';
-      throw new ColdrlError('COLDRL_ERR_USAGE', `train --resume: the checkpoint ${what}; --${flag}${read} cannot change on resume`);
-    }
-    return given ?? (resume ? saved : fallback);
-  };
+  // the cache size and the trace: recorded by checkpoints since 2026-11-30 (older ones: taken as given)
+  const keptCapacity = (bytes: number) => kept('cache-size', bytes, resume?.capacity, bytes, `trained a cache of ${resume?.capacity} bytes`);
+  if (!Number.isNaN(size.bytes)) keptCapacity(size.bytes); // a size in % is known once the trace is read
+  kept('trace', resolve(values.trace), resume?.trace === undefined ? undefined : resolve(resume.trace), '', `was trained on ${resume?.trace}`);
   const savedTtl = resume?.defaultTtl ?? null;
   const defaultTtl = kept('default-ttl', values['default-ttl'] === undefined ? undefined : parseDuration(values['default-ttl'], 'train: --default-ttl'),
     savedTtl, null, `gave responses without a TTL ${savedTtl === null ? 'none' : `${savedTtl}s`}`);
@@ -262,6 +266,7 @@ export async function run(argv: string[]): Promise<number> {
     if (values['spool-dir'] === 'none') reportReader(values.trace, src.stats); // else the spool's read said it
   }
   const capacity = resolveCacheSize(size, trace instanceof Trace ? trace.uniqueBytes : spool?.interner.uniqueBytes ?? 0);
+  keptCapacity(capacity);
   let holdout: TrainingSpec['holdout'];
   if (fraction > 0) {
     const split = await splitHoldout(trace, fraction);
