@@ -236,6 +236,8 @@ export interface Checkpoint {
   capacity?: number;
   /** The trace trained on, as named (`--trace`; absent before 2026-11-30); kept by --resume. */
   trace?: string;
+  /** The name of `run` in the store (absent before 2026-11-30): --resume continues that run only where the name matches. */
+  runName?: string;
 }
 
 /**
@@ -274,7 +276,7 @@ export function parseCheckpoint(text: string, path: string): Checkpoint {
     if (o[k] !== undefined && !(typeof o[k] === 'number' && Number.isFinite(o[k]))) throw bad(`${k} is ${JSON.stringify(o[k])}`);
   }
   if (o.defaultTtl !== undefined && o.defaultTtl !== null && typeof o.defaultTtl !== 'number') throw bad(`defaultTtl is ${JSON.stringify(o.defaultTtl)}`);
-  if (o.trace !== undefined && typeof o.trace !== 'string') throw bad(`trace is ${JSON.stringify(o.trace)}`);
+  for (const k of ['trace', 'runName'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') throw bad(`${k} is ${JSON.stringify(o[k])}`);
   if (o.reading !== undefined && !isObject(o.reading)) throw bad(`reading is ${JSON.stringify(o.reading)}`);
   return o as unknown as Checkpoint;
 }

@@ -125,6 +125,8 @@ export interface TrainingSpec {
   shouldStop?: () => boolean;
   /** Added to the model's metadata. */
   metadata?: Record<string, string>;
+  /** Where notes go (e.g. a --resume whose run the store does not hold); absent: nowhere. */
+  log?: (line: string) => void;
 }
 
 export interface TrainingOutcome {
@@ -316,12 +318,23 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
   const ckTmp = besidePath(ckPath, '.tmp');
   const store = spec.db ? new Store(spec.db) : null;
   let run: number | null = null;
+  let runName: string | undefined = spec.resume?.runName;
   let status: 'done' | 'interrupted' | 'failed' = 'failed';
   try {
     if (store) {
-      run = spec.resume?.run ?? null;
-      if (run !== null && store.runs().some((r) => r.id === run)) store.resumeRun(run);
-      else run = store.startRun({ name: `${basename(spec.traceName)}__dqn__${hp.seed}__${Date.now()}`, hparams: hp, trace: spec.traceName, seed: hp.seed, backend: spec.backend });
+      // --resume continues the checkpoint's run where the store holds it: the same id, trace and name (an
+      // older checkpoint records no name); an id alone may be another run of another store
+      const id = spec.resume?.run ?? null;
+      const row = id === null ? undefined : store.runs().find((r) => r.id === id);
+      if (row && resolve(row.trace) === resolve(spec.traceName) && (runName === undefined || row.name === runName)) {
+        store.resumeRun(row.id);
+        run = row.id;
+        runName = row.name;
+      } else {
+        runName = `${basename(spec.traceName)}__dqn__${hp.seed}__${Date.now()}`;
+        run = store.startRun({ name: runName, hparams: hp, trace: spec.traceName, seed: hp.seed, backend: spec.backend });
+        if (id !== null) spec.log?.(`note: the checkpoint's run ${id} is not in ${spec.db}${row ? ` (its run ${id} is another one, ${row.name})` : ''}: recorded as a new run, ${run}`);
+      }
     }
     const inactive = spec.inactive ?? 0;
     const keysLimit = spec.keysLimit ?? 0;
@@ -353,7 +366,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
     }
     if (result.interrupted && result.decisions === (spec.resume?.decisions ?? 0)) throw nothingTrained('before the first decision');
     const trainOn: typeof TRAIN_ON[number] = !spec.recent ? 'all' : spec.history === false ? 'recent-cold' : 'recent';
-    const checkpoint = JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn, ...(trainOn === 'recent' ? { history: true } : {}), inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {}, capacity: spec.capacity, trace: spec.traceName });
+    const checkpoint = JSON.stringify({ ...checkpointOf(hp, result, run), ...(spec.holdout ? { holdout: spec.holdout.fraction } : {}), trainOn, ...(trainOn === 'recent' ? { history: true } : {}), inactive, keysLimit, minUses, defaultTtl: spec.defaultTtl ?? null, reading: spec.reading ?? {}, capacity: spec.capacity, trace: spec.traceName, ...(runName !== undefined ? { runName } : {}) });
     const writeCheckpoint = (): void => {
       try {
         writeFileSync(ckTmp, checkpoint);

@@ -893,3 +893,29 @@ test('coldrl train --resume refuses every setting the checkpoint keeps when it d
   const after = JSON.parse(readFileSync(`${out}.ckpt.json`, 'utf8')) as Checkpoint;
   assert.deepEqual([after.decisions, after.capacity, after.trace], [400, 3 * 2 ** 20, other]);
 });
+
+test('coldrl train --resume with another --db starts a new run there (and says so) rather than take over the run of the same id', (t) => {
+  const dir = tempDir(t);
+  const [a, b] = [join(dir, 'a.csv'), join(dir, 'b.csv')];
+  writeTrace(a);
+  writeFileSync(b, readFileSync(a));
+  const [dbA, dbB] = [join(dir, 'a.db'), join(dir, 'b.db')];
+  const train = (trace: string, out: string, db: string, extra: string[]) => {
+    const r = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, out), '--db', db, '--k', '8', '--hidden', '8', '--holdout', '0', '--json', ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    return { run: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { run: number }).run, stderr: r.stderr };
+  };
+  assert.equal(train(a, 'a.onnx', dbA, ['--steps', '200']).run, 1);
+  assert.equal(train(b, 'b.onnx', dbB, ['--steps', '200']).run, 1);
+  const before = (() => { const s = new Store(dbB); try { return s.runs()[0]!; } finally { s.close(); } })();
+  const moved = train(a, 'a.onnx', dbB, ['--resume', '--steps', '300']);
+  assert.equal(moved.run, 2);
+  assert.match(moved.stderr, new RegExp(`note: the checkpoint's run 1 is not in \\S+b\\.db \\(its run 1 is another one, b\\.csv__dqn__1__\\d+\\): recorded as a new run, 2`));
+  assert.equal(train(a, 'a.onnx', dbB, ['--resume', '--steps', '400']).run, 2, 'resumed again there: the new run, by id and name');
+  const s = new Store(dbB);
+  t.after(() => s.close());
+  const runs = s.runs();
+  assert.deepEqual(runs[0], before, 'the other run is untouched');
+  assert.deepEqual(runs.map((r) => [r.trace, r.status]), [[b, 'done'], [a, 'done']]);
+  assert.equal(s.models().filter((m) => m.run === 1).length, 1);
+});

@@ -284,7 +284,7 @@ export async function run(argv: string[]): Promise<number> {
   let o: TrainingOutcome;
   let choice: SourceChoice | null = null;
   try {
-    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, minUses, defaultTtl, reading, out, backend: describeBackend(backend), recent: trainOn !== 'all', history: trainOn === 'recent', checkFrom, progress: !values.json, shouldStop: () => stop !== null };
+    const common = { traceName: values.trace, capacity, cacheSizeText: size.text, inactive, keysLimit, minUses, defaultTtl, reading, out, backend: describeBackend(backend), recent: trainOn !== 'all', history: trainOn === 'recent', checkFrom, progress: !values.json, shouldStop: () => stop !== null, log: (line: string) => console.error(line) };
     if (hp.candidates === 'auto') {
       choice = await chooseSource({ ...common, hp, trace, db: null }, values.json ? () => undefined : (line) => console.log(line));
       if (!choice) { console.error('interrupted while choosing the candidate source: no model or checkpoint written'); return stopCode(); }
