@@ -919,3 +919,16 @@ test('coldrl train --resume with another --db starts a new run there (and says s
   assert.deepEqual(runs.map((r) => [r.trace, r.status]), [[b, 'done'], [a, 'done']]);
   assert.equal(s.models().filter((m) => m.run === 1).length, 1);
 });
+
+test('coldrl train --db naming a file that is not a store: refused before the trace is read', (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'small.csv');
+  writeTrace(trace);
+  const db = join(dir, 'notes.txt');
+  writeFileSync(db, 'not a store\n'.repeat(100));
+  const r = runCli(['train', '--trace', trace, '--cache-size', '2m', '--out', join(dir, 'm.onnx'), '--db', db, '--k', '8', '--hidden', '8', '--steps', '200']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /notes\.txt: cannot open the store/);
+  assert.doesNotMatch(r.stderr + r.stdout, /spooled|trained on/);
+  assert.equal(readFileSync(db, 'utf8'), 'not a store\n'.repeat(100));
+});

@@ -14,7 +14,7 @@ import type { LogReadOptions, Reading } from '../../replay/formats/nginx-source.
 import { belowLru, describeHoldout, gdsfNote, lossToLru, tradeNote, zoneNote } from '../../replay/holdout.js';
 import { parseCacheSize, parseDuration, resolveCacheSize } from '../../replay/size.js';
 import { Spool, spoolLine } from '../../replay/spool.js';
-import { DEFAULT_DB, storePath } from '../../replay/store.js';
+import { DEFAULT_DB, Store, storePath } from '../../replay/store.js';
 import { loadTrace, Trace } from '../../replay/trace.js';
 import { BACKEND_NAMES, describeBackend, resolveBackend, type BackendName } from '../backend.js';
 import { parseCheckpoint, type Checkpoint } from '../dqn.js';
@@ -247,7 +247,10 @@ export async function run(argv: string[]): Promise<number> {
     console.error('note: NGINX removes cached objects idle for proxy_cache_path\'s inactive= (10m unless set there); without '
       + '--inactive the simulated cache keeps them. Pass --inactive with your value (e.g. --inactive 10m) to train on the cache your NGINX runs.');
   }
-  checkOutput(out); // before the trace is read: a model that cannot be written must not cost the run
+  // before the trace is read: a model that cannot be written, or a store that cannot be opened, must not cost the run
+  checkOutput(out);
+  const db = storePath(values.db!);
+  if (db) new Store(db).close();
   // The file is parsed once, into a spool that the passes below read (--spool-dir none: parse on each); that
   // read also counts the unique bytes a size in % is of. Without a spool such a size loads the whole trace.
   let spool: Spool | undefined;
@@ -274,7 +277,6 @@ export async function run(argv: string[]): Promise<number> {
     if (split.stats) reportReader(values.trace, split.stats);
     if (!values.json) console.log(`the last ${fraction} of the requests (from request ${holdout.from}) held out to check the model against LRU and GDSF; training on ${trainOn !== 'all' ? 'the newest of ' : ''}requests 0..${holdout.from - 1}`);
   }
-  const db = storePath(values.db!);
   // Ctrl-C (SIGINT) and SIGTERM stop the run alike; the exit code is 128 + the signal's number (130, 143)
   let stop: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => { stop ??= signal; };
