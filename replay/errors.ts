@@ -43,6 +43,13 @@ export function isColdrlError(e: unknown): e is ColdrlError {
   return e instanceof ColdrlError;
 }
 
+/** An fs error writing `path` as ColdrlError COLDRL_ERR_OUTPUT (one line, exit 2); any other error as it is. */
+export function outputError(e: unknown, path: string, what = 'cannot write'): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (isColdrlError(e) || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return e;
+  return new ColdrlError('COLDRL_ERR_OUTPUT', `${path}: ${what} (${code}: ${(e as Error).message.replace(`${code}: `, '')})`);
+}
+
 /** A hint for an option parser's message: an unexpected argument is usually a glob the shell expanded. */
 export function argumentHint(message: string): string {
   return message.startsWith('Unexpected argument') ? ' (quote a glob so that coldrl expands it: --trace \'logs/access.log*\')' : '';

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Cache, type NginxRules } from '../replay/cache.js';
-import { ColdrlError, isColdrlError } from '../replay/errors.js';
+import { ColdrlError, isColdrlError, outputError } from '../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
 import { openSource, readsNginxLogs } from '../replay/formats/index.js';
 import type { LogReadOptions, Reading } from '../replay/formats/nginx-source.js';
@@ -267,13 +267,6 @@ export function modelMetadata(hp: HParams, traceName: string, extra: Record<stri
 /** A name beside `path` that no other run uses: `path.PID-RANDOM` + suffix (temporary files, probes). */
 export function besidePath(path: string, suffix: string): string {
   return `${path}.${process.pid}-${randomBytes(4).toString('hex')}${suffix}`;
-}
-
-/** An fs error writing `path` as ColdrlError COLDRL_ERR_OUTPUT (one line, exit 2); any other error as it is. */
-export function outputError(e: unknown, path: string, what = 'cannot write'): unknown {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  if (isColdrlError(e) || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return e;
-  return new ColdrlError('COLDRL_ERR_OUTPUT', `${path}: ${what} (${code}: ${(e as Error).message})`);
 }
 
 /**

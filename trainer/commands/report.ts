@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ColdrlError } from '../../replay/errors.js';
+import { ColdrlError, outputError } from '../../replay/errors.js';
 import { DEFAULT_DB, Store } from '../../replay/store.js';
 import { writeReport } from '../report/html.js';
 
@@ -22,7 +22,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!existsSync(values.db!)) throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${values.db}: no such store`);
   const store = new Store(values.db!);
   try {
-    const r = writeReport(store, values.out!);
+    let r: ReturnType<typeof writeReport>;
+    try { r = writeReport(store, values.out!); } catch (e) { throw outputError(e, values.out!, 'cannot write the report there'); }
     console.log(`report: ${r.html} (${r.images.length} charts)`);
   } finally {
     store.close();
