@@ -17,8 +17,10 @@
  * - The worker path: one job at a time, in arrival order; at most `cap` requests wait or run, and the
  *   Decider answers more with OVERLOAD at once (never queued). While a job runs, this thread sleeps on the
  *   worker's DONE word with a futex timeout set to the earliest deadline (microsecond resolution; libuv
- *   timers have 1 ms), so the worker gets the CPU and the answer is seen the moment it is stored. Between
- *   jobs the event loop turns (setImmediate) and reads sockets. A request whose deadline passes, queued or
+ *   timers have 1 ms), so the worker gets the CPU and the answer is seen the moment it is stored; it sleeps
+ *   1 ms at a time at most (WAIT_SLICE_MS), so that a long budget (up to 1 s, decide.ts MAX_BUDGET_US)
+ *   neither keeps the sockets unread nor hides a worker that died mid-job. Between jobs and slices the
+ *   event loop turns (setImmediate) and reads sockets. A request whose deadline passes, queued or
  *   running, is answered with DEADLINE; the model's late answer is dropped (counted as a late answer) and
  *   the worker's next job waits until it is free.
  * - An answer flagged as failed (exception or non-finite scores) gives MODEL_ERROR.
@@ -31,6 +33,8 @@ import type { Decider } from './decide.js';
 import { C, type ModelWorker } from './model-worker.js';
 
 const WAKE_SLACK_MS = 0.06;
+/** The socket thread blocks on the worker at most this long at a time (then reads sockets and events). */
+const WAIT_SLICE_MS = 1;
 /** An inline run needs time left to the deadline >= INLINE_FACTOR x the model's median run time. */
 const INLINE_FACTOR = 1.5;
 /** The median is over the last RUN_WINDOW runs, recomputed every RUN_WINDOW / 4. */
@@ -174,10 +178,12 @@ export class DeadlineScheduler {
   }
 
   /**
-   * Blocks this thread until the worker answers or the earliest deadline comes, whichever is first: a futex
-   * wait (Atomics.wait, microsecond timeout) that leaves the CPU to the worker, then a short spin for the
-   * last WAKE_SLACK_MS, because the kernel may wake a sleeping thread up to ~50 us late. Sockets are read
-   * again right after (setImmediate). Returns the time it stopped waiting.
+   * Blocks this thread until the worker answers or the earliest deadline comes, whichever is first, but
+   * never longer than WAIT_SLICE_MS: a futex wait (Atomics.wait, microsecond timeout) that leaves the CPU to
+   * the worker, then, when the deadline is what ends it, a short spin for the last WAKE_SLACK_MS, because
+   * the kernel may wake a sleeping thread up to ~50 us late. Sockets are read again right after
+   * (setImmediate), and so is the worker's exit: a worker that died mid-job is seen within a slice, not at
+   * a deadline up to MAX_BUDGET_US away. Returns the time it stopped waiting.
    */
   private waitForWorker(w: ModelWorker, now: number): number {
     let earliest = this.running ? this.running.deadline : Infinity;
@@ -185,10 +191,12 @@ export class DeadlineScheduler {
     for (let i = 0; i < this.len; i++) { const d = this.ring[(this.head + i) % this.cap]!.deadline; if (d < earliest) earliest = d; }
     const seen = Atomics.load(w.ctrl, C.DONE);
     if (seen === w.submitted) return now;
-    const sleep = earliest - WAKE_SLACK_MS - now;
+    const sliceEnd = now + WAIT_SLICE_MS;
+    const until = earliest < sliceEnd ? earliest : sliceEnd;
+    const sleep = until - WAKE_SLACK_MS - now;
     if (sleep > 0) Atomics.wait(w.ctrl, C.DONE, seen, sleep);
     now = performance.now();
-    while (!w.done && now < earliest && w.alive) now = performance.now();
+    if (until === earliest) while (!w.done && now < earliest && w.alive) now = performance.now();
     return now;
   }
 

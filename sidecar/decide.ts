@@ -23,6 +23,13 @@ import type { ModelWorker } from './model-worker.js';
  */
 export const PROBE_BIT_HI = 1 << 30;
 
+/**
+ * The longest budget a request gets, microseconds (1 s): budget_us is a uint32, and a request that asked
+ * for an hour would hold its slot, and the queue behind it, for an hour. A larger budget_us is cut to this;
+ * `coldrl serve --deadline-us` accepts no more.
+ */
+export const MAX_BUDGET_US = 1_000_000;
+
 /** Who receives an answer: a framed connection or a gRPC call. */
 export interface Answerer {
   /** False once the peer is gone; answers are then dropped. */
@@ -32,7 +39,7 @@ export interface Answerer {
 }
 
 export interface DeciderOptions {
-  /** Budget when a request carries 0, microseconds. */
+  /** Budget when a request carries 0, microseconds (at most MAX_BUDGET_US). */
   deadlineUs: number;
   /** Requests waiting for or in inference at most; more are answered OVERLOAD. */
   maxInflight: number;
@@ -85,8 +92,8 @@ export class Decider {
 
   /** Decides a decoded request read at slot.t0 (performance.now() ms); answers now or via the scheduler. */
   decide(slot: DecideSlot): void {
-    const budget = slot.budgetUs > 0 ? slot.budgetUs : this.opts.deadlineUs;
-    slot.deadline = slot.t0 + budget / 1000;
+    const asked = slot.budgetUs > 0 ? slot.budgetUs : this.opts.deadlineUs;
+    slot.deadline = slot.t0 + (asked < MAX_BUDGET_US ? asked : MAX_BUDGET_US) / 1000;
     if (slot.bad !== Bad.OK) { this.stats.badRequests[slot.bad]!++; this.fallback(slot, Reason.BAD_REQUEST); return; }
     const w = this.scheduler.worker;
     if (!w || !w.alive) { this.fallback(slot, Reason.NO_MODEL); return; }

@@ -33,7 +33,8 @@ Starts without a model, or with a bad one, and answers NO_MODEL fallbacks until 
   --socket-owner U[:G]  chown the socket to this user/group (names or ids; needs the privilege to do so)
   --grpc ADDR           also serve gRPC: unix:///PATH or 127.0.0.1:PORT (port 0 = any)
   --metrics HOST:PORT   Prometheus text on http://HOST:PORT/metrics (port 0 = any)
-  --deadline-us N       budget for requests that carry none, microseconds (default 500)
+  --deadline-us N       budget for requests that carry none, microseconds (default 500, at most 1000000;
+                        a request's own budget_us is cut to 1000000 too)
   --max-inflight N      requests waiting for or in inference at most; more get OVERLOAD (default 32)
   --db FILE             SQLite store for per-minute aggregates (default ${DEFAULT_DB}; "none" = off)
   --require-model       a --model that does not load at start is fatal (exit 2, its error), instead of
@@ -60,11 +61,16 @@ function hostPort(s: string, flag: string): [string, number] {
   return [m[1]!, Number(m[2])];
 }
 
-function positiveInt(s: string, flag: string, min = 1): number {
+function positiveInt(s: string, flag: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(s);
-  if (!Number.isInteger(n) || n < min) throw new ColdrlError('COLDRL_ERR_USAGE', `${flag}: expected an integer >= ${min}, got "${s}"`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', `${flag}: expected an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}, got "${s}"`);
+  }
   return n;
 }
+
+/** decide.ts MAX_BUDGET_US (decide.ts itself is imported after the signal handlers are installed, below). */
+const MAX_BUDGET_US = 1_000_000;
 
 export async function run(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
@@ -82,7 +88,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!/^0?[0-7]{3}$/.test(v['socket-mode']!)) throw new ColdrlError('COLDRL_ERR_USAGE', `--socket-mode: expected octal like 0660, got "${v['socket-mode']}"`);
   const socketPath = resolve(v.socket);
   const mode = parseInt(v['socket-mode']!, 8);
-  const deadlineUs = positiveInt(v['deadline-us']!, '--deadline-us');
+  const deadlineUs = positiveInt(v['deadline-us']!, '--deadline-us', 1, MAX_BUDGET_US);
   const maxInflight = positiveInt(v['max-inflight']!, '--max-inflight');
   const spinUs = positiveInt(v['spin-us']!, '--spin-us', 0);
   const busyMs = Number(v['busy-poll-ms']);

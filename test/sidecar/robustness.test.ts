@@ -17,7 +17,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION, LOG_SIZE_CAP, MAX_CANDIDATES, SIZE_FEATURE } from '../../replay/features.js';
 import { Rng } from '../../replay/rng.js';
 import { SidecarClient, decodeDecideResponse, encodeDecideRequest, type DecideInput } from '../../sidecar/client.js';
-import { CANDIDATE_SOURCE_IDS } from '../../sidecar/codec.js';
+import { CANDIDATE_SOURCE_IDS, decodeDecideRequest, type DecideSlot } from '../../sidecar/codec.js';
 import { Decider } from '../../sidecar/decide.js';
 import { FrameReader } from '../../sidecar/framing.js';
 import { loadProtos, serviceOf } from '../../sidecar/grpc.js';
@@ -29,7 +29,7 @@ import { writeOnnx } from '../../trainer/onnx-export.js';
 import { CLI, tempDir } from '../helpers.js';
 
 const MODEL = 1, FALLBACK = 2;
-const R = { NONE: 0, NO_MODEL: 2, BAD_REQUEST: 5 };
+const R = { NONE: 0, DEADLINE: 1, NO_MODEL: 2, MODEL_ERROR: 3, BAD_REQUEST: 5 };
 
 function makeModel(path: string, seed: number): void {
   writeOnnx(path, initWeights(FEATURE_COUNT, 32, new Rng(seed)), {
@@ -192,9 +192,13 @@ test('signals while starting: SIGTERM stops cleanly (exit 0), SIGHUP does not ki
   }
 });
 
-/** A stand-in for an inference worker whose every job is answered at once, with scores = candidate index. */
-function fakeWorker(version: string): ModelWorker {
+/**
+ * A stand-in for an inference worker, with scores = candidate index. Its every job is answered at once, or,
+ * held, only when the test calls answer() (as a thread would: DONE stored, then notified).
+ */
+function fakeWorker(version: string, held = false): ModelWorker & { answer(): void } {
   const ctrl = new Int32Array(new SharedArrayBuffer(8 * 4));
+  const answer = () => { Atomics.store(ctrl, C.DONE, w.submitted); Atomics.notify(ctrl, C.DONE); };
   const w = {
     path: '', ctrl, features: new Float32Array(MAX_CANDIDATES * FEATURE_COUNT), scores: new Float32Array(MAX_CANDIDATES),
     version, versionBytes: new TextEncoder().encode(version), k: 16, metadata: {}, inferUs: 10, candidateSource: 0,
@@ -203,10 +207,32 @@ function fakeWorker(version: string): ModelWorker {
     get done() { return Atomics.load(ctrl, C.DONE) === w.submitted; },
     get failed() { return false; },
     get runUs() { return 1; },
-    submit(n: number) { for (let i = 0; i < n; i++) w.scores[i] = i; w.submitted++; Atomics.store(ctrl, C.DONE, w.submitted); },
+    submit(n: number) { for (let i = 0; i < n; i++) w.scores[i] = i; w.submitted++; if (!held) answer(); },
+    answer,
     stop() { w.alive = false; return Promise.resolve(); },
   };
-  return w as unknown as ModelWorker;
+  return w as unknown as ModelWorker & { answer(): void };
+}
+
+interface Answer { id: number; source: number; reason: number; at: number }
+
+/** A decider without inline runs, serving a held fake worker (answered when the test says), dropped at the end. */
+function heldDecider(t: { after(fn: () => void): void }, version: string): { decider: Decider; w: ModelWorker & { answer(): void } } {
+  const decider = new Decider(new DecisionStats(), { deadlineUs: 500, maxInflight: 4, inline: false });
+  const w = fakeWorker(version, true);
+  decider.setModel(w);
+  t.after(() => { decider.setModel(null); });
+  return { decider, w };
+}
+
+/** Hands one request to the decider as a connection would (read now), its answer to `got`. */
+function ask(decider: Decider, r: DecideInput, got: Answer[]): void {
+  const slot = decider.acquire();
+  const b = encodeDecideRequest(r);
+  assert.ok(decodeDecideRequest(b, 4, b.length, slot));
+  slot.owner = { open: true, deliver: (s: DecideSlot, _lo: number, _hi: number, source: number, reason: number) => got.push({ id: s.idLo, source, reason, at: performance.now() }) };
+  slot.t0 = performance.now();
+  decider.decide(slot);
 }
 
 test('an answer computed by the old model during a swap carries the old model\'s version', async (t) => {
@@ -345,4 +371,29 @@ test('bytes_needed = 1 (only the keys zone\'s node count is over): a per-byte mo
   assert.equal(decider.stats.sourceMismatches, 0);
   await c.decide(req(n, { features, bytesNeeded: 1000, candidateSource: 'sample' }));
   assert.equal(decider.stats.sourceMismatches, 1, 'sample candidates for a bytes-bound decision are');
+});
+
+test('a budget_us above 1 s is cut to 1 s: a job the worker never answers gets DEADLINE after 1 s, not after the budget', async (t) => {
+  const { decider } = heldDecider(t, 'dddddddddddd');
+  const got: Answer[] = [];
+  const t0 = performance.now();
+  // 5 s, not 2^32 - 1 us: before the cut this thread slept through the whole budget in Atomics.wait
+  ask(decider, req(4, { budgetUs: 5_000_000 }), got);
+  assert.ok(await until(() => got.length === 1, 10_000));
+  const ms = got[0]!.at - t0;
+  assert.equal(got[0]!.reason, R.DEADLINE);
+  assert.ok(ms >= 990 && ms < 2500, `answered after ${ms.toFixed(0)} ms`);
+});
+
+test('a worker that dies mid-job is noticed at once (MODEL_ERROR), not at the deadline, and sockets are read meanwhile', async (t) => {
+  const { decider, w } = heldDecider(t, 'eeeeeeeeeeee');
+  const got: Answer[] = [];
+  const t0 = performance.now();
+  let timerAt = 0;
+  // the exit of a worker thread reaches the socket thread as an event, like this timer
+  setTimeout(() => { timerAt = performance.now(); w.alive = false; }, 100);
+  ask(decider, req(4, { budgetUs: 900_000 }), got);
+  assert.ok(await until(() => got.length === 1, 5_000));
+  assert.equal(got[0]!.reason, R.MODEL_ERROR, `reason ${got[0]!.reason} after ${(got[0]!.at - t0).toFixed(0)} ms`);
+  assert.ok(timerAt - t0 < 400, `the event loop turned only after ${(timerAt - t0).toFixed(0)} ms`);
 });
