@@ -21,8 +21,8 @@
  *   1 ms at a time at most (WAIT_SLICE_MS), so that a long budget (up to 1 s, decide.ts MAX_BUDGET_US)
  *   neither keeps the sockets unread nor hides a worker that died mid-job. Between jobs and slices the
  *   event loop turns (setImmediate) and reads sockets. A request whose deadline passes, queued or
- *   running, is answered with DEADLINE; the model's late answer is dropped (counted as a late answer) and
- *   the worker's next job waits until it is free.
+ *   running, is answered with DEADLINE; the model's late answer is dropped (counted as a late answer when
+ *   it comes, watchGhost) and the worker's next job waits until it is free.
  * - An answer flagged as failed (exception or non-finite scores) gives MODEL_ERROR.
  * One timer-free loop for all requests; no allocation per request on our side (onnxruntime's native run
  * returns a small object per call).
@@ -35,6 +35,12 @@ import { C, type ModelWorker } from './model-worker.js';
 const WAKE_SLACK_MS = 0.06;
 /** The socket thread blocks on the worker at most this long at a time (then reads sockets and events). */
 const WAIT_SLICE_MS = 1;
+/** A late job is looked at when it ends, or after this long (a worker that died never ends it). */
+const GHOST_WAIT_MS = 50;
+/** Atomics.waitAsync (ES2024, in Node since 16; this project's lib is ES2022). */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(a: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<unknown> | string };
+}).waitAsync;
 /** An inline run needs time left to the deadline >= INLINE_FACTOR x the model's median run time. */
 const INLINE_FACTOR = 1.5;
 /** The median is over the last RUN_WINDOW runs, recomputed every RUN_WINDOW / 4. */
@@ -51,6 +57,9 @@ export class DeadlineScheduler {
   private runOn: ModelWorker | null = null;
   /** A job whose request was answered by the deadline is still running on runOn. */
   private ghost = false;
+  /** A waitAsync on the ghost's worker is pending (watchGhost). */
+  private watchingGhost = false;
+  private readonly ghostFn = () => this.ghostSeen();
   private polling = false;
   /** Replaced models waiting for their last job before they are stopped. */
   private readonly retiring: ModelWorker[] = [];
@@ -159,7 +168,28 @@ export class DeadlineScheduler {
   }
 
   private arm(): void {
-    if (!this.polling && (this.running || this.len > 0)) { this.polling = true; setImmediate(this.pollFn); }
+    if (this.polling) return;
+    if (this.running || this.len > 0) { this.polling = true; setImmediate(this.pollFn); }
+    else if (this.ghost && this.runOn && !this.watchingGhost) this.watchGhost(this.runOn);
+  }
+
+  /**
+   * Only a late job runs (its request was answered DEADLINE): waits for it off the thread (Atomics.waitAsync,
+   * a promise when it ends, or after GHOST_WAIT_MS to look at a worker that may have died), so the late
+   * answer is counted when it comes and the worker is free for the next request then, without polling.
+   * Late jobs only: the promise is an allocation the request path does not make.
+   */
+  private watchGhost(w: ModelWorker): void {
+    this.watchingGhost = true;
+    const seen = Atomics.load(w.ctrl, C.DONE);
+    const r = seen === w.submitted ? null : waitAsync(w.ctrl, C.DONE, seen, GHOST_WAIT_MS);
+    if (r && r.async) void (r.value as Promise<unknown>).then(this.ghostFn);
+    else queueMicrotask(this.ghostFn);
+  }
+
+  private ghostSeen(): void {
+    this.watchingGhost = false;
+    if (!this.polling) this.poll();
   }
 
   private poll(): void {

@@ -397,3 +397,20 @@ test('a worker that dies mid-job is noticed at once (MODEL_ERROR), not at the de
   assert.equal(got[0]!.reason, R.MODEL_ERROR, `reason ${got[0]!.reason} after ${(got[0]!.at - t0).toFixed(0)} ms`);
   assert.ok(timerAt - t0 < 400, `the event loop turned only after ${(timerAt - t0).toFixed(0)} ms`);
 });
+
+test('a late answer of the worker is counted when it comes, not when the next request arrives', async (t) => {
+  const { decider, w } = heldDecider(t, 'ffffffffffff');
+  const got: Answer[] = [];
+  ask(decider, req(4, { budgetUs: 20_000 }), got);
+  assert.ok(await until(() => got.length === 1, 5_000));
+  assert.equal(got[0]!.reason, R.DEADLINE);
+  assert.equal(decider.stats.lateAnswers, 0, 'still running');
+  await sleep(50);
+  w.answer(); // the model's answer, 50 ms late; no request follows
+  assert.ok(await until(() => decider.stats.lateAnswers === 1, 2_000), `late answers ${decider.stats.lateAnswers}`);
+  assert.equal(w.busy, false);
+  ask(decider, req(4, { budgetUs: 900_000 }), got);
+  setTimeout(() => w.answer(), 20);
+  assert.ok(await until(() => got.length === 2, 5_000));
+  assert.deepEqual([got[1]!.source, decider.stats.lateAnswers], [MODEL, 1], 'the next job runs on the free worker and is not late');
+});
