@@ -112,7 +112,8 @@ export class DeadlineScheduler {
   private runInline(slot: DecideSlot, now: number): boolean {
     const w = this.worker;
     const m = w ? w.inline : null;
-    if (!w || !m || !w.alive || this.inlineOn || this.len > 0) return false;
+    // w may be dead (reload.ts keeps it while it restarts): its socket-thread copy does not need the thread
+    if (!w || !m || this.inlineOn || this.len > 0) return false;
     if (this.estimateFor !== w) this.resetEstimate(w);
     if ((slot.deadline - now) * 1000 < INLINE_FACTOR * this.runEstimateUs) return false;
     this.inlineSlot = slot;

@@ -96,7 +96,8 @@ export class Decider {
     slot.deadline = slot.t0 + (asked < MAX_BUDGET_US ? asked : MAX_BUDGET_US) / 1000;
     if (slot.bad !== Bad.OK) { this.stats.badRequests[slot.bad]!++; this.fallback(slot, Reason.BAD_REQUEST); return; }
     const w = this.scheduler.worker;
-    if (!w || !w.alive) { this.fallback(slot, Reason.NO_MODEL); return; }
+    // a dead worker still serves when the socket thread has its own copy of the model (reload.ts): inline runs only
+    if (!w || (!w.alive && !w.inline)) { this.fallback(slot, Reason.NO_MODEL); return; }
     if (slot.candidateSource !== 0 && w.candidateSource !== 0 && slot.candidateSource !== w.candidateSource && !countBoundSample(slot, w)) this.sourceMismatch(slot, w);
     if (slot.index < 0 || !this.scheduler.enqueue(slot)) this.fallback(slot, Reason.OVERLOAD);
   }

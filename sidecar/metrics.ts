@@ -59,6 +59,9 @@ export class DecisionStats {
   readonly minuteLatency = new LatencyHistogram();
   reloads = 0;
   failedReloads = 0;
+  /** Inference workers started again after the serving one exited on its own (reload.ts), and tries that failed. */
+  workerRestarts = 0;
+  failedWorkerRestarts = 0;
   /** Model answers that arrived after their deadline and were dropped. */
   lateAnswers = 0;
   /** Model answers computed on the socket thread (deadline.ts inline runs). */
@@ -117,6 +120,8 @@ export function buildRegistry(src: MetricsSource): Registry {
   });
   new Counter({ name: 'coldrl_sidecar_reloads_total', help: 'Model reloads that succeeded', registers: [reg], collect() { this.reset(); this.inc(s.reloads); } });
   new Counter({ name: 'coldrl_sidecar_reload_failures_total', help: 'Model reloads refused (the old model kept serving)', registers: [reg], collect() { this.reset(); this.inc(s.failedReloads); } });
+  new Counter({ name: 'coldrl_sidecar_worker_restarts_total', help: 'Inference workers started again after the serving one exited on its own', registers: [reg], collect() { this.reset(); this.inc(s.workerRestarts); } });
+  new Counter({ name: 'coldrl_sidecar_worker_restart_failures_total', help: 'Restarts of an exited inference worker that failed (tried again later, with a longer wait)', registers: [reg], collect() { this.reset(); this.inc(s.failedWorkerRestarts); } });
   new Counter({ name: 'coldrl_sidecar_late_model_answers_total', help: 'Model answers that came after the deadline and were dropped', registers: [reg], collect() { this.reset(); this.inc(s.lateAnswers); } });
   new Counter({ name: 'coldrl_sidecar_probes_total', help: 'Keep-alive probes answered (request_id bit 62); not counted as decisions', registers: [reg], collect() { this.reset(); this.inc(s.probes); } });
   new Counter({

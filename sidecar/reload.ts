@@ -7,12 +7,19 @@
  * request is dropped or even paused by a swap, and a bad file is refused while the old model keeps serving.
  * Reloads run one at a time, in the order asked. Every change of the serving model (a load, a worker's
  * death, close) is told to the onServingChange listeners (gRPC Health.Watch), whatever triggered it.
+ *
+ * An inference worker that exits on its own (a crash; not a swap or close) is restarted: its model file is
+ * loaded again in a new worker, RESTART_FIRST_MS later, then twice as long after each restart that fails or
+ * each death within RESTART_STABLE_MS of the last load, up to RESTART_MAX_MS. Meanwhile the dead worker
+ * stays the serving model when the socket thread has its own copy of the model (inline runs, deadline.ts):
+ * requests that can run inline get the model's answer, the others NO_MODEL; without a copy every request
+ * gets NO_MODEL. Restarts are counted (coldrl_sidecar_worker_restarts_total, _restart_failures_total).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { goalOf } from '../replay/candidates.js';
-import { isColdrlError, type ErrorCode } from '../replay/errors.js';
+import { ColdrlError, isColdrlError, type ErrorCode } from '../replay/errors.js';
 import { belowLru, describeHoldout, holdoutOf, lossToLru, type Holdout } from '../replay/holdout.js';
 import { ColdrlModel } from '../replay/model.js';
 import type { Decider } from './decide.js';
@@ -22,6 +29,14 @@ import { ModelWorker } from './model-worker.js';
 export interface ReloadResult { ok: boolean; version: string; code: ErrorCode | ''; error: string }
 
 const WATCH_DEBOUNCE_MS = 250;
+/** Restart backoff after a worker's death: first delay, doubling up to the cap. */
+const RESTART_FIRST_MS = 100;
+const RESTART_MAX_MS = 30_000;
+/** A worker that served this long before it died restarts after RESTART_FIRST_MS again. */
+const RESTART_STABLE_MS = 60_000;
+
+/** Why a model is loaded: the first load, a reload (SIGHUP, watcher, RPC), a restart after a worker died. */
+type LoadKind = 'start' | 'reload' | 'restart';
 
 export class ModelManager {
   private chain: Promise<unknown> = Promise.resolve();
@@ -29,6 +44,10 @@ export class ModelManager {
   private debounce: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly listeners: (() => void)[] = [];
+  private restartTimer: NodeJS.Timeout | null = null;
+  private restartDelayMs = RESTART_FIRST_MS;
+  /** performance.now() of the last load that was swapped in. */
+  private servingSince = 0;
   readonly path: string;
 
   constructor(private readonly decider: Decider, path: string, private readonly log: (line: string) => void,
@@ -50,14 +69,14 @@ export class ModelManager {
   /** Loads the first model; a missing or bad one is logged and the sidecar serves NO_MODEL fallbacks. */
   async start(): Promise<ReloadResult> {
     if (!this.path) { this.log('no --model: serving LRU fallbacks (NO_MODEL)'); return { ok: false, version: '', code: 'COLDRL_ERR_USAGE', error: 'COLDRL_ERR_USAGE: no model path' }; }
-    return this.enqueue(() => this.load(this.path, false));
+    return this.enqueue(() => this.load(this.path, 'start'));
   }
 
   /** Loads `path` (default: the start path), validates it, and swaps it in; the old one keeps serving on failure. */
   reload(path?: string): Promise<ReloadResult> {
     const p = path ? resolve(path) : this.path;
     if (!p) return Promise.resolve({ ok: false, version: this.version, code: 'COLDRL_ERR_USAGE', error: 'COLDRL_ERR_USAGE: no model path given and none at start' });
-    return this.enqueue(() => this.load(p, true));
+    return this.enqueue(() => this.load(p, 'reload'));
   }
 
   private enqueue(job: () => Promise<ReloadResult>): Promise<ReloadResult> {
@@ -66,48 +85,83 @@ export class ModelManager {
     return next;
   }
 
-  private async load(path: string, counted: boolean): Promise<ReloadResult> {
+  private async load(path: string, kind: LoadKind): Promise<ReloadResult> {
     const stats = this.decider.stats;
     if (this.closed) return { ok: false, version: this.version, code: '', error: 'shutting down' };
     let w: ModelWorker;
     try {
       w = await ModelWorker.start(path, this.spinUs, (dead) => this.workerDied(dead));
+      if (this.decider.opts.inline) {
+        // the socket thread's own copy for inline runs; a file replaced in between is left to the thread alone
+        try {
+          const m = await ColdrlModel.load(path);
+          if (m.version === w.version) w.inline = m; else await m.close();
+        } catch { /* the worker has the model; inline runs stay off for it */ }
+      }
+      if (!w.alive) {
+        await w.stop();
+        throw new ColdrlError('COLDRL_ERR_MODEL', `${path}: inference worker exited before it could serve`);
+      }
     } catch (e) {
-      if (counted) stats.failedReloads++;
+      if (kind === 'reload') stats.failedReloads++;
+      else if (kind === 'restart') stats.failedWorkerRestarts++;
       const code: ErrorCode = isColdrlError(e) ? e.code : 'COLDRL_ERR_MODEL';
       const error = `${code}: ${(e as Error).message}`;
-      this.log(`model refused, ${this.version ? `still serving ${this.version}` : 'serving LRU fallbacks (NO_MODEL)'}: ${error}`);
+      this.log(`model refused, ${this.serving()}: ${error}`);
       return { ok: false, version: this.version, code, error };
-    }
-    if (this.decider.opts.inline) {
-      // the socket thread's own copy for inline runs; a file replaced in between is left to the thread alone
-      try {
-        const m = await ColdrlModel.load(path);
-        if (m.version === w.version) w.inline = m; else await m.close();
-      } catch { /* the worker has the model; inline runs stay off for it */ }
     }
     if (this.closed) { await w.stop(); return { ok: false, version: this.version, code: '', error: 'shutting down' }; }
     const old = this.serve(w);
-    if (counted) stats.reloads++;
-    this.log(`serving model ${w.version} from ${path} (trained on candidates ${w.metadata['coldrl.candidates'] ?? '(not recorded)'}, K ${w.k}, for ${goalOf(w.metadata['coldrl.goal'])}; inference ${w.inferUs.toFixed(0)} us median at start${w.inline ? ', inline runs on' : ''})${old ? `, replacing ${old.version}` : ''}`);
+    if (kind === 'reload') stats.reloads++;
+    else if (kind === 'restart') stats.workerRestarts++;
+    this.log(`${kind === 'restart' ? 'inference worker restarted: ' : ''}serving model ${w.version} from ${path} (trained on candidates ${w.metadata['coldrl.candidates'] ?? '(not recorded)'}, K ${w.k}, for ${goalOf(w.metadata['coldrl.goal'])}; inference ${w.inferUs.toFixed(0)} us median at start${w.inline ? ', inline runs on' : ''})${old ? `, replacing ${old.version}` : ''}`);
     const h = holdoutOf(w.metadata);
     if (!h) this.log(`model ${w.version} carries no held-out check (coldrl train --holdout writes one)`);
     else this.log(`${belowLru(h) ? 'warning: ' : ''}model ${w.version}: ${describeHoldout(h)}${belowLru(h) ? `; it lost ${lossToLru(h)} to LRU there` : ''}`);
     return { ok: true, version: w.version, code: '', error: '' };
   }
 
+  /** What answers requests now, for log lines. */
+  private serving(): string {
+    const m = this.decider.model;
+    if (!m) return 'serving LRU fallbacks (NO_MODEL)';
+    return m.alive ? `still serving ${m.version}` : `answering inline with the socket thread's copy of ${m.version}, NO_MODEL otherwise`;
+  }
+
   /** Swaps the serving model and tells the listeners; returns the previous one. */
   private serve(w: ModelWorker | null): ModelWorker | null {
     const old = this.decider.setModel(w);
+    if (w) this.servingSince = performance.now();
     for (const fn of this.listeners) fn();
     return old;
   }
 
+  /** The serving model's worker exited on its own: keep what still answers, restart it after the backoff. */
   private workerDied(w: ModelWorker): void {
-    if (this.decider.model === w && !this.closed) {
-      this.log(`inference worker of model ${w.version} exited; serving LRU fallbacks (NO_MODEL) until a reload`);
-      this.serve(null);
-    }
+    if (this.decider.model !== w || this.closed) return;
+    if (performance.now() - this.servingSince >= RESTART_STABLE_MS) this.restartDelayMs = RESTART_FIRST_MS;
+    // its socket-thread copy does not depend on the thread: it keeps answering what can run inline
+    if (!w.inline) this.serve(null);
+    this.log(`inference worker of model ${w.version} exited; ${this.serving()} until it restarts`);
+    this.scheduleRestart(w.path);
+  }
+
+  private scheduleRestart(path: string): void {
+    if (this.closed || this.restartTimer) return;
+    const delay = this.restartDelayMs;
+    this.restartDelayMs = Math.min(delay * 2, RESTART_MAX_MS);
+    this.log(`restarting the inference worker of ${path} in ${delay} ms`);
+    this.restartTimer = setTimeout(() => { this.restartTimer = null; void this.enqueue(() => this.restart(path)); }, delay);
+    this.restartTimer.unref();
+  }
+
+  /** Loads `path` again in a new worker, unless a reload has put a live model in place meanwhile. */
+  private async restart(path: string): Promise<ReloadResult> {
+    const m = this.decider.model;
+    if (this.closed || (m && m.alive)) return { ok: false, version: this.version, code: '', error: 'not needed' };
+    const r = await this.load(path, 'restart');
+    if (!r.ok) this.scheduleRestart(path);
+    return r;
   }
 
   /** Watches the start path's directory; a change to the file reloads it (debounced), unless the bytes are the same. */
@@ -130,6 +184,7 @@ export class ModelManager {
   async close(): Promise<void> {
     this.closed = true;
     this.watcher?.close();
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.debounce) clearTimeout(this.debounce);
     await this.chain.catch(() => undefined);
     const w = this.serve(null);

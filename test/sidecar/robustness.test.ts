@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type { Worker } from 'node:worker_threads';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,6 +24,7 @@ import { FrameReader } from '../../sidecar/framing.js';
 import { loadProtos, serviceOf } from '../../sidecar/grpc.js';
 import { DecisionStats } from '../../sidecar/metrics.js';
 import { C, ModelWorker } from '../../sidecar/model-worker.js';
+import { ModelManager } from '../../sidecar/reload.js';
 import { FramedConnection } from '../../sidecar/server.js';
 import { initWeights, scoringOf } from '../../trainer/network.js';
 import { writeOnnx } from '../../trainer/onnx-export.js';
@@ -413,4 +415,54 @@ test('a late answer of the worker is counted when it comes, not when the next re
   setTimeout(() => w.answer(), 20);
   assert.ok(await until(() => got.length === 2, 5_000));
   assert.deepEqual([got[1]!.source, decider.stats.lateAnswers], [MODEL, 1], 'the next job runs on the free worker and is not late');
+});
+
+/** Ends a model's inference thread from outside, as a crash would, and waits until it has exited. */
+async function crash(w: ModelWorker): Promise<void> {
+  await (w as unknown as { worker: Worker }).worker.terminate();
+  assert.equal(w.alive, false);
+}
+
+test('an inference worker that exits is restarted; meanwhile the socket thread\'s copy answers what it can', async (t) => {
+  const dir = tempDir(t);
+  makeModel(join(dir, 'm.onnx'), 1);
+  for (const inline of [true, false]) {
+    const decider = new Decider(new DecisionStats(), { deadlineUs: 500, maxInflight: 4, inline });
+    const logs: string[] = [];
+    const models = new ModelManager(decider, join(dir, 'm.onnx'), (l) => logs.push(l), 0);
+    t.after(() => models.close());
+    assert.ok((await models.start()).ok);
+    const first = decider.model!;
+    assert.equal(first.inline !== null, inline);
+    await crash(first);
+    const got: Answer[] = [];
+    ask(decider, req(4, { budgetUs: 900_000 }), got);
+    assert.ok(await until(() => got.length === 1, 5_000));
+    assert.deepEqual([got[0]!.source, got[0]!.reason], inline ? [MODEL, R.NONE] : [FALLBACK, R.NO_MODEL], `inline ${inline}: ${logs.join('; ')}`);
+    assert.ok(await until(() => decider.model !== null && decider.model !== first && decider.model.alive, 10_000), `inline ${inline}: not restarted: ${logs.join('; ')}`);
+    assert.equal(decider.stats.workerRestarts, 1);
+    assert.equal(decider.model!.version, first.version);
+    ask(decider, req(4, { budgetUs: 900_000 }), got);
+    assert.ok(await until(() => got.length === 2, 5_000));
+    assert.deepEqual([got[1]!.source, got[1]!.reason], [MODEL, R.NONE]);
+    // a second death soon after waits longer before its restart (the backoff grows)
+    await crash(decider.model!);
+    assert.ok(await until(() => decider.stats.workerRestarts === 2, 10_000));
+    assert.match(logs.join('\n'), /restarting the inference worker of .* in 100 ms[^]*restarting the inference worker of .* in 200 ms/);
+  }
+});
+
+test('a worker that dies while the socket thread loads its copy of the model is not installed as serving', async (t) => {
+  const dir = tempDir(t);
+  makeModel(join(dir, 'm.onnx'), 1);
+  const start = ModelWorker.start;
+  ModelWorker.start = async (...args: Parameters<typeof start>) => { const w = await start.apply(ModelWorker, args); await crash(w); return w; };
+  t.after(() => { ModelWorker.start = start; });
+  const decider = new Decider(new DecisionStats(), { deadlineUs: 500, maxInflight: 4, inline: true });
+  const models = new ModelManager(decider, join(dir, 'm.onnx'), () => undefined, 0);
+  t.after(() => models.close());
+  const r = await models.start();
+  assert.equal(r.ok, false);
+  assert.match(r.error, /^COLDRL_ERR_MODEL: .*inference worker exited/);
+  assert.equal(decider.model, null);
 });
