@@ -4,10 +4,17 @@
  * A frame that cannot be parsed (bad length, not a DecideRequest) is answered with `error` set (it starts
  * with the code COLDRL_ERR_PROTOCOL) and the connection is closed; other connections are not affected.
  *
+ * Each answer is written the moment it is decided (no cork: an answer never waits for the rest of its chunk).
+ *
+ * Fairness: one 'data' event runs at most SLICE_FRAMES frames or SLICE_MS of work (inline inferences
+ * included); the rest of the chunk waits, the connection paused, for a later turn of the event loop
+ * (setImmediate), so other connections are read in between and a client that pipelines a 64 KiB chunk of
+ * requests cannot hold the thread for all of them.
+ *
  * Backpressure: when a connection's unsent answers pass the socket's high-water mark (socket.write returns
  * false: the peer does not read them), the connection is not read any more until they drain; the requests
- * already read are still answered. So a client that pipelines and never reads holds at most one chunk's
- * answers plus the kernel's buffers, not everything it sends.
+ * already decided are still answered, the rest of the chunk waits for the drain. So a client that pipelines
+ * and never reads holds at most one slice's answers plus the kernel's buffers, not everything it sends.
  *
  * Socket file: a stale one (nobody answers a connect) is removed at start; a live one refuses the start
  * (COLDRL_ERR_SOCKET_IN_USE); a path that is not a socket is never removed. Permissions (--socket-mode)
@@ -24,6 +31,10 @@ import { FrameReader, MAX_FRAME, type FrameSink } from './framing.js';
 const encoder = new TextEncoder();
 const NO_ERROR: Uint8Array | null = null;
 const PROTOCOL: ErrorCode = 'COLDRL_ERR_PROTOCOL';
+/** Synchronous work per connection and turn of the event loop: at most this many frames ... */
+const SLICE_FRAMES = 16;
+/** ... and no new frame once this long has passed since the slice began (ms). */
+const SLICE_MS = 0.1;
 
 /** One framed client connection. Constructed once per connection; one shape. */
 export class FramedConnection implements FrameSink, Answerer {
@@ -32,8 +43,14 @@ export class FramedConnection implements FrameSink, Answerer {
   paused = false;
   private readonly reader: FrameReader;
   private readonly out: Buffer;
-  /** performance.now() of the chunk being parsed. */
+  /** performance.now() of the chunk being parsed (its frames' read time, in later slices too). */
   private t0 = 0;
+  /** The slice under way: frames it may still run, and the time after which it runs no new one. */
+  private sliceFrames = 0;
+  private sliceEnd = 0;
+  /** A setImmediate will go on with the rest of the chunk. */
+  private continuing = false;
+  private readonly continueFn = () => this.continueChunk();
 
   constructor(private readonly socket: Socket, private readonly decider: Decider, private readonly onClose: (c: FramedConnection) => void) {
     this.reader = new FrameReader(this);
@@ -41,15 +58,14 @@ export class FramedConnection implements FrameSink, Answerer {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.t0 = performance.now();
-      socket.cork();
-      this.reader.push(chunk);
-      socket.uncork();
+      this.startSlice(this.t0);
+      if (!this.reader.push(chunk)) this.yieldChunk();
     });
     socket.on('drain', () => {
       if (!this.paused) return;
       this.paused = false;
       this.decider.stats.pausedConnections--;
-      socket.resume();
+      if (this.reader.pending) this.yieldChunk(); else socket.resume();
     });
     // ECONNRESET, EPIPE and friends: counted; the close handler cleans up
     socket.on('error', () => { this.decider.stats.protocolErrors[ProtocolError.RESET]!++; });
@@ -72,7 +88,27 @@ export class FramedConnection implements FrameSink, Answerer {
     slot.owner = this;
     slot.t0 = this.t0;
     this.decider.decide(slot);
-    return this.open;
+    return this.open && !this.paused && --this.sliceFrames > 0 && performance.now() < this.sliceEnd;
+  }
+
+  private startSlice(now: number): void {
+    this.sliceFrames = SLICE_FRAMES;
+    this.sliceEnd = now + SLICE_MS;
+  }
+
+  /** The slice ended inside a chunk: stop reading, and go on with the chunk next turn (or at 'drain'). */
+  private yieldChunk(): void {
+    if (!this.open) return;
+    this.socket.pause();
+    if (!this.paused && !this.continuing) { this.continuing = true; setImmediate(this.continueFn); }
+  }
+
+  private continueChunk(): void {
+    this.continuing = false;
+    if (!this.open || this.paused) return; // closed, or 'drain' goes on
+    this.startSlice(performance.now());
+    if (!this.reader.resume()) this.yieldChunk();
+    else if (!this.paused) this.socket.resume();
   }
 
   badLength(length: number): void {
@@ -100,6 +136,7 @@ export class FramedConnection implements FrameSink, Answerer {
     const err = encoder.encode(message.slice(0, 200));
     const end = encodeDecideResponse(this.out, 0, idLo, idHi, 0, 0, 0, 0, new Uint8Array(0), 0, err);
     this.open = false;
+    this.reader.stop();
     this.socket.end(Buffer.from(this.out.subarray(0, end)));
   }
 

@@ -109,3 +109,28 @@ test('frame reader: frames split across chunks, many per chunk, and a bad length
   r.push(f('ignored after a bad length'));
   assert.equal(frames.length, 6);
 });
+
+test('frame reader: a sink that stops after a frame gets the rest of the chunk on resume(), split frames included', () => {
+  const frames: string[] = [];
+  let calls = 0;
+  // stops after every second frame
+  const r = new FrameReader({ frame: (b, s, e) => { frames.push(b.subarray(s, e).toString()); return ++calls % 2 === 1; }, badLength: () => assert.fail() });
+  const f = (s: string) => { const b = Buffer.alloc(4 + s.length); b.writeUInt32BE(s.length, 0); b.write(s, 4); return b; };
+  const all = Buffer.concat([f('one'), f('two'), f('three'), f('four'), f('five'), f('six'), f('seven')]);
+  const cut = all.length - 3; // 'seven' is split across two chunks
+  const resumes: number[] = [];
+  for (const chunk of [all.subarray(0, cut), all.subarray(cut)]) {
+    let done = r.push(chunk);
+    let n = 0;
+    while (!done) { assert.equal(r.pending, true); done = r.resume(); n++; }
+    assert.equal(r.pending, false);
+    resumes.push(n);
+  }
+  assert.deepEqual(frames, ['one', 'two', 'three', 'four', 'five', 'six', 'seven']);
+  // stopped after two, four and six (the rest after six: the front of 'seven', kept for the next chunk)
+  assert.deepEqual(resumes, [3, 0]);
+  assert.equal(r.midFrame, false);
+  r.stop();
+  r.push(f('ignored after stop'));
+  assert.equal(frames.length, 7);
+});

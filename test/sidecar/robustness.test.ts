@@ -25,7 +25,7 @@ import { loadProtos, serviceOf } from '../../sidecar/grpc.js';
 import { DecisionStats } from '../../sidecar/metrics.js';
 import { C, ModelWorker } from '../../sidecar/model-worker.js';
 import { ModelManager } from '../../sidecar/reload.js';
-import { FramedConnection } from '../../sidecar/server.js';
+import { FramedConnection, listenFramed } from '../../sidecar/server.js';
 import { initWeights, scoringOf } from '../../trainer/network.js';
 import { writeOnnx } from '../../trainer/onnx-export.js';
 import { CLI, tempDir } from '../helpers.js';
@@ -465,4 +465,61 @@ test('a worker that dies while the socket thread loads its copy of the model is 
   assert.equal(r.ok, false);
   assert.match(r.error, /^COLDRL_ERR_MODEL: .*inference worker exited/);
   assert.equal(decider.model, null);
+});
+
+/** A socket-thread model copy that takes `ms` per run (busy, like a native inference) and notes when each run began. */
+function slowInline(ms: number): { runs: number[] } {
+  const runs: number[] = [];
+  return {
+    runs, hasSync: true,
+    scoreSync(_f: Float32Array, n: number, out: Float32Array) { const t = performance.now(); runs.push(t); while (performance.now() - t < ms) { /* busy */ } for (let i = 0; i < n; i++) out[i] = i; },
+    close: () => Promise.resolve(),
+  } as unknown as { runs: number[] };
+}
+
+/** The sidecar's framed server, in this process, over a decider whose model runs inline in `ms` per run. */
+async function inlineServer(t: { after(fn: () => void): void }, ms: number): Promise<{ path: string; runs: number[]; decider: Decider }> {
+  const dir = tempDir(t);
+  const decider = new Decider(new DecisionStats(), { deadlineUs: 500, maxInflight: 8, inline: true });
+  const w = fakeWorker('gggggggggggg');
+  const model = slowInline(ms);
+  w.inline = model as unknown as ModelWorker['inline'];
+  decider.setModel(w);
+  const path = join(dir, 'f.sock');
+  const conns = new Set<FramedConnection>();
+  const server = await listenFramed(decider, { path, mode: 0o600, uid: -1, gid: -1 }, conns);
+  t.after(() => { for (const c of conns) c.destroy(); server.close(); decider.setModel(null); });
+  return { path, runs: model.runs, decider };
+}
+
+/** A raw client socket whose answers are collected with the time each arrived. */
+async function answersOf(t: { after(fn: () => void): void }, path: string): Promise<{ s: Socket; got: (Answer & { serverUs: number })[] }> {
+  const s = connect(path);
+  t.after(() => s.destroy());
+  await new Promise((r) => s.once('connect', r));
+  const got: (Answer & { serverUs: number })[] = [];
+  const reader = new FrameReader({
+    frame: (b, start, end) => { const o = decodeDecideResponse(b, start, end); got.push({ id: o.id, source: o.source, reason: o.reason, serverUs: o.serverUs, at: performance.now() }); return true; },
+    badLength: (n) => assert.fail(`bad length ${n}`),
+  });
+  s.on('data', (c: Buffer) => reader.push(c));
+  return { s, got };
+}
+
+test('each answer leaves when it is decided, and a pipelining connection lets the others in between its frames', async (t) => {
+  const { path, runs } = await inlineServer(t, 3);
+  const a = await answersOf(t, path), b = await answersOf(t, path);
+  const N = 20;
+  const batch = Buffer.concat(Array.from({ length: N }, () => encodeDecideRequest(req(4, { budgetUs: 900_000 }))));
+  const lone = req(4, { budgetUs: 900_000 });
+  a.s.write(batch); // one chunk of N requests, 3 ms of inference each
+  b.s.write(encodeDecideRequest(lone));
+  assert.ok(await until(() => a.got.length === N && b.got.length === 1, 10_000), `${a.got.length} + ${b.got.length} answers`);
+  assert.equal(runs.length, N + 1);
+  assert.ok(a.got.every((o) => o.source === MODEL) && b.got[0]!.source === MODEL);
+  // before: the chunk's answers were corked until the last of its N inferences, and B was read after them
+  assert.ok(a.got[0]!.at < runs[N - 1]!, 'the first answer left only after the last inference of its chunk');
+  assert.ok(b.got[0]!.at < runs[N - 1]!, 'the other connection waited for the whole chunk');
+  // server_us runs from the read of the chunk: the last request of it waited for the N - 1 before it
+  assert.ok(a.got[N - 1]!.serverUs >= (N - 1) * 3000, `server_us ${a.got[N - 1]!.serverUs}`);
 });
