@@ -16,6 +16,9 @@
  * already decided are still answered, the rest of the chunk waits for the drain. So a client that pipelines
  * and never reads holds at most one slice's answers plus the kernel's buffers, not everything it sends.
  *
+ * Half-close: a client that sends its requests and then shuts down its side (end) gets every answer; the
+ * connection is closed from our side once the last of them is written.
+ *
  * Socket file: a stale one (nobody answers a connect) is removed at start; a live one refuses the start
  * (COLDRL_ERR_SOCKET_IN_USE); a path that is not a socket is never removed. Permissions (--socket-mode)
  * and owner (--socket-owner) are set right after bind, before any client can be served.
@@ -50,6 +53,12 @@ export class FramedConnection implements FrameSink, Answerer {
   private sliceEnd = 0;
   /** A setImmediate will go on with the rest of the chunk. */
   private continuing = false;
+  /** The reader is deciding frames now (push or resume under way). */
+  private inSlice = false;
+  /** Requests decoded and not yet answered. */
+  private outstanding = 0;
+  /** The peer shut down its side: we end ours once `outstanding` is 0 and the input is read. */
+  private peerEnded = false;
   private readonly continueFn = () => this.continueChunk();
 
   constructor(private readonly socket: Socket, private readonly decider: Decider, private readonly onClose: (c: FramedConnection) => void) {
@@ -59,13 +68,22 @@ export class FramedConnection implements FrameSink, Answerer {
     socket.on('data', (chunk: Buffer) => {
       this.t0 = performance.now();
       this.startSlice(this.t0);
-      if (!this.reader.push(chunk)) this.yieldChunk();
+      this.inSlice = true;
+      const done = this.reader.push(chunk);
+      this.inSlice = false;
+      if (!done) this.yieldChunk();
     });
     socket.on('drain', () => {
       if (!this.paused) return;
       this.paused = false;
       this.decider.stats.pausedConnections--;
       if (this.reader.pending) this.yieldChunk(); else socket.resume();
+    });
+    // the peer's half-close: its requests are answered first (a partial frame is dropped, counted truncated)
+    socket.on('end', () => {
+      this.peerEnded = true;
+      if (this.open && this.reader.midFrame) { this.decider.stats.protocolErrors[ProtocolError.TRUNCATED]!++; this.reader.stop(); }
+      this.endWhenAnswered();
     });
     // ECONNRESET, EPIPE and friends: counted; the close handler cleans up
     socket.on('error', () => { this.decider.stats.protocolErrors[ProtocolError.RESET]!++; });
@@ -87,6 +105,7 @@ export class FramedConnection implements FrameSink, Answerer {
     }
     slot.owner = this;
     slot.t0 = this.t0;
+    this.outstanding++;
     this.decider.decide(slot);
     return this.open && !this.paused && --this.sliceFrames > 0 && performance.now() < this.sliceEnd;
   }
@@ -107,8 +126,17 @@ export class FramedConnection implements FrameSink, Answerer {
     this.continuing = false;
     if (!this.open || this.paused) return; // closed, or 'drain' goes on
     this.startSlice(performance.now());
-    if (!this.reader.resume()) this.yieldChunk();
+    this.inSlice = true;
+    const done = this.reader.resume();
+    this.inSlice = false;
+    if (!done) this.yieldChunk();
     else if (!this.paused) this.socket.resume();
+    this.endWhenAnswered();
+  }
+
+  /** After the peer's end: closes our side once every request read is answered (never inside a slice). */
+  private endWhenAnswered(): void {
+    if (this.peerEnded && this.open && this.outstanding === 0 && !this.inSlice && !this.reader.pending) this.end();
   }
 
   badLength(length: number): void {
@@ -117,6 +145,8 @@ export class FramedConnection implements FrameSink, Answerer {
   }
 
   deliver(slot: DecideSlot, victimsLo: number, victimsHi: number, source: number, reason: number, serverUs: number, version: Uint8Array): void {
+    this.outstanding--;
+    if (this.socket.writableEnded) return;
     const end = encodeDecideResponse(this.out, 0, slot.idLo, slot.idHi, victimsLo, victimsHi, source, reason,
       version, serverUs, NO_ERROR);
     const b = Buffer.allocUnsafe(end);
@@ -128,6 +158,7 @@ export class FramedConnection implements FrameSink, Answerer {
       this.decider.stats.pausedConnections++;
       this.socket.pause();
     }
+    if (this.peerEnded) this.endWhenAnswered();
   }
 
   /** Answers with `error` set, then closes the connection (after the answer is flushed). */
@@ -177,7 +208,7 @@ export async function listenFramed(decider: Decider, o: SocketOptions, conns: Se
     throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${o.path}: the socket's directory ${dir} does not exist (create it for the sidecar's user, e.g. install -d ${dir})`);
   }
   await clearStaleSocket(o.path);
-  const server = createServer({ allowHalfOpen: false }, (socket) => {
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
     conns.add(new FramedConnection(socket, decider, (c) => conns.delete(c)));
   });
   await new Promise<void>((done, reject) => {

@@ -523,3 +523,24 @@ test('each answer leaves when it is decided, and a pipelining connection lets th
   // server_us runs from the read of the chunk: the last request of it waited for the N - 1 before it
   assert.ok(a.got[N - 1]!.serverUs >= (N - 1) * 3000, `server_us ${a.got[N - 1]!.serverUs}`);
 });
+
+test('a client that sends its requests and then half-closes gets every answer, then our end', async (t) => {
+  const dir = tempDir(t);
+  const decider = new Decider(new DecisionStats(), { deadlineUs: 500, maxInflight: 32, inline: false });
+  decider.setModel(fakeWorker('hhhhhhhhhhhh')); // the worker path: answers come after the chunk, one event-loop turn each
+  const conns = new Set<FramedConnection>();
+  const server = await listenFramed(decider, { path: join(dir, 'h.sock'), mode: 0o600, uid: -1, gid: -1 }, conns);
+  t.after(() => { for (const c of conns) c.destroy(); server.close(); decider.setModel(null); });
+  const N = 20;
+  for (let round = 0; round < 2; round++) {
+    const { s, got } = await answersOf(t, join(dir, 'h.sock'));
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    s.end(Buffer.concat(Array.from({ length: N }, () => encodeDecideRequest(req(4, { budgetUs: 900_000 })))));
+    assert.notEqual(await within(closed, 10_000, 'late'), 'late', `not closed; ${got.length} answers`);
+    assert.equal(got.length, N);
+    assert.ok(got.every((o) => o.source === MODEL));
+  }
+  assert.equal(decider.stats.byReason[R.NONE], 2 * N);
+  assert.equal(decider.stats.backpressurePauses, 0);
+  assert.ok(await until(() => conns.size === 0, 5_000), 'the server kept the connections');
+});
