@@ -39,11 +39,14 @@ export const BAD_COUNT = BAD_CHECKS.length;
  * Connections and frames that went wrong, by kind (coldrl_sidecar_protocol_errors_total{kind}):
  * FRAME_LENGTH a length prefix of 0 or above 65,536; MALFORMED a frame (or gRPC Decide body) that is not a
  * DecideRequest; TRUNCATED the peer closed in the middle of a frame; RESET a socket error (ECONNRESET,
- * EPIPE, ...); SHUTDOWN_TIMEOUT destroyed at shutdown because its answers were still unread after the grace.
- * The first two are answered with `error` set and close the connection; the others drop it.
+ * EPIPE, ...); SHUTDOWN_TIMEOUT destroyed at shutdown because its answers were still unread after the grace;
+ * FRAME_TIMEOUT a frame not whole within the frame timeout of its first byte; CONNECTION_LIMIT a connection
+ * closed as it came because --max-connections were open (server.ts).
+ * FRAME_LENGTH, MALFORMED and FRAME_TIMEOUT are answered with `error` set and close the connection; the
+ * others drop it.
  */
-export const ProtocolError = { FRAME_LENGTH: 0, MALFORMED: 1, TRUNCATED: 2, RESET: 3, SHUTDOWN_TIMEOUT: 4 } as const;
-export const PROTOCOL_ERROR_KINDS = ['frame_length', 'malformed', 'truncated', 'reset', 'shutdown_timeout'] as const;
+export const ProtocolError = { FRAME_LENGTH: 0, MALFORMED: 1, TRUNCATED: 2, RESET: 3, SHUTDOWN_TIMEOUT: 4, FRAME_TIMEOUT: 5, CONNECTION_LIMIT: 6 } as const;
+export const PROTOCOL_ERROR_KINDS = ['frame_length', 'malformed', 'truncated', 'reset', 'shutdown_timeout', 'frame_timeout', 'connection_limit'] as const;
 
 /** One decoded request and everything needed to answer it. Constructed once; every field set here. */
 export class DecideSlot {

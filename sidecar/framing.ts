@@ -1,8 +1,10 @@
 /**
  * Length-prefixed frames over a stream (proto/README.md): a 4-byte big-endian length, then that many bytes
  * of protobuf. Frames are handed out as (buffer, start, end) views of the incoming chunk when they lie
- * inside it (no copy); only a frame split across chunks is copied, into one buffer per connection that is
- * allocated once.
+ * inside it (no copy); only a frame split across chunks is copied, into a buffer of the connection sized to
+ * that frame's declared length when its header is read (none before a frame is split; one of up to
+ * KEEP_BYTES is kept for the next split frame, a larger one is let go once its frame is read). A
+ * connection thus holds 64 KiB only while a frame that large is arriving, not for its whole life.
  *
  * The sink may stop in the middle of a chunk (frame() returns false: enough work for now); the reader then
  * keeps the chunk and where it stopped, and resume() goes on from there. Nothing is copied for that.
@@ -10,11 +12,15 @@
 
 /** Largest frame body accepted (proto/README.md). */
 export const MAX_FRAME = 65536;
+/** A split frame's buffer up to this size is kept for the next one (a K = 64 request is ~3.2 KB). */
+const KEEP_BYTES = 8192;
+const EMPTY = Buffer.alloc(0);
 
 export interface FrameSink {
   /**
-   * One complete frame body in b[start, end). Return false to stop after it: the rest of the chunk waits
-   * for FrameReader.resume() (or is dropped by FrameReader.stop(), when the connection is closing).
+   * One complete frame body in b[start, end), valid during the call only. Return false to stop after it:
+   * the rest of the chunk waits for FrameReader.resume() (or is dropped by FrameReader.stop(), when the
+   * connection is closing).
    */
   frame(b: Buffer, start: number, end: number): boolean;
   /** A length prefix of 0 or above MAX_FRAME: the stream cannot be resynchronised. */
@@ -22,9 +28,13 @@ export interface FrameSink {
 }
 
 export class FrameReader {
-  private readonly partial = Buffer.allocUnsafe(MAX_FRAME + 4);
-  /** Bytes held in `partial`. */
-  private have = 0;
+  /** The length prefix of a split frame, and how many of its 4 bytes are in. */
+  private readonly head = Buffer.allocUnsafe(4);
+  private headHave = 0;
+  /** The body of a split frame (sized lazily, see above), its declared length and the bytes in. */
+  private body: Buffer = EMPTY;
+  private bodyLen = 0;
+  private bodyHave = 0;
   private stopped = false;
   /** The chunk a frame() returning false stopped in (null: none), and where its unread rest starts. */
   private chunk: Buffer | null = null;
@@ -32,7 +42,10 @@ export class FrameReader {
   constructor(private readonly sink: FrameSink) {}
 
   /** True while part of a frame has been read and the rest not (a peer that closes now truncated it). */
-  get midFrame(): boolean { return this.have > 0; }
+  get midFrame(): boolean { return this.headHave > 0; }
+
+  /** Bytes of frame buffer this reader holds now (0 until a frame is split across chunks). */
+  get bufferBytes(): number { return this.body.length; }
 
   /** True while the rest of a chunk waits for resume(). */
   get pending(): boolean { return this.chunk !== null; }
@@ -52,24 +65,26 @@ export class FrameReader {
     if (chunk === null || this.stopped) return true;
     let p = this.at;
     const len = chunk.length;
-    if (this.have > 0) {
+    if (this.headHave > 0) {
       // complete the 4-byte header, then the body, from the front of this chunk
-      if (this.have < 4) {
-        const take = Math.min(4 - this.have, len - p);
-        chunk.copy(this.partial, this.have, p, p + take);
-        this.have += take;
+      if (this.headHave < 4) {
+        const take = Math.min(4 - this.headHave, len - p);
+        chunk.copy(this.head, this.headHave, p, p + take);
+        this.headHave += take;
         p += take;
-        if (this.have < 4) return true;
-        if (!this.checkLength(this.partial.readUInt32BE(0))) return true;
+        if (this.headHave < 4) return true;
+        const n = this.head.readUInt32BE(0);
+        if (!this.checkLength(n)) return true;
+        this.startBody(n);
       }
-      const need = this.partial.readUInt32BE(0) + 4 - this.have;
-      const take = Math.min(need, len - p);
-      chunk.copy(this.partial, this.have, p, p + take);
-      this.have += take;
+      const take = Math.min(this.bodyLen - this.bodyHave, len - p);
+      chunk.copy(this.body, this.bodyHave, p, p + take);
+      this.bodyHave += take;
       p += take;
-      if (take < need) return true;
-      this.have = 0;
-      const more = this.sink.frame(this.partial, 4, this.partial.readUInt32BE(0) + 4);
+      if (this.bodyHave < this.bodyLen) return true;
+      this.headHave = 0;
+      const more = this.sink.frame(this.body, 0, this.bodyLen);
+      if (this.body.length > KEEP_BYTES) this.body = EMPTY;
       if (this.stopped) return true;
       if (!more && !this.hold(chunk, p)) return false;
     }
@@ -82,15 +97,30 @@ export class FrameReader {
       if (this.stopped) return true;
       if (!more && !this.hold(chunk, p)) return false;
     }
-    if (p < len) { chunk.copy(this.partial, 0, p, len); this.have = len - p; }
+    if (p < len) {
+      // the front of a frame: its header (checked above when whole), and what came of its body
+      this.headHave = Math.min(4, len - p);
+      chunk.copy(this.head, 0, p, p + this.headHave);
+      if (this.headHave === 4) {
+        this.startBody(chunk.readUInt32BE(p));
+        this.bodyHave = chunk.copy(this.body, 0, p + 4, len);
+      }
+    }
     return true;
+  }
+
+  private startBody(n: number): void {
+    if (this.body.length < n) this.body = Buffer.allocUnsafe(n);
+    this.bodyLen = n;
+    this.bodyHave = 0;
   }
 
   /** Stops reading for good: the rest of the chunk and any partial frame are dropped. */
   stop(): void {
     this.stopped = true;
     this.chunk = null;
-    this.have = 0;
+    this.headHave = 0;
+    this.body = EMPTY;
   }
 
   /** Keeps the rest of chunk from p for resume(); true when there is none (read to the end). */

@@ -16,6 +16,11 @@
  * already decided are still answered, the rest of the chunk waits for the drain. So a client that pipelines
  * and never reads holds at most one slice's answers plus the kernel's buffers, not everything it sends.
  *
+ * Limits (listenFramed): at most `maxConnections` connections (more are closed at once, counted
+ * connection_limit); a frame must be whole within `frameTimeoutMs` of its first byte (else an error answer
+ * and close, counted frame_timeout); a connection answered with `error` is destroyed ERROR_LINGER_MS later
+ * if the peer has not closed it by then.
+ *
  * Half-close: a client that sends its requests and then shuts down its side (end) gets every answer; the
  * connection is closed from our side once the last of them is written.
  *
@@ -38,6 +43,11 @@ const PROTOCOL: ErrorCode = 'COLDRL_ERR_PROTOCOL';
 const SLICE_FRAMES = 16;
 /** ... and no new frame once this long has passed since the slice began (ms). */
 const SLICE_MS = 0.1;
+/** After an error answer, the connection is destroyed this long after (if the peer has not closed it). */
+const ERROR_LINGER_MS = 1000;
+/** Defaults of SocketOptions.maxConnections and frameTimeoutMs. */
+export const MAX_CONNECTIONS = 256;
+export const FRAME_TIMEOUT_MS = 5000;
 
 /** One framed client connection. Constructed once per connection; one shape. */
 export class FramedConnection implements FrameSink, Answerer {
@@ -59,6 +69,9 @@ export class FramedConnection implements FrameSink, Answerer {
   private outstanding = 0;
   /** The peer shut down its side: we end ours once `outstanding` is 0 and the input is read. */
   private peerEnded = false;
+  /** performance.now() of the chunk in which the frame now partly read began (0: none is). */
+  private frameStart = 0;
+  private lingerTimer: NodeJS.Timeout | null = null;
   private readonly continueFn = () => this.continueChunk();
 
   constructor(private readonly socket: Socket, private readonly decider: Decider, private readonly onClose: (c: FramedConnection) => void) {
@@ -70,7 +83,7 @@ export class FramedConnection implements FrameSink, Answerer {
       this.startSlice(this.t0);
       this.inSlice = true;
       const done = this.reader.push(chunk);
-      this.inSlice = false;
+      this.sliceDone();
       if (!done) this.yieldChunk();
     });
     socket.on('drain', () => {
@@ -88,6 +101,7 @@ export class FramedConnection implements FrameSink, Answerer {
     // ECONNRESET, EPIPE and friends: counted; the close handler cleans up
     socket.on('error', () => { this.decider.stats.protocolErrors[ProtocolError.RESET]!++; });
     socket.on('close', () => {
+      if (this.lingerTimer) clearTimeout(this.lingerTimer);
       if (this.open && this.reader.midFrame) this.decider.stats.protocolErrors[ProtocolError.TRUNCATED]!++;
       if (this.paused) { this.paused = false; this.decider.stats.pausedConnections--; }
       this.open = false;
@@ -96,6 +110,7 @@ export class FramedConnection implements FrameSink, Answerer {
   }
 
   frame(b: Buffer, start: number, end: number): boolean {
+    this.frameStart = 0;
     const slot = this.decider.acquire();
     if (!decodeDecideRequest(b, start, end, slot)) {
       this.decider.stats.protocolErrors[ProtocolError.MALFORMED]!++;
@@ -108,6 +123,12 @@ export class FramedConnection implements FrameSink, Answerer {
     this.outstanding++;
     this.decider.decide(slot);
     return this.open && !this.paused && --this.sliceFrames > 0 && performance.now() < this.sliceEnd;
+  }
+
+  /** After push or resume: notes when a frame left partly read began (the frame timeout counts from it). */
+  private sliceDone(): void {
+    this.inSlice = false;
+    if (this.reader.midFrame && this.frameStart === 0) this.frameStart = this.t0;
   }
 
   private startSlice(now: number): void {
@@ -128,7 +149,7 @@ export class FramedConnection implements FrameSink, Answerer {
     this.startSlice(performance.now());
     this.inSlice = true;
     const done = this.reader.resume();
-    this.inSlice = false;
+    this.sliceDone();
     if (!done) this.yieldChunk();
     else if (!this.paused) this.socket.resume();
     this.endWhenAnswered();
@@ -169,6 +190,15 @@ export class FramedConnection implements FrameSink, Answerer {
     this.open = false;
     this.reader.stop();
     this.socket.end(Buffer.from(this.out.subarray(0, end)));
+    this.lingerTimer = setTimeout(() => this.socket.destroy(), ERROR_LINGER_MS);
+    this.lingerTimer.unref();
+  }
+
+  /** Answers with `error` and closes when a frame has been partly read for longer than `limitMs` (sweep of listenFramed). */
+  checkFrameTimeout(now: number, limitMs: number): void {
+    if (!this.open || this.frameStart === 0 || now - this.frameStart <= limitMs) return;
+    this.decider.stats.protocolErrors[ProtocolError.FRAME_TIMEOUT]!++;
+    this.fail(0, 0, `${PROTOCOL}: frame not complete ${Math.round(now - this.frameStart)} ms after its first byte`);
   }
 
   /** Half-closes once every answer is written (shutdown). */
@@ -185,6 +215,10 @@ export interface SocketOptions {
   /** uid/gid to chown the socket to (-1 = leave). */
   uid: number;
   gid: number;
+  /** Connections at most (default MAX_CONNECTIONS); more are closed as they come. */
+  maxConnections?: number;
+  /** A frame must be whole this long after its first byte, ms (default FRAME_TIMEOUT_MS). */
+  frameTimeoutMs?: number;
 }
 
 /** Removes a stale socket file; throws when a live server answers on it or the path is not a socket. */
@@ -211,6 +245,16 @@ export async function listenFramed(decider: Decider, o: SocketOptions, conns: Se
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     conns.add(new FramedConnection(socket, decider, (c) => conns.delete(c)));
   });
+  server.maxConnections = o.maxConnections ?? MAX_CONNECTIONS;
+  server.on('drop', () => { decider.stats.protocolErrors[ProtocolError.CONNECTION_LIMIT]!++; });
+  // one coarse timer for every connection's frame timeout, not one per connection
+  const frameTimeoutMs = o.frameTimeoutMs ?? FRAME_TIMEOUT_MS;
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const c of conns) c.checkFrameTimeout(now, frameTimeoutMs);
+  }, Math.min(1000, frameTimeoutMs / 4));
+  sweep.unref();
+  server.on('close', () => clearInterval(sweep));
   await new Promise<void>((done, reject) => {
     const failed = (e: NodeJS.ErrnoException) => reject(new ColdrlError('COLDRL_ERR_SOCKET', `${o.path}: cannot listen (${e.code ?? e.message}${e.code === 'EACCES' ? ': no permission to create a socket in that directory' : ''})`));
     server.once('error', failed);

@@ -36,6 +36,8 @@ Starts without a model, or with a bad one, and answers NO_MODEL fallbacks until 
   --deadline-us N       budget for requests that carry none, microseconds (default 500, at most 1000000;
                         a request's own budget_us is cut to 1000000 too)
   --max-inflight N      requests waiting for or in inference at most; more get OVERLOAD (default 32)
+  --max-connections N   framed-socket connections at most; more are closed as they come (default 256;
+                        NGINX needs one)
   --db FILE             SQLite store for per-minute aggregates (default ${DEFAULT_DB}; "none" = off)
   --require-model       a --model that does not load at start is fatal (exit 2, its error), instead of
                         serving NO_MODEL fallbacks until a reload succeeds: for a service manager that
@@ -78,7 +80,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string' }, socket: { type: 'string' }, 'socket-mode': { type: 'string', default: '0666' },
       'socket-owner': { type: 'string' }, grpc: { type: 'string' }, metrics: { type: 'string' },
-      'deadline-us': { type: 'string', default: '500' }, 'max-inflight': { type: 'string', default: '32' },
+      'deadline-us': { type: 'string', default: '500' }, 'max-inflight': { type: 'string', default: '32' }, 'max-connections': { type: 'string' },
       db: { type: 'string', default: DEFAULT_DB }, 'no-watch': { type: 'boolean', default: false }, 'require-model': { type: 'boolean', default: false },
       'no-inline': { type: 'boolean', default: false }, 'busy-poll-ms': { type: 'string', default: '0' }, 'spin-us': { type: 'string', default: '0' }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
@@ -90,6 +92,8 @@ export async function run(argv: string[]): Promise<number> {
   const mode = parseInt(v['socket-mode']!, 8);
   const deadlineUs = positiveInt(v['deadline-us']!, '--deadline-us', 1, MAX_BUDGET_US);
   const maxInflight = positiveInt(v['max-inflight']!, '--max-inflight');
+  // default: server.ts MAX_CONNECTIONS
+  const maxConnections = v['max-connections'] === undefined ? undefined : positiveInt(v['max-connections'], '--max-connections');
   const spinUs = positiveInt(v['spin-us']!, '--spin-us', 0);
   const busyMs = Number(v['busy-poll-ms']);
   if (!(busyMs >= 0 && busyMs <= 60_000)) throw new ColdrlError('COLDRL_ERR_USAGE', `--busy-poll-ms: expected 0..60000, got "${v['busy-poll-ms']}"`);
@@ -144,7 +148,7 @@ export async function run(argv: string[]): Promise<number> {
   const conns = new Set<FramedConnection>();
   let framed: Server;
   try {
-    framed = await listenFramed(decider, { path: socketPath, mode, uid: owner.uid, gid: owner.gid }, conns);
+    framed = await listenFramed(decider, { path: socketPath, mode, uid: owner.uid, gid: owner.gid, maxConnections }, conns);
   } catch (e) {
     await models.close();
     unhook();

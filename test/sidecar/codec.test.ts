@@ -134,3 +134,23 @@ test('frame reader: a sink that stops after a frame gets the rest of the chunk o
   r.push(f('ignored after stop'));
   assert.equal(frames.length, 7);
 });
+
+test('frame reader: no frame buffer until a frame is split, then one of its declared length; a large one is let go after its frame', () => {
+  const frames: number[] = [];
+  const r = new FrameReader({ frame: (_b, s, e) => { frames.push(e - s); return true; }, badLength: () => assert.fail() });
+  const f = (n: number) => { const b = Buffer.alloc(4 + n, 7); b.writeUInt32BE(n, 0); return b; };
+  r.push(Buffer.concat([f(100), f(200)]));
+  assert.equal(r.bufferBytes, 0, 'whole frames are read in place');
+  const mid = f(300);
+  r.push(mid.subarray(0, 2)); // half a length prefix
+  assert.equal(r.bufferBytes, 0);
+  r.push(mid.subarray(2, 10));
+  assert.equal(r.bufferBytes, 300, 'sized to the declared length once the prefix is in');
+  r.push(mid.subarray(10));
+  const big = f(60_000);
+  r.push(big.subarray(0, 1000));
+  assert.equal(r.bufferBytes, 60_000);
+  r.push(big.subarray(1000));
+  assert.equal(r.bufferBytes, 0, 'a 60 KB buffer is not kept for the life of the connection');
+  assert.deepEqual(frames, [100, 200, 300, 60_000]);
+});

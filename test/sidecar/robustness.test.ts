@@ -18,7 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION, LOG_SIZE_CAP, MAX_CANDIDATES, SIZE_FEATURE } from '../../replay/features.js';
 import { Rng } from '../../replay/rng.js';
 import { SidecarClient, decodeDecideResponse, encodeDecideRequest, type DecideInput } from '../../sidecar/client.js';
-import { CANDIDATE_SOURCE_IDS, decodeDecideRequest, type DecideSlot } from '../../sidecar/codec.js';
+import { CANDIDATE_SOURCE_IDS, decodeDecideRequest, ProtocolError, type DecideSlot } from '../../sidecar/codec.js';
 import { Decider } from '../../sidecar/decide.js';
 import { FrameReader } from '../../sidecar/framing.js';
 import { loadProtos, serviceOf } from '../../sidecar/grpc.js';
@@ -543,4 +543,42 @@ test('a client that sends its requests and then half-closes gets every answer, t
   assert.equal(decider.stats.byReason[R.NONE], 2 * N);
   assert.equal(decider.stats.backpressurePauses, 0);
   assert.ok(await until(() => conns.size === 0, 5_000), 'the server kept the connections');
+});
+
+test('limits of the framed socket: connections at most --max-connections, a frame whole within the timeout, a connection answered with error closed soon after', async (t) => {
+  const dir = tempDir(t);
+  const decider = new Decider(new DecisionStats(), { deadlineUs: 500, maxInflight: 4, inline: false });
+  const conns = new Set<FramedConnection>();
+  const path = join(dir, 'l.sock');
+  const server = await listenFramed(decider, { path, mode: 0o600, uid: -1, gid: -1, maxConnections: 2, frameTimeoutMs: 300 }, conns);
+  t.after(() => { for (const c of conns) c.destroy(); server.close(); });
+  const open = async () => {
+    // half-open allowed on our side too: only the server can close these
+    const s = connect({ path, allowHalfOpen: true });
+    s.on('error', () => undefined);
+    t.after(() => s.destroy());
+    await new Promise((r) => s.once('connect', r));
+    const got: Buffer[] = [];
+    s.on('data', (c: Buffer) => got.push(c));
+    return { s, got, ended: new Promise<void>((r) => s.once('end', () => r())) };
+  };
+  const errorOf = (got: Buffer[]) => decodeDecideResponse(Buffer.concat(got), 4).error;
+  const a = await open(), b = await open();
+  assert.ok(await until(() => conns.size === 2));
+  const c = await open();
+  assert.notEqual(await within(c.ended, 5_000, 'late'), 'late', 'a third connection was kept');
+  assert.equal(decider.stats.protocolErrors[ProtocolError.CONNECTION_LIMIT], 1);
+  // a frame that never completes: an error answer and the close, after the timeout
+  const head = Buffer.alloc(14);
+  head.writeUInt32BE(100, 0);
+  a.s.write(head);
+  assert.notEqual(await within(a.ended, 5_000, 'late'), 'late', 'a frame left half-sent kept its connection');
+  assert.match(errorOf(a.got), /^COLDRL_ERR_PROTOCOL: frame not complete \d+ ms after its first byte/);
+  assert.equal(decider.stats.protocolErrors[ProtocolError.FRAME_TIMEOUT], 1);
+  // an error answer to a peer that never closes its side: closed on ours all the same (a, then b)
+  assert.ok(await until(() => conns.size === 1, 5_000), 'the connection outlived its error answer');
+  b.s.write(Buffer.from([0, 0, 0, 3, 0xff, 0xff, 0xff]));
+  await b.ended;
+  assert.match(errorOf(b.got), /^COLDRL_ERR_PROTOCOL: .*not a DecideRequest/);
+  assert.ok(await until(() => conns.size === 0, 5_000), 'the connection outlived its error answer');
 });
