@@ -1,5 +1,7 @@
 /**
  * Hot reload: SIGHUP, a watched model file, or the Reload RPC all call ModelManager.reload.
+ * The model's path is the one it was last loaded from: the start path until a Reload RPC names another
+ * that loads; SIGHUP reloads that path and the watcher follows it.
  *
  * A new model is loaded in a NEW inference worker (sidecar/model-worker.ts), which validates it first
  * (replay/model.ts: loads, metadata matches the feature spec, a probe gives finite scores). Only when it is
@@ -41,6 +43,11 @@ type LoadKind = 'start' | 'reload' | 'restart';
 export class ModelManager {
   private chain: Promise<unknown> = Promise.resolve();
   private watcher: FSWatcher | null = null;
+  /** watch() was called: the watcher follows `current`. */
+  private watching = false;
+  /** The path of the serving model (the start path until another loads), and the one watched now. */
+  private current: string;
+  private watched = '';
   private debounce: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly listeners: (() => void)[] = [];
@@ -53,6 +60,7 @@ export class ModelManager {
   constructor(private readonly decider: Decider, path: string, private readonly log: (line: string) => void,
     private readonly spinUs: number) {
     this.path = path ? resolve(path) : '';
+    this.current = this.path;
   }
 
   get version(): string { return this.decider.model?.version ?? ''; }
@@ -72,9 +80,9 @@ export class ModelManager {
     return this.enqueue(() => this.load(this.path, 'start'));
   }
 
-  /** Loads `path` (default: the start path), validates it, and swaps it in; the old one keeps serving on failure. */
+  /** Loads `path` (default: the serving model's path), validates it, and swaps it in; the old one keeps serving on failure. */
   reload(path?: string): Promise<ReloadResult> {
-    const p = path ? resolve(path) : this.path;
+    const p = path ? resolve(path) : this.current;
     if (!p) return Promise.resolve({ ok: false, version: this.version, code: 'COLDRL_ERR_USAGE', error: 'COLDRL_ERR_USAGE: no model path given and none at start' });
     return this.enqueue(() => this.load(p, 'reload'));
   }
@@ -112,6 +120,8 @@ export class ModelManager {
     }
     if (this.closed) { await w.stop(); return { ok: false, version: this.version, code: '', error: 'shutting down' }; }
     const old = this.serve(w);
+    this.current = path;
+    if (this.watching && path !== this.watched) this.rewatch();
     if (kind === 'reload') stats.reloads++;
     else if (kind === 'restart') stats.workerRestarts++;
     this.log(`${kind === 'restart' ? 'inference worker restarted: ' : ''}serving model ${w.version} from ${path} (trained on candidates ${w.metadata['coldrl.candidates'] ?? '(not recorded)'}, K ${w.k}, for ${goalOf(w.metadata['coldrl.goal'])}; inference ${w.inferUs.toFixed(0)} us median at start${w.inline ? ', inline runs on' : ''})${old ? `, replacing ${old.version}` : ''}`);
@@ -164,21 +174,41 @@ export class ModelManager {
     return r;
   }
 
-  /** Watches the start path's directory; a change to the file reloads it (debounced), unless the bytes are the same. */
+  /**
+   * Watches the model path's directory (the serving model's path, followed across a Reload RPC to another);
+   * a change to the file reloads it (debounced), unless the bytes are the same.
+   */
   watch(): void {
-    if (!this.path || this.watcher) return;
-    const name = basename(this.path);
-    this.watcher = watch(dirname(this.path), (_event, file) => {
-      if (file !== name) return;
-      if (this.debounce) clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => {
-        this.debounce = null;
-        let v = '';
-        try { v = createHash('sha256').update(readFileSync(this.path)).digest('hex').slice(0, 12); } catch { return; }
-        if (v !== this.version) void this.reload();
-      }, WATCH_DEBOUNCE_MS);
-    });
+    if (!this.current || this.watching) return;
+    this.watching = true;
+    this.rewatch();
+  }
+
+  private rewatch(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.debounce) { clearTimeout(this.debounce); this.debounce = null; }
+    const path = this.current;
+    const name = basename(path);
+    this.watched = path;
+    try {
+      this.watcher = watch(dirname(path), (_event, file) => { if (file === name) this.changed(path); });
+    } catch (e) {
+      this.log(`cannot watch ${path}: ${(e as Error).message}`);
+      return;
+    }
     this.watcher.on('error', (e) => this.log(`model watch stopped: ${e.message}`));
+  }
+
+  /** The watched file changed: reloads it (debounced), unless its bytes are the serving model's. */
+  private changed(path: string): void {
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      let v = '';
+      try { v = createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 12); } catch { return; }
+      if (v !== this.version) void this.reload(path);
+    }, WATCH_DEBOUNCE_MS);
   }
 
   async close(): Promise<void> {

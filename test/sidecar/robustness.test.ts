@@ -582,3 +582,29 @@ test('limits of the framed socket: connections at most --max-connections, a fram
   assert.match(errorOf(b.got), /^COLDRL_ERR_PROTOCOL: .*not a DecideRequest/);
   assert.ok(await until(() => conns.size === 0, 5_000), 'the connection outlived its error answer');
 });
+
+test('after a reload from another path, SIGHUP and the file watcher follow that path, not the start one', async (t) => {
+  const dir = tempDir(t);
+  const a = join(dir, 'a.onnx'), b = join(dir, 'b.onnx');
+  makeModel(a, 1);
+  makeModel(b, 2);
+  const decider = new Decider(new DecisionStats(), { deadlineUs: 500, maxInflight: 4, inline: false });
+  const models = new ModelManager(decider, a, () => undefined, 0);
+  t.after(() => models.close());
+  assert.ok((await models.start()).ok);
+  models.watch();
+  const vb = (await models.reload(b)).version;
+  assert.equal(models.version, vb);
+  // a new model at the start path: not the serving model's file any more, so no reload
+  makeModel(join(dir, 'tmp.onnx'), 3);
+  renameSync(join(dir, 'tmp.onnx'), a);
+  await sleep(1000);
+  assert.equal(models.version, vb, 'a change of the start file switched back to it');
+  const hup = await models.reload(); // what SIGHUP does
+  assert.deepEqual([hup.ok, hup.version], [true, vb]);
+  // a new model at b's path is picked up
+  makeModel(join(dir, 'tmp.onnx'), 4);
+  renameSync(join(dir, 'tmp.onnx'), b);
+  assert.ok(await until(() => models.version !== vb, 10_000), 'the watcher missed a change of the serving model\'s file');
+  assert.equal(decider.model!.path, b);
+});

@@ -180,12 +180,16 @@ test('sidecar: model decisions, fallbacks, malformed frames, reload, gRPC, metri
     const o2 = await c.decide(r2);
     assert.equal(o2.modelVersion, b.version);
     if (o2.source === MODEL) assert.equal(o2.victims, await modelMask(b, r2));
-    // SIGHUP reloads the start path (still model A's bytes)
+    // SIGHUP reloads the serving model's path: b's since the RPC named it, not the start path
     sc.child.kill('SIGHUP');
-    for (let i = 0; i < 100 && (await c.decide(req(rng, 4))).modelVersion !== a.version; i++) await new Promise((res) => setTimeout(res, 50));
+    for (let i = 0; i < 100 && (await rpc(g, 'Stats', {})).reloads !== '2'; i++) await new Promise((res) => setTimeout(res, 50));
+    assert.equal((await c.decide(req(rng, 4))).modelVersion, b.version);
+    // back to the start file (still model A's bytes) by naming it
+    const back = await rpc(g, 'Reload', { path: live });
+    assert.deepEqual([back.ok, back.model_version], [true, a.version]);
     assert.equal((await c.decide(req(rng, 4))).modelVersion, a.version);
     const stats = await rpc(g, 'Stats', {});
-    assert.equal(stats.reloads, '2');
+    assert.equal(stats.reloads, '3');
     assert.equal(stats.failed_reloads, '1');
     assert.equal(stats.model_version, a.version);
     assert.ok(Number(stats.decisions) >= 50);
@@ -198,7 +202,7 @@ test('sidecar: model decisions, fallbacks, malformed frames, reload, gRPC, metri
     assert.match(text, /coldrl_sidecar_decisions_total\{source="fallback",reason="bad_request"\} [3-9]/);
     assert.match(text, /coldrl_sidecar_decision_latency_microseconds_bucket\{le="500"\} [1-9]/);
     assert.match(text, new RegExp(`coldrl_sidecar_model_info\\{version="${a.version}"\\} 1`));
-    assert.match(text, /coldrl_sidecar_reloads_total 2/);
+    assert.match(text, /coldrl_sidecar_reloads_total 3/);
     assert.match(text, /coldrl_sidecar_reload_failures_total 1/);
     // requests sent one at a time with a 1 s budget run on the socket thread (deadline.ts, inline runs)
     assert.match(text, /coldrl_sidecar_inline_runs_total [1-9]/);
