@@ -94,7 +94,11 @@ export class Decider {
   decide(slot: DecideSlot): void {
     const asked = slot.budgetUs > 0 ? slot.budgetUs : this.opts.deadlineUs;
     slot.deadline = slot.t0 + (asked < MAX_BUDGET_US ? asked : MAX_BUDGET_US) / 1000;
-    if (slot.bad !== Bad.OK) { this.stats.badRequests[slot.bad]!++; this.fallback(slot, Reason.BAD_REQUEST); return; }
+    if (slot.bad !== Bad.OK) {
+      if ((slot.idHi & PROBE_BIT_HI) === 0) this.stats.badRequests[slot.bad]!++; // a probe is counted as a probe only
+      this.fallback(slot, Reason.BAD_REQUEST);
+      return;
+    }
     const w = this.scheduler.worker;
     // a dead worker still serves when the socket thread has its own copy of the model (reload.ts): inline runs only
     if (!w || (!w.alive && !w.inline)) { this.fallback(slot, Reason.NO_MODEL); return; }

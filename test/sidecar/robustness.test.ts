@@ -608,3 +608,14 @@ test('after a reload from another path, SIGHUP and the file watcher follow that 
   assert.ok(await until(() => models.version !== vb, 10_000), 'the watcher missed a change of the serving model\'s file');
   assert.equal(decider.model!.path, b);
 });
+
+test('a keep-alive probe that fails a check is answered BAD_REQUEST but counted as a probe only', async (t) => {
+  const { decider } = heldDecider(t, 'iiiiiiiiiiii');
+  const got: Answer[] = [];
+  ask(decider, req(4, { id: 2 ** 62, specVersion: 99 }), got); // request_id bit 62: a probe
+  ask(decider, req(4, { specVersion: 99 }), got);
+  assert.deepEqual(got.map((o) => o.reason), [R.BAD_REQUEST, R.BAD_REQUEST]);
+  assert.equal(decider.stats.probes, 1);
+  assert.equal(decider.stats.badRequests.reduce((a, b) => a + b, 0), 1, 'the probe was counted as a bad request');
+  assert.equal(decider.stats.decisions, 1);
+});
