@@ -194,8 +194,13 @@ export class FramedConnection implements FrameSink, Answerer {
     this.lingerTimer.unref();
   }
 
-  /** Answers with `error` and closes when a frame has been partly read for longer than `limitMs` (sweep of listenFramed). */
+  /**
+   * Answers with `error` and closes when a frame has been partly read for longer than `limitMs` (sweep of
+   * listenFramed). The time counts while we read: a connection paused by backpressure (the rest of the
+   * frame waits in the kernel because we do not read) starts its frame's clock again.
+   */
   checkFrameTimeout(now: number, limitMs: number): void {
+    if (this.paused && this.frameStart !== 0) this.frameStart = now;
     if (!this.open || this.frameStart === 0 || now - this.frameStart <= limitMs) return;
     this.decider.stats.protocolErrors[ProtocolError.FRAME_TIMEOUT]!++;
     this.fail(0, 0, `${PROTOCOL}: frame not complete ${Math.round(now - this.frameStart)} ms after its first byte`);
