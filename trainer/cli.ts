@@ -41,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS[cmd];
   if (!entry) {
-    process.stderr.write(`coldrl: unknown command "${cmd}"\n\n${usage()}`);
+    process.stderr.write(`coldrl: unknown command "${cmd}" [COLDRL_ERR_USAGE]\n\n${usage()}`);
     return 2;
   }
   running = cmd === 'bench' && rest[0] && !rest[0].startsWith('-') ? `${cmd} ${rest[0]}` : cmd;
@@ -54,11 +54,12 @@ main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {
     if (isColdrlError(e)) {
-      process.stderr.write(`coldrl: ${e.message}\n`);
+      // the stable code last, for scripts (replay/errors.ts): the message is for people and may change
+      process.stderr.write(`coldrl: ${e.message} [${e.code}]\n`);
       process.exitCode = e.exitCode;
     } else if (String((e as NodeJS.ErrnoException)?.code ?? '').startsWith('ERR_PARSE_ARGS')) {
       const message = String((e as Error).message).split('. ')[0]!;
-      process.stderr.write(`coldrl${running ? ` ${running}` : ''}: ${message}${argumentHint(message)}\n`);
+      process.stderr.write(`coldrl${running ? ` ${running}` : ''}: ${message}${argumentHint(message)} [COLDRL_ERR_USAGE]\n`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`coldrl: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);

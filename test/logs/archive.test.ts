@@ -87,7 +87,7 @@ test('--strict makes the first bad line fatal with its file:line', (t) => {
   buildArchive(dir);
   const r = runCli(['replay', '--trace', join(dir, 'access.log*'), '--format', 'nginx', '--strict', '--policy', 'lru', '--cache-size', '1m']);
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^coldrl: .*access\.log\.3\.gz:3: malformed JSON line \(--strict\)\n$/);
+  assert.match(r.stderr, /^coldrl: .*access\.log\.3\.gz:3: malformed JSON line \(--strict\) \[COLDRL_ERR_BAD_LINE\]\n$/);
 });
 
 test('a directory is an archive too, and a glob matching nothing is an error', (t) => {

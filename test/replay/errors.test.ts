@@ -1,6 +1,6 @@
 /**
- * Bad input through the real CLI: every case is one line on stderr, exit code 2, no stack trace; a
- * malformed line names file:line, and --skip-bad counts and reports it instead.
+ * Bad input through the real CLI: every case is one line on stderr ending with its stable code, exit code 2,
+ * no stack trace; a malformed line names file:line, and --skip-bad counts and reports it instead.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ function assertOneLineError(r: { code: number | null; stderr: string; stdout: st
   const lines = r.stderr.trimEnd().split('\n');
   assert.equal(lines.length, 1, `one line on stderr expected, got:\n${r.stderr}`);
   assert.match(lines[0]!, pattern);
+  assert.match(lines[0]!, / \[COLDRL_ERR_[A-Z_]+\]$/, 'the stable code ends the line');
   assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
   assert.equal(r.stdout, '', 'nothing on stdout');
 }

@@ -350,7 +350,7 @@ test('coldrl serve: a socket path in a directory that does not exist is a one-li
   const dir = tempDir(t);
   const r = runCli(['serve', '--socket', join(dir, 'missing', 'sidecar.sock'), '--db', 'none'], { timeout: 30_000 });
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^coldrl: .*sidecar\.sock: the socket's directory .*missing does not exist \(create it for the sidecar's user, e\.g\. install -d .*\)$/m);
+  assert.match(r.stderr, /^coldrl: .*sidecar\.sock: the socket's directory .*missing does not exist \(create it for the sidecar's user, e\.g\. install -d .*\) \[COLDRL_ERR_FILE_NOT_FOUND\]$/m);
   assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
 });
 
@@ -359,7 +359,7 @@ test('coldrl serve --require-model: a model that does not load at start is fatal
   const sock = join(dir, 's.sock');
   const missing = runCli(['serve', '--socket', sock, '--model', join(dir, 'nope.onnx'), '--require-model', '--db', 'none'], { timeout: 30_000 });
   assert.equal(missing.code, 2, missing.stderr);
-  assert.match(missing.stderr, /^coldrl: --require-model: .*nope\.onnx: no such model file$/m);
+  assert.match(missing.stderr, /^coldrl: --require-model: .*nope\.onnx: no such model file \[COLDRL_ERR_FILE_NOT_FOUND\]$/m);
   assert.ok(!existsSync(sock), 'no socket left behind');
   writeFileSync(join(dir, 'bad.onnx'), 'not a model');
   const bad = runCli(['serve', '--socket', sock, '--model', join(dir, 'bad.onnx'), '--require-model', '--db', 'none'], { timeout: 30_000 });

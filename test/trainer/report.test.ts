@@ -16,5 +16,5 @@ test('coldrl report --out under a regular file: COLDRL_ERR_OUTPUT in one line, e
   writeFileSync(file, 'x');
   const r = runCli(['report', '--db', db, '--out', join(file, 'report')]);
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^coldrl: \S+plain-file\/report: cannot write the report there \((ENOTDIR|EEXIST): [^\n]*\)\n$/);
+  assert.match(r.stderr, /^coldrl: \S+plain-file\/report: cannot write the report there \((ENOTDIR|EEXIST): [^\n]*\) \[COLDRL_ERR_OUTPUT\]\n$/);
 });
