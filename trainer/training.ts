@@ -8,13 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { setImmediate as turn } from 'node:timers/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, parse, resolve } from 'node:path';
 import { Cache, type NginxRules } from '../replay/cache.js';
 import { ColdrlError, isColdrlError, outputError } from '../replay/errors.js';
 import { FEATURE_CAPS, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from '../replay/features.js';
 import { openSource, readsNginxLogs } from '../replay/formats/index.js';
 import type { LogReadOptions, Reading } from '../replay/formats/nginx-source.js';
-import { countRequests, HOLDOUT_BASELINES, HOLDOUT_KEY, holdoutOfResults, holdoutStart, sliceSource, type Holdout } from '../replay/holdout.js';
+import { belowLru, countRequests, HOLDOUT_BASELINES, HOLDOUT_KEY, holdoutOfResults, holdoutStart, sliceSource, type Holdout } from '../replay/holdout.js';
 import { Progress } from '../replay/progress.js';
 import { Spool, spoolInto } from '../replay/spool.js';
 import { policyFactory } from '../replay/registry.js';
@@ -127,10 +127,17 @@ export interface TrainingSpec {
   metadata?: Record<string, string>;
   /** Where notes go (e.g. a --resume whose run the store does not hold); absent: nowhere. */
   log?: (line: string) => void;
+  /**
+   * A model that lost to LRU on the held-out requests (replay/holdout.ts belowLru) does not replace a file
+   * at `out`: it is written beside it (belowLruPath) and the outcome says so (`coldrl train`; its
+   * --replace-below-lru turns this off). Off by default (the demo and the benchmarks write their own files).
+   */
+  keepBetter?: boolean;
 }
 
 export interface TrainingOutcome {
   run: number | null;
+  /** Where the model was written: spec.out, or belowLruPath(spec.out) when spec.keepBetter kept it out. */
   out: string;
   /** The model written to `out`; null when none was: an interrupted run found a file there and kept it. */
   sha256: string | null;
@@ -384,9 +391,9 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       if (!(parity.maxRelError <= 1e-5)) throw new ColdrlError('COLDRL_ERR_MODEL', `${spec.out}: the exported model does not score as the trainer's network (max relative error ${parity.maxRelError})`);
       return { bytes, parity };
     };
-    const recordModel = (written: { bytes: Uint8Array }): string => {
+    const recordModel = (written: { bytes: Uint8Array }, path = spec.out): string => {
       const sha256 = createHash('sha256').update(written.bytes).digest('hex');
-      if (store && run !== null) store.addModel({ run, path: resolve(spec.out), sha256, metadata });
+      if (store && run !== null) store.addModel({ run, path: resolve(path), sha256, metadata });
       return sha256;
     };
     if (result.interrupted) {
@@ -402,6 +409,7 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       return { run, out: spec.out, sha256, result, metadata, parity: written?.parity ?? null, holdout: null, checkInterrupted: false, trainedFrom };
     }
     let written = await writeChecked();
+    let out = spec.out;
     let holdout: Holdout | null = null;
     let checkInterrupted = false;
     if (spec.holdout) {
@@ -418,18 +426,20 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
         holdout = holdoutOfResults(results, h.fraction, h.from, hp.goal, stretch.check);
         metadata[HOLDOUT_KEY] = JSON.stringify(holdout);
         written = await writeChecked();
+        // a model that lost to LRU there does not replace one a sidecar may be serving (it reloads a changed file)
+        if (spec.keepBetter && belowLru(holdout) && existsSync(spec.out)) out = belowLruPath(spec.out);
         results.forEach((r, i) => store?.addEvaluation({
-          run, model: i === 0 ? resolve(spec.out) : null, policy: i === 0 ? 'model' : r.policy, trace: `${spec.traceName} [held out from request ${h.from}]`,
+          run, model: i === 0 ? resolve(out) : null, policy: i === 0 ? 'model' : r.policy, trace: `${spec.traceName} [held out from request ${h.from}]`,
           cacheSize: spec.cacheSizeText, cacheBytes: spec.capacity, hitRatio: r.hitRatio, byteHitRatio: r.byteHitRatio,
         }));
       }
     }
     // the model is checked: now the checkpoint and the model, back to back
     writeCheckpoint();
-    try { renameSync(tmp, spec.out); } catch (e) { throw outputError(e, spec.out); }
-    const sha256 = recordModel(written);
+    try { renameSync(tmp, out); } catch (e) { throw outputError(e, out); }
+    const sha256 = recordModel(written, out);
     status = checkInterrupted ? 'interrupted' : 'done';
-    return { run, out: spec.out, sha256, result, metadata, parity: written.parity, holdout, checkInterrupted, trainedFrom };
+    return { run, out, sha256, result, metadata, parity: written.parity, holdout, checkInterrupted, trainedFrom };
   } catch (e) {
     if (isColdrlError(e) && e.code === 'COLDRL_ERR_INTERRUPTED') status = 'interrupted';
     throw e;
@@ -442,6 +452,12 @@ export async function runTraining(spec: TrainingSpec): Promise<TrainingOutcome> 
       store?.close();
     }
   }
+}
+
+/** Where `coldrl train` writes a model that lost to LRU beside a model it keeps (TrainingSpec.keepBetter): DIR/NAME.below-lru.onnx. */
+export function belowLruPath(out: string): string {
+  const p = parse(out);
+  return join(p.dir, `${p.name}.below-lru${p.ext || '.onnx'}`);
 }
 
 /** A run stopped before it trained anything: nothing is written (exit code 130). */

@@ -932,3 +932,35 @@ test('coldrl train --db naming a file that is not a store: refused before the tr
   assert.doesNotMatch(r.stderr + r.stdout, /spooled|trained on/);
   assert.equal(readFileSync(db, 'utf8'), 'not a store\n'.repeat(100));
 });
+
+/**
+ * A large object requested every other time, one-off 10-byte objects between: in a cache that holds it and
+ * one small object LRU hits it every other request, and a model that ranks hits per byte evicts it.
+ */
+function writeHotLarge(path: string, pairs: number): void {
+  const lines = ['timestamp,obj_id,size,ttl'];
+  for (let i = 0; i < pairs; i++) lines.push(`${2 * i},A,100000,86400`, `${2 * i + 1},x${i},10,86400`);
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
+test('a model that lost to LRU on the held-out requests does not replace one at --out: written beside it, exit 3; --replace-below-lru writes it there', (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'hot.csv');
+  writeHotLarge(trace, 1500);
+  const out = join(dir, 'm.onnx');
+  const train = (extra: string[]) => runCli(['train', '--trace', trace, '--cache-size', '100100', '--out', out, '--db', 'none', '--k', '8', '--hidden', '8', '--steps', '200', ...extra]);
+  const first = train([]);
+  assert.equal(first.code, 0, `nothing at --out: written there, with the warning: ${first.stderr}`);
+  assert.match(first.stderr, /warning: \S*m\.onnx lost to LRU on the held-out requests \(150 hits\)/);
+  const kept = readFileSync(out);
+  const second = train(['--seed', '2']);
+  assert.equal(second.code, 3, second.stderr);
+  assert.match(second.stdout, /model not written over \S*m\.onnx, which is kept \(it lost to LRU .*\): written to \S*m\.below-lru\.onnx/);
+  assert.ok(readFileSync(out).equals(kept), 'the model at --out is untouched');
+  assert.ok(existsSync(join(dir, 'm.below-lru.onnx')));
+  const forced = train(['--seed', '2', '--replace-below-lru', '--json']);
+  assert.equal(forced.code, 0, forced.stderr);
+  const j = JSON.parse(forced.stdout.trim().split('\n').pop()!) as { model: string; keptOut: boolean };
+  assert.deepEqual([j.model, j.keptOut], [out, false]);
+  assert.ok(!readFileSync(out).equals(kept), 'replaced');
+});

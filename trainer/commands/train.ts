@@ -97,7 +97,10 @@ decision; trainer/dqn.ts), and writes an ONNX model that
                       and those marked "kept by --resume"): a different value given is refused
   --holdout F         share of the trace's last requests kept out of training (default ${DEFAULT_HOLDOUT}; 0 = none):
                       they are replayed under the model, LRU and GDSF before the model is written, the
-                      figures go into its metadata and the store, and \`coldrl serve\` warns if it lost to LRU
+                      figures go into its metadata and the store, and \`coldrl serve\` warns if it lost to LRU.
+                      A model that lost to LRU there does not replace a file at --out: it is written beside
+                      it as NAME.below-lru.onnx, with a warning, exit code 3
+  --replace-below-lru write it over --out all the same
   --check-from WHERE  where the check's model starts deciding: first (default): the first request, as a
                       model that has run for a long time; stretch (with --train-on recent): the training
                       stretch, or earlier where LRU or GDSF evicts fewer than two cachefuls there, LRU
@@ -134,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
       trace: { type: 'string' }, format: { type: 'string' }, 'cache-size': { type: 'string' }, out: { type: 'string', default: 'model.onnx' },
       steps: { type: 'string' }, seed: { type: 'string' }, k: { type: 'string' }, candidates: { type: 'string' },
       hidden: { type: 'string' }, objective: { type: 'string' }, goal: { type: 'string' }, horizon: { type: 'string' }, reward: { type: 'string' }, window: { type: 'string' }, db: { type: 'string', default: DEFAULT_DB },
-      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, 'check-from': { type: 'string' }, inactive: { type: 'string' }, 'min-uses': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, 'spool-dir': { type: 'string' },
+      backend: { type: 'string', default: 'wasm' }, 'gpu-step': { type: 'string' }, resume: { type: 'boolean', default: false }, holdout: { type: 'string' }, 'train-on': { type: 'string' }, 'check-from': { type: 'string' }, 'replace-below-lru': { type: 'boolean', default: false }, inactive: { type: 'string' }, 'min-uses': { type: 'string' }, 'skip-bad': { type: 'boolean', default: false }, 'spool-dir': { type: 'string' },
       'default-ttl': { type: 'string' }, strict: { type: 'boolean', default: false }, 'log-format': { type: 'string' },
       'nginx-conf': { type: 'string' }, 'log-format-name': { type: 'string' }, 'key-from': { type: 'string' }, 'ignore-headers': { type: 'string' }, 'cache-valid': { type: 'string' }, 'cache-zone': { type: 'string' },
       'keys-zone': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
@@ -293,7 +296,7 @@ export async function run(argv: string[]): Promise<number> {
       hp.candidates = choice.chosen;
       if (!values.json) console.log(`candidates ${choice.chosen} chosen; training with it`);
     }
-    o = await runTraining({ ...common, hp, trace, db, resume, holdout,
+    o = await runTraining({ ...common, hp, trace, db, resume, holdout, keepBetter: !values['replace-below-lru'],
       ...(choice ? { metadata: { 'coldrl.candidates_auto': JSON.stringify(choice) } } : {}) });
   } catch (e) {
     // stopped before the first decision (sizing the training stretch, the history): nothing written
@@ -308,7 +311,7 @@ export async function run(argv: string[]): Promise<number> {
   const tried = choice ? 'more --steps' : hp.goal === 'bytes' ? 'a model from another --candidates source' : 'a model from --candidates auto (or agedblend)';
   const notes = o.holdout ? [tradeNote(o.holdout), gdsfNote(o.holdout, tried), zoneNote(o.holdout)].filter((n): n is string => n !== null) : [];
   if (values.json) {
-    console.log(JSON.stringify({ model: resolve(out), modelWritten: o.sha256 !== null, checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db, trainedFrom: o.trainedFrom,
+    console.log(JSON.stringify({ model: resolve(o.out), modelWritten: o.sha256 !== null, keptOut: o.out !== out, checkpoint: resolve(`${out}.ckpt.json`), sha256: o.sha256, run: o.run, db, trainedFrom: o.trainedFrom,
       backend: describeBackend(backend), learner: r.learner, interrupted: r.interrupted, requestsRead: r.requests, decisions: r.decisions, gradientSteps: r.gradSteps, passes: r.passes,
       seconds: r.seconds, loss: r.last.loss, trainHitRatio: r.last.hitRatio, parity: o.parity, holdout: o.holdout, checkInterrupted: o.checkInterrupted, candidatesAuto: choice, hparams: hp }));
     for (const note of notes) console.error(note); // stderr, as the warning: stdout is the one JSON line
@@ -317,8 +320,9 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`${r.interrupted ? 'interrupted' : 'trained'} on requests ${o.trainedFrom}..${o.trainedFrom + r.requests - 1}${stretch}: ${r.decisions} decisions, ${r.gradSteps} gradient steps, ${r.passes} ${r.passes === 1 ? 'pass' : 'passes'} in ${r.seconds.toFixed(1)} s on ${describeBackend(backend)}, ${r.learner}`);
     const checkpoint = `checkpoint ${resolve(`${out}.ckpt.json`)}${o.run !== null ? `; run ${o.run} in ${db}` : ''}`;
     if (o.sha256 !== null && o.parity !== null) {
-      const so = r.interrupted ? ' so far (no file was there; an interrupted run never replaces a model)' : '';
-      console.log(`model${so} written to ${resolve(out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); ${checkpoint}`);
+      const so = r.interrupted ? ' so far (no file was there; an interrupted run never replaces a model)'
+        : o.out !== out ? ` not written over ${resolve(out)}, which is kept (it lost to LRU on the held-out requests; --replace-below-lru writes it there):` : '';
+      console.log(`model${so} written to ${resolve(o.out)} (sha256 ${o.sha256.slice(0, 12)}; scores as the trainer's network to ${o.parity.maxRelError.toExponential(1)}); ${checkpoint}`);
     } else {
       console.log(`model not written: the one at ${resolve(out)} is kept, as an interrupted run never replaces a model; ${checkpoint}`);
     }
@@ -332,8 +336,11 @@ export async function run(argv: string[]): Promise<number> {
     if (r.interrupted) console.log(`continue with the same command plus --resume (coldrl train --trace ${values.trace} ... --out ${out} --resume)`);
   }
   if (o.holdout && belowLru(o.holdout)) {
-    console.error(`warning: ${out} lost to LRU on the held-out requests (${lossToLru(o.holdout)}); serving it would lose ${hp.goal} on traffic like them. `
+    console.error(`warning: ${o.out} lost to LRU on the held-out requests (${lossToLru(o.holdout)}); serving it would lose ${hp.goal} on traffic like them. `
       + `Try ${choice ? '' : hp.goal === 'bytes' ? 'another --candidates source, ' : '--candidates auto (or another source), '}more --steps, or keep NGINX on LRU (docs/training.md).`);
   }
-  return r.interrupted || o.checkInterrupted ? stopCode() : 0;
+  return r.interrupted || o.checkInterrupted ? stopCode() : o.out !== out ? KEPT_OUT_EXIT : 0;
 }
+
+/** The exit code of a run whose model lost to LRU and was written beside --out, not over it (cron can tell). */
+export const KEPT_OUT_EXIT = 3;
