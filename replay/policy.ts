@@ -39,6 +39,8 @@ export interface SimContext {
   readonly used: number;
   /** Time of the current request, seconds. */
   readonly now: number;
+  /** nginx semantics: objects idle this many seconds leave the cache before the next request (0 = never). */
+  readonly inactive: number;
   /** Index of the current request in the trace (0-based). */
   readonly index: number;
   /** Index of the next request for the current object (Infinity if none); only with next uses computed. */

@@ -29,7 +29,9 @@
  * Warm start (hp.warmStartDecisions): until then, gradient steps regress all K candidates' Q on their labels
  *   (trainer/model.ts regressStep: K targets per decision instead of one, no target network); then the
  *   Double-DQN step takes over from those weights. With gamma = 0 (the default: the choice barely changes
- *   the next state, a contextual bandit) both steps aim at the same Q; docs/training.md has the measurements.
+ *   the next state, a contextual bandit) both steps aim at the same Q only where a decision takes one victim:
+ *   the reward charges all the victims' points by the bytes they free together, a label candidate j's alone
+ *   by its own size (docs/training.md has the measurements).
  * Learning: replay buffer of typed arrays, Huber loss, Adam, global-norm clipping, hard target updates,
  * Double-DQN targets (trainer/model.ts trainStep; on webgpu the same maths in trainer/gpu-step.ts, see trainer/learner.ts). Acting uses a plain-TS copy of the online weights
  * (trainer/network.ts Forward), refreshed every actSyncFrequency gradient steps.
@@ -177,7 +179,9 @@ class Agent implements Scorer {
     for (let j = 0; j < n; j++) {
       const id = ids[j]!;
       const t = this.nextTime[id]!;
-      const hit = !(t < o.expires[id]!) ? 0 : !horizon ? 1 : this.hp.softHorizon ? Math.exp((now - t) / span) : t <= limit ? 1 : 0;
+      // no hit when the copy has expired by then, or `inactive` removes it first (idle that long since its last request)
+      const gone = !(t < o.expires[id]!) || (ctx.inactive > 0 && t - o.last[id]! >= ctx.inactive);
+      const hit = gone ? 0 : !horizon ? 1 : this.hp.softHorizon ? Math.exp((now - t) / span) : t <= limit ? 1 : 0;
       hits[j] = hit;
       sizeSum += o.size[id]!;
       if (victims[j] === 1) { evicted += hit; freed += o.size[id]!; } else retained += hit;
@@ -364,6 +368,13 @@ export async function train(hp: HParams, env: TrainEnv, hooks: TrainHooks = {}):
   }
   if (!GOALS.includes(hp.goal)) throw new ColdrlError('COLDRL_ERR_USAGE', `goal must be one of ${GOALS.join(', ')} (got ${hp.goal})`);
   if (hp.goal === 'bytes' && hp.objective !== 'hit-logit') throw new ColdrlError('COLDRL_ERR_USAGE', 'goal bytes needs objective hit-logit (a q model ranks by its per-byte reward)');
+  for (const f of ['trainFrequency', 'targetNetworkFrequency', 'actSyncFrequency', 'batchSize', 'bufferSize'] as const) {
+    if (!(Number.isInteger(hp[f]) && hp[f] >= 1)) throw new ColdrlError('COLDRL_ERR_USAGE', `${f} must be a whole number >= 1 (got ${hp[f]})`);
+  }
+  // a buffer that never holds enough decisions would never take a step, and the untrained start would be exported
+  if (hp.bufferSize < Math.min(hp.totalDecisions, Math.max(hp.learningStarts, hp.batchSize + 1))) {
+    throw new ColdrlError('COLDRL_ERR_USAGE', `bufferSize ${hp.bufferSize} is below learningStarts ${hp.learningStarts} (or batchSize + 1): no gradient step would be taken`);
+  }
   const ck = hooks.resume;
   let decisions = ck?.decisions ?? 0, gradSteps = ck?.gradSteps ?? 0, passes = ck?.passes ?? 0, requests = 0;
   // A resumed run reseeds from (seed, decisions): deterministic given the checkpoint, not bit-identical to an uninterrupted run.

@@ -135,13 +135,14 @@ export class GpuStep {
       p += len;
     }
     const flat = this.flatten(w);
+    // tidy: the variable keeps its starting value, the tensor made for it goes
     if (mode === 'fused') {
-      this.theta = tf.variable(tf.tensor1d(flat), false, 'theta');
-      this.m = tf.variable(tf.zeros([p]), false, 'adam_m');
-      this.v = tf.variable(tf.zeros([p]), false, 'adam_v');
+      this.theta = tf.tidy(() => tf.variable(tf.tensor1d(flat), false, 'theta'));
+      this.m = tf.tidy(() => tf.variable(tf.zeros([p]), false, 'adam_m'));
+      this.v = tf.tidy(() => tf.variable(tf.zeros([p]), false, 'adam_v'));
     } else {
       const vars = {} as Record<WeightName, tfNs.Variable>;
-      for (const name of WEIGHT_NAMES) vars[name] = tf.variable(tf.tensor(w[name], this.shapes[name]), true, name);
+      for (const name of WEIGHT_NAMES) vars[name] = tf.tidy(() => tf.variable(tf.tensor(w[name], this.shapes[name]), true, name));
       this.vars = vars;
       this.opt = tf.train.adam(this.cfg.lr, this.cfg.beta1, this.cfg.beta2, this.cfg.epsilon);
     }

@@ -30,7 +30,11 @@ export class QNetwork {
     this.h = w.h;
     const shapes = weightShapes(w.f, w.h);
     const vars = {} as Record<WeightName, tf.Variable>;
-    for (const k of WEIGHT_NAMES) vars[k] = tf.variable(tf.tensor(w[k], shapes[k], 'float32'), trainable);
+    for (const k of WEIGHT_NAMES) {
+      const init = tf.tensor(w[k], shapes[k], 'float32');
+      vars[k] = tf.variable(init, trainable);
+      init.dispose(); // the variable holds its own copy
+    }
     this.vars = vars;
   }
 
@@ -147,8 +151,9 @@ export function regressStep(online: QNetwork, optimizer: tf.Optimizer, mb: Minib
   });
 }
 
-/** Scales gradients to a global norm of at most maxGradNorm and applies them. */
+/** Scales gradients to a global norm of at most maxGradNorm (0 or less: no clipping, as the fused GPU step) and applies them. */
 function applyClipped(optimizer: tf.Optimizer, grads: tf.NamedTensorMap, maxGradNorm: number): void {
+  if (!(maxGradNorm > 0)) { optimizer.applyGradients(grads); return; }
   const names = Object.keys(grads);
   // pairwise adds, not addN: an 8-input addN needs 9 storage buffers, more than Dawn's OpenGL ES path allows
   const norm = tf.sqrt(names.map((n) => tf.sum(tf.square(grads[n]!))).reduce((a, b) => tf.add(a, b)));

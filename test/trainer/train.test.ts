@@ -964,3 +964,21 @@ test('a model that lost to LRU on the held-out requests does not replace one at 
   assert.deepEqual([j.model, j.keptOut], [out, false]);
   assert.ok(!readFileSync(out).equals(kept), 'replaced');
 });
+
+test('train() refuses settings that would never take a gradient step or never end (a zero frequency, a buffer below learningStarts)', async () => {
+  const t = trap(1, 2000);
+  const env = { capacity: 4 * 1024 * 1024, pass: async function* () { yield t; } };
+  const base = { ...DEFAULT_HPARAMS, k: 8, hidden: 8, totalDecisions: 500, learningStarts: 100, logFrequency: 1e9 };
+  const refused = async (over: Partial<typeof base>, message: RegExp) =>
+    assert.rejects(train({ ...base, ...over }, env), (e: Error & { code?: string }) => e.code === 'COLDRL_ERR_USAGE' && message.test(e.message));
+  await refused({ trainFrequency: 0 }, /trainFrequency must be a whole number >= 1 \(got 0\)/);
+  await refused({ actSyncFrequency: 0 }, /actSyncFrequency must be/);
+  await refused({ targetNetworkFrequency: 1.5 }, /targetNetworkFrequency must be/);
+  await refused({ bufferSize: 50 }, /bufferSize 50 is below learningStarts 100/);
+  const r = await train({ ...base, bufferSize: 100, maxGradNorm: 0 }, env);
+  assert.ok(r.gradSteps > 0, 'a buffer of learningStarts trains; maxGradNorm 0 is no clipping');
+  const start = initWeights(FEATURE_COUNT, 8, new Rng(base.seed)) as unknown as Record<string, Float32Array | number>;
+  const end = r.online as unknown as Record<string, Float32Array | number>;
+  const moved = Object.keys(start).filter((k) => start[k] instanceof Float32Array && (start[k] as Float32Array).some((v, i) => v !== (end[k] as Float32Array)[i]));
+  assert.ok(moved.length > 0, 'the weights moved: maxGradNorm 0 is not a zero step');
+});
