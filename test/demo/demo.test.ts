@@ -62,7 +62,7 @@ test('coldrl demo --steps and --seed take integers only, as train: one line, exi
   for (const [flag, value] of [['--steps', 'abc'], ['--seed', 'abc'], ['--steps', '1e3'], ['--steps', '0'], ['--seed', '4294967296']] as const) {
     const r = runCli(['demo', '--quick', '--out', join(dir, 'demo'), flag, value], { timeout: 30_000 });
     assert.equal(r.code, 2, `${flag} ${value}: ${r.stderr}${r.stdout}`);
-    assert.match(r.stderr, new RegExp(`^coldrl: demo: ${flag} must be an integer in \\d+\\.\\.\\d+ \\(got ${value}\\)$`, 'm'));
+    assert.match(r.stderr, new RegExp(`^coldrl: demo: ${flag} must be an integer in \\d+\\.\\.\\d+ \\(got ${value}\\) \\[COLDRL_ERR_USAGE\\]$`, 'm'));
     assert.ok(!existsSync(join(dir, 'demo')), 'nothing written');
   }
 });

@@ -566,8 +566,9 @@ test('coldrl train reads NGINX logs as coldrl replay does: --log-format, --defau
     return [o.ts, o.cache, o.status, o.method, o.key, o.up_len, o.up_rt].join('|');
   }).join('\n') + '\n');
   const out = join(dir, 'm.onnx');
+  // --replace-below-lru: the runs write over each other whatever the check says (this small model may lose to LRU)
   const args = ['train', '--trace', log, '--format', 'nginx-combined', '--log-format', fmt, '--cache-size', '2m', '--out', out, '--db', 'none',
-    '--k', '8', '--hidden', '8', '--steps', '200', '--holdout', '0.2', '--json'];
+    '--k', '8', '--hidden', '8', '--steps', '200', '--holdout', '0.2', '--json', '--replace-below-lru'];
   const r = runCli([...args, '--default-ttl', '5']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /access\.log: lines read 3000, requests used 3000, skipped 0/, 'the reader\'s summary, as coldrl replay prints it');
@@ -877,7 +878,7 @@ test('coldrl train --resume refuses every setting the checkpoint keeps when it d
     const changed = flag === '--trace' ? base(other, '2m') : flag === '--cache-size' ? base(trace, value) : [...args, flag, value];
     const b = runCli([...changed, '--resume', '--steps', '300']);
     assert.equal(b.code, 2, `${flag} ${value}: ${b.stderr}`);
-    assert.equal(b.stderr, `coldrl: train --resume: the checkpoint ${what}; ${flag} cannot change on resume\n`);
+    assert.equal(b.stderr, `coldrl: train --resume: the checkpoint ${what}; ${flag} cannot change on resume [COLDRL_ERR_USAGE]\n`);
   }
   // the same settings, and --candidates auto (the source the run chose): continued
   const same = runCli([...args, '--candidates', 'auto', '--resume', '--steps', '300']);
