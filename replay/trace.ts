@@ -274,7 +274,7 @@ export async function* readChunks(path: string): AsyncGenerator<Buffer> {
     if (e instanceof ColdrlError) throw e;
     throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${path}: no such file`);
   }
-  const program = DECOMPRESSORS.find((d) => got >= d.magic.length && d.magic.every((b, i) => magic[i] === b));
+  const program = DECOMPRESSORS.find((d) => startsWith(magic, got, d));
   if (program) { yield* throughProgram(path, program); return; }
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
   const gzipped = got >= 2 && magic[0] === 0x1f && magic[1] === 0x8b;
@@ -287,12 +287,16 @@ export async function* readChunks(path: string): AsyncGenerator<Buffer> {
  * magic bytes a file starts with, the program that writes it out (`-dcq`), and the Debian package that has
  * it. logrotate compresses with gzip unless its compresscmd says otherwise.
  */
-interface Decompressor { readonly program: string; readonly magic: readonly number[]; readonly pkg: string; readonly code: ErrorCode }
+interface Decompressor { readonly program: string; readonly magic: readonly (number | readonly number[])[]; readonly pkg: string; readonly code: ErrorCode }
 const DECOMPRESSORS: readonly Decompressor[] = [
   { program: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], pkg: 'zstd', code: 'COLDRL_ERR_NO_ZSTD' },
   { program: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], pkg: 'xz-utils', code: 'COLDRL_ERR_NO_DECOMPRESSOR' },
-  { program: 'bzip2', magic: [0x42, 0x5a, 0x68], pkg: 'bzip2', code: 'COLDRL_ERR_NO_DECOMPRESSOR' },
+  // "BZh", the block size '1'..'9', then a block's magic (0x314159...) or the end of an empty stream (0x177245...):
+  // a text file that starts with "BZh" is still text
+  { program: 'bzip2', magic: [0x42, 0x5a, 0x68, [0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39], [0x31, 0x17], [0x41, 0x72]], pkg: 'bzip2', code: 'COLDRL_ERR_NO_DECOMPRESSOR' },
 ];
+const startsWith = (magic: Buffer, got: number, d: Decompressor): boolean =>
+  got >= d.magic.length && d.magic.every((b, i) => (typeof b === 'number' ? magic[i] === b : b.includes(magic[i]!)));
 const MAGIC_BYTES = 6;
 
 /** A compressed file's decompressed chunks, from `PROGRAM -dcq`; the program is stopped if the reader stops early. */
