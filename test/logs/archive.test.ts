@@ -154,4 +154,7 @@ test('xz and bzip2 files are read through their programs; without the program, a
   const r = runCli(['replay', '--trace', join(dir, 'w.csv-20240101.xz'), '--format', 'csv', '--policy', 'lru', '--cache-size', '100'], { env: { PATH: '/nonexistent' } });
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /w\.csv-20240101\.xz: xz-compressed, and the xz program is not installed \(apt-get install xz-utils/);
+  // text that starts as bzip2's magic does ("BZh") is text
+  writeFileSync(join(dir, 'bzh-bare.csv'), 'BZh91,a,10\n');
+  await assert.rejects(loadTrace(openSource(join(dir, 'bzh-bare.csv'), 'csv')), /bzh-bare\.csv:1: timestamp is not a number/);
 });
