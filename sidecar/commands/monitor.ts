@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ColdrlError } from '../../replay/errors.js';
 import { DEFAULT_DB } from '../../replay/store.js';
-import { openSidecarStore, readMinutes, type MinuteRow } from '../store.js';
+import { readMinutesOf, type MinuteRow } from '../store.js';
 
 export const summary = 'show the sidecar fallback rate and latency over time';
 
@@ -17,15 +17,22 @@ export function help(): string {
 
 Per minute: decisions, fallback rate (bar; "|" marks the threshold) and server p99 latency (bar), summed
 over every sidecar socket that wrote to the store. Exit status 1 when the fallback rate over the window,
-or of any minute, is above the threshold, or when any request in the window came from another candidate
-source than the serving model was trained on (nginx.conf's coldrl_candidates against coldrl train
---candidates; coldrl serve logs both).
+or of any minute with at least ${MIN_MINUTE_DECISIONS} decisions, is above the threshold, or when any request in the
+window came from another candidate source than the serving model was trained on (nginx.conf's
+coldrl_candidates against coldrl train --candidates; coldrl serve logs both).
+
+These are the decisions that reached the sidecar. The NGINX module's own fallbacks (its coldrl_timeout
+passed before the answer came, the sidecar unreachable, its breaker open) never do: they are in the
+module's /coldrl_status (fallbacks.timeout, .connect, .breaker). The store is read as it is, read-only.
 
   --db FILE         the store (default ${DEFAULT_DB})
   --threshold R     fallback rate that triggers the warning (default 0.01)
   --minutes N       minutes to show, ending now (default 60)
   --json            one JSON object per minute, then a summary object`;
 }
+
+/** Decisions a minute needs before its own fallback rate can trigger the warning (the window's always can). */
+const MIN_MINUTE_DECISIONS = 100;
 
 interface Minute { minute: number; decisions: number; fallbacks: number; deadline: number; p99: number; mismatches: number }
 
@@ -59,14 +66,13 @@ export async function run(argv: string[]): Promise<number> {
   if (!(threshold >= 0 && threshold <= 1)) throw new ColdrlError('COLDRL_ERR_USAGE', `--threshold: expected a rate in 0..1, got "${v.threshold}"`);
   if (!Number.isInteger(minutes) || minutes < 1) throw new ColdrlError('COLDRL_ERR_USAGE', `--minutes: expected a positive integer, got "${v.minutes}"`);
   if (!existsSync(v.db!)) throw new ColdrlError('COLDRL_ERR_FILE_NOT_FOUND', `${v.db}: no such store (coldrl serve --db writes it)`);
-  const store = openSidecarStore(v.db!);
-  const rows = merge(readMinutes(store, minutes));
-  store.db.close();
+  const rows = merge(readMinutesOf(v.db!, minutes));
 
   const total = rows.reduce((s, r) => s + r.decisions, 0);
   const fallbacks = rows.reduce((s, r) => s + r.fallbacks, 0);
   const rate = total > 0 ? fallbacks / total : 0;
-  const hot = rows.filter((r) => r.fallbacks / r.decisions > threshold);
+  // a minute alone warns only with enough decisions to say something (one fallback in 50 is not 2%)
+  const hot = rows.filter((r) => r.decisions >= MIN_MINUTE_DECISIONS && r.fallbacks / r.decisions > threshold);
   const mismatches = rows.reduce((s, r) => s + r.mismatches, 0);
   const warn = total > 0 && (rate > threshold || hot.length > 0 || mismatches > 0);
   const summaryObj = { minutes: rows.length, decisions: total, fallbacks, fallbackRate: rate, threshold, minutesAbove: hot.length, sourceMismatches: mismatches, warning: warn };
@@ -88,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     const withMark = b.slice(0, mark) + (b[mark] === '#' ? '#' : '|') + b.slice(mark + 1);
     console.log(`${new Date(r.minute * 60_000).toISOString().slice(0, 16).replace('T', ' ')}  ${String(r.decisions).padStart(10)}  ${(fr * 100).toFixed(2).padStart(7)}%  ${withMark}  ${r.p99.toFixed(0).padStart(6)}  ${bar(r.p99, p99Max, 20)}`);
   }
-  console.log(`\n${rows.length} minutes, ${total} decisions, fallback rate ${(rate * 100).toFixed(2)}%`);
+  console.log(`\n${rows.length} minutes, ${total} decisions, fallback rate ${(rate * 100).toFixed(2)}% (of the decisions that reached the sidecar: the NGINX module's own timeouts and breaker are in its /coldrl_status)`);
   if (rate > threshold || hot.length > 0) console.log(`WARNING: fallback rate above ${(threshold * 100).toFixed(2)}%${rate > threshold ? ` over the window (${(rate * 100).toFixed(2)}%)` : ''}; ${hot.length} of ${rows.length} minutes above it`);
   if (mismatches > 0) console.log(`WARNING: ${mismatches} of ${total} requests came from another candidate source than the serving model was trained on: coldrl_candidates in nginx.conf must name the model's source (coldrl serve logs both)`);
   return warn ? 1 : 0;

@@ -168,7 +168,7 @@ export async function run(argv: string[]): Promise<number> {
     const db = storePath(v.db!);
     if (db !== null) {
       store = openSidecarStore(db);
-      recorder = new MinuteRecorder(store, stats, socketPath, () => models.version);
+      recorder = new MinuteRecorder(store, stats, socketPath, () => models.version, log);
       recorder.start();
     }
   } catch (e) {
