@@ -4,6 +4,12 @@
  */
 import { ColdrlError } from '../replay/errors.js';
 
+/** The median of xs (the mean of the two middle values for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 export const summary = 'benchmarks: replay, logs, sidecar, nginx, learn, candidates, target, gpu (prints figures)';
 
 const BENCHES: Record<string, [string, string]> = {

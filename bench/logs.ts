@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from './index.js';
 import { ColdrlError } from '../replay/errors.js';
 import { openSource } from '../replay/formats/index.js';
 import { RequestBatch, type Trace } from '../replay/trace.js';
@@ -123,7 +124,6 @@ export async function run(argv: string[]): Promise<number> {
         rates.push(m.lines / m.seconds);
         cpuRates.push(m.lines / m.cpuSeconds);
       }
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
       const wall = median(rates), cpu = median(cpuRates);
       const row = {
         format, workload: values.workload, objects: t.objects, lines, bytes, linesPerSecond: Math.round(wall), linesPerCpuSecond: Math.round(cpu),

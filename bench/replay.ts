@@ -12,6 +12,7 @@ import { Cache } from '../replay/cache.js';
 import { ColdrlError } from '../replay/errors.js';
 import { expandPolicies, policyFactory } from '../replay/registry.js';
 import { Trace } from '../replay/trace.js';
+import { median } from './index.js';
 
 export const summary = 'requests/s per policy on a generated 2-million-request trace';
 
@@ -105,8 +106,7 @@ export function timePolicy(t: Trace, policy: string, capacity: number, runs: num
     rates.push(n / s);
     hitRatio = cache.stats.hitRatio;
   }
-  const sorted = [...rates].sort((a, b) => a - b);
-  return { policy, requestsPerSecond: sorted[Math.floor(sorted.length / 2)]!, runs: rates, hitRatio, nextUseIncluded: !!info.offline };
+  return { policy, requestsPerSecond: median(rates), runs: rates, hitRatio, nextUseIncluded: !!info.offline };
 }
 
 export async function run(argv: string[]): Promise<number> {
