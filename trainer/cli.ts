@@ -57,6 +57,10 @@ main(process.argv.slice(2)).then(
       // the stable code last, for scripts (replay/errors.ts): the message is for people and may change
       process.stderr.write(`coldrl: ${e.message} [${e.code}]\n`);
       process.exitCode = e.exitCode;
+    } else if (String((e as NodeJS.ErrnoException)?.code ?? '').startsWith('SQLITE_')) {
+      // a store that is damaged, locked past its busy timeout or read-only, found by a query: one line too
+      process.stderr.write(`coldrl: the store: ${(e as Error).message} (${(e as NodeJS.ErrnoException).code}) [COLDRL_ERR_STORE]\n`);
+      process.exitCode = 2;
     } else if (String((e as NodeJS.ErrnoException)?.code ?? '').startsWith('ERR_PARSE_ARGS')) {
       const message = String((e as Error).message).split('. ')[0]!;
       process.stderr.write(`coldrl${running ? ` ${running}` : ''}: ${message}${argumentHint(message)} [COLDRL_ERR_USAGE]\n`);

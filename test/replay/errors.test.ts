@@ -4,11 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../../replay/size.js';
 import { runCli, tempDir } from '../helpers.js';
 import { COMMANDS, loadCommand } from '../../trainer/commands/index.js';
+import { Store } from '../../replay/store.js';
 
 function assertOneLineError(r: { code: number | null; stderr: string; stdout: string }, pattern: RegExp): void {
   assert.equal(r.code, 2, `exit code 2 expected, got ${r.code}; stderr: ${r.stderr}`);
@@ -122,4 +123,18 @@ test('a warm-up that covers the whole trace is an error, streamed and in memory 
   const dir = tempDir(t);
   const csv = file(dir, 't.csv', '1,a,10\n2,b,10\n3,a,10\n');
   for (const policy of ['lru', 'belady']) assertOneLineError(replay(csv, ['--warm-up', '3'], policy), /t\.csv: the trace holds no requests after the 3 of --warm-up/);
+});
+
+test('a store damaged inside its pages: coldrl runs says so in one line (it was an internal error with a stack)', (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'c.db');
+  const store = new Store(db);
+  for (let i = 0; i < 50; i++) store.endRun(store.startRun({ name: `run ${i} ${'x'.repeat(200)}`, hparams: {}, trace: 't.csv', seed: i, backend: 'wasm' }), 'done');
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  store.db.close();
+  const fd = openSync(db, 'r+');
+  for (let off = 4096; off < statSync(db).size; off += 4096) writeSync(fd, Buffer.alloc(200, 0xff), 0, 200, off + 8);
+  closeSync(fd);
+  const r = runCli(['runs', '--db', db]);
+  assertOneLineError(r, /^coldrl: the store: database disk image is malformed \(SQLITE_CORRUPT\) \[COLDRL_ERR_STORE\]$/);
 });
