@@ -37,7 +37,7 @@ export interface HParams {
   endEpsilon: number;
   /** Fraction of totalDecisions over which epsilon decays linearly. */
   explorationFraction: number;
-  /** Global-norm gradient clip. */
+  /** Global-norm gradient clip (0: none). */
   maxGradNorm: number;
   /** Huber threshold of both steps' loss (squared error below it, absolute above; a large value is plain squared error). */
   huberDelta: number;
