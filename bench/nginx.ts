@@ -387,7 +387,7 @@ along); a third mode loads the module with no sidecar (LRU at once), the baselin
 from /proc: less sensitive than requests/s to other load on the machine), the sidecar's CPU per request,
 the cache's size on disk, the module's decisions and its mean time collecting the candidates of one.
 
-  --duration S      seconds per run, 4 runs (default 5)
+  --duration S      seconds per run, 6 runs: stock, coldrl and lru in each scenario (default 5)
   --connections N   wrk connections (default 16)
   --threads N       wrk threads (default 1)
   --objects N       distinct objects, requested uniformly at random (default 400)
