@@ -17,7 +17,8 @@
  * by then count with the time the client listened for them (a lower bound) under "unanswered".
  * Prints one JSON object (requests after WARMUP): round-trip quantiles (microseconds), server_us quantiles
  * (answered requests), "model": model answers in time (the decisions the module takes from the model),
- * "timeouts", "unanswered", "errors" (error answers, any time), "byReason": every answer by its reason,
+ * "timeouts", "unanswered", "errors" (error answers, any time), "streaks": how often 3 requests in a row
+ * timed out or got an error answer (the module's breaker opens there; the client keeps asking), "byReason": every answer by its reason,
  * index 0 = model answers, late ones included (what the sidecar's own counters show), and the version of
  * the model that answered last in time (from the sidecar).
  */
@@ -104,6 +105,7 @@ static int parse(const unsigned char *b, size_t len, struct answer *a)
 /* the counted requests (after WARMUP): send times, round trips, and what came back */
 struct run {
     long       warmup, model, timeouts, pending, errors, nsrv, by_reason[8];
+    long       streak, streaks;         /* timeouts or error answers in a row (ngx_http_coldrl_breaker) */
     uint64_t  *sent;
     unsigned char *late;                /* 1: given up on, its answer not read yet */
     double    *rtt, *srv;
@@ -126,6 +128,10 @@ static int take(struct run *r, const struct answer *a, uint64_t waiting, uint64_
     }
     r->rtt[k] = (double) (now - r->sent[k]) / 1e3;
     r->srv[r->nsrv++] = a->server_us;
+    if (in_time) {
+        if (!a->error) r->streak = 0;   /* an answer in time, the model's or a FALLBACK */
+        else if (++r->streak == 3) r->streaks++;
+    }
     if (a->error) r->errors++;
     else if (a->source == 1) {
         r->by_reason[0]++;
@@ -249,7 +255,7 @@ int main(int argc, char **argv)
             }
             if (now_ns() < deadline) continue;
             /* the module gives up here and decides by LRU; the answer, if it comes, is read as a late one */
-            if (i >= warmup) { r.late[i - warmup] = 1; r.pending++; r.timeouts++; }
+            if (i >= warmup) { r.late[i - warmup] = 1; r.pending++; r.timeouts++; if (++r.streak == 3) r.streaks++; }
             break;
         }
     }
@@ -266,10 +272,10 @@ int main(int argc, char **argv)
     qsort(r.rtt, (size_t) n, sizeof(double), cmp_double);
     qsort(r.srv, (size_t) r.nsrv, sizeof(double), cmp_double);
     printf("{\"requests\":%ld,\"p50us\":%.1f,\"p95us\":%.1f,\"p99us\":%.1f,\"p999us\":%.1f,\"maxus\":%.1f,"
-           "\"serverP50us\":%.0f,\"serverP99us\":%.0f,\"model\":%ld,\"timeouts\":%ld,\"unanswered\":%ld,\"errors\":%ld,"
+           "\"serverP50us\":%.0f,\"serverP99us\":%.0f,\"model\":%ld,\"timeouts\":%ld,\"unanswered\":%ld,\"errors\":%ld,\"streaks\":%ld,"
            "\"byReason\":[%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld],\"modelVersion\":\"%s\"}\n",
            n, quantile(r.rtt, n, 0.5), quantile(r.rtt, n, 0.95), quantile(r.rtt, n, 0.99), quantile(r.rtt, n, 0.999), r.rtt[n - 1],
-           quantile(r.srv, r.nsrv, 0.5), quantile(r.srv, r.nsrv, 0.99), r.model, r.timeouts, unanswered, r.errors,
+           quantile(r.srv, r.nsrv, 0.5), quantile(r.srv, r.nsrv, 0.99), r.model, r.timeouts, unanswered, r.errors, r.streaks,
            r.by_reason[0], r.by_reason[1], r.by_reason[2], r.by_reason[3], r.by_reason[4], r.by_reason[5], r.by_reason[6], r.by_reason[7],
            r.version);
     return 0;

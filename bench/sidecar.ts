@@ -11,7 +11,10 @@
  * carries budget_us = coldrl_timeout * 3 / 4 (--timeout), and an answer later than --timeout is a timeout,
  * which the module decides by LRU. So two rates are reported: the share NGINX decides by LRU (the sidecar's
  * fallbacks that came in time, timeouts, error answers), and the sidecar's own DEADLINE share (its answers
- * by reason, late ones included, as its counters show them).
+ * by reason, late ones included, as its counters show them). Each request stands for one decision; the
+ * module's runs are not modelled (any fallback hands the rest of a manager run to nginx), nor its breaker:
+ * the bench counts the times 3 requests in a row timed out or got an error answer, where the module would
+ * stop asking for at least 1 s, and keeps asking.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,7 +49,9 @@ share of decisions NGINX would take by LRU ("nginx LRU": the sidecar's fallbacks
 timeouts and error answers), and beside it the sidecar's own answers by fallback reason (DEADLINE first).
 --timeout T: the module's coldrl_timeout, 500us, 2ms, 1s or microseconds (default 500us, the module's
   default). Each request carries budget_us = T * 3 / 4 (375 at 500us), as the module sends, and an answer
-  that takes longer than T is a timeout: the module gives up on it and evicts by LRU.
+  that takes longer than T is a timeout: the module gives up on it and evicts by LRU. "breaker" counts the
+  times 3 requests in a row timed out or got an error answer: there the module stops asking for at least
+  1 s (every decision LRU); the bench keeps asking, so with any such count NGINX's LRU share is higher.
 --deadline-us: passed to coldrl serve, its budget for a request without budget_us (the bench's carry one).
 --client c (default): the framed path is driven by bench/sidecar-client.c, compiled here with cc, which asks
   the way the NGINX module does (one request at a time, send, ppoll, gives up at T; a late answer is still
@@ -80,7 +85,9 @@ interface Result {
   /** Share the sidecar answered DEADLINE, in time or late (its own counter). */
   deadlineRate: number;
   /** The sidecar's answers by reason, late ones included ('none': model answers); 'error', 'unanswered'. */
-  byReason: Record<string, number>; timeouts: number; modelVersion: string;
+  byReason: Record<string, number>; timeouts: number;
+  /** Times 3 requests in a row timed out or got an error answer (the module's breaker would open). */
+  breakerStreaks: number; modelVersion: string;
 }
 
 const REASONS = ['none', 'deadline', 'no_model', 'model_error', 'overload', 'bad_request'];
@@ -130,10 +137,11 @@ function summarise(transport: string, client: string, rate: number, k: number, t
   const srv = Float64Array.from(answers.map((o) => o.serverUs)).sort();
   const byReason: Record<string, number> = {};
   for (const name of REASONS) byReason[name] = 0;
-  let lru = 0, timeouts = 0;
+  let lru = 0, timeouts = 0, streak = 0, streaks = 0;
   answers.forEach((o, i) => {
     if (late[i]! > timeoutUs) timeouts++;
     if (late[i]! > timeoutUs || o.error || o.source !== 1) lru++;
+    if (late[i]! <= timeoutUs && !o.error) streak = 0; else if (++streak === 3) streaks++;
     const key = o.error ? 'error' : (REASONS[o.reason] ?? String(o.reason));
     byReason[key] = (byReason[key] ?? 0) + 1;
   });
@@ -142,7 +150,7 @@ function summarise(transport: string, client: string, rate: number, k: number, t
     transport, client, requests: n, rate, k, timeoutUs, budgetUs,
     p50us: quantile(r, 0.5), p95us: quantile(r, 0.95), p99us: quantile(r, 0.99), p999us: quantile(r, 0.999),
     maxus: r[r.length - 1] ?? 0, serverP50us: quantile(srv, 0.5), serverP99us: quantile(srv, 0.99),
-    fallbackRate: n ? lru / n : 0, timeoutRate: n ? timeouts / n : 0, deadlineRate: n ? byReason.deadline! / n : 0, byReason, timeouts,
+    fallbackRate: n ? lru / n : 0, timeoutRate: n ? timeouts / n : 0, deadlineRate: n ? byReason.deadline! / n : 0, byReason, timeouts, breakerStreaks: streaks,
     modelVersion: answers.find((o) => o.modelVersion)?.modelVersion ?? '',
   };
 }
@@ -153,7 +161,7 @@ function printResult(r: Result): void {
   const others = Object.entries(r.byReason).filter(([k, v]) => k !== 'none' && k !== 'deadline' && v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
   console.log(`${r.transport.padEnd(7)} ${r.client.padEnd(5)} ${r.requests} req @ ${r.rate}/s K=${r.k} timeout ${r.timeoutUs} us (budget_us ${r.budgetUs}): `
     + `round trip us p50 ${f(r.p50us)} p95 ${f(r.p95us)} p99 ${f(r.p99us)} p99.9 ${f(r.p999us)} max ${f(r.maxus)}; server p50 ${f(r.serverP50us)} p99 ${f(r.serverP99us)}; `
-    + `nginx LRU ${pc(r.fallbackRate)} (timeouts ${pc(r.timeoutRate)}); sidecar DEADLINE ${pc(r.deadlineRate)}${others ? ` (also ${others})` : ''}`);
+    + `nginx LRU ${pc(r.fallbackRate)} (timeouts ${pc(r.timeoutRate)}, breaker ${r.breakerStreaks}); sidecar DEADLINE ${pc(r.deadlineRate)}${others ? ` (also ${others})` : ''}`);
 }
 
 /** The module's coldrl_timeout syntax (ngx_http_coldrl_timeout): "500us", "2ms", "1s" or microseconds; 1 us .. 60 s. */
@@ -223,7 +231,7 @@ function runCClient(exe: string, socket: string, bodies: string, total: number, 
   const r = spawnSync(exe, [socket, bodies, String(total), String(rate), String(WARMUP), String(timeoutUs)], { encoding: 'utf8' });
   if (r.status !== 0) throw new ColdrlError('COLDRL_ERR_USAGE', `bench sidecar: the C client failed: ${r.stderr.trim()}`);
   const o = JSON.parse(r.stdout.trim()) as { requests: number; p50us: number; p95us: number; p99us: number; p999us: number; maxus: number;
-    serverP50us: number; serverP99us: number; model: number; timeouts: number; unanswered: number; errors: number; byReason: number[]; modelVersion: string };
+    serverP50us: number; serverP99us: number; model: number; timeouts: number; unanswered: number; errors: number; streaks: number; byReason: number[]; modelVersion: string };
   const n = o.requests;
   const byReason: Record<string, number> = {};
   // as summarise(): every answer under its reason's name (late ones too), model answers under 'none'
@@ -234,7 +242,7 @@ function runCClient(exe: string, socket: string, bodies: string, total: number, 
     transport: 'framed', client: 'c', requests: n, rate, k, timeoutUs, budgetUs,
     p50us: o.p50us, p95us: o.p95us, p99us: o.p99us, p999us: o.p999us, maxus: o.maxus, serverP50us: o.serverP50us, serverP99us: o.serverP99us,
     fallbackRate: n ? (n - o.model) / n : 0, timeoutRate: n ? o.timeouts / n : 0, deadlineRate: n ? byReason.deadline! / n : 0,
-    byReason, timeouts: o.timeouts, modelVersion: o.modelVersion,
+    byReason, timeouts: o.timeouts, breakerStreaks: o.streaks, modelVersion: o.modelVersion,
   };
 }
 
